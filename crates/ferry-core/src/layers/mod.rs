@@ -1,0 +1,20 @@
+//! The request pipeline's middleware, one per module, each in the same shape: a `FooLayer`
+//! holding its settings, the `Foo<S>` service it wraps around the next one, and a future.
+//!
+//! [`App`](crate::App) assembles the fixed part of the pipeline in one place
+//! (`App::into_service`): request id → access log → URI limit → your layers → panic guard →
+//! router.
+
+mod access_log;
+mod catch_panic;
+mod cors;
+mod request_id;
+mod response_headers;
+mod uri_limit;
+
+pub use access_log::{ACCESS_LOG_TARGET, AccessLog, AccessLogFuture, AccessLogLayer};
+pub use catch_panic::{CatchPanic, CatchPanicFuture, CatchPanicLayer};
+pub use cors::{Cors, CorsFuture, CorsLayer};
+pub use request_id::{RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};
+pub use response_headers::{ResponseHeaders, ResponseHeadersFuture, ResponseHeadersLayer};
+pub use uri_limit::{UriLimit, UriLimitFuture, UriLimitLayer};

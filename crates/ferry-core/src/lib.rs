@@ -1,0 +1,54 @@
+//! Ferry's server runtime, usable as a library.
+//!
+//! `ferry-core` is the part of Ferry that knows HTTP and nothing of files or scripts: a
+//! listener with a connection limit, HTTP/1.1 (keep-alive, pipelining, chunked bodies) and
+//! HTTP/2 with prior knowledge on one port, header-read and keep-alive timeouts, graceful
+//! shutdown, a router on `matchit` whose tables can be swapped while serving, and the
+//! request pipeline (request ids, access log, limits, CORS, response headers).
+//!
+//! The principal type is [`App`]: add routes with handlers (any `async fn(Request) -> impl
+//! IntoResponse`), optionally a fallback service and tower layers, then [`App::serve`].
+//!
+//! ```no_run
+//! use ferry_core::{App, Request, RequestExt};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), ferry_core::AppError> {
+//!     App::new()
+//!         .get("/hello", |_req| async { "Hello, world!" })
+//!         .get("/users/:id", |req: Request| async move {
+//!             format!("user {}", req.param("id").unwrap_or_default())
+//!         })
+//!         .serve("127.0.0.1:3000")
+//!         .await
+//! }
+//! ```
+//!
+//! Request context (the client's address, the request id, route parameters) travels in
+//! request extensions and is read with [`RequestExt`]. [`Server`] is the lower-level piece
+//! for serving any tower service, and [`router::Routes`] is the handle a script engine uses
+//! to replace routes at run time.
+
+pub mod app;
+pub mod body;
+pub mod context;
+pub mod handler;
+pub mod layers;
+pub mod response;
+pub mod router;
+pub mod server;
+
+pub use app::{App, AppError};
+pub use body::{Body, BoxError, ReadBodyError};
+pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId};
+pub use handler::{BoxFuture, Handler, ServiceHandler};
+pub use response::{IntoResponse, Json, status_response};
+pub use server::{BindError, Server, ServerConfig, ShutdownHandle, ShutdownReport};
+
+/// A request as Ferry's handlers see it.
+pub type Request<B = Body> = http::Request<B>;
+/// A response as Ferry's handlers produce it.
+pub type Response<B = Body> = http::Response<B>;
+/// A type-erased, cloneable service from requests to responses; what [`App`] assembles and
+/// [`Server`] serves.
+pub type BoxService = tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;

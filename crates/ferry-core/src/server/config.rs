@@ -1,0 +1,125 @@
+//! Connection limits and timeouts.
+
+use std::time::Duration;
+
+/// How a [`Server`](crate::Server) treats connections: limits, timeouts and protocol
+/// settings. The defaults suit a server facing browsers directly.
+///
+/// ```
+/// use ferry_core::ServerConfig;
+/// use std::time::Duration;
+///
+/// let config = ServerConfig {
+///     max_connections: 512,
+///     shutdown_timeout: Duration::from_secs(3),
+///     ..ServerConfig::default()
+/// };
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Connections served at once. When the limit is reached the server stops accepting
+    /// (new clients wait in the listen backlog) until a connection closes.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) in bytes; larger heads are
+    /// answered 431. At least 8192 (hyper's smallest read buffer).
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; more are answered 431.
+    pub max_headers: usize,
+    /// Longest request target (path and query) in bytes; longer ones are answered 414.
+    pub max_uri_bytes: usize,
+    /// Time a client has to send a complete request head, counted from the connection's
+    /// start or from the first byte of a later request. Slower clients are disconnected.
+    pub header_read_timeout: Duration,
+    /// Time a connection may sit with no request in progress and no bytes moving before
+    /// the server closes it (HTTP/1.1 keep-alive and HTTP/2 alike).
+    pub keep_alive_timeout: Duration,
+    /// On shutdown, time in-flight requests get to finish before connections are cut.
+    pub shutdown_timeout: Duration,
+    /// Concurrent streams per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
+    /// Listen backlog: connections the kernel queues while the server is busy.
+    pub listen_backlog: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: 4096,
+            max_header_bytes: 32 * 1024,
+            max_headers: 100,
+            max_uri_bytes: 8 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(75),
+            shutdown_timeout: Duration::from_secs(10),
+            http2_max_concurrent_streams: 250,
+            listen_backlog: 1024,
+        }
+    }
+}
+
+/// A [`ServerConfig`] value that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid server setting `{setting}`: {reason}")]
+pub struct ConfigError {
+    /// The field name.
+    pub setting: &'static str,
+    /// What is wrong and what to use instead.
+    pub reason: String,
+}
+
+/// The smallest request-head limit hyper can work with.
+pub const MIN_HEADER_BYTES: usize = 8192;
+
+impl ServerConfig {
+    /// Checks that every value can work, naming the first that cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |setting, reason: &str| {
+            Err(ConfigError {
+                setting,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.max_connections == 0 || self.max_connections > u32::MAX as usize {
+            return fail("max_connections", "must be between 1 and 4294967295");
+        }
+        if self.max_header_bytes < MIN_HEADER_BYTES {
+            return fail("max_header_bytes", "must be at least 8192");
+        }
+        if self.max_headers == 0 {
+            return fail("max_headers", "must be at least 1");
+        }
+        if self.max_uri_bytes == 0 {
+            return fail("max_uri_bytes", "must be at least 1");
+        }
+        if self.header_read_timeout.is_zero() {
+            return fail("header_read_timeout", "must be longer than zero");
+        }
+        if self.keep_alive_timeout.is_zero() {
+            return fail("keep_alive_timeout", "must be longer than zero");
+        }
+        if self.http2_max_concurrent_streams == 0 {
+            return fail("http2_max_concurrent_streams", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(ServerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn too_small_header_limit_is_named() {
+        let config = ServerConfig {
+            max_header_bytes: 1024,
+            ..ServerConfig::default()
+        };
+        assert_eq!(config.validate().unwrap_err().setting, "max_header_bytes");
+    }
+}

@@ -1,0 +1,306 @@
+//! The listener and accept loop: binding, the connection limit, and graceful shutdown.
+
+mod activity;
+mod config;
+mod connection;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
+
+use crate::BoxService;
+use crate::context::ConnectionInfo;
+
+/// Why a server could not start listening.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another process is listening on the address.
+    #[error("{addr} is already in use")]
+    AddrInUse {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The address is not one of this machine's.
+    #[error("{addr} is not an address of this machine")]
+    AddrNotAvailable {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Binding needs privileges this process lacks (ports below 1024, usually).
+    #[error("no permission to listen on {addr}")]
+    PermissionDenied {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Any other failure to bind or listen.
+    #[error("cannot listen on {addr}: {source}")]
+    Io {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Asks a running [`Server`] to shut down gracefully. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
+
+impl ShutdownHandle {
+    /// Starts a graceful shutdown: stop accepting, let in-flight requests finish.
+    pub fn shutdown(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// How a shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Connections still open when the shutdown timeout ran out (they were cut).
+    pub cut_connections: usize,
+}
+
+/// A bound HTTP server: HTTP/1.1 (keep-alive, pipelining) and HTTP/2 with prior knowledge
+/// on one port, answering every request with one service.
+///
+/// Usually built through [`App::bind`](crate::App::bind).
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: Arc<ServerConfig>,
+    service: BoxService,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port) and prepares to serve `service`.
+    pub async fn bind(
+        addr: SocketAddr,
+        config: ServerConfig,
+        service: BoxService,
+    ) -> Result<Server, BindError> {
+        config.validate()?;
+        let listener =
+            listen(addr, config.listen_backlog).map_err(|source| match source.kind() {
+                io::ErrorKind::AddrInUse => BindError::AddrInUse { addr },
+                io::ErrorKind::AddrNotAvailable => BindError::AddrNotAvailable { addr },
+                io::ErrorKind::PermissionDenied => BindError::PermissionDenied { addr },
+                _ => BindError::Io { addr, source },
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| BindError::Io { addr, source })?;
+        let (shutdown, _) = watch::channel(false);
+        Ok(Server {
+            listener,
+            local_addr,
+            config: Arc::new(config),
+            service,
+            shutdown: Arc::new(shutdown),
+        })
+    }
+
+    /// The address the server listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that shuts this server down from elsewhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Serves until SIGINT (Ctrl+C) or SIGTERM, or until a [`ShutdownHandle`] is used, then
+    /// shuts down gracefully.
+    pub async fn run(self) -> ShutdownReport {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes or a [`ShutdownHandle`] is used, then shuts down
+    /// gracefully: stops accepting, lets in-flight requests finish for up to
+    /// [`ServerConfig::shutdown_timeout`], and cuts what is left.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> ShutdownReport {
+        let Server {
+            listener,
+            local_addr,
+            config,
+            service,
+            shutdown,
+        } = self;
+        let builder = Arc::new(connection::http_builder(&config));
+        let limit = Arc::new(Semaphore::new(config.max_connections));
+        let mut connections = JoinSet::new();
+        let mut stop = shutdown.subscribe();
+        tokio::pin!(signal);
+
+        let mut at_limit = false;
+        loop {
+            let permit = match limit.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    at_limit = false;
+                    permit
+                }
+                Err(_) => {
+                    if !at_limit {
+                        at_limit = true;
+                        tracing::warn!(
+                            limit = config.max_connections,
+                            "connection limit reached; new connections wait until one closes"
+                        );
+                    }
+                    tokio::select! {
+                        permit = limit.clone().acquire_owned() => {
+                            permit.expect("the connection semaphore is never closed")
+                        }
+                        () = &mut signal => break,
+                        _ = stop.changed() => break,
+                    }
+                }
+            };
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                Some(_) = connections.join_next() => continue,
+                () = &mut signal => break,
+                _ = stop.changed() => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    handle_accept_error(&error).await;
+                    continue;
+                }
+            };
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
+            }
+            let info = ConnectionInfo {
+                peer,
+                local: local_addr,
+            };
+            let connection = connection::serve_connection(
+                stream,
+                info,
+                builder.clone(),
+                service.clone(),
+                config.clone(),
+                shutdown.subscribe(),
+            );
+            connections.spawn(async move {
+                connection.await;
+                drop(permit);
+            });
+        }
+
+        drop(listener);
+        shutdown.send_replace(true);
+        drain(connections, config.shutdown_timeout).await
+    }
+}
+
+/// Waits for open connections to finish, up to `timeout`, then cuts the rest.
+async fn drain(mut connections: JoinSet<()>, timeout: Duration) -> ShutdownReport {
+    let open = connections.len();
+    if open > 0 {
+        tracing::info!(
+            open,
+            "shutting down: waiting up to {:.1}s for in-flight requests",
+            timeout.as_secs_f64()
+        );
+    }
+    let finished = tokio::time::timeout(timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    let cut_connections = if finished.is_ok() {
+        0
+    } else {
+        let left = connections.len();
+        tracing::warn!(
+            connections = left,
+            "shutdown timeout reached; closing connections that are still busy"
+        );
+        connections.shutdown().await;
+        left
+    };
+    ShutdownReport { cut_connections }
+}
+
+fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // Lets a restarted server bind while old connections sit in TIME_WAIT; on Linux it does
+    // not let two servers listen on one port.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// Errors from `accept` are about one connection, or about the process running out of
+/// something (file descriptors, memory). Neither stops the server; the second kind pauses
+/// accepting briefly instead of spinning.
+async fn handle_accept_error(error: &io::Error) {
+    match error.kind() {
+        io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::Interrupted => {
+            tracing::debug!(%error, "a connection failed while being accepted");
+        }
+        _ => {
+            tracing::error!(%error, "cannot accept connections; retrying in 100ms");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl+C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl+C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
