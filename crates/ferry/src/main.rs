@@ -1,1 +1,46 @@
-fn main() {}
+//! The `ferry` binary: parses the command line and hands over to one module per
+//! subcommand. It holds no protocol or file logic itself.
+
+mod banner;
+mod cli;
+mod logging;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => run_server(&args.log.clone(), serve::run(args)),
+    }
+}
+
+/// Sets up logging and the async runtime, runs a server command, and maps its outcome to an
+/// exit code (errors are printed with their causes and hints).
+fn run_server(
+    log: &cli::LogArgs,
+    command: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> ExitCode {
+    let _log_guard = logging::init(log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

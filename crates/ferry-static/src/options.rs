@@ -1,0 +1,76 @@
+//! How the file service behaves: what it lists, what it refuses, what it caches.
+
+use std::time::Duration;
+
+use http::HeaderValue;
+
+use crate::cache::MemoryCacheLimits;
+
+/// Settings of a [`StaticFiles`](crate::StaticFiles) service. The defaults are those of
+/// `ferry serve`: listings on, hidden files and outward symlinks refused, `no-cache`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticOptions {
+    /// List directories that have no `index.html`/`index.htm` (otherwise 404).
+    pub listing: bool,
+    /// Serve and list dot-files such as `.env` and `.git/` (otherwise 404 and unlisted).
+    pub hidden: bool,
+    /// Follow symlinks that lead outside the root (otherwise 403).
+    pub follow_symlinks: bool,
+    /// Single-page-app mode: a missing path requested by a browser navigation (`Accept`
+    /// names `text/html`) gets the root `index.html` with 200; missing assets stay 404.
+    pub spa: bool,
+    /// The `Cache-Control` policy for files and listings.
+    pub cache: CachePolicy,
+    /// Limits of the in-memory cache of small files.
+    pub memory_cache: MemoryCacheLimits,
+}
+
+impl Default for StaticOptions {
+    fn default() -> Self {
+        StaticOptions {
+            listing: true,
+            hidden: false,
+            follow_symlinks: false,
+            spa: false,
+            cache: CachePolicy::NoCache,
+            memory_cache: MemoryCacheLimits::default(),
+        }
+    }
+}
+
+/// What `Cache-Control` tells browsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// `no-cache`: browsers may store files but must revalidate them (cheaply, with the
+    /// `ETag`) before every use, so an edited file is never shown stale. The dev default.
+    NoCache,
+    /// `max-age=N`: browsers may use their copy for `N` seconds without asking.
+    MaxAge(Duration),
+}
+
+impl CachePolicy {
+    /// The `Cache-Control` header value.
+    pub fn header_value(&self) -> HeaderValue {
+        match self {
+            CachePolicy::NoCache => HeaderValue::from_static("no-cache"),
+            CachePolicy::MaxAge(age) => {
+                HeaderValue::from_str(&format!("max-age={}", age.as_secs()))
+                    .expect("digits are valid header text")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_policies_render() {
+        assert_eq!(CachePolicy::NoCache.header_value(), "no-cache");
+        assert_eq!(
+            CachePolicy::MaxAge(Duration::from_secs(3600)).header_value(),
+            "max-age=3600"
+        );
+    }
+}

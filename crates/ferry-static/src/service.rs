@@ -1,0 +1,471 @@
+//! The file service: from a request to a file, an index page, a listing, or the right
+//! refusal.
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use ferry_core::{Body, BoxFuture, Request, Response, status_response};
+use http::header::{
+    ACCEPT, ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    LAST_MODIFIED, LOCATION, RANGE, VARY,
+};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+
+use crate::cache::{CachedFile, FileCache};
+use crate::conditional::{self, Precondition, Validators};
+use crate::entity::{Entity, FileVersion};
+use crate::listing::{self, ListingPolicy};
+use crate::negotiate;
+use crate::options::StaticOptions;
+use crate::path::{PathRejection, RequestPath};
+use crate::range::{self, ByteRange, RangeRequest};
+use crate::resolve::{self, Found, Missing};
+
+/// Index files tried, in order, for a directory request.
+const INDEX_FILES: [&str; 2] = ["index.html", "index.htm"];
+
+/// Why a [`StaticFiles`] service could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum StaticError {
+    /// The root directory does not exist.
+    #[error("{} does not exist", path.display())]
+    RootNotFound {
+        /// The root as given.
+        path: PathBuf,
+    },
+    /// The root exists but is not a directory.
+    #[error("{} is not a directory", path.display())]
+    RootNotDirectory {
+        /// The root as given.
+        path: PathBuf,
+    },
+    /// The root could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The root as given.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// Serves the files under one root directory: GET and HEAD, index files, directory listings
+/// (HTML or JSON), conditional requests, byte ranges, an in-memory cache of small files and
+/// streaming of large ones.
+///
+/// It is a tower service, normally used as the fallback of an [`App`](ferry_core::App):
+///
+/// ```no_run
+/// use ferry_core::App;
+/// use ferry_static::{StaticFiles, StaticOptions};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let files = StaticFiles::new("./public", StaticOptions::default())?;
+/// App::new().fallback(files).serve("127.0.0.1:8080").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct StaticFiles {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for StaticFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticFiles")
+            .field("root", &self.inner.root)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+struct Inner {
+    /// The canonical root.
+    root: PathBuf,
+    options: StaticOptions,
+    cache: FileCache,
+    cache_control: HeaderValue,
+}
+
+impl StaticFiles {
+    /// Serves the directory `root` with `options`.
+    pub fn new(root: impl AsRef<Path>, options: StaticOptions) -> Result<Self, StaticError> {
+        let given = root.as_ref();
+        let root = std::fs::canonicalize(given).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => StaticError::RootNotFound {
+                path: given.to_path_buf(),
+            },
+            _ => StaticError::Io {
+                path: given.to_path_buf(),
+                source,
+            },
+        })?;
+        if !root.is_dir() {
+            return Err(StaticError::RootNotDirectory {
+                path: given.to_path_buf(),
+            });
+        }
+        Ok(StaticFiles {
+            inner: Arc::new(Inner {
+                root,
+                cache: FileCache::new(options.memory_cache),
+                cache_control: options.cache.header_value(),
+                options,
+            }),
+        })
+    }
+
+    /// The root directory, canonicalised.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+}
+
+impl tower::Service<Request> for StaticFiles {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move { Ok(inner.serve(request).await) })
+    }
+}
+
+impl Inner {
+    async fn serve(&self, request: Request) -> Response {
+        // Only the head matters; keeping it apart from the body keeps the future `Send`.
+        let (request, _body) = request.into_parts();
+        let method = &request.method;
+        if method != Method::GET && method != Method::HEAD {
+            let mut response = status_response(StatusCode::METHOD_NOT_ALLOWED);
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        let path = match RequestPath::parse(request.uri.path(), self.options.hidden) {
+            Ok(path) => path,
+            Err(PathRejection::Forbidden) => return status_response(StatusCode::FORBIDDEN),
+            Err(PathRejection::Hidden) => return status_response(StatusCode::NOT_FOUND),
+        };
+        match resolve::find(&self.root, &path.to_path(), self.options.follow_symlinks) {
+            Ok(found) if found.metadata.is_dir() => {
+                self.serve_directory(&request, &path, found).await
+            }
+            Ok(_) if path.has_trailing_slash() => self.not_found(&request).await,
+            Ok(found) => self.serve_file(&request, found).await,
+            Err(missing) => match missing {
+                Missing::NotFound => self.not_found(&request).await,
+                other => refusal(other),
+            },
+        }
+    }
+
+    async fn serve_directory(&self, request: &Parts, path: &RequestPath, dir: Found) -> Response {
+        if !path.has_trailing_slash() {
+            return redirect_to_directory(request, path);
+        }
+        let relative = path.to_path();
+        for index in INDEX_FILES {
+            if let Ok(found) = resolve::find(
+                &self.root,
+                &relative.join(index),
+                self.options.follow_symlinks,
+            ) && found.metadata.is_file()
+            {
+                return self.serve_file(request, found).await;
+            }
+        }
+        if !self.options.listing {
+            return status_response(StatusCode::NOT_FOUND);
+        }
+        self.serve_listing(request, path, dir.path).await
+    }
+
+    async fn serve_listing(&self, request: &Parts, path: &RequestPath, dir: PathBuf) -> Response {
+        let root = self.root.clone();
+        let show_hidden = self.options.hidden;
+        let follow_symlinks = self.options.follow_symlinks;
+        let read = tokio::task::spawn_blocking(move || {
+            listing::read_entries(
+                &dir,
+                ListingPolicy {
+                    root: &root,
+                    show_hidden,
+                    follow_symlinks,
+                },
+            )
+        })
+        .await;
+        let entries = match read {
+            Ok(Ok(entries)) => entries,
+            Ok(Err(error)) => return refusal(Missing::from(error)),
+            Err(error) => return refusal(Missing::Failed(std::io::Error::other(error))),
+        };
+        let display_path = if path.is_root() {
+            "/".to_owned()
+        } else {
+            format!("/{}/", String::from_utf8_lossy(path.as_bytes()))
+        };
+        let (body, content_type) = if negotiate::prefers_json(request.headers.get(ACCEPT)) {
+            (
+                listing::render_json(&display_path, &entries),
+                HeaderValue::from_static("application/json"),
+            )
+        } else {
+            (
+                listing::render_html(&display_path, &entries),
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )
+        };
+        let mut response = Response::new(Body::from(body));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, content_type);
+        headers.insert(CACHE_CONTROL, self.cache_control.clone());
+        headers.insert(VARY, HeaderValue::from_static("Accept"));
+        response
+    }
+
+    async fn not_found(&self, request: &Parts) -> Response {
+        if self.options.spa && negotiate::accepts_html_explicitly(request.headers.get(ACCEPT)) {
+            for index in INDEX_FILES {
+                if let Ok(found) =
+                    resolve::find(&self.root, Path::new(index), self.options.follow_symlinks)
+                    && found.metadata.is_file()
+                {
+                    return self.serve_file(request, found).await;
+                }
+            }
+        }
+        status_response(StatusCode::NOT_FOUND)
+    }
+
+    async fn serve_file(&self, request: &Parts, found: Found) -> Response {
+        let version = FileVersion::of(&found.metadata);
+        let file = match self.cache.get(&found.path, &version) {
+            Some(file) => file,
+            None => match self.load(found.path.clone(), version).await {
+                Ok(file) => file,
+                Err(missing) => return refusal(missing),
+            },
+        };
+        let entity = &file.entity;
+        let validators = Validators {
+            etag: &entity.etag,
+            last_modified: entity.modified_secs,
+        };
+        let headers = &request.headers;
+        match conditional::evaluate(&request.method, headers, validators) {
+            Precondition::Proceed => {}
+            Precondition::NotModified => return self.not_modified(entity),
+            Precondition::Failed => return status_response(StatusCode::PRECONDITION_FAILED),
+        }
+
+        let len = entity.version.len;
+        let range = match headers.get(RANGE) {
+            Some(value)
+                if request.method == Method::GET
+                    && conditional::if_range_allows(headers, validators) =>
+            {
+                value
+                    .to_str()
+                    .map_or(RangeRequest::Ignore, |text| range::parse(text, len))
+            }
+            _ => RangeRequest::Ignore,
+        };
+        let head = request.method == Method::HEAD;
+        match range {
+            RangeRequest::Unsatisfiable => {
+                let mut response = status_response(StatusCode::RANGE_NOT_SATISFIABLE);
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_RANGE, content_range_unsatisfied(len));
+                headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+                response
+            }
+            RangeRequest::Satisfiable(ranges) if ranges.len() == 1 => {
+                let range = ranges[0];
+                let body = if head {
+                    None
+                } else {
+                    match self
+                        .body(&file, &found.path, range.start, range.len())
+                        .await
+                    {
+                        Ok(body) => Some(body),
+                        Err(missing) => return refusal(missing),
+                    }
+                };
+                let mut response =
+                    self.file_response(StatusCode::PARTIAL_CONTENT, entity, body, range.len());
+                response
+                    .headers_mut()
+                    .insert(CONTENT_RANGE, content_range(range, len));
+                response
+            }
+            // Several ranges are answered with the whole file for now: RFC 9110 lets a
+            // server ignore Range, and that is never larger than the ranges combined plus
+            // their multipart framing would be for overlapping requests.
+            _ => {
+                let body = if head {
+                    None
+                } else {
+                    match self.body(&file, &found.path, 0, len).await {
+                        Ok(body) => Some(body),
+                        Err(missing) => return refusal(missing),
+                    }
+                };
+                self.file_response(StatusCode::OK, entity, body, len)
+            }
+        }
+    }
+
+    /// Reads a file version's headers, and its content when small, into the cache.
+    async fn load(&self, path: PathBuf, version: FileVersion) -> Result<Arc<CachedFile>, Missing> {
+        if !self.cache.keeps_content_of(version.len) {
+            let file = Arc::new(CachedFile::new(Entity::new(&path, version), None));
+            self.cache.insert(path, file.clone());
+            return Ok(file);
+        }
+        let read_path = path.clone();
+        let loaded = tokio::task::spawn_blocking(move || read_consistent(&read_path))
+            .await
+            .map_err(|error| Missing::Failed(std::io::Error::other(error)))??;
+        let (content, read_version, consistent) = loaded;
+        let file = Arc::new(CachedFile::new(
+            Entity::new(&path, read_version),
+            Some(content),
+        ));
+        if consistent {
+            self.cache.insert(path, file.clone());
+        }
+        Ok(file)
+    }
+
+    /// The body for `len` bytes from `start`: a slice of the cached content, or a stream
+    /// from disk.
+    async fn body(
+        &self,
+        file: &CachedFile,
+        path: &Path,
+        start: u64,
+        len: u64,
+    ) -> Result<Body, Missing> {
+        if let Some(content) = &file.content {
+            let start = start as usize;
+            return Ok(Body::from(content.slice(start..start + len as usize)));
+        }
+        let open_path = path.to_path_buf();
+        let opened = tokio::task::spawn_blocking(move || File::open(open_path))
+            .await
+            .map_err(|error| Missing::Failed(std::io::Error::other(error)))??;
+        Ok(Body::new(crate::stream::FileStream::new(
+            opened, start, len,
+        )))
+    }
+
+    fn file_response(
+        &self,
+        status: StatusCode,
+        entity: &Entity,
+        body: Option<Body>,
+        len: u64,
+    ) -> Response {
+        let mut response = match body {
+            Some(body) => Response::new(body),
+            None => {
+                // HEAD: no body, but the length a GET would have.
+                let mut response = Response::new(Body::empty());
+                response
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+                response
+            }
+        };
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, entity.content_type.clone());
+        headers.insert(ETAG, entity.etag.clone());
+        if let Some(last_modified) = &entity.last_modified {
+            headers.insert(LAST_MODIFIED, last_modified.clone());
+        }
+        headers.insert(CACHE_CONTROL, self.cache_control.clone());
+        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        response
+    }
+
+    fn not_modified(&self, entity: &Entity) -> Response {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        let headers = response.headers_mut();
+        headers.insert(ETAG, entity.etag.clone());
+        if let Some(last_modified) = &entity.last_modified {
+            headers.insert(LAST_MODIFIED, last_modified.clone());
+        }
+        headers.insert(CACHE_CONTROL, self.cache_control.clone());
+        response
+    }
+}
+
+/// Reads a whole file, with the version of what was read and whether the file stayed the
+/// same throughout (only then may the bytes be cached under that version).
+fn read_consistent(path: &Path) -> std::io::Result<(Bytes, FileVersion, bool)> {
+    let mut file = File::open(path)?;
+    let before = FileVersion::of(&file.metadata()?);
+    let mut content = Vec::with_capacity(before.len as usize);
+    file.read_to_end(&mut content)?;
+    let after = FileVersion::of(&file.metadata()?);
+    let consistent = before == after && content.len() as u64 == after.len;
+    let version = FileVersion {
+        len: content.len() as u64,
+        ..after
+    };
+    Ok((Bytes::from(content), version, consistent))
+}
+
+/// 301 to the directory's URL with a trailing slash, keeping the query string.
+fn redirect_to_directory(request: &Parts, path: &RequestPath) -> Response {
+    let mut location = path.url_path(true);
+    if let Some(query) = request.uri.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    let mut response = status_response(StatusCode::MOVED_PERMANENTLY);
+    match HeaderValue::from_str(&location) {
+        Ok(value) => {
+            response.headers_mut().insert(LOCATION, value);
+            response
+        }
+        Err(_) => status_response(StatusCode::BAD_REQUEST),
+    }
+}
+
+fn refusal(missing: Missing) -> Response {
+    match missing {
+        Missing::NotFound => status_response(StatusCode::NOT_FOUND),
+        Missing::Forbidden => status_response(StatusCode::FORBIDDEN),
+        Missing::Failed(error) => {
+            tracing::error!(%error, "file service I/O error");
+            status_response(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+fn content_range(range: ByteRange, len: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("bytes {}-{}/{len}", range.start, range.end))
+        .expect("digits are valid header text")
+}
+
+fn content_range_unsatisfied(len: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("bytes */{len}")).expect("digits are valid header text")
+}

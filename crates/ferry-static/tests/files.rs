@@ -1,0 +1,618 @@
+//! The file service behind a real server on 127.0.0.1:0, spoken to with reqwest (and raw
+//! TCP where reqwest would clean the request up first).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferry_core::App;
+use ferry_static::{CachePolicy, MemoryCacheLimits, StaticFiles, StaticOptions};
+use http::StatusCode;
+use reqwest::header::{ACCEPT, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, RANGE};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Site {
+    _dir: tempfile::TempDir,
+    _outside: tempfile::TempDir,
+    root: PathBuf,
+    addr: SocketAddr,
+    client: reqwest::Client,
+}
+
+impl Site {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Sends `path` exactly as given (no client-side normalisation) and returns the status
+    /// line and body.
+    async fn raw_get(&self, path: &str) -> (String, String) {
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text.lines().next().unwrap_or_default().to_owned();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+const SECRET: &str = "TOP-SECRET-OUTSIDE-THE-ROOT";
+
+fn write(root: &Path, relative: &str, content: impl AsRef<[u8]>) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+fn build_tree(root: &Path, outside: &Path) {
+    write(outside, "secret.txt", SECRET);
+    write(root, "index.html", "<h1>home</h1>");
+    write(root, "style.css", "body{}");
+    write(root, "app.js", "export {}");
+    write(root, "mod.mjs", "export {}");
+    write(root, "data.json", "{}");
+    write(root, "app.wasm", b"\0asm\x01\0\0\0");
+    write(root, "app.wasm.map", "{}");
+    write(root, "module.wat", "(module)");
+    write(root, "site.webmanifest", "{}");
+    write(root, "font.woff2", "w");
+    write(root, "logo.svg", "<svg/>");
+    write(root, "blob.xyz", "?");
+    write(root, "ten.txt", "0123456789");
+    write(root, "only-htm/index.htm", "htm index");
+    write(root, "listing/plain.txt", "plain");
+    write(root, "listing/sub/inner.txt", "inner");
+    write(root, ".env", SECRET);
+    write(root, ".git/config", SECRET);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::symlink;
+        symlink(outside.join("secret.txt"), root.join("escape.txt")).unwrap();
+        symlink(outside, root.join("escape-dir")).unwrap();
+        symlink(root.join("ten.txt"), root.join("inside-link.txt")).unwrap();
+    }
+}
+
+async fn start_site(options: StaticOptions) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    build_tree(&root, outside.path());
+    let files = StaticFiles::new(&root, options).unwrap();
+    let server = App::new()
+        .fallback(files)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run_until(std::future::pending()));
+    Site {
+        _dir: dir,
+        _outside: outside,
+        root,
+        addr,
+        client: reqwest::Client::new(),
+    }
+}
+
+async fn default_site() -> Site {
+    start_site(StaticOptions::default()).await
+}
+
+#[tokio::test]
+async fn mime_types_come_from_our_table() {
+    let site = default_site().await;
+    let expected = [
+        ("/index.html", "text/html; charset=utf-8"),
+        ("/style.css", "text/css; charset=utf-8"),
+        ("/app.js", "text/javascript; charset=utf-8"),
+        ("/mod.mjs", "text/javascript; charset=utf-8"),
+        ("/data.json", "application/json"),
+        ("/app.wasm", "application/wasm"),
+        ("/app.wasm.map", "application/json"),
+        ("/module.wat", "text/plain; charset=utf-8"),
+        ("/site.webmanifest", "application/manifest+json"),
+        ("/font.woff2", "font/woff2"),
+        ("/logo.svg", "image/svg+xml"),
+        ("/blob.xyz", "application/octet-stream"),
+    ];
+    for (path, content_type) in expected {
+        let response = site.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["content-type"], content_type, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn directory_serves_index_html_then_index_htm() {
+    let site = default_site().await;
+    assert_eq!(site.get("/").await.text().await.unwrap(), "<h1>home</h1>");
+    assert_eq!(
+        site.get("/only-htm/").await.text().await.unwrap(),
+        "htm index"
+    );
+}
+
+#[tokio::test]
+async fn directory_without_slash_redirects_301_keeping_the_query() {
+    let site = default_site().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(site.url("/listing?sort=name&x=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(response.headers()["location"], "/listing/?sort=name&x=1");
+}
+
+#[tokio::test]
+async fn double_slash_redirect_is_never_protocol_relative() {
+    let site = default_site().await;
+    let mut stream = tokio::net::TcpStream::connect(site.addr).await.unwrap();
+    stream
+        .write_all(b"GET //listing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 301"), "{text}");
+    assert!(text.contains("location: /listing/\r\n"), "{text}");
+}
+
+#[tokio::test]
+async fn listing_is_html5_with_directories_first_and_a_parent_link() {
+    let site = default_site().await;
+    let response = site.get("/listing/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<h1>Directory listing for /listing/</h1>"));
+    assert!(page.contains("href=\"../\""));
+    let sub = page.find("href=\"sub/\"").unwrap();
+    let plain = page.find("href=\"plain.txt\"").unwrap();
+    assert!(sub < plain, "directories come first");
+}
+
+#[tokio::test]
+async fn listing_as_json_when_the_client_prefers_it() {
+    let site = default_site().await;
+    let response = site
+        .client
+        .get(site.url("/listing/"))
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["vary"], "Accept");
+    let listing: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(listing["path"], "/listing/");
+    assert_eq!(listing["entries"][0]["name"], "sub");
+    assert_eq!(listing["entries"][0]["type"], "directory");
+    assert_eq!(listing["entries"][1]["name"], "plain.txt");
+    assert_eq!(listing["entries"][1]["size"], 5);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn every_listed_name_links_to_its_file_however_strange() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = default_site().await;
+    let names: Vec<&[u8]> = vec![
+        b"100% sure.txt",
+        b"#hash.txt",
+        b"what?.txt",
+        b"with space.txt",
+        b"quote\"d'.txt",
+        b"<tag>&amp.txt",
+        b"caf\xc3\xa9.txt",
+        b"bad\xff\xfebytes.txt",
+        b"colon:name.txt",
+    ];
+    let dir = site.root.join("strange");
+    std::fs::create_dir(&dir).unwrap();
+    for (index, name) in names.iter().enumerate() {
+        std::fs::write(
+            dir.join(std::ffi::OsStr::from_bytes(name)),
+            format!("content {index}"),
+        )
+        .unwrap();
+    }
+    let page = site.get("/strange/").await.text().await.unwrap();
+    let hrefs: Vec<String> = page
+        .split("class=\"file\" href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+        .collect();
+    assert_eq!(hrefs.len(), names.len(), "{page}");
+    let mut bodies: Vec<String> = Vec::new();
+    for href in &hrefs {
+        let response = site.get(&format!("/strange/{href}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{href}");
+        bodies.push(response.text().await.unwrap());
+    }
+    bodies.sort();
+    let mut expected: Vec<String> = (0..names.len()).map(|i| format!("content {i}")).collect();
+    expected.sort();
+    assert_eq!(bodies, expected);
+    assert!(
+        page.contains("&lt;tag&gt;&amp;amp.txt"),
+        "names are HTML-escaped"
+    );
+}
+
+#[tokio::test]
+async fn no_listing_answers_404_for_directories_without_index() {
+    let site = start_site(StaticOptions {
+        listing: false,
+        ..StaticOptions::default()
+    })
+    .await;
+    assert_eq!(site.get("/listing/").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(site.get("/").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn traversal_never_reaches_outside_the_root() {
+    let site = default_site().await;
+    let attempts = [
+        "/../secret.txt",
+        "/../../../../etc/passwd",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/%2E%2E/etc/passwd",
+        "/..%2fsecret.txt",
+        "/..%2F..%2Fetc%2Fpasswd",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "/listing/%2e%2e/%2e%2e/secret.txt",
+        "/ten.txt%00.html",
+        "/%00",
+        "/escape.txt",
+        "/escape-dir/secret.txt",
+    ];
+    for path in attempts {
+        let (status, body) = site.raw_get(path).await;
+        assert!(
+            status.contains(" 403 ") || status.contains(" 404 ") || status.contains(" 400 "),
+            "{path}: {status}"
+        );
+        assert!(!body.contains(SECRET), "{path} leaked the secret");
+    }
+}
+
+#[tokio::test]
+async fn hidden_files_are_neither_served_nor_listed_by_default() {
+    let site = default_site().await;
+    assert_eq!(site.get("/.env").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        site.get("/.git/config").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    write(&site.root, "plain-dir/.hidden", "h");
+    write(&site.root, "plain-dir/shown.txt", "s");
+    let page = site.get("/plain-dir/").await.text().await.unwrap();
+    assert!(page.contains("shown.txt") && !page.contains(".hidden"));
+}
+
+#[tokio::test]
+async fn hidden_flag_serves_and_lists_dot_files() {
+    let site = start_site(StaticOptions {
+        hidden: true,
+        ..StaticOptions::default()
+    })
+    .await;
+    assert_eq!(site.get("/.env").await.status(), StatusCode::OK);
+    write(&site.root, "plain-dir/.hidden", "h");
+    assert!(
+        site.get("/plain-dir/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains(".hidden")
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlinks_inside_the_root_are_served_and_outside_only_when_followed() {
+    let site = default_site().await;
+    assert_eq!(
+        site.get("/inside-link.txt").await.text().await.unwrap(),
+        "0123456789"
+    );
+    assert_eq!(
+        site.get("/escape.txt").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let following = start_site(StaticOptions {
+        follow_symlinks: true,
+        ..StaticOptions::default()
+    })
+    .await;
+    assert_eq!(
+        following.get("/escape.txt").await.text().await.unwrap(),
+        SECRET
+    );
+}
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow() {
+    let site = default_site().await;
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let response = site
+            .client
+            .request(method.clone(), site.url("/ten.txt"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
+    }
+}
+
+#[tokio::test]
+async fn head_has_the_headers_of_get_and_no_body() {
+    let site = default_site().await;
+    for client in [
+        reqwest::Client::new(),
+        reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap(),
+    ] {
+        let response = client.head(site.url("/ten.txt")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-length"], "10");
+        assert!(response.headers().contains_key("etag"));
+        assert_eq!(response.bytes().await.unwrap().len(), 0);
+    }
+}
+
+#[tokio::test]
+async fn validators_and_conditional_requests() {
+    let site = default_site().await;
+    let first = site.get("/ten.txt").await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let last_modified = first.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong ETag: {etag}"
+    );
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+
+    let request = |name, value: &str| {
+        site.client
+            .get(site.url("/ten.txt"))
+            .header(name, value.to_owned())
+    };
+    let not_modified = request(IF_NONE_MATCH, &etag).send().await.unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.headers()["etag"], etag.as_str());
+
+    let by_date = request(IF_MODIFIED_SINCE, &last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_date.status(), StatusCode::NOT_MODIFIED);
+
+    let changed = request(IF_NONE_MATCH, "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+
+    let failed = request(IF_MATCH, "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), StatusCode::PRECONDITION_FAILED);
+}
+
+#[tokio::test]
+async fn cache_flag_sets_max_age() {
+    let site = start_site(StaticOptions {
+        cache: CachePolicy::MaxAge(Duration::from_secs(600)),
+        ..StaticOptions::default()
+    })
+    .await;
+    assert_eq!(
+        site.get("/ten.txt").await.headers()["cache-control"],
+        "max-age=600"
+    );
+}
+
+#[tokio::test]
+async fn single_ranges_answer_206() {
+    let site = default_site().await;
+    let cases = [
+        ("bytes=2-4", "234", "bytes 2-4/10"),
+        ("bytes=7-", "789", "bytes 7-9/10"),
+        ("bytes=-2", "89", "bytes 8-9/10"),
+        ("bytes=5-100", "56789", "bytes 5-9/10"),
+    ];
+    for (range, body, content_range) in cases {
+        let response = site
+            .client
+            .get(site.url("/ten.txt"))
+            .header(RANGE, range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(response.headers()["content-range"], content_range);
+        assert_eq!(response.headers()["accept-ranges"], "bytes");
+        assert_eq!(response.text().await.unwrap(), body);
+    }
+}
+
+#[tokio::test]
+async fn range_past_the_end_answers_416_with_the_length() {
+    let site = default_site().await;
+    let response = site
+        .client
+        .get(site.url("/ten.txt"))
+        .header(RANGE, "bytes=10-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(response.headers()["content-range"], "bytes */10");
+}
+
+#[tokio::test]
+async fn if_range_with_a_stale_validator_gets_the_whole_file() {
+    let site = default_site().await;
+    let etag = site.get("/ten.txt").await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let current = site
+        .client
+        .get(site.url("/ten.txt"))
+        .header(RANGE, "bytes=0-1")
+        .header(IF_RANGE, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.status(), StatusCode::PARTIAL_CONTENT);
+    let stale = site
+        .client
+        .get(site.url("/ten.txt"))
+        .header(RANGE, "bytes=0-1")
+        .header(IF_RANGE, "\"stale\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.text().await.unwrap(), "0123456789");
+}
+
+#[tokio::test]
+async fn spa_mode_serves_index_to_navigations_and_404_to_assets() {
+    let site = start_site(StaticOptions {
+        spa: true,
+        ..StaticOptions::default()
+    })
+    .await;
+    let navigation = site
+        .client
+        .get(site.url("/app/settings/profile"))
+        .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(navigation.status(), StatusCode::OK);
+    assert_eq!(navigation.text().await.unwrap(), "<h1>home</h1>");
+    let asset = site
+        .client
+        .get(site.url("/assets/missing.js"))
+        .header(ACCEPT, "*/*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn edited_files_are_never_served_stale() {
+    let site = default_site().await;
+    write(&site.root, "live.txt", "version one");
+    assert_eq!(
+        site.get("/live.txt").await.text().await.unwrap(),
+        "version one"
+    );
+    // Same length, new content: the modification time (and so the version) changes.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    write(&site.root, "live.txt", "version two");
+    assert_eq!(
+        site.get("/live.txt").await.text().await.unwrap(),
+        "version two"
+    );
+    std::fs::remove_file(site.root.join("live.txt")).unwrap();
+    assert_eq!(site.get("/live.txt").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn large_files_stream_from_disk_with_ranges() {
+    let site = start_site(StaticOptions {
+        memory_cache: MemoryCacheLimits {
+            max_file_bytes: 64 * 1024,
+            total_bytes: 1024 * 1024,
+        },
+        ..StaticOptions::default()
+    })
+    .await;
+    let content: Vec<u8> = (0..3 * 1024 * 1024 + 17)
+        .map(|i| (i * 7 % 256) as u8)
+        .collect();
+    write(&site.root, "big.bin", &content);
+    let whole = site.get("/big.bin").await;
+    assert_eq!(
+        whole.headers()["content-length"],
+        content.len().to_string().as_str()
+    );
+    assert_eq!(whole.bytes().await.unwrap(), content);
+
+    let part = site
+        .client
+        .get(site.url("/big.bin"))
+        .header(RANGE, "bytes=1000000-2500000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap(), &content[1_000_000..=2_500_000]);
+}
+
+#[tokio::test]
+async fn files_are_served_over_http2_too() {
+    let site = default_site().await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(site.url("/app.wasm")).send().await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.headers()["content-type"], "application/wasm");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"\0asm\x01\0\0\0");
+}
+
+#[tokio::test]
+async fn trailing_slash_on_a_file_is_not_found() {
+    let site = default_site().await;
+    assert_eq!(site.get("/ten.txt/").await.status(), StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,136 @@
+//! The start-up banner: what is served, where, and how to stop.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+/// The URLs a server on `addr` can be reached at, split into this machine's and the
+/// network's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    /// The URL to open on this machine.
+    pub local: String,
+    /// URLs other machines can use (empty when listening on loopback only).
+    pub network: Vec<String>,
+}
+
+/// Works out the URLs for `addr`; `interfaces` are this machine's addresses (used when
+/// listening on every interface).
+pub fn urls(addr: SocketAddr, interfaces: &[IpAddr]) -> Urls {
+    let port = addr.port();
+    let ip = addr.ip();
+    if ip.is_unspecified() {
+        let network = interfaces
+            .iter()
+            .filter(|candidate| !candidate.is_loopback())
+            .filter(|candidate| ip.is_ipv6() || candidate.is_ipv4())
+            .filter(|candidate| !is_ipv6_link_local(candidate))
+            .map(|candidate| url(*candidate, port))
+            .collect();
+        Urls {
+            local: format!("http://localhost:{port}/"),
+            network,
+        }
+    } else if ip.is_loopback() {
+        Urls {
+            local: url(ip, port),
+            network: Vec::new(),
+        }
+    } else {
+        Urls {
+            local: url(ip, port),
+            network: vec![url(ip, port)],
+        }
+    }
+}
+
+fn is_ipv6_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
+}
+
+fn url(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("http://{v4}:{port}/"),
+        IpAddr::V6(v6) => format!("http://[{v6}]:{port}/"),
+    }
+}
+
+/// This machine's interface addresses (empty if they cannot be listed).
+pub fn interface_addresses() -> Vec<IpAddr> {
+    if_addrs::get_if_addrs()
+        .map(|interfaces| interfaces.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default()
+}
+
+/// The banner text for serving `dir` at `urls`.
+pub fn render(dir: &Path, urls: &Urls, listening_on_loopback: bool) -> String {
+    let mut text = format!(
+        "\n  Ferry {} serving {}\n\n  Local:    {}\n",
+        env!("CARGO_PKG_VERSION"),
+        dir.display(),
+        urls.local
+    );
+    if urls.network.is_empty() {
+        if listening_on_loopback {
+            text.push_str("  Network:  use --host 0.0.0.0 to share on your network\n");
+        }
+    } else {
+        for url in &urls.network {
+            text.push_str(&format!("  Network:  {url}\n"));
+        }
+    }
+    text.push_str("\n  Press Ctrl+C to stop\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn loopback_has_only_a_local_url() {
+        let urls = urls(addr("127.0.0.1:8080"), &["192.168.1.20".parse().unwrap()]);
+        assert_eq!(urls.local, "http://127.0.0.1:8080/");
+        assert!(urls.network.is_empty());
+    }
+
+    #[test]
+    fn all_interfaces_lists_every_lan_address() {
+        let interfaces: Vec<IpAddr> = [
+            "127.0.0.1",
+            "192.168.1.20",
+            "10.0.0.5",
+            "::1",
+            "fe80::1",
+            "2001:db8::7",
+        ]
+        .iter()
+        .map(|ip| ip.parse().unwrap())
+        .collect();
+        let v4 = urls(addr("0.0.0.0:9000"), &interfaces);
+        assert_eq!(v4.local, "http://localhost:9000/");
+        assert_eq!(
+            v4.network,
+            ["http://192.168.1.20:9000/", "http://10.0.0.5:9000/"]
+        );
+        let v6 = urls(addr("[::]:9000"), &interfaces);
+        assert!(
+            v6.network
+                .contains(&"http://[2001:db8::7]:9000/".to_owned())
+        );
+        assert!(!v6.network.iter().any(|u| u.contains("fe80")));
+    }
+
+    #[test]
+    fn banner_says_what_where_and_how_to_stop() {
+        let urls = urls(addr("127.0.0.1:8080"), &[]);
+        let text = render(Path::new("./site"), &urls, true);
+        assert!(text.contains("serving ./site"));
+        assert!(text.contains("Local:    http://127.0.0.1:8080/"));
+        assert!(text.contains("--host 0.0.0.0"));
+        assert!(text.contains("Press Ctrl+C to stop"));
+    }
+}

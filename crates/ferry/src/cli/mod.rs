@@ -1,0 +1,60 @@
+//! The command line: one struct per subcommand, flags documented by their help text.
+
+mod header;
+mod serve;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use serve::{CoepArg, ServeArgs};
+
+/// Ferry: a fast single-binary web server.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Ferry's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a directory of static files (the current directory by default).
+    Serve(ServeArgs),
+}
+
+/// Logging flags shared by every server command.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log more: connection events and decisions, besides one line per request.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Log only warnings and errors (no request lines) and print only the URL at start-up.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Log format: `human` for people, `json` (one object per line) for machines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines, coloured in a terminal.
+    Human,
+    /// One JSON object per line, with a timestamp and every field.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,85 @@
+//! `ferry serve [DIR]`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use http::{HeaderName, HeaderValue};
+
+use super::LogArgs;
+use super::header::parse_header;
+
+/// Flags of `ferry serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The directory to serve.
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Port to listen on; 0 picks a free port and prints it.
+    #[arg(short, long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on; 0.0.0.0 (or ::) serves every network interface and prints the
+    /// LAN URLs.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Answer 404 for directories without an index file instead of listing them.
+    #[arg(long)]
+    pub no_listing: bool,
+
+    /// Serve and list hidden files such as `.env` and `.git/` (refused by default).
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Follow symlinks that lead outside the directory (refused with 403 by default).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Single-page-app mode: browser navigations to missing paths get `index.html` (200);
+    /// missing assets stay 404.
+    #[arg(long)]
+    pub spa: bool,
+
+    /// Let browsers reuse files for SECONDS without asking (`Cache-Control: max-age`).
+    /// By default they revalidate every time (`no-cache`), so edits show at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub cache: Option<u64>,
+
+    /// Allow every origin to fetch these files (CORS `*`), answering preflights.
+    #[arg(long)]
+    pub cors: bool,
+
+    /// Add a header to every response; repeatable. Example: -H 'X-Frame-Options: DENY'.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+
+    /// Cross-Origin-Embedder-Policy to send with the default cross-origin isolation.
+    #[arg(long, value_enum, default_value_t = CoepArg::RequireCorp, value_name = "POLICY")]
+    pub coep: CoepArg,
+
+    /// Send no cross-origin isolation headers (COOP, COEP, CORP).
+    #[arg(long)]
+    pub no_isolation: bool,
+
+    /// On Ctrl+C or SIGTERM, seconds in-flight requests get to finish.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub shutdown_timeout: f64,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// `--coep` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoepArg {
+    /// Cross-origin resources must opt in with CORP or CORS.
+    RequireCorp,
+    /// Cross-origin resources load without credentials.
+    Credentialless,
+}

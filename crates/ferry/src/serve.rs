@@ -1,0 +1,127 @@
+//! `ferry serve`: assembles the file service, the isolation and custom headers, CORS and
+//! the server, then runs until Ctrl+C.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use ferry_core::layers::{CorsLayer, ResponseHeadersLayer};
+use ferry_core::server::shutdown_signal;
+use ferry_core::{App, AppError, BindError, ServerConfig};
+use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
+use http::Method;
+
+use crate::banner;
+use crate::cli::{CoepArg, ServeArgs};
+
+/// Runs `ferry serve` to completion.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let files = StaticFiles::new(&args.dir, static_options(&args))
+        .with_context(|| format!("cannot serve {}", args.dir.display()))?;
+    let config = server_config(&args)?;
+    let addr = SocketAddr::new(args.host, args.port);
+
+    let mut app = App::new().config(config).layer(response_headers(&args));
+    if args.cors {
+        app = app.layer(CorsLayer::any_origin().allow_methods(&[Method::GET, Method::HEAD]));
+    }
+    let server = app
+        .fallback(files)
+        .bind(addr)
+        .await
+        .map_err(|error| explain_bind_error(error, &args))?;
+
+    let local = server.local_addr();
+    let urls = banner::urls(local, &banner::interface_addresses());
+    if args.log.quiet {
+        println!("{}", urls.local);
+    } else {
+        print!(
+            "{}",
+            banner::render(&args.dir, &urls, local.ip().is_loopback())
+        );
+    }
+
+    let report = server.run_until(first_signal_then_force_on_second()).await;
+    if report.cut_connections > 0 {
+        tracing::warn!(
+            connections = report.cut_connections,
+            "stopped with requests still running"
+        );
+    }
+    Ok(())
+}
+
+fn static_options(args: &ServeArgs) -> StaticOptions {
+    StaticOptions {
+        listing: !args.no_listing,
+        hidden: args.hidden,
+        follow_symlinks: args.follow_symlinks,
+        spa: args.spa,
+        cache: match args.cache {
+            Some(seconds) => CachePolicy::MaxAge(Duration::from_secs(seconds)),
+            None => CachePolicy::NoCache,
+        },
+        ..StaticOptions::default()
+    }
+}
+
+fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let shutdown_timeout = Duration::try_from_secs_f64(args.shutdown_timeout)
+        .map_err(|_| anyhow!("--shutdown-timeout must be a number of seconds, 0 or more"))?;
+    let config = ServerConfig {
+        shutdown_timeout,
+        max_connections: args.max_connections,
+        ..ServerConfig::default()
+    };
+    config.validate().map_err(|error| anyhow!("{error}"))?;
+    Ok(config)
+}
+
+/// Cross-origin isolation (unless turned off) and the user's `-H` headers, which win.
+fn response_headers(args: &ServeArgs) -> ResponseHeadersLayer {
+    let isolation = match (args.no_isolation, args.coep) {
+        (true, _) => CrossOriginIsolation::Off,
+        (false, CoepArg::RequireCorp) => CrossOriginIsolation::RequireCorp,
+        (false, CoepArg::Credentialless) => CrossOriginIsolation::Credentialless,
+    };
+    let mut layer = ResponseHeadersLayer::new();
+    for (name, value) in isolation.headers(args.cors) {
+        layer = layer.set_if_absent(name, value);
+    }
+    for (name, value) in &args.headers {
+        layer = layer.set(name.clone(), value.clone());
+    }
+    layer
+}
+
+fn explain_bind_error(error: AppError, args: &ServeArgs) -> anyhow::Error {
+    match error {
+        AppError::Bind(BindError::AddrInUse { addr }) => anyhow!(
+            "port {} is already in use on {}\n  hint: stop the other server, pick another port with --port, or use --port 0 for a free one",
+            addr.port(),
+            addr.ip()
+        ),
+        AppError::Bind(BindError::PermissionDenied { addr }) => anyhow!(
+            "no permission to listen on port {} (ports below 1024 need privileges)\n  hint: use a port of 1024 or more, e.g. --port {}",
+            addr.port(),
+            if args.port < 1024 { 8080 } else { args.port }
+        ),
+        AppError::Bind(BindError::AddrNotAvailable { addr }) => anyhow!(
+            "{} is not an address of this machine\n  hint: use --host 127.0.0.1 for this machine only, or --host 0.0.0.0 for every interface",
+            addr.ip()
+        ),
+        other => anyhow!(other),
+    }
+}
+
+/// Completes on the first Ctrl+C or SIGTERM; a second one ends the process at once.
+async fn first_signal_then_force_on_second() {
+    shutdown_signal().await;
+    tracing::info!("shutting down (press Ctrl+C again to stop at once)");
+    tokio::spawn(async {
+        shutdown_signal().await;
+        eprintln!("stopped at once");
+        std::process::exit(130);
+    });
+}
