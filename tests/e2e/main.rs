@@ -1,1 +1,12 @@
+//! End-to-end tests: they run the `ferry` binary as a user would and talk to it over HTTP.
+//!
+//! - `support`: starting `ferry`, reading its banner, sending signals.
+//! - `serve`: `ferry serve` flags, banner, errors, logs.
+//! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
 
+// Test code: a failed unwrap is a failed test, with the value in the message.
+#![allow(clippy::unwrap_used)]
+
+mod serve;
+mod shutdown;
+mod support;

@@ -1,6 +1,9 @@
 //! The runtime against real clients: a server on 127.0.0.1:0, reqwest for well-formed
 //! HTTP/1.1 and HTTP/2, and raw TCP for what well-behaved clients never send.
 
+// Test code: a failed unwrap is a failed test, with the value in the message.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -61,7 +61,7 @@ pub(crate) fn read_entries(dir: &Path, policy: ListingPolicy<'_>) -> io::Result<
         entries.push(Entry {
             name,
             is_dir,
-            size: (!is_dir).then(|| metadata.len()),
+            size: (!is_dir).then_some(metadata.len()),
             modified: metadata.modified().ok(),
         });
     }

@@ -1,6 +1,9 @@
 //! The file service behind a real server on 127.0.0.1:0, spoken to with reqwest (and raw
 //! TCP where reqwest would clean the request up first).
 
+// Test code: a failed unwrap is a failed test, with the value in the message.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! the root, and the parsers of Range, conditional and Accept headers never panic and stay
 //! within bounds.
 
+// Test code: a failed unwrap is a failed test, with the value in the message.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Component, Path};
 
 use ferry_core::{Body, Request};

@@ -1,0 +1,264 @@
+//! `ferry serve`, run as a user runs it.
+
+use std::time::Duration;
+
+use crate::support::{Ferry, run_to_end, site};
+
+#[tokio::test]
+async fn serve_prints_a_banner_and_serves_the_directory() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &[]);
+    let banner = ferry.banner.join("\n");
+    assert!(
+        banner.contains(&format!("serving {}", dir.path().display())),
+        "{banner}"
+    );
+    assert!(banner.contains("Local:    http://127.0.0.1:"), "{banner}");
+    assert!(banner.contains("Press Ctrl+C to stop"), "{banner}");
+
+    let response = reqwest::get(ferry.url("/")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(headers["cross-origin-embedder-policy"], "require-corp");
+    assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(response.text().await.unwrap().contains("hello"));
+
+    let wasm = reqwest::get(ferry.url("/app.wasm")).await.unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+}
+
+#[tokio::test]
+async fn port_zero_picks_a_free_port_and_prints_it() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &[]);
+    let port: u16 = ferry
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(port, 0);
+}
+
+#[tokio::test]
+async fn every_request_gets_one_access_log_line() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &[]);
+    reqwest::get(ferry.url("/index.html")).await.unwrap();
+    let lines = ferry.stderr_until(Duration::from_secs(5), |l| l.contains("GET /index.html"));
+    let line = lines.last().cloned().unwrap_or_default();
+    assert!(
+        line.starts_with("127.0.0.1 - GET /index.html - 200 OK ("),
+        "{lines:?}"
+    );
+    assert!(line.ends_with("ms)"), "{line}");
+}
+
+#[tokio::test]
+async fn json_log_format_writes_one_object_per_request() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--log-format", "json"]);
+    reqwest::get(ferry.url("/missing")).await.unwrap();
+    let lines = ferry.stderr_until(Duration::from_secs(5), |l| l.contains("/missing"));
+    let line = lines.last().cloned().unwrap_or_default();
+    let event: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(event["status"], 404);
+    assert_eq!(event["method"], "GET");
+    assert_eq!(event["path"], "/missing");
+    assert_eq!(event["level"], "INFO");
+    assert!(event["timestamp"].is_string());
+    assert_eq!(event["request_id"].as_str().map(str::len), Some(32));
+}
+
+#[tokio::test]
+async fn quiet_prints_only_the_url_and_no_request_lines() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--quiet"]);
+    assert_eq!(ferry.banner.len(), 1, "{:?}", ferry.banner);
+    assert!(ferry.banner[0].starts_with("http://127.0.0.1:"));
+    reqwest::get(ferry.url("/")).await.unwrap();
+    let lines = ferry.stderr_until(Duration::from_millis(500), |_| false);
+    assert!(lines.is_empty(), "{lines:?}");
+}
+
+#[tokio::test]
+async fn all_interfaces_print_a_localhost_url() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--host", "0.0.0.0"]);
+    let banner = ferry.banner.join("\n");
+    assert!(banner.contains("Local:    http://localhost:"), "{banner}");
+    let response = reqwest::get(ferry.url("/")).await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn cors_flag_answers_preflights_and_marks_responses() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--cors"]);
+    let client = reqwest::Client::new();
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, ferry.url("/app.wasm"))
+        .header("origin", "https://other.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "range")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        preflight.headers()["access-control-allow-methods"],
+        "GET, HEAD, OPTIONS"
+    );
+    assert_eq!(preflight.headers()["access-control-allow-headers"], "range");
+
+    let response = client
+        .get(ferry.url("/app.wasm"))
+        .header("origin", "https://other.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        response.headers()["cross-origin-resource-policy"],
+        "cross-origin"
+    );
+}
+
+#[tokio::test]
+async fn header_flag_adds_headers_and_isolation_flags_change_them() {
+    let dir = site();
+    let ferry = Ferry::serve(
+        dir.path(),
+        &[
+            "-H",
+            "X-Frame-Options: DENY",
+            "--header",
+            "X-Custom: yes",
+            "--coep",
+            "credentialless",
+        ],
+    );
+    let response = reqwest::get(ferry.url("/")).await.unwrap();
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert_eq!(response.headers()["x-custom"], "yes");
+    assert_eq!(
+        response.headers()["cross-origin-embedder-policy"],
+        "credentialless"
+    );
+
+    let plain = Ferry::serve(dir.path(), &["--no-isolation"]);
+    let response = reqwest::get(plain.url("/")).await.unwrap();
+    assert!(
+        !response
+            .headers()
+            .contains_key("cross-origin-opener-policy")
+    );
+    assert!(
+        !response
+            .headers()
+            .contains_key("cross-origin-embedder-policy")
+    );
+}
+
+#[tokio::test]
+async fn cache_spa_and_listing_flags_reach_the_file_service() {
+    let dir = site();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    let ferry = Ferry::serve(dir.path(), &["--cache", "3600", "--spa", "--no-listing"]);
+    let client = reqwest::Client::new();
+    let file = client.get(ferry.url("/app.wasm")).send().await.unwrap();
+    assert_eq!(file.headers()["cache-control"], "max-age=3600");
+    let navigation = client
+        .get(ferry.url("/some/route"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(navigation.status(), 200);
+    assert_eq!(
+        client
+            .get(ferry.url("/docs/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_works_against_the_binary() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &[]);
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(ferry.url("/")).send().await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn busy_port_is_a_clear_error_that_suggests_port_zero() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = site();
+    let dir_arg = dir.path().to_str().unwrap();
+    let (status, _, stderr) = run_to_end(&["serve", dir_arg, "--port", &port]);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.contains(&format!("port {port} is already in use")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port 0"), "{stderr}");
+}
+
+#[test]
+fn missing_directory_is_a_clear_error() {
+    let (status, _, stderr) = run_to_end(&["serve", "/definitely/not/here", "--port", "0"]);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.contains("cannot serve /definitely/not/here"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}
+
+#[test]
+fn bad_header_flag_is_rejected_with_an_explanation() {
+    let (status, _, stderr) = run_to_end(&["serve", ".", "-H", "nonsense"]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("expected 'Name: value'"), "{stderr}");
+}
+
+#[test]
+fn help_lists_the_serve_flags() {
+    let (status, stdout, _) = run_to_end(&["serve", "--help"]);
+    assert!(status.success());
+    for flag in [
+        "--port",
+        "--host",
+        "--verbose",
+        "--quiet",
+        "--no-listing",
+        "--hidden",
+        "--follow-symlinks",
+        "--spa",
+        "--cache",
+        "--cors",
+        "--header",
+        "--coep",
+        "--no-isolation",
+        "--shutdown-timeout",
+        "--log-format",
+    ] {
+        assert!(stdout.contains(flag), "{flag} missing from help:\n{stdout}");
+    }
+}

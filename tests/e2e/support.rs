@@ -1,0 +1,182 @@
+//! Running the `ferry` binary under test.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `ferry` process.
+pub struct Ferry {
+    pub child: Child,
+    /// The base URL from the banner, e.g. `http://127.0.0.1:41234/`.
+    pub url: String,
+    stderr: mpsc::Receiver<String>,
+    /// Banner lines read from stdout.
+    pub banner: Vec<String>,
+}
+
+pub fn ferry_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+}
+
+impl Ferry {
+    /// Starts `ferry serve DIR --port 0 EXTRA...` and waits for its URL.
+    pub fn serve(dir: &Path, extra: &[&str]) -> Ferry {
+        let mut command = ferry_command();
+        command
+            .arg("serve")
+            .arg(dir)
+            .args(["--port", "0"])
+            .args(extra);
+        Ferry::start(command)
+    }
+
+    pub fn start(mut command: Command) -> Ferry {
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("NO_COLOR", "1");
+        let mut child = command.spawn().expect("the ferry binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+
+        let (line_tx, line_rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (err_tx, err_rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if err_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut banner = Vec::new();
+        let url = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = line_rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no URL printed; stdout so far: {banner:?}"));
+            banner.push(line.clone());
+            if let Some(start) = line.find("http://") {
+                break line[start..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+        };
+        // Collect the rest of the banner (it ends with the Ctrl+C line).
+        if banner.iter().any(|l| l.contains("Local:")) {
+            while let Ok(line) = line_rx.recv_timeout(Duration::from_secs(5)) {
+                let done = line.contains("Press Ctrl+C");
+                banner.push(line);
+                if done {
+                    break;
+                }
+            }
+        }
+        Ferry {
+            child,
+            url,
+            stderr: err_rx,
+            banner,
+        }
+    }
+
+    /// `path` appended to the base URL (`path` starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.url.trim_end_matches('/'), path)
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait works") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stderr lines until one satisfies `matches`, or `limit` passes.
+    pub fn stderr_until(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut lines = Vec::new();
+        while let Ok(line) = self
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let done = matches(&line);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    }
+}
+
+impl Drop for Ferry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `ferry ARGS` to completion and returns (exit status, stdout, stderr).
+pub fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = ferry_command()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the ferry binary starts");
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stdout, stderr)
+}
+
+/// A temporary site with a few files.
+pub fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!DOCTYPE html><title>t</title><p>hello</p>",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("app.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    dir
+}
