@@ -41,15 +41,16 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let path = request.uri().path().to_owned();
+        // A cheap clone (shared bytes), kept only to say which request panicked.
+        let uri = request.uri().clone();
         match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
             Ok(inner) => CatchPanicFuture {
                 inner: Some(inner),
-                path,
+                uri,
             },
             Err(panic) => {
-                report(&path, panic.as_ref());
-                CatchPanicFuture { inner: None, path }
+                report(&uri, panic.as_ref());
+                CatchPanicFuture { inner: None, uri }
             }
         }
     }
@@ -60,7 +61,7 @@ pin_project_lite::pin_project! {
     pub struct CatchPanicFuture<F> {
         #[pin]
         inner: Option<F>,
-        path: String,
+        uri: http::Uri,
     }
 }
 
@@ -78,7 +79,7 @@ where
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
-                report(this.path, panic.as_ref());
+                report(this.uri, panic.as_ref());
                 this.inner.set(None);
                 Poll::Ready(Ok(status_response(StatusCode::INTERNAL_SERVER_ERROR)))
             }
@@ -86,13 +87,17 @@ where
     }
 }
 
-fn report(path: &str, panic: &(dyn std::any::Any + Send)) {
+fn report(uri: &http::Uri, panic: &(dyn std::any::Any + Send)) {
     let message = panic
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
-    tracing::error!(path, panic = message, "a handler panicked; answered 500");
+    tracing::error!(
+        path = uri.path(),
+        panic = message,
+        "a handler panicked; answered 500"
+    );
 }
 
 #[cfg(test)]

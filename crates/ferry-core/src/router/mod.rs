@@ -348,6 +348,24 @@ mod tests {
         assert!(matches!(error, RouteError::Conflict { .. }), "{error}");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10_000))]
+
+        /// Any pattern is either refused with a reason or routed; any request path is looked
+        /// up without panicking.
+        #[test]
+        fn patterns_and_lookups_never_panic(
+            pattern in "[/:*a-z{}.%-]{0,24}",
+            path in "[/a-z0-9{}.%*:-]{0,32}",
+        ) {
+            let mut router = Router::new();
+            let _ = router.add(&pattern, Method::GET, Arc::new(ok));
+            let _ = router.add("/fixed/:id/*rest", Method::POST, Arc::new(ok));
+            let _ = router.lookup(&Method::GET, &path);
+            let _ = router.lookup(&Method::HEAD, &path);
+        }
+    }
+
     #[test]
     fn exact_route_wins_over_parameter() {
         let router = Router::new()
