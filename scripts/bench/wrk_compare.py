@@ -33,7 +33,26 @@ WORKLOADS = {
     # name: (path, connections, description)
     "small": ("/small.html", 50, "1 KiB HTML file, 50 connections"),
     "wasm": ("/app.wasm", 20, "2 MiB .wasm file, 20 connections"),
+    "wasm-c1": ("/app.wasm", 1, "2 MiB .wasm file, 1 connection"),
 }
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every process in the server's process group."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp, ..., utime (field 14), stime (15).
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
 
 
 def free_port():
@@ -60,7 +79,6 @@ pid {scratch}/nginx-{port}.pid;
 events {{ worker_connections 4096; }}
 http {{
   include /etc/nginx/mime.types;
-  types {{ application/wasm wasm; }}
   access_log off;
   sendfile on;
   tcp_nopush on;
@@ -128,14 +146,18 @@ def parse_wrk(text: str):
     }
 
 
-def run_wrk(port: int, path: str, connections: int, seconds: int):
+def run_wrk(port: int, path: str, connections: int, seconds: int, server_pgid: int):
     url = f"http://127.0.0.1:{port}{path}"
     base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "--latency", "--timeout", "5s"]
     subprocess.run(base + ["-d1s", url], capture_output=True, check=True)  # warm-up, not counted
+    cpu_before = group_cpu_seconds(server_pgid)
     proc = subprocess.Popen(base + [f"-d{seconds}s", url], stdout=subprocess.PIPE, text=True)
     boost(proc.pid)
     out, _ = proc.communicate()
-    return parse_wrk(out)
+    result = parse_wrk(out)
+    cpu = group_cpu_seconds(server_pgid) - cpu_before
+    result["per_cpu_s"] = result["rps"] * seconds / cpu if cpu > 0 else float("nan")
+    return result
 
 
 def main():
@@ -144,7 +166,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--servers", default="ferry,ferry-log,python,nginx")
-    parser.add_argument("--workloads", default="small,wasm")
+    parser.add_argument("--workloads", default="small,wasm,wasm-c1")
     parser.add_argument("--out")
     args = parser.parse_args()
 
@@ -155,9 +177,17 @@ def main():
     workloads = [w for w in args.workloads.split(",") if w]
 
     scratch = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
+    scratch.chmod(0o755)  # nginx workers run as an unprivileged user
     root = scratch / "root"
-    root.mkdir()
+    root.mkdir(mode=0o755)
     make_fixtures(root)
+    try:
+        run_all(args, servers, workloads, scratch, root)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_all(args, servers, workloads, scratch, root):
     commands = server_commands(os.path.abspath(args.ferry), root, scratch)
     results = {(s, w): [] for s in servers for w in workloads}
 
@@ -175,10 +205,11 @@ def main():
                 wait_ready(port, "/small.html")
                 for workload in workloads:
                     path, connections, _ = WORKLOADS[workload]
-                    result = run_wrk(port, path, connections, args.duration)
+                    result = run_wrk(port, path, connections, args.duration, proc.pid)
                     results[(name, workload)].append(result)
-                    print(f"run {run + 1} {name:10} {workload:6} {result['rps']:>10,.0f} req/s"
-                          f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms {result['errors']}",
+                    print(f"run {run + 1} {name:10} {workload:7} {result['rps']:>10,.0f} req/s"
+                          f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms"
+                          f"  {result['per_cpu_s']:,.0f} req/CPU-s {result['errors']}",
                           file=sys.stderr)
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -192,14 +223,15 @@ def main():
     for workload in workloads:
         _, connections, description = WORKLOADS[workload]
         lines.append(f"### {workload}: {description} ({args.runs} runs x {args.duration} s, medians)\n")
-        lines.append("| server | req/s | req/s min-max | p50 | p99 | p99 min-max | vs ferry |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|")
+        lines.append("| server | req/s | req/s min-max | p50 | p99 | p99 min-max | req per server CPU-s | vs ferry (req/s) |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         ferry_rps = statistics.median(r["rps"] for r in results[("ferry", workload)]) if "ferry" in servers else None
         for name in servers:
             rs = results[(name, workload)]
             rps = statistics.median(r["rps"] for r in rs)
             p50 = statistics.median(r["p50"] for r in rs)
             p99 = statistics.median(r["p99"] for r in rs)
+            per_cpu = statistics.median(r["per_cpu_s"] for r in rs)
             ratio = ""
             if ferry_rps:
                 ratio = "1.00" if name == "ferry" else (
@@ -208,14 +240,13 @@ def main():
             lines.append(
                 f"| {name} | {rps:,.0f} | {min(r['rps'] for r in rs):,.0f}-{max(r['rps'] for r in rs):,.0f} "
                 f"| {p50:.2f} ms | {p99:.2f} ms | {min(r['p99'] for r in rs):.2f}-{max(r['p99'] for r in rs):.2f} ms "
-                f"| {ratio}{errors} |"
+                f"| {per_cpu:,.0f} | {ratio}{errors} |"
             )
         lines.append("")
     report = "\n".join(lines)
     print(report)
     if args.out:
         Path(args.out).write_text(report)
-    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
 /// exit code (errors are printed with their causes and hints).
 fn run_server(
     log: &cli::LogArgs,
-    command: impl std::future::Future<Output = anyhow::Result<()>>,
+    command: impl std::future::Future<Output = anyhow::Result<serve::Outcome>>,
 ) -> ExitCode {
     let _log_guard = logging::init(log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -37,7 +37,9 @@ fn run_server(
         }
     };
     match runtime.block_on(command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(serve::Outcome::Stopped) => ExitCode::SUCCESS,
+        // The conventional status of a process ended by SIGINT.
+        Ok(serve::Outcome::Forced) => ExitCode::from(130),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

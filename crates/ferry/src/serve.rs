@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use ferry_core::layers::{CorsLayer, ResponseHeadersLayer};
-use ferry_core::server::shutdown_signal;
 use ferry_core::{App, AppError, BindError, ServerConfig};
 use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
 use http::Method;
@@ -14,8 +13,16 @@ use http::Method;
 use crate::banner;
 use crate::cli::{CoepArg, ServeArgs};
 
+/// How `ferry serve` ended.
+pub enum Outcome {
+    /// Stopped gracefully.
+    Stopped,
+    /// A second Ctrl+C cut the shutdown short.
+    Forced,
+}
+
 /// Runs `ferry serve` to completion.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let files = StaticFiles::new(&args.dir, static_options(&args))
         .with_context(|| format!("cannot serve {}", args.dir.display()))?;
     let config = server_config(&args)?;
@@ -42,14 +49,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    let report = server.run_until(first_signal_then_force_on_second()).await;
-    if report.cut_connections > 0 {
-        tracing::warn!(
-            connections = report.cut_connections,
-            "stopped with requests still running"
-        );
-    }
-    Ok(())
+    let report = server.run().await;
+    Ok(if report.forced {
+        Outcome::Forced
+    } else {
+        Outcome::Stopped
+    })
 }
 
 fn static_options(args: &ServeArgs) -> StaticOptions {
@@ -113,15 +118,4 @@ fn explain_bind_error(error: AppError, args: &ServeArgs) -> anyhow::Error {
         ),
         other => anyhow!(other),
     }
-}
-
-/// Completes on the first Ctrl+C or SIGTERM; a second one ends the process at once.
-async fn first_signal_then_force_on_second() {
-    shutdown_signal().await;
-    tracing::info!("shutting down (press Ctrl+C again to stop at once)");
-    tokio::spawn(async {
-        shutdown_signal().await;
-        eprintln!("stopped at once");
-        std::process::exit(130);
-    });
 }

@@ -67,8 +67,11 @@ impl ShutdownHandle {
 /// How a shutdown went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShutdownReport {
-    /// Connections still open when the shutdown timeout ran out (they were cut).
+    /// Connections still open when the shutdown timeout ran out, or when a second signal
+    /// asked to stop at once (they were cut).
     pub cut_connections: usize,
+    /// Whether a second signal cut the shutdown short.
+    pub forced: bool,
 }
 
 /// A bound HTTP server: HTTP/1.1 (keep-alive, pipelining) and HTTP/2 with prior knowledge
@@ -131,15 +134,35 @@ impl Server {
     }
 
     /// Serves until SIGINT (Ctrl+C) or SIGTERM, or until a [`ShutdownHandle`] is used, then
-    /// shuts down gracefully.
+    /// shuts down gracefully. A second SIGINT or SIGTERM during the shutdown cuts the
+    /// remaining connections at once ([`ShutdownReport::forced`]).
     pub async fn run(self) -> ShutdownReport {
-        self.run_until(shutdown_signal()).await
+        let signal = async {
+            shutdown_signal().await;
+            tracing::info!("shutting down; press Ctrl+C again to stop at once");
+        };
+        // The second listener starts only once shutdown has begun, so one Ctrl+C cannot
+        // count twice.
+        self.serve(signal, Some(shutdown_signal)).await
     }
 
     /// Serves until `signal` completes or a [`ShutdownHandle`] is used, then shuts down
     /// gracefully: stops accepting, lets in-flight requests finish for up to
     /// [`ServerConfig::shutdown_timeout`], and cuts what is left.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> ShutdownReport {
+        self.serve(signal, None::<fn() -> std::future::Pending<()>>)
+            .await
+    }
+
+    async fn serve<F, Force>(
+        self,
+        signal: impl Future<Output = ()>,
+        force: Option<F>,
+    ) -> ShutdownReport
+    where
+        F: FnOnce() -> Force,
+        Force: Future<Output = ()>,
+    {
         let Server {
             listener,
             local_addr,
@@ -213,36 +236,59 @@ impl Server {
 
         drop(listener);
         shutdown.send_replace(true);
-        drain(connections, config.shutdown_timeout).await
+        let force = async {
+            match force {
+                Some(start) => start().await,
+                None => std::future::pending().await,
+            }
+        };
+        drain(connections, config.shutdown_timeout, force).await
     }
 }
 
-/// Waits for open connections to finish, up to `timeout`, then cuts the rest.
-async fn drain(mut connections: JoinSet<()>, timeout: Duration) -> ShutdownReport {
+/// Waits for open connections to finish, up to `timeout` or until `force` completes, then
+/// cuts the rest.
+async fn drain(
+    mut connections: JoinSet<()>,
+    timeout: Duration,
+    force: impl Future<Output = ()>,
+) -> ShutdownReport {
     let open = connections.len();
     if open > 0 {
         tracing::info!(
             open,
-            "shutting down: waiting up to {:.1}s for in-flight requests",
+            "waiting up to {:.1}s for in-flight requests",
             timeout.as_secs_f64()
         );
     }
-    let finished = tokio::time::timeout(timeout, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    let cut_connections = if finished.is_ok() {
+    let all_finished = async { while connections.join_next().await.is_some() {} };
+    let (finished, forced) = tokio::select! {
+        () = all_finished => (true, false),
+        () = tokio::time::sleep(timeout) => (false, false),
+        () = force => (false, true),
+    };
+    let cut_connections = if finished {
         0
     } else {
         let left = connections.len();
-        tracing::warn!(
-            connections = left,
-            "shutdown timeout reached; closing connections that are still busy"
-        );
+        if forced {
+            tracing::warn!(
+                connections = left,
+                "stopping at once; cutting busy connections"
+            );
+        } else {
+            tracing::warn!(
+                connections = left,
+                "shutdown timeout reached; closing connections that are still busy"
+            );
+        }
         connections.shutdown().await;
         left
     };
-    ShutdownReport { cut_connections }
+    ShutdownReport {
+        cut_connections,
+        forced,
+    }
 }
 
 fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
