@@ -262,3 +262,17 @@ fn help_lists_the_serve_flags() {
         assert!(stdout.contains(flag), "{flag} missing from help:\n{stdout}");
     }
 }
+
+#[tokio::test]
+async fn verbose_logs_connection_events() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--verbose"]);
+    reqwest::get(ferry.url("/")).await.unwrap();
+    let lines = ferry.stderr_until(Duration::from_secs(5), |l| l.contains("connection opened"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("debug: connection opened peer=127.0.0.1:")),
+        "{lines:?}"
+    );
+}

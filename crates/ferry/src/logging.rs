@@ -30,9 +30,13 @@ pub fn init(args: &LogArgs) -> WorkerGuard {
     let filter =
         EnvFilter::try_from_env(FILTER_ENV).unwrap_or_else(|_| EnvFilter::new(default_filter));
     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let ansi = args.log_format == LogFormat::Human
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(writer)
+        .with_ansi(ansi);
     match args.log_format {
         LogFormat::Json => builder
             .json()
@@ -40,11 +44,7 @@ pub fn init(args: &LogArgs) -> WorkerGuard {
             .with_current_span(false)
             .with_span_list(false)
             .init(),
-        LogFormat::Human => builder
-            .event_format(HumanFormat {
-                ansi: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            })
-            .init(),
+        LogFormat::Human => builder.event_format(HumanFormat { ansi }).init(),
     }
     guard
 }

@@ -25,6 +25,7 @@ pub enum Outcome {
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let files = StaticFiles::new(&args.dir, static_options(&args))
         .with_context(|| format!("cannot serve {}", args.dir.display()))?;
+    let files_root = files.root().to_path_buf();
     let config = server_config(&args)?;
     let addr = SocketAddr::new(args.host, args.port);
 
@@ -45,7 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     } else {
         print!(
             "{}",
-            banner::render(&args.dir, &urls, local.ip().is_loopback())
+            banner::render(files_root.as_path(), &urls, local.ip().is_loopback())
         );
     }
 

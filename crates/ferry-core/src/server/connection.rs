@@ -52,6 +52,7 @@ pub(crate) async fn serve_connection(
     config: Arc<ServerConfig>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    tracing::debug!(peer = %info.peer, "connection opened");
     let activity = Arc::new(ConnectionActivity::new());
     let io = TokioIo::new(ActivityIo::new(stream, activity.clone()));
     let hyper_service = ConnectionService {
@@ -68,8 +69,11 @@ pub(crate) async fn serve_connection(
     loop {
         tokio::select! {
             result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(peer = %info.peer, %error, "connection ended with an error");
+                match result {
+                    Ok(()) => tracing::debug!(peer = %info.peer, "connection closed"),
+                    Err(error) => {
+                        tracing::debug!(peer = %info.peer, %error, "connection closed with an error");
+                    }
                 }
                 return;
             }
