@@ -7,6 +7,8 @@
 //! When the total size passes the budget, the least recently used entries go.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -133,10 +135,53 @@ impl FileCache {
         }
     }
 
+    /// Builds the entry for a file version not in the cache: headers always, content when
+    /// the file is small enough (read off the async threads), and caches it.
+    pub(crate) async fn load(
+        &self,
+        path: PathBuf,
+        version: FileVersion,
+    ) -> io::Result<Arc<CachedFile>> {
+        if !self.keeps_content_of(version.len) {
+            let file = Arc::new(CachedFile::new(Entity::new(&path, version), None));
+            self.insert(path, file.clone());
+            return Ok(file);
+        }
+        let read_path = path.clone();
+        let (content, read_version, consistent) =
+            tokio::task::spawn_blocking(move || read_consistent(&read_path))
+                .await
+                .map_err(io::Error::other)??;
+        let file = Arc::new(CachedFile::new(
+            Entity::new(&path, read_version),
+            Some(content),
+        ));
+        if consistent {
+            self.insert(path, file.clone());
+        }
+        Ok(file)
+    }
+
     #[cfg(test)]
     fn used(&self) -> usize {
         self.entries.read().map(|e| e.used).unwrap_or(0)
     }
+}
+
+/// Reads a whole file, with the version of what was read and whether the file stayed the
+/// same throughout (only then may the bytes be cached under that version).
+fn read_consistent(path: &Path) -> io::Result<(Bytes, FileVersion, bool)> {
+    let mut file = File::open(path)?;
+    let before = FileVersion::of(&file.metadata()?);
+    let mut content = Vec::with_capacity(before.len as usize);
+    file.read_to_end(&mut content)?;
+    let after = FileVersion::of(&file.metadata()?);
+    let consistent = before == after && content.len() as u64 == after.len;
+    let version = FileVersion {
+        len: content.len() as u64,
+        ..after
+    };
+    Ok((Bytes::from(content), version, consistent))
 }
 
 #[cfg(test)]

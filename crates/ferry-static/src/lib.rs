@@ -40,6 +40,7 @@ mod options;
 pub mod path;
 pub mod range;
 mod resolve;
+mod responses;
 mod service;
 mod stream;
 

@@ -2,30 +2,25 @@
 //! refusal.
 
 use std::convert::Infallible;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use ferry_core::{Body, BoxFuture, Request, Response, status_response};
-use http::header::{
-    ACCEPT, ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    LAST_MODIFIED, LOCATION, RANGE, VARY,
-};
+use http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RANGE, VARY};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 
-use crate::cache::{CachedFile, FileCache};
+use crate::cache::FileCache;
 use crate::conditional::{self, Precondition, Validators};
-use crate::entity::{Entity, FileVersion};
+use crate::entity::FileVersion;
 use crate::listing::{self, ListingPolicy};
 use crate::negotiate;
 use crate::options::StaticOptions;
 use crate::path::{PathRejection, RequestPath};
-use crate::range::{self, ByteRange, RangeRequest};
+use crate::range::{self, RangeRequest};
 use crate::resolve::{self, Found, Missing};
+use crate::{responses, stream};
 
 /// Index files tried, in order, for a directory request.
 const INDEX_FILES: [&str; 2] = ["index.html", "index.htm"];
@@ -167,14 +162,14 @@ impl Inner {
             Ok(found) => self.serve_file(&request, found).await,
             Err(missing) => match missing {
                 Missing::NotFound => self.not_found(&request).await,
-                other => refusal(other),
+                other => responses::refusal(other),
             },
         }
     }
 
     async fn serve_directory(&self, request: &Parts, path: &RequestPath, dir: Found) -> Response {
         if !path.has_trailing_slash() {
-            return redirect_to_directory(request, path);
+            return responses::redirect_to_directory(request, path);
         }
         let relative = path.to_path();
         for index in INDEX_FILES {
@@ -210,8 +205,8 @@ impl Inner {
         .await;
         let entries = match read {
             Ok(Ok(entries)) => entries,
-            Ok(Err(error)) => return refusal(Missing::from(error)),
-            Err(error) => return refusal(Missing::Failed(std::io::Error::other(error))),
+            Ok(Err(error)) => return responses::refusal(Missing::from(error)),
+            Err(error) => return responses::refusal(Missing::Failed(std::io::Error::other(error))),
         };
         let display_path = if path.is_root() {
             "/".to_owned()
@@ -255,9 +250,9 @@ impl Inner {
         let version = FileVersion::of(&found.metadata);
         let file = match self.cache.get(&found.path, &version) {
             Some(file) => file,
-            None => match self.load(found.path.clone(), version).await {
+            None => match self.cache.load(found.path.clone(), version).await {
                 Ok(file) => file,
-                Err(missing) => return refusal(missing),
+                Err(error) => return responses::refusal(Missing::from(error)),
             },
         };
         let entity = &file.entity;
@@ -268,12 +263,14 @@ impl Inner {
         let headers = &request.headers;
         match conditional::evaluate(&request.method, headers, validators) {
             Precondition::Proceed => {}
-            Precondition::NotModified => return self.not_modified(entity),
+            Precondition::NotModified => {
+                return responses::not_modified(entity, &self.cache_control);
+            }
             Precondition::Failed => return status_response(StatusCode::PRECONDITION_FAILED),
         }
 
         let len = entity.version.len;
-        let range = match headers.get(RANGE) {
+        let requested = match headers.get(RANGE) {
             Some(value)
                 if request.method == Method::GET
                     && conditional::if_range_allows(headers, validators) =>
@@ -284,188 +281,22 @@ impl Inner {
             }
             _ => RangeRequest::Ignore,
         };
-        let head = request.method == Method::HEAD;
-        match range {
-            RangeRequest::Unsatisfiable => {
-                let mut response = status_response(StatusCode::RANGE_NOT_SATISFIABLE);
-                let headers = response.headers_mut();
-                headers.insert(CONTENT_RANGE, content_range_unsatisfied(len));
-                headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-                response
-            }
-            RangeRequest::Satisfiable(ranges) if ranges.len() == 1 => {
-                let range = ranges[0];
-                let body = if head {
-                    None
-                } else {
-                    match self
-                        .body(&file, &found.path, range.start, range.len())
-                        .await
-                    {
-                        Ok(body) => Some(body),
-                        Err(missing) => return refusal(missing),
-                    }
-                };
-                let mut response =
-                    self.file_response(StatusCode::PARTIAL_CONTENT, entity, body, range.len());
-                response
-                    .headers_mut()
-                    .insert(CONTENT_RANGE, content_range(range, len));
-                response
-            }
-            // Several ranges are answered with the whole file for now: RFC 9110 lets a
-            // server ignore Range, and that is never larger than the ranges combined plus
-            // their multipart framing would be for overlapping requests.
-            _ => {
-                let body = if head {
-                    None
-                } else {
-                    match self.body(&file, &found.path, 0, len).await {
-                        Ok(body) => Some(body),
-                        Err(missing) => return refusal(missing),
-                    }
-                };
-                self.file_response(StatusCode::OK, entity, body, len)
-            }
-        }
-    }
-
-    /// Reads a file version's headers, and its content when small, into the cache.
-    async fn load(&self, path: PathBuf, version: FileVersion) -> Result<Arc<CachedFile>, Missing> {
-        if !self.cache.keeps_content_of(version.len) {
-            let file = Arc::new(CachedFile::new(Entity::new(&path, version), None));
-            self.cache.insert(path, file.clone());
-            return Ok(file);
-        }
-        let read_path = path.clone();
-        let loaded = tokio::task::spawn_blocking(move || read_consistent(&read_path))
-            .await
-            .map_err(|error| Missing::Failed(std::io::Error::other(error)))??;
-        let (content, read_version, consistent) = loaded;
-        let file = Arc::new(CachedFile::new(
-            Entity::new(&path, read_version),
-            Some(content),
-        ));
-        if consistent {
-            self.cache.insert(path, file.clone());
-        }
-        Ok(file)
-    }
-
-    /// The body for `len` bytes from `start`: a slice of the cached content, or a stream
-    /// from disk.
-    async fn body(
-        &self,
-        file: &CachedFile,
-        path: &Path,
-        start: u64,
-        len: u64,
-    ) -> Result<Body, Missing> {
-        if let Some(content) = &file.content {
-            let start = start as usize;
-            return Ok(Body::from(content.slice(start..start + len as usize)));
-        }
-        let open_path = path.to_path_buf();
-        let opened = tokio::task::spawn_blocking(move || File::open(open_path))
-            .await
-            .map_err(|error| Missing::Failed(std::io::Error::other(error)))??;
-        Ok(Body::new(crate::stream::FileStream::new(
-            opened, start, len,
-        )))
-    }
-
-    fn file_response(
-        &self,
-        status: StatusCode,
-        entity: &Entity,
-        body: Option<Body>,
-        len: u64,
-    ) -> Response {
-        let mut response = match body {
-            Some(body) => Response::new(body),
-            None => {
-                // HEAD: no body, but the length a GET would have.
-                let mut response = Response::new(Body::empty());
-                response
-                    .headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
-                response
+        let range = match requested {
+            RangeRequest::Unsatisfiable => return responses::range_not_satisfiable(len),
+            RangeRequest::Satisfiable(ranges) if ranges.len() == 1 => Some(ranges[0]),
+            // Several ranges are answered with the whole file for now, which RFC 9110
+            // allows (a server may ignore Range).
+            _ => None,
+        };
+        let body = if request.method == Method::HEAD {
+            None
+        } else {
+            let (start, len) = range.map_or((0, len), |r| (r.start, r.len()));
+            match stream::file_body(&file, &found.path, start, len).await {
+                Ok(body) => Some(body),
+                Err(error) => return responses::refusal(Missing::from(error)),
             }
         };
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, entity.content_type.clone());
-        headers.insert(ETAG, entity.etag.clone());
-        if let Some(last_modified) = &entity.last_modified {
-            headers.insert(LAST_MODIFIED, last_modified.clone());
-        }
-        headers.insert(CACHE_CONTROL, self.cache_control.clone());
-        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        response
+        responses::file(entity, &self.cache_control, range, body)
     }
-
-    fn not_modified(&self, entity: &Entity) -> Response {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        let headers = response.headers_mut();
-        headers.insert(ETAG, entity.etag.clone());
-        if let Some(last_modified) = &entity.last_modified {
-            headers.insert(LAST_MODIFIED, last_modified.clone());
-        }
-        headers.insert(CACHE_CONTROL, self.cache_control.clone());
-        response
-    }
-}
-
-/// Reads a whole file, with the version of what was read and whether the file stayed the
-/// same throughout (only then may the bytes be cached under that version).
-fn read_consistent(path: &Path) -> std::io::Result<(Bytes, FileVersion, bool)> {
-    let mut file = File::open(path)?;
-    let before = FileVersion::of(&file.metadata()?);
-    let mut content = Vec::with_capacity(before.len as usize);
-    file.read_to_end(&mut content)?;
-    let after = FileVersion::of(&file.metadata()?);
-    let consistent = before == after && content.len() as u64 == after.len;
-    let version = FileVersion {
-        len: content.len() as u64,
-        ..after
-    };
-    Ok((Bytes::from(content), version, consistent))
-}
-
-/// 301 to the directory's URL with a trailing slash, keeping the query string.
-fn redirect_to_directory(request: &Parts, path: &RequestPath) -> Response {
-    let mut location = path.url_path(true);
-    if let Some(query) = request.uri.query() {
-        location.push('?');
-        location.push_str(query);
-    }
-    let mut response = status_response(StatusCode::MOVED_PERMANENTLY);
-    match HeaderValue::from_str(&location) {
-        Ok(value) => {
-            response.headers_mut().insert(LOCATION, value);
-            response
-        }
-        Err(_) => status_response(StatusCode::BAD_REQUEST),
-    }
-}
-
-fn refusal(missing: Missing) -> Response {
-    match missing {
-        Missing::NotFound => status_response(StatusCode::NOT_FOUND),
-        Missing::Forbidden => status_response(StatusCode::FORBIDDEN),
-        Missing::Failed(error) => {
-            tracing::error!(%error, "file service I/O error");
-            status_response(StatusCode::INTERNAL_SERVER_ERROR)
-        }
-    }
-}
-
-fn content_range(range: ByteRange, len: u64) -> HeaderValue {
-    HeaderValue::from_str(&format!("bytes {}-{}/{len}", range.start, range.end))
-        .expect("digits are valid header text")
-}
-
-fn content_range_unsatisfied(len: u64) -> HeaderValue {
-    HeaderValue::from_str(&format!("bytes */{len}")).expect("digits are valid header text")
 }

@@ -6,17 +6,40 @@
 
 use std::fs::File;
 use std::io;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use ferry_core::Body;
 use http_body::{Frame, SizeHint};
 use tokio::task::JoinHandle;
+
+use crate::cache::CachedFile;
 
 /// Size of each read: large enough that the per-chunk cost (a blocking-pool hop and a
 /// write) stays small next to copying the bytes.
 pub(crate) const CHUNK_BYTES: u64 = 256 * 1024;
+
+/// The body for `len` bytes of `file` from `start`: a slice of its cached content, or a
+/// stream from the disk file at `path`.
+pub(crate) async fn file_body(
+    file: &CachedFile,
+    path: &Path,
+    start: u64,
+    len: u64,
+) -> io::Result<Body> {
+    if let Some(content) = &file.content {
+        let start = start as usize;
+        return Ok(Body::from(content.slice(start..start + len as usize)));
+    }
+    let path = path.to_path_buf();
+    let opened = tokio::task::spawn_blocking(move || File::open(path))
+        .await
+        .map_err(io::Error::other)??;
+    Ok(Body::new(FileStream::new(opened, start, len)))
+}
 
 /// A body that reads `remaining` bytes of `file` starting at `offset`.
 pub(crate) struct FileStream {
