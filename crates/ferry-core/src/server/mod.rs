@@ -3,6 +3,7 @@
 mod activity;
 mod config;
 mod connection;
+mod signals;
 
 use std::future::Future;
 use std::io;
@@ -15,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
+pub use signals::{ShutdownSignals, shutdown_signal};
 
 use crate::BoxService;
 use crate::context::ConnectionInfo;
@@ -137,13 +139,9 @@ impl Server {
     /// shuts down gracefully. A second SIGINT or SIGTERM during the shutdown cuts the
     /// remaining connections at once ([`ShutdownReport::forced`]).
     pub async fn run(self) -> ShutdownReport {
-        let signal = async {
-            shutdown_signal().await;
-            tracing::info!("shutting down; press Ctrl+C again to stop at once");
-        };
-        // The second listener starts only once shutdown has begun, so one Ctrl+C cannot
-        // count twice.
-        self.serve(signal, Some(shutdown_signal)).await
+        // The second listener is armed only once shutdown has begun, so one Ctrl+C cannot
+        // count twice, and before the shutdown is announced, so a quick second one is seen.
+        self.serve(signals::armed(), Some(signals::armed)).await
     }
 
     /// Serves until `signal` completes or a [`ShutdownHandle`] is used, then shuts down
@@ -236,9 +234,15 @@ impl Server {
 
         drop(listener);
         shutdown.send_replace(true);
+        let force = force.map(|arm| arm());
+        if force.is_some() {
+            tracing::info!("shutting down; press Ctrl+C again to stop at once");
+        } else {
+            tracing::info!("shutting down");
+        }
         let force = async {
             match force {
-                Some(start) => start().await,
+                Some(force) => force.await,
                 None => std::future::pending().await,
             }
         };
@@ -319,34 +323,5 @@ async fn handle_accept_error(error: &io::Error) {
             tracing::error!(%error, "cannot accept connections; retrying in 100ms");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-}
-
-/// Completes on SIGINT (Ctrl+C) or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl+C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
