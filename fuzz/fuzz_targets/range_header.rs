@@ -1,7 +1,8 @@
-//! The Range parser: never panics, and satisfiable ranges lie within the representation.
+//! The Range parser and planner: never panic, satisfiable ranges lie within the
+//! representation, and a plan never sends more than one copy of it.
 #![no_main]
 
-use ferry_static::range::{RangeRequest, parse};
+use ferry_static::range::{RangePlan, RangeRequest, parse, plan};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (u32, &str)| {
@@ -9,8 +10,12 @@ fuzz_target!(|input: (u32, &str)| {
     let len = u64::from(len);
     if let RangeRequest::Satisfiable(ranges) = parse(header, len) {
         assert!(!ranges.is_empty());
-        for range in ranges {
+        for range in &ranges {
             assert!(range.start <= range.end && range.end < len, "{header:?} {len} {range:?}");
+        }
+        if let RangePlan::Multiple(parts) = plan(&ranges, len) {
+            assert!(parts.iter().map(|r| r.len()).sum::<u64>() <= len, "{header:?}");
+            assert!(parts.windows(2).all(|w| w[0].end < w[1].start), "{header:?}");
         }
     }
 });

@@ -35,6 +35,7 @@ mod entity;
 mod isolation;
 mod listing;
 pub mod mime;
+mod multipart;
 pub mod negotiate;
 mod options;
 pub mod path;

@@ -37,6 +37,62 @@ pub enum RangeRequest {
     Satisfiable(Vec<ByteRange>),
 }
 
+/// How a request for satisfiable ranges is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangePlan {
+    /// The whole representation, with 200: the ranges would cost more than they save.
+    Whole,
+    /// One part, with 206 and `Content-Range`.
+    Single(ByteRange),
+    /// Several parts, in ascending order and disjoint, as `multipart/byteranges`.
+    Multiple(Vec<ByteRange>),
+}
+
+/// Ranges closer than this are sent as one part: a part's own headers cost about as much.
+pub const COALESCE_GAP: u64 = 80;
+
+/// Decides how to answer satisfiable `ranges` of a `len`-byte representation.
+///
+/// Ranges that overlap, touch or lie within [`COALESCE_GAP`] bytes of each other are merged,
+/// and parts go out in ascending order (RFC 9110 §14.2 allows both). A request whose ranges
+/// add up to more than the representation — overlapping or repeated ranges, which could make
+/// the server send a file many times over — gets the whole representation once instead, as
+/// nginx does. So a range request never costs more than one copy of the file plus part
+/// headers.
+///
+/// ```
+/// use ferry_static::range::{plan, ByteRange, RangePlan};
+///
+/// let r = |start, end| ByteRange { start, end };
+/// assert_eq!(plan(&[r(0, 9), r(5, 20)], 1000), RangePlan::Single(r(0, 20)));
+/// assert_eq!(plan(&[r(500, 599), r(0, 99)], 1000), RangePlan::Multiple(vec![r(0, 99), r(500, 599)]));
+/// assert_eq!(plan(&[r(0, 999), r(0, 999)], 1000), RangePlan::Whole);
+/// ```
+pub fn plan(ranges: &[ByteRange], len: u64) -> RangePlan {
+    let requested = ranges
+        .iter()
+        .fold(0u64, |sum, range| sum.saturating_add(range.len()));
+    if ranges.is_empty() || requested > len {
+        return RangePlan::Whole;
+    }
+    let mut sorted = ranges.to_vec();
+    sorted.sort_by_key(|range| range.start);
+    let mut merged: Vec<ByteRange> = Vec::with_capacity(sorted.len());
+    for range in sorted {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end.saturating_add(1 + COALESCE_GAP) => {
+                last.end = last.end.max(range.end);
+            }
+            _ => merged.push(range),
+        }
+    }
+    if merged.len() == 1 {
+        RangePlan::Single(merged[0])
+    } else {
+        RangePlan::Multiple(merged)
+    }
+}
+
 /// Parses a `Range` header value for a representation of `len` bytes.
 ///
 /// ```
@@ -191,6 +247,34 @@ mod tests {
                 ByteRange { start: 8, end: 9 }
             ])
         );
+    }
+
+    #[test]
+    fn plan_coalesces_overlapping_touching_and_near_ranges() {
+        let r = |start, end| ByteRange { start, end };
+        assert_eq!(plan(&[r(0, 9)], 100), RangePlan::Single(r(0, 9)));
+        assert_eq!(
+            plan(&[r(0, 9), r(10, 19)], 1000),
+            RangePlan::Single(r(0, 19))
+        );
+        assert_eq!(
+            plan(&[r(0, 9), r(50, 59)], 1000),
+            RangePlan::Single(r(0, 59))
+        );
+        assert_eq!(
+            plan(&[r(300, 309), r(0, 9), r(100, 109)], 1000),
+            RangePlan::Multiple(vec![r(0, 9), r(100, 109), r(300, 309)])
+        );
+    }
+
+    #[test]
+    fn plan_never_amplifies() {
+        let r = |start, end| ByteRange { start, end };
+        // The same large range many times: the whole file once instead.
+        assert_eq!(plan(&[r(0, 599), r(0, 599)], 1000), RangePlan::Whole);
+        assert_eq!(plan(&[r(0, 99); 11], 1000), RangePlan::Whole);
+        // Many small overlapping ranges that stay under the length are merged.
+        assert_eq!(plan(&[r(0, 9); 10], 1000), RangePlan::Single(r(0, 9)));
     }
 
     #[test]

@@ -26,16 +26,7 @@ pub(crate) fn file(
 ) -> Response {
     let total = entity.version.len;
     let len = range.map_or(total, |r| r.len());
-    let mut response = match body {
-        Some(body) => Response::new(body),
-        None => {
-            let mut response = Response::new(Body::empty());
-            response
-                .headers_mut()
-                .insert(CONTENT_LENGTH, HeaderValue::from(len));
-            response
-        }
-    };
+    let mut response = with_body(body, len);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, entity.content_type.clone());
     insert_validators(headers, entity, cache_control);
@@ -48,6 +39,38 @@ pub(crate) fn file(
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     response
+}
+
+/// 206 with a `multipart/byteranges` body of `len` bytes (`None` for HEAD).
+pub(crate) fn multipart(
+    entity: &Entity,
+    cache_control: &HeaderValue,
+    content_type: HeaderValue,
+    len: u64,
+    body: Option<Body>,
+) -> Response {
+    let mut response = with_body(body, len);
+    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, content_type);
+    insert_validators(headers, entity, cache_control);
+    headers.insert(ACCEPT_RANGES, BYTES);
+    response
+}
+
+/// A response with `body`, or for HEAD (`None`) an empty one that still carries the
+/// `Content-Length` a GET would have.
+fn with_body(body: Option<Body>, len: u64) -> Response {
+    match body {
+        Some(body) => Response::new(body),
+        None => {
+            let mut response = Response::new(Body::empty());
+            response
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            response
+        }
+    }
 }
 
 /// 304: the client's copy is current.

@@ -15,10 +15,11 @@ use crate::cache::FileCache;
 use crate::conditional::{self, Precondition, Validators};
 use crate::entity::FileVersion;
 use crate::listing::{self, ListingPolicy};
+use crate::multipart::Multipart;
 use crate::negotiate;
 use crate::options::StaticOptions;
 use crate::path::{PathRejection, RequestPath};
-use crate::range::{self, RangeRequest};
+use crate::range::{self, RangePlan, RangeRequest};
 use crate::resolve::{self, Found, Missing};
 use crate::{responses, stream};
 
@@ -281,14 +282,36 @@ impl Inner {
             }
             _ => RangeRequest::Ignore,
         };
-        let range = match requested {
+        let plan = match requested {
             RangeRequest::Unsatisfiable => return responses::range_not_satisfiable(len),
-            RangeRequest::Satisfiable(ranges) if ranges.len() == 1 => Some(ranges[0]),
-            // Several ranges are answered with the whole file for now, which RFC 9110
-            // allows (a server may ignore Range).
-            _ => None,
+            RangeRequest::Satisfiable(ranges) => range::plan(&ranges, len),
+            RangeRequest::Ignore => RangePlan::Whole,
         };
-        let body = if request.method == Method::HEAD {
+        let head = request.method == Method::HEAD;
+        let range = match plan {
+            RangePlan::Whole => None,
+            RangePlan::Single(range) => Some(range),
+            RangePlan::Multiple(ranges) => {
+                let multipart = Multipart::new(&ranges, &entity.content_type, len);
+                let (content_type, length) = (multipart.content_type(), multipart.content_length());
+                let body = if head {
+                    None
+                } else {
+                    match stream::multipart_body(&file, &found.path, multipart).await {
+                        Ok(body) => Some(body),
+                        Err(error) => return responses::refusal(Missing::from(error)),
+                    }
+                };
+                return responses::multipart(
+                    entity,
+                    &self.cache_control,
+                    content_type,
+                    length,
+                    body,
+                );
+            }
+        };
+        let body = if head {
             None
         } else {
             let (start, len) = range.map_or((0, len), |r| (r.start, r.len()));

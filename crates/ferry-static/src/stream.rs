@@ -17,6 +17,7 @@ use http_body::{Frame, SizeHint};
 use tokio::task::JoinHandle;
 
 use crate::cache::CachedFile;
+use crate::multipart::Multipart;
 
 /// Size of each read: large enough that the per-chunk cost (a blocking-pool hop and a
 /// write) stays small next to copying the bytes.
@@ -34,11 +35,27 @@ pub(crate) async fn file_body(
         let start = start as usize;
         return Ok(Body::from(content.slice(start..start + len as usize)));
     }
+    Ok(Body::new(FileStream::new(open(path).await?, start, len)))
+}
+
+/// The body of a multipart answer, from the cached content or from disk.
+pub(crate) async fn multipart_body(
+    file: &CachedFile,
+    path: &Path,
+    multipart: Multipart,
+) -> io::Result<Body> {
+    Ok(match &file.content {
+        Some(content) => Body::new(multipart.body_from_memory(content)),
+        None => Body::new(multipart.body_from_file(open(path).await?)),
+    })
+}
+
+/// Opens a file on the blocking pool.
+async fn open(path: &Path) -> io::Result<File> {
     let path = path.to_path_buf();
-    let opened = tokio::task::spawn_blocking(move || File::open(path))
+    tokio::task::spawn_blocking(move || File::open(path))
         .await
-        .map_err(io::Error::other)??;
-    Ok(Body::new(FileStream::new(opened, start, len)))
+        .map_err(io::Error::other)?
 }
 
 /// A body that reads `remaining` bytes of `file` starting at `offset`.
@@ -51,8 +68,14 @@ pub(crate) struct FileStream {
 
 impl FileStream {
     pub(crate) fn new(file: File, offset: u64, len: u64) -> Self {
+        FileStream::shared(Arc::new(file), offset, len)
+    }
+
+    /// A stream over a file handle shared with other streams (positioned reads do not
+    /// disturb each other).
+    pub(crate) fn shared(file: Arc<File>, offset: u64, len: u64) -> Self {
         FileStream {
-            file: Arc::new(file),
+            file,
             offset,
             remaining: len,
             reading: None,

@@ -619,3 +619,165 @@ async fn trailing_slash_on_a_file_is_not_found() {
     let site = default_site().await;
     assert_eq!(site.get("/ten.txt/").await.status(), StatusCode::NOT_FOUND);
 }
+
+/// Splits a `multipart/byteranges` body into (Content-Range, content) parts.
+fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let boundary = content_type
+        .strip_prefix("multipart/byteranges; boundary=")
+        .unwrap_or_else(|| panic!("not multipart: {content_type}"));
+    let delimiter = format!("--{boundary}");
+    let text = body.to_vec();
+    let mut parts = Vec::new();
+    let mut rest: &[u8] = &text;
+    loop {
+        let at = find(rest, delimiter.as_bytes()).expect("a delimiter");
+        rest = &rest[at + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let head_end = find(rest, b"\r\n\r\n").expect("part headers end");
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let content_range = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Range: "))
+            .expect("a Content-Range")
+            .to_owned();
+        rest = &rest[head_end + 4..];
+        let next = find(rest, format!("\r\n{delimiter}").as_bytes()).expect("next delimiter");
+        parts.push((content_range, rest[..next].to_vec()));
+        rest = &rest[next..];
+    }
+    parts
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+fn thousand_bytes() -> Vec<u8> {
+    (0..1000u32)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz"[(i % 26) as usize])
+        .collect()
+}
+
+#[tokio::test]
+async fn several_ranges_answer_multipart_byteranges() {
+    let site = default_site().await;
+    let content = thousand_bytes();
+    write(&site.root, "letters.txt", &content);
+    let response = site
+        .client
+        .get(site.url("/letters.txt"))
+        .header(RANGE, "bytes=500-509, 0-9, -5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), length);
+    let parts = parse_multipart(&content_type, &body);
+    assert_eq!(
+        parts,
+        vec![
+            ("bytes 0-9/1000".to_owned(), content[0..10].to_vec()),
+            ("bytes 500-509/1000".to_owned(), content[500..510].to_vec()),
+            ("bytes 995-999/1000".to_owned(), content[995..].to_vec()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn close_or_overlapping_ranges_are_coalesced_into_one_part() {
+    let site = default_site().await;
+    write(&site.root, "letters.txt", thousand_bytes());
+    let response = site
+        .client
+        .get(site.url("/letters.txt"))
+        .header(RANGE, "bytes=0-9,5-20,30-39")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(response.headers()["content-range"], "bytes 0-39/1000");
+}
+
+#[tokio::test]
+async fn amplifying_range_requests_get_the_whole_file_once() {
+    let site = default_site().await;
+    let content = thousand_bytes();
+    write(&site.root, "letters.txt", &content);
+    let many = vec!["0-999"; 20].join(",");
+    let response = site
+        .client
+        .get(site.url("/letters.txt"))
+        .header(RANGE, format!("bytes={many}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap(), content);
+}
+
+#[tokio::test]
+async fn multipart_ranges_stream_from_large_files() {
+    let site = start_site(StaticOptions {
+        memory_cache: MemoryCacheLimits {
+            max_file_bytes: 1024,
+            total_bytes: 64 * 1024,
+        },
+        ..StaticOptions::default()
+    })
+    .await;
+    let content: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    write(&site.root, "big.bin", &content);
+    let ranges = "bytes=10-20,400000-699999,999990-";
+    let response = site
+        .client
+        .get(site.url("/big.bin"))
+        .header(RANGE, ranges)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), length);
+    let parts = parse_multipart(&content_type, &body);
+    assert_eq!(parts.len(), 3);
+    assert_eq!(parts[1].0, "bytes 400000-699999/1000000");
+    assert_eq!(parts[1].1, &content[400_000..700_000]);
+    assert_eq!(parts[2].1, &content[999_990..]);
+}
+
+#[tokio::test]
+async fn head_ignores_range_as_rfc_9110_requires() {
+    let site = default_site().await;
+    let head = site
+        .client
+        .head(site.url("/ten.txt"))
+        .header(RANGE, "bytes=0-1,5-6")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], "10");
+}

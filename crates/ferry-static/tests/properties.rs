@@ -10,7 +10,7 @@ use std::path::{Component, Path};
 use ferry_core::{Body, Request};
 use ferry_static::conditional::{self, Validators};
 use ferry_static::path::RequestPath;
-use ferry_static::range::{self, RangeRequest};
+use ferry_static::range::{self, ByteRange, COALESCE_GAP, RangePlan, RangeRequest};
 use ferry_static::{StaticFiles, StaticOptions, negotiate};
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
@@ -135,6 +135,33 @@ proptest! {
         if let RangeRequest::Satisfiable(ranges) = range::parse(&spec, len) {
             prop_assert_eq!(ranges.len(), 1);
             prop_assert!(ranges[0].end < len && ranges[0].start <= ranges[0].end);
+        }
+    }
+
+    /// However ranges overlap or repeat, the answer never holds more than one copy of the
+    /// file, and multipart parts are ascending, disjoint and apart.
+    #[test]
+    fn range_plans_never_amplify(
+        len in 1u64..5_000,
+        specs in prop::collection::vec((0u64..5_000, 0u64..5_000), 1..80),
+    ) {
+        let ranges: Vec<ByteRange> = specs
+            .into_iter()
+            .filter(|&(a, _)| a < len)
+            .map(|(a, b)| ByteRange { start: a, end: (a + b).min(len - 1) })
+            .collect();
+        prop_assume!(!ranges.is_empty());
+        match range::plan(&ranges, len) {
+            RangePlan::Whole => {}
+            RangePlan::Single(r) => prop_assert!(r.start <= r.end && r.end < len),
+            RangePlan::Multiple(parts) => {
+                prop_assert!(parts.len() >= 2);
+                prop_assert!(parts.iter().map(ByteRange::len).sum::<u64>() <= len);
+                for pair in parts.windows(2) {
+                    prop_assert!(pair[0].end + COALESCE_GAP + 1 < pair[1].start, "{pair:?}");
+                }
+                prop_assert!(parts.last().is_some_and(|r| r.end < len));
+            }
         }
     }
 
