@@ -276,3 +276,31 @@ async fn verbose_logs_connection_events() {
         "{lines:?}"
     );
 }
+
+#[tokio::test]
+async fn files_are_compressed_for_browsers_unless_turned_off() {
+    let dir = site();
+    std::fs::write(
+        dir.path().join("app.js"),
+        "export const answer = 42;\n".repeat(200),
+    )
+    .unwrap();
+    let ferry = Ferry::serve(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    let compressed = client
+        .get(ferry.url("/app.js"))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "br");
+
+    let plain_ferry = Ferry::serve(dir.path(), &["--no-compress"]);
+    let plain = client
+        .get(plain_ferry.url("/app.js"))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert!(!plain.headers().contains_key("content-encoding"));
+}

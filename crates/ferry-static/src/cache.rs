@@ -1,10 +1,11 @@
-//! A bounded in-memory cache of file versions: their HTTP headers always, and their bytes
-//! when the file is small.
+//! A bounded in-memory cache of file versions: their HTTP headers always, their bytes when
+//! the file is small, and their compressed forms.
 //!
-//! Entries are keyed by path and are only used when the file's current metadata (length,
-//! modification time, inode) still matches, so an edited file is never served stale: every
-//! request costs one `stat`, as it would in nginx without `open_file_cache`.
-//! When the total size passes the budget, the least recently used entries go.
+//! Entries are keyed by path, with one slot for the file as it is and one per content
+//! coding. A slot is only used while the file it came from (the original, or a precompressed
+//! copy) still has the same length, modification time and inode, so an edited file is never
+//! served stale: every request costs one `stat`, as it would in nginx without
+//! `open_file_cache`. When the total size passes the budget, the least recently used paths go.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -15,15 +16,17 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
+use crate::encoding::ContentCoding;
 use crate::entity::{Entity, FileVersion};
 
-/// Bytes charged per entry on top of its content and path: the headers and bookkeeping.
-const ENTRY_OVERHEAD: usize = 256;
+/// Bytes charged per slot on top of its content: the headers and bookkeeping.
+const SLOT_OVERHEAD: usize = 256;
 
 /// Limits of the in-memory file cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryCacheLimits {
-    /// Files up to this size have their content cached; larger files are streamed from disk.
+    /// Files up to this size have their content (and compressed forms) cached; larger files
+    /// are streamed from disk.
     pub max_file_bytes: u64,
     /// Total bytes of cached content and headers; 0 disables the cache.
     pub total_bytes: usize,
@@ -38,32 +41,81 @@ impl Default for MemoryCacheLimits {
     }
 }
 
-/// One cached file version.
+/// One cached representation of a file.
 #[derive(Debug)]
 pub(crate) struct CachedFile {
+    /// The version of the file this was made from; the slot is valid while it matches.
+    pub source: FileVersion,
+    /// Headers of what is sent.
     pub entity: Entity,
-    /// The whole content, for files small enough to keep.
+    /// What is sent, when small enough to keep.
     pub content: Option<Bytes>,
-    last_used: AtomicU64,
+    /// The content coding of `content`, or `None` for the file as it is. A coding slot
+    /// holding `None` records that compressing this file did not make it smaller.
+    pub encoding: Option<ContentCoding>,
 }
 
 impl CachedFile {
-    pub(crate) fn new(entity: Entity, content: Option<Bytes>) -> Self {
+    /// The file as it is.
+    pub(crate) fn identity(entity: Entity, content: Option<Bytes>) -> Self {
         CachedFile {
+            source: entity.version,
             entity,
             content,
-            last_used: AtomicU64::new(0),
+            encoding: None,
+        }
+    }
+
+    fn cost(&self) -> usize {
+        SLOT_OVERHEAD + self.content.as_ref().map_or(0, Bytes::len)
+    }
+}
+
+/// The representations cached for one path.
+#[derive(Debug, Default)]
+struct Slots {
+    identity: Option<Arc<CachedFile>>,
+    encoded: [Option<Arc<CachedFile>>; 3],
+    last_used: AtomicU64,
+}
+
+impl Slots {
+    fn slot(&mut self, coding: Option<ContentCoding>) -> &mut Option<Arc<CachedFile>> {
+        match coding {
+            None => &mut self.identity,
+            Some(coding) => &mut self.encoded[coding_index(coding)],
+        }
+    }
+
+    fn get(&self, coding: Option<ContentCoding>) -> Option<&Arc<CachedFile>> {
+        match coding {
+            None => self.identity.as_ref(),
+            Some(coding) => self.encoded[coding_index(coding)].as_ref(),
         }
     }
 
     fn cost(&self, path: &Path) -> usize {
-        ENTRY_OVERHEAD + path.as_os_str().len() + self.content.as_ref().map_or(0, Bytes::len)
+        path.as_os_str().len()
+            + self
+                .identity
+                .iter()
+                .chain(self.encoded.iter().flatten())
+                .map(|file| file.cost())
+                .sum::<usize>()
+    }
+}
+
+fn coding_index(coding: ContentCoding) -> usize {
+    match coding {
+        ContentCoding::Brotli => 0,
+        ContentCoding::Zstd => 1,
+        ContentCoding::Gzip => 2,
     }
 }
 
 #[derive(Debug, Default)]
 struct Entries {
-    map: HashMap<PathBuf, Arc<CachedFile>>,
+    map: HashMap<PathBuf, Slots>,
     used: usize,
 }
 
@@ -89,62 +141,71 @@ impl FileCache {
         len <= self.limits.max_file_bytes && (len as usize) < self.limits.total_bytes
     }
 
-    /// The cached entry for `path`, if it is of `version`.
-    pub(crate) fn get(&self, path: &Path, version: &FileVersion) -> Option<Arc<CachedFile>> {
+    /// The cached representation of `path` in `coding` (`None`: as it is), if it was made
+    /// from `source`.
+    pub(crate) fn get(
+        &self,
+        path: &Path,
+        coding: Option<ContentCoding>,
+        source: &FileVersion,
+    ) -> Option<Arc<CachedFile>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.map.get(path)?;
-        if entry.entity.version != *version {
+        let slots = entries.map.get(path)?;
+        let file = slots.get(coding)?;
+        if file.source != *source {
             return None;
         }
-        entry.last_used.store(
+        slots.last_used.store(
             self.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
         );
-        Some(entry.clone())
+        Some(file.clone())
     }
 
-    /// Stores `file` for `path`, replacing an older version and evicting the least
-    /// recently used entries while over budget.
-    pub(crate) fn insert(&self, path: PathBuf, file: Arc<CachedFile>) {
-        let cost = file.cost(&path);
-        if cost > self.limits.total_bytes {
+    /// Stores `file` as the representation of `path` in `coding`, then evicts the least
+    /// recently used paths while over budget.
+    pub(crate) fn insert(
+        &self,
+        path: PathBuf,
+        coding: Option<ContentCoding>,
+        file: Arc<CachedFile>,
+    ) {
+        if file.cost() + path.as_os_str().len() > self.limits.total_bytes {
             return;
         }
-        file.last_used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = entries.map.remove(&path) {
-            entries.used -= old.cost(&path);
-        }
-        entries.used += cost;
-        entries.map.insert(path, file);
-        while entries.used > self.limits.total_bytes {
-            let Some(oldest) = entries
-                .map
+        let Entries { map, used } = &mut *entries;
+        let before = map.get(&path).map_or(0, |slots| slots.cost(&path));
+        let slots = map.entry(path.clone()).or_default();
+        *slots.slot(coding) = Some(file);
+        slots.last_used.store(now, Ordering::Relaxed);
+        // `used` includes `before`, so this cannot underflow.
+        *used = *used - before + slots.cost(&path);
+        while *used > self.limits.total_bytes {
+            let Some(oldest) = map
                 .iter()
-                .min_by_key(|(_, entry)| entry.last_used.load(Ordering::Relaxed))
+                .min_by_key(|(_, slots)| slots.last_used.load(Ordering::Relaxed))
                 .map(|(path, _)| path.clone())
             else {
                 break;
             };
-            if let Some(evicted) = entries.map.remove(&oldest) {
-                entries.used -= evicted.cost(&oldest);
+            if let Some(evicted) = map.remove(&oldest) {
+                *used -= evicted.cost(&oldest);
             }
         }
     }
 
-    /// Builds the entry for a file version not in the cache: headers always, content when
-    /// the file is small enough (read off the async threads), and caches it.
+    /// Builds and caches the identity representation of a file version not in the cache:
+    /// headers always, content when the file is small enough (read off the async threads).
     pub(crate) async fn load(
         &self,
         path: PathBuf,
         version: FileVersion,
     ) -> io::Result<Arc<CachedFile>> {
         if !self.keeps_content_of(version.len) {
-            let file = Arc::new(CachedFile::new(Entity::new(&path, version), None));
-            self.insert(path, file.clone());
+            let file = Arc::new(CachedFile::identity(Entity::new(&path, version), None));
+            self.insert(path, None, file.clone());
             return Ok(file);
         }
         let read_path = path.clone();
@@ -152,12 +213,12 @@ impl FileCache {
             tokio::task::spawn_blocking(move || read_consistent(&read_path))
                 .await
                 .map_err(io::Error::other)??;
-        let file = Arc::new(CachedFile::new(
+        let file = Arc::new(CachedFile::identity(
             Entity::new(&path, read_version),
             Some(content),
         ));
         if consistent {
-            self.insert(path, file.clone());
+            self.insert(path, None, file.clone());
         }
         Ok(file)
     }
@@ -170,7 +231,7 @@ impl FileCache {
 
 /// Reads a whole file, with the version of what was read and whether the file stayed the
 /// same throughout (only then may the bytes be cached under that version).
-fn read_consistent(path: &Path) -> io::Result<(Bytes, FileVersion, bool)> {
+pub(crate) fn read_consistent(path: &Path) -> io::Result<(Bytes, FileVersion, bool)> {
     let mut file = File::open(path)?;
     let before = FileVersion::of(&file.metadata()?);
     let mut content = Vec::with_capacity(before.len as usize);
@@ -192,7 +253,7 @@ mod tests {
         let path = dir.join(name);
         std::fs::write(&path, vec![b'x'; bytes]).unwrap();
         let version = FileVersion::of(&std::fs::metadata(&path).unwrap());
-        let file = CachedFile::new(
+        let file = CachedFile::identity(
             Entity::new(&path, version),
             Some(Bytes::from(vec![b'x'; bytes])),
         );
@@ -204,38 +265,74 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = FileCache::new(MemoryCacheLimits::default());
         let (path, file, version) = entry(dir.path(), "a.txt", 10);
-        cache.insert(path.clone(), file);
-        assert!(cache.get(&path, &version).is_some());
+        cache.insert(path.clone(), None, file);
+        assert!(cache.get(&path, None, &version).is_some());
+        assert!(
+            cache
+                .get(&path, Some(ContentCoding::Gzip), &version)
+                .is_none()
+        );
 
         std::fs::write(&path, "changed length").unwrap();
         let changed = FileVersion::of(&std::fs::metadata(&path).unwrap());
-        assert!(cache.get(&path, &changed).is_none());
+        assert!(cache.get(&path, None, &changed).is_none());
     }
 
     #[test]
-    fn least_recently_used_entries_are_evicted_over_budget() {
+    fn coding_slots_are_kept_apart() {
         let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::new(MemoryCacheLimits::default());
+        let (path, file, version) = entry(dir.path(), "a.js", 10);
+        let compressed = Arc::new(CachedFile {
+            encoding: Some(ContentCoding::Brotli),
+            ..CachedFile::identity(file.entity.clone(), Some(Bytes::from_static(b"br")))
+        });
+        cache.insert(path.clone(), None, file);
+        cache.insert(path.clone(), Some(ContentCoding::Brotli), compressed);
+        let hit = cache
+            .get(&path, Some(ContentCoding::Brotli), &version)
+            .unwrap();
+        assert_eq!(hit.content.as_deref(), Some(&b"br"[..]));
+        assert_eq!(
+            cache
+                .get(&path, None, &version)
+                .unwrap()
+                .content
+                .as_ref()
+                .map(Bytes::len),
+            Some(10)
+        );
+        assert_eq!(
+            cache.used(),
+            path.as_os_str().len() + 2 * SLOT_OVERHEAD + 12
+        );
+    }
+
+    #[test]
+    fn least_recently_used_paths_are_evicted_over_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let per_entry = 1000 + SLOT_OVERHEAD + 64;
         let cache = FileCache::new(MemoryCacheLimits {
             max_file_bytes: 4096,
-            total_bytes: 3 * (1000 + ENTRY_OVERHEAD + 64),
+            total_bytes: 3 * per_entry,
         });
         let (a, file_a, version_a) = entry(dir.path(), "a", 1000);
         let (b, file_b, version_b) = entry(dir.path(), "b", 1000);
         let (c, file_c, version_c) = entry(dir.path(), "c", 1000);
-        cache.insert(a.clone(), file_a);
-        cache.insert(b.clone(), file_b);
-        assert!(cache.get(&a, &version_a).is_some()); // a is now more recent than b
-        cache.insert(c.clone(), file_c);
+        cache.insert(a.clone(), None, file_a);
+        cache.insert(b.clone(), None, file_b);
+        assert!(cache.get(&a, None, &version_a).is_some()); // a is now more recent than b
+        cache.insert(c.clone(), None, file_c);
         let (d, file_d, version_d) = entry(dir.path(), "d", 1000);
-        cache.insert(d.clone(), file_d);
+        cache.insert(d.clone(), None, file_d);
         assert!(
-            cache.get(&b, &version_b).is_none(),
+            cache.get(&b, None, &version_b).is_none(),
             "b was least recently used"
         );
-        assert!(cache.get(&a, &version_a).is_some());
-        assert!(cache.get(&c, &version_c).is_some());
-        assert!(cache.get(&d, &version_d).is_some());
-        assert!(cache.used() <= 3 * (1000 + ENTRY_OVERHEAD + 64));
+        assert!(cache.get(&a, None, &version_a).is_some());
+        assert!(cache.get(&c, None, &version_c).is_some());
+        assert!(cache.get(&d, None, &version_d).is_some());
+        assert!(cache.used() <= 3 * per_entry);
     }
 
     #[test]

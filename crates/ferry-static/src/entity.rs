@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderValue;
 
+use crate::encoding::ContentCoding;
 use crate::mime;
 
 /// What distinguishes one version of a file from another: a change of length,
@@ -78,6 +79,35 @@ impl Entity {
     }
 }
 
+impl Entity {
+    /// The entity of this representation compressed with `coding`: the same type and
+    /// dates, an entity tag of its own (this one with `-br`, `-zstd` or `-gzip` added, so
+    /// caches never confuse the two), and `len` as its length when it is known.
+    pub(crate) fn encoded(&self, coding: ContentCoding, len: Option<u64>) -> Entity {
+        let tag = self.etag.as_bytes();
+        let mut etag = Vec::with_capacity(tag.len() + 6);
+        etag.extend_from_slice(&tag[..tag.len().saturating_sub(1)]);
+        etag.push(b'-');
+        etag.extend_from_slice(coding.token().as_bytes());
+        etag.push(b'"');
+        Entity {
+            version: FileVersion {
+                len: len.unwrap_or(self.version.len),
+                ..self.version
+            },
+            etag: HeaderValue::from_bytes(&etag)
+                .expect("an entity tag with a token added is valid"),
+            ..self.clone()
+        }
+    }
+
+    /// This entity with `content_type` (a precompressed copy keeps its original's type).
+    pub(crate) fn with_content_type(mut self, content_type: HeaderValue) -> Entity {
+        self.content_type = content_type;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +124,21 @@ mod tests {
         assert!(first.etag.to_str().unwrap().starts_with('"'));
         assert_eq!(first.content_type, "text/plain; charset=utf-8");
         assert!(first.last_modified.is_some());
+    }
+
+    #[test]
+    fn encoded_entities_have_their_own_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.js");
+        std::fs::write(&path, "let a = 1;").unwrap();
+        let entity = Entity::new(&path, FileVersion::of(&std::fs::metadata(&path).unwrap()));
+        let brotli = entity.encoded(ContentCoding::Brotli, Some(7));
+        let original = entity.etag.to_str().unwrap();
+        assert_eq!(
+            brotli.etag.to_str().unwrap(),
+            format!("{}-br\"", &original[..original.len() - 1])
+        );
+        assert_eq!(brotli.version.len, 7);
+        assert_eq!(brotli.content_type, entity.content_type);
     }
 }

@@ -30,7 +30,9 @@
 //! ```
 
 mod cache;
+pub mod compress;
 pub mod conditional;
+pub mod encoding;
 mod entity;
 mod isolation;
 mod listing;
@@ -44,6 +46,7 @@ mod resolve;
 mod responses;
 mod service;
 mod stream;
+mod variants;
 
 pub use cache::MemoryCacheLimits;
 pub use isolation::CrossOriginIsolation;

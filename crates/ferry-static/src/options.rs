@@ -21,6 +21,9 @@ pub struct StaticOptions {
     pub spa: bool,
     /// The `Cache-Control` policy for files and listings.
     pub cache: CachePolicy,
+    /// Send compressible files compressed (`br`, `zstd` or `gzip`, as the client prefers):
+    /// precompressed copies beside the file when present, else compressed by Ferry.
+    pub compress: bool,
     /// Limits of the in-memory cache of small files.
     pub memory_cache: MemoryCacheLimits,
 }
@@ -33,6 +36,7 @@ impl Default for StaticOptions {
             follow_symlinks: false,
             spa: false,
             cache: CachePolicy::NoCache,
+            compress: true,
             memory_cache: MemoryCacheLimits::default(),
         }
     }

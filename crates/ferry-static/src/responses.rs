@@ -26,7 +26,7 @@ pub(crate) fn file(
 ) -> Response {
     let total = entity.version.len;
     let len = range.map_or(total, |r| r.len());
-    let mut response = with_body(body, len);
+    let mut response = with_body(body, Some(len));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, entity.content_type.clone());
     insert_validators(headers, entity, cache_control);
@@ -41,6 +41,19 @@ pub(crate) fn file(
     response
 }
 
+/// 200 with a body whose length is not known before it is sent (compressed on the fly).
+pub(crate) fn file_of_unknown_length(
+    entity: &Entity,
+    cache_control: &HeaderValue,
+    body: Option<Body>,
+) -> Response {
+    let mut response = with_body(body, None);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, entity.content_type.clone());
+    insert_validators(headers, entity, cache_control);
+    response
+}
+
 /// 206 with a `multipart/byteranges` body of `len` bytes (`None` for HEAD).
 pub(crate) fn multipart(
     entity: &Entity,
@@ -49,7 +62,7 @@ pub(crate) fn multipart(
     len: u64,
     body: Option<Body>,
 ) -> Response {
-    let mut response = with_body(body, len);
+    let mut response = with_body(body, Some(len));
     *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, content_type);
@@ -59,15 +72,17 @@ pub(crate) fn multipart(
 }
 
 /// A response with `body`, or for HEAD (`None`) an empty one that still carries the
-/// `Content-Length` a GET would have.
-fn with_body(body: Option<Body>, len: u64) -> Response {
+/// `Content-Length` a GET would have, when it is known.
+fn with_body(body: Option<Body>, len: Option<u64>) -> Response {
     match body {
         Some(body) => Response::new(body),
         None => {
             let mut response = Response::new(Body::empty());
-            response
-                .headers_mut()
-                .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            if let Some(len) = len {
+                response
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
             response
         }
     }

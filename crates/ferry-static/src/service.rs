@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ferry_core::{Body, BoxFuture, Request, Response, status_response};
-use http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RANGE, VARY};
+use http::header::{
+    ACCEPT, ACCEPT_ENCODING, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, RANGE, VARY,
+};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 
-use crate::cache::FileCache;
+use crate::cache::{CachedFile, FileCache};
 use crate::conditional::{self, Precondition, Validators};
-use crate::entity::FileVersion;
+use crate::encoding::{self, Acceptable};
+use crate::entity::{Entity, FileVersion};
 use crate::listing::{self, ListingPolicy};
 use crate::multipart::Multipart;
 use crate::negotiate;
@@ -21,6 +24,7 @@ use crate::options::StaticOptions;
 use crate::path::{PathRejection, RequestPath};
 use crate::range::{self, RangePlan, RangeRequest};
 use crate::resolve::{self, Found, Missing};
+use crate::variants::{self, Encoded, Variant};
 use crate::{responses, stream};
 
 /// Index files tried, in order, for a directory request.
@@ -249,27 +253,55 @@ impl Inner {
 
     async fn serve_file(&self, request: &Parts, found: Found) -> Response {
         let version = FileVersion::of(&found.metadata);
-        let file = match self.cache.get(&found.path, &version) {
+        let identity = match self.cache.get(&found.path, None, &version) {
             Some(file) => file,
             None => match self.cache.load(found.path.clone(), version).await {
                 Ok(file) => file,
                 Err(error) => return responses::refusal(Missing::from(error)),
             },
         };
+        // Range responses are never compressed: byte offsets refer to the file as it is.
+        let wants_range = request.method == Method::GET && request.headers.contains_key(RANGE);
+        let accepted = if self.options.compress && !wants_range {
+            encoding::acceptable(request.headers.get(ACCEPT_ENCODING))
+        } else {
+            Acceptable::default()
+        };
+        let variant = match variants::choose(
+            &self.cache,
+            &found.path,
+            &identity,
+            accepted,
+            self.options.follow_symlinks,
+        )
+        .await
+        {
+            Ok(variant) => variant,
+            Err(error) => return responses::refusal(Missing::from(error)),
+        };
+        let mut response = match variant {
+            Variant::Identity => self.serve_identity(request, &found.path, &identity).await,
+            Variant::Encoded(encoded) => self.serve_encoded(request, &found.path, encoded).await,
+        };
+        if self.options.compress {
+            response
+                .headers_mut()
+                .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        response
+    }
+
+    /// The file as it is, whole or in ranges.
+    async fn serve_identity(&self, request: &Parts, path: &Path, file: &CachedFile) -> Response {
         let entity = &file.entity;
         let validators = Validators {
             etag: &entity.etag,
             last_modified: entity.modified_secs,
         };
         let headers = &request.headers;
-        match conditional::evaluate(&request.method, headers, validators) {
-            Precondition::Proceed => {}
-            Precondition::NotModified => {
-                return responses::not_modified(entity, &self.cache_control);
-            }
-            Precondition::Failed => return status_response(StatusCode::PRECONDITION_FAILED),
+        if let Some(refused) = self.preconditions(request, entity) {
+            return refused;
         }
-
         let len = entity.version.len;
         let requested = match headers.get(RANGE) {
             Some(value)
@@ -297,7 +329,7 @@ impl Inner {
                 let body = if head {
                     None
                 } else {
-                    match stream::multipart_body(&file, &found.path, multipart).await {
+                    match stream::multipart_body(file, path, multipart).await {
                         Ok(body) => Some(body),
                         Err(error) => return responses::refusal(Missing::from(error)),
                     }
@@ -315,11 +347,71 @@ impl Inner {
             None
         } else {
             let (start, len) = range.map_or((0, len), |r| (r.start, r.len()));
-            match stream::file_body(&file, &found.path, start, len).await {
+            match stream::file_body(file, path, start, len).await {
                 Ok(body) => Some(body),
                 Err(error) => return responses::refusal(Missing::from(error)),
             }
         };
         responses::file(entity, &self.cache_control, range, body)
+    }
+
+    /// A compressed representation: from memory, a precompressed copy, or compressed as
+    /// it is sent.
+    async fn serve_encoded(&self, request: &Parts, original: &Path, encoded: Encoded) -> Response {
+        let (entity, coding) = match &encoded {
+            Encoded::InMemory(file) | Encoded::Precompressed { file, .. } => {
+                (&file.entity, file.encoding)
+            }
+            Encoded::Streamed { coding, entity } => (entity, Some(*coding)),
+        };
+        if let Some(refused) = self.preconditions(request, entity) {
+            return refused;
+        }
+        let body = if request.method == Method::HEAD {
+            Ok(None)
+        } else {
+            match &encoded {
+                Encoded::InMemory(file) => Ok(file.content.clone().map(Body::from)),
+                Encoded::Precompressed { file, path } => {
+                    stream::file_body(file, path, 0, file.entity.version.len)
+                        .await
+                        .map(Some)
+                }
+                Encoded::Streamed { coding, .. } => {
+                    stream::compressed_body(*coding, original, entity.version.len)
+                        .await
+                        .map(Some)
+                }
+            }
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err(error) => return responses::refusal(Missing::from(error)),
+        };
+        let mut response = match encoded {
+            Encoded::Streamed { .. } => {
+                responses::file_of_unknown_length(entity, &self.cache_control, body)
+            }
+            _ => responses::file(entity, &self.cache_control, None, body),
+        };
+        if let Some(coding) = coding {
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, coding.header_value());
+        }
+        response
+    }
+
+    /// 304 or 412 when the request's preconditions say so (RFC 9110 §13.2.2).
+    fn preconditions(&self, request: &Parts, entity: &Entity) -> Option<Response> {
+        let validators = Validators {
+            etag: &entity.etag,
+            last_modified: entity.modified_secs,
+        };
+        match conditional::evaluate(&request.method, &request.headers, validators) {
+            Precondition::Proceed => None,
+            Precondition::NotModified => Some(responses::not_modified(entity, &self.cache_control)),
+            Precondition::Failed => Some(status_response(StatusCode::PRECONDITION_FAILED)),
+        }
     }
 }

@@ -17,6 +17,8 @@ use http_body::{Frame, SizeHint};
 use tokio::task::JoinHandle;
 
 use crate::cache::CachedFile;
+use crate::compress;
+use crate::encoding::ContentCoding;
 use crate::multipart::Multipart;
 
 /// Size of each read: large enough that the per-chunk cost (a blocking-pool hop and a
@@ -48,6 +50,15 @@ pub(crate) async fn multipart_body(
         Some(content) => Body::new(multipart.body_from_memory(content)),
         None => Body::new(multipart.body_from_file(open(path).await?)),
     })
+}
+
+/// The body of `len` bytes of the file at `path`, compressed with `coding` as it is sent.
+pub(crate) async fn compressed_body(
+    coding: ContentCoding,
+    path: &Path,
+    len: u64,
+) -> io::Result<Body> {
+    Ok(compress::compressed_stream(coding, open(path).await?, len))
 }
 
 /// Opens a file on the blocking pool.
@@ -116,12 +127,12 @@ fn read_exact_at(file: &File, offset: u64, len: usize) -> io::Result<Bytes> {
 }
 
 #[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }
 
 #[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 

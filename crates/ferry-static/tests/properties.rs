@@ -11,7 +11,7 @@ use ferry_core::{Body, Request};
 use ferry_static::conditional::{self, Validators};
 use ferry_static::path::RequestPath;
 use ferry_static::range::{self, ByteRange, COALESCE_GAP, RangePlan, RangeRequest};
-use ferry_static::{StaticFiles, StaticOptions, negotiate};
+use ferry_static::{StaticFiles, StaticOptions, encoding, negotiate};
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
 use tower::ServiceExt;
@@ -188,6 +188,16 @@ proptest! {
         let validators = Validators { etag: &etag, last_modified: Some(std::time::SystemTime::UNIX_EPOCH) };
         let _ = conditional::evaluate(&Method::GET, &headers, validators);
         let _ = conditional::if_range_allows(&headers, validators);
+    }
+
+    #[test]
+    fn accept_encoding_parsing_never_panics_or_repeats(accept in "[ -~]{0,80}") {
+        if let Ok(value) = HeaderValue::from_str(&accept) {
+            let accepted: Vec<_> = encoding::acceptable(Some(&value)).iter().collect();
+            let mut unique = accepted.clone();
+            unique.dedup();
+            prop_assert_eq!(accepted.len(), unique.len());
+        }
     }
 
     #[test]

@@ -64,6 +64,7 @@ fn static_options(args: &ServeArgs) -> StaticOptions {
         hidden: args.hidden,
         follow_symlinks: args.follow_symlinks,
         spa: args.spa,
+        compress: !args.no_compress,
         cache: match args.cache {
             Some(seconds) => CachePolicy::MaxAge(Duration::from_secs(seconds)),
             None => CachePolicy::NoCache,

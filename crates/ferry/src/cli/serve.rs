@@ -47,6 +47,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub cache: Option<u64>,
 
+    /// Send files as they are: no on-the-fly compression and no precompressed copies.
+    #[arg(long)]
+    pub no_compress: bool,
+
     /// Allow every origin to fetch these files (CORS `*`), answering preflights.
     #[arg(long)]
     pub cors: bool,
