@@ -3,6 +3,7 @@
 //! - `support`: starting `ferry`, reading its banner, sending signals.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
+//! - `tls`: HTTPS with generated and given certificates, checked with curl.
 
 // Test code: a failed unwrap is a failed test, with the value in the message.
 #![allow(clippy::unwrap_used)]
@@ -10,3 +11,4 @@
 mod serve;
 mod shutdown;
 mod support;
+mod tls;

@@ -66,7 +66,8 @@ impl Ferry {
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no URL printed; stdout so far: {banner:?}"));
             banner.push(line.clone());
-            if let Some(start) = line.find("http://") {
+            let start = line.find("http://").or_else(|| line.find("https://"));
+            if let Some(start) = start {
                 break line[start..]
                     .split_whitespace()
                     .next()

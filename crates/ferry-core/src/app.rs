@@ -9,7 +9,7 @@ use tokio::net::ToSocketAddrs;
 
 use crate::layers::{AccessLogLayer, CatchPanicLayer, RequestIdLayer, UriLimitLayer};
 use crate::router::{RouteError, Router, RouterService, Routes};
-use crate::server::{BindError, Server, ServerConfig};
+use crate::server::{BindError, Server, ServerConfig, TlsConfig};
 use crate::{BoxService, Handler, Request, Response};
 
 /// Why an [`App`] could not start.
@@ -56,6 +56,7 @@ pub struct App {
     fallback: Option<BoxService>,
     layers: Vec<LayerFn>,
     config: ServerConfig,
+    tls: Option<TlsConfig>,
 }
 
 impl Default for App {
@@ -71,6 +72,7 @@ impl std::fmt::Debug for App {
             .field("fallback", &self.fallback.is_some())
             .field("layers", &self.layers.len())
             .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -84,6 +86,7 @@ impl App {
             fallback: None,
             layers: Vec::new(),
             config: ServerConfig::default(),
+            tls: None,
         }
     }
 
@@ -163,12 +166,18 @@ impl App {
         self
     }
 
+    /// Serves HTTPS with `tls` (HTTP/2 and HTTP/1.1 offered by ALPN) instead of plain HTTP.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Assembles the request pipeline into one service (the order is documented on [`App`]).
     pub fn into_service(self) -> Result<BoxService, RouteError> {
         Ok(self.into_parts()?.0)
     }
 
-    fn into_parts(self) -> Result<(BoxService, ServerConfig), RouteError> {
+    fn into_parts(self) -> Result<(BoxService, ServerConfig, Option<TlsConfig>), RouteError> {
         if let Some(error) = self.route_error {
             return Err(error);
         }
@@ -182,12 +191,12 @@ impl App {
             .layer(AccessLogLayer)
             .layer(UriLimitLayer::new(self.config.max_uri_bytes))
             .service(service);
-        Ok((BoxService::new(service), self.config))
+        Ok((BoxService::new(service), self.config, self.tls))
     }
 
     /// Binds `addr` (port 0 picks a free port) and returns the server, ready to run.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, AppError> {
-        let (service, config) = self.into_parts()?;
+        let (service, config, tls) = self.into_parts()?;
         let addr = tokio::net::lookup_host(addr)
             .await
             .map_err(AppError::Resolve)?
@@ -198,7 +207,11 @@ impl App {
                     "the address resolved to nothing",
                 ))
             })?;
-        Ok(Server::bind(addr, config, service).await?)
+        let server = Server::bind(addr, config, service).await?;
+        Ok(match tls {
+            Some(tls) => server.with_tls(tls),
+            None => server,
+        })
     }
 
     /// Binds `addr` and serves until Ctrl+C or SIGTERM, then shuts down gracefully.

@@ -15,6 +15,8 @@ pub struct ConnectionInfo {
     pub peer: SocketAddr,
     /// The server address the client connected to.
     pub local: SocketAddr,
+    /// Whether the connection is encrypted (HTTPS).
+    pub tls: bool,
 }
 
 /// The id of a request: taken from its `x-request-id` header when the client sent a usable

@@ -13,32 +13,34 @@ pub struct Urls {
     pub network: Vec<String>,
 }
 
-/// Works out the URLs for `addr`; `interfaces` are this machine's addresses (used when
-/// listening on every interface).
-pub fn urls(addr: SocketAddr, interfaces: &[IpAddr]) -> Urls {
+/// Works out the URLs for `addr` (`https` when `tls`); `interfaces` are this machine's
+/// addresses (used when listening on every interface).
+pub fn urls(addr: SocketAddr, tls: bool, interfaces: &[IpAddr]) -> Urls {
+    let scheme = if tls { "https" } else { "http" };
     let port = addr.port();
     let ip = addr.ip();
+    let url_for = |ip: IpAddr| url(scheme, ip, port);
     if ip.is_unspecified() {
         let network = interfaces
             .iter()
             .filter(|candidate| !candidate.is_loopback())
             .filter(|candidate| ip.is_ipv6() || candidate.is_ipv4())
             .filter(|candidate| !is_ipv6_link_local(candidate))
-            .map(|candidate| url(*candidate, port))
+            .map(|candidate| url_for(*candidate))
             .collect();
         Urls {
-            local: format!("http://localhost:{port}/"),
+            local: format!("{scheme}://localhost:{port}/"),
             network,
         }
     } else if ip.is_loopback() {
         Urls {
-            local: url(ip, port),
+            local: url_for(ip),
             network: Vec::new(),
         }
     } else {
         Urls {
-            local: url(ip, port),
-            network: vec![url(ip, port)],
+            local: url_for(ip),
+            network: vec![url_for(ip)],
         }
     }
 }
@@ -47,10 +49,10 @@ fn is_ipv6_link_local(ip: &IpAddr) -> bool {
     matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
 }
 
-fn url(ip: IpAddr, port: u16) -> String {
+fn url(scheme: &str, ip: IpAddr, port: u16) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("http://{v4}:{port}/"),
-        IpAddr::V6(v6) => format!("http://[{v6}]:{port}/"),
+        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}/"),
+        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}/"),
     }
 }
 
@@ -61,8 +63,8 @@ pub fn interface_addresses() -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
-/// The banner text for serving `dir` at `urls`.
-pub fn render(dir: &Path, urls: &Urls, listening_on_loopback: bool) -> String {
+/// The banner text for serving `dir` at `urls`; `tls` describes the certificate in use.
+pub fn render(dir: &Path, urls: &Urls, listening_on_loopback: bool, tls: Option<&str>) -> String {
     let mut text = format!(
         "\n  Ferry {} serving {}\n\n  Local:    {}\n",
         env!("CARGO_PKG_VERSION"),
@@ -78,6 +80,9 @@ pub fn render(dir: &Path, urls: &Urls, listening_on_loopback: bool) -> String {
             text.push_str(&format!("  Network:  {url}\n"));
         }
     }
+    if let Some(tls) = tls {
+        text.push_str(&format!("  TLS:      {tls}\n"));
+    }
     text.push_str("\n  Press Ctrl+C to stop\n");
     text
 }
@@ -92,7 +97,11 @@ mod tests {
 
     #[test]
     fn loopback_has_only_a_local_url() {
-        let urls = urls(addr("127.0.0.1:8080"), &["192.168.1.20".parse().unwrap()]);
+        let urls = urls(
+            addr("127.0.0.1:8080"),
+            false,
+            &["192.168.1.20".parse().unwrap()],
+        );
         assert_eq!(urls.local, "http://127.0.0.1:8080/");
         assert!(urls.network.is_empty());
     }
@@ -110,27 +119,35 @@ mod tests {
         .iter()
         .map(|ip| ip.parse().unwrap())
         .collect();
-        let v4 = urls(addr("0.0.0.0:9000"), &interfaces);
+        let v4 = urls(addr("0.0.0.0:9000"), false, &interfaces);
         assert_eq!(v4.local, "http://localhost:9000/");
         assert_eq!(
             v4.network,
             ["http://192.168.1.20:9000/", "http://10.0.0.5:9000/"]
         );
-        let v6 = urls(addr("[::]:9000"), &interfaces);
+        let v6 = urls(addr("[::]:9000"), true, &interfaces);
         assert!(
             v6.network
-                .contains(&"http://[2001:db8::7]:9000/".to_owned())
+                .contains(&"https://[2001:db8::7]:9000/".to_owned())
         );
         assert!(!v6.network.iter().any(|u| u.contains("fe80")));
     }
 
     #[test]
     fn banner_says_what_where_and_how_to_stop() {
-        let urls = urls(addr("127.0.0.1:8080"), &[]);
-        let text = render(Path::new("./site"), &urls, true);
+        let urls = urls(addr("127.0.0.1:8080"), false, &[]);
+        let text = render(Path::new("./site"), &urls, true, None);
         assert!(text.contains("serving ./site"));
         assert!(text.contains("Local:    http://127.0.0.1:8080/"));
         assert!(text.contains("--host 0.0.0.0"));
         assert!(text.contains("Press Ctrl+C to stop"));
+        assert!(!text.contains("TLS:"));
+        let tls = render(
+            Path::new("./site"),
+            &urls,
+            true,
+            Some("self-signed (SHA-256 AB:CD)"),
+        );
+        assert!(tls.contains("  TLS:      self-signed (SHA-256 AB:CD)\n"));
     }
 }

@@ -1,11 +1,12 @@
 //! `ferry serve`: assembles the file service, the isolation and custom headers, CORS and
 //! the server, then runs until Ctrl+C.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use ferry_core::layers::{CorsLayer, ResponseHeadersLayer};
+use ferry_core::server::TlsConfig;
 use ferry_core::{App, AppError, BindError, ServerConfig};
 use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
 use http::Method;
@@ -29,9 +30,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let config = server_config(&args)?;
     let addr = SocketAddr::new(args.host, args.port);
 
+    let interfaces = banner::interface_addresses();
+    let tls = tls_config(&args, &interfaces)?;
+
     let mut app = App::new().config(config).layer(response_headers(&args));
     if args.cors {
         app = app.layer(CorsLayer::any_origin().allow_methods(&[Method::GET, Method::HEAD]));
+    }
+    if let Some((tls, _)) = &tls {
+        app = app.tls(tls.clone());
     }
     let server = app
         .fallback(files)
@@ -40,13 +47,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         .map_err(|error| explain_bind_error(error, &args))?;
 
     let local = server.local_addr();
-    let urls = banner::urls(local, &banner::interface_addresses());
+    let urls = banner::urls(local, tls.is_some(), &interfaces);
     if args.log.quiet {
         println!("{}", urls.local);
     } else {
+        let tls_line = tls.as_ref().map(|(_, description)| description.as_str());
         print!(
             "{}",
-            banner::render(files_root.as_path(), &urls, local.ip().is_loopback())
+            banner::render(
+                files_root.as_path(),
+                &urls,
+                local.ip().is_loopback(),
+                tls_line
+            )
         );
     }
 
@@ -56,6 +69,59 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Stopped
     })
+}
+
+/// The TLS configuration the flags ask for, with a line describing it for the banner.
+fn tls_config(
+    args: &ServeArgs,
+    interfaces: &[IpAddr],
+) -> anyhow::Result<Option<(TlsConfig, String)>> {
+    if args.tls_self_signed {
+        let names = self_signed_names(args.host, interfaces);
+        let tls = TlsConfig::self_signed(&names)?;
+        let description = format!(
+            "self-signed for {}\n            SHA-256 {}",
+            names.join(", "),
+            tls.fingerprint()
+        );
+        return Ok(Some((tls, description)));
+    }
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let tls = TlsConfig::from_pem_files(cert, key).map_err(|error| {
+        anyhow!("{error}\n  hint: --tls-cert takes the certificate chain and --tls-key its private key, both PEM; or use --tls-self-signed for development")
+    })?;
+    let description = format!("{} (SHA-256 {})", cert.display(), tls.fingerprint());
+    Ok(Some((tls, description)))
+}
+
+/// The names a development certificate should cover: localhost, the loopback addresses,
+/// the machine's host name and the addresses it is served on.
+fn self_signed_names(host: IpAddr, interfaces: &[IpAddr]) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if let Ok(hostname) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let hostname = hostname.trim();
+        if !hostname.is_empty() {
+            names.push(hostname.to_owned());
+        }
+    }
+    let served: Vec<IpAddr> = if host.is_unspecified() {
+        interfaces.to_vec()
+    } else {
+        vec![host]
+    };
+    for ip in served {
+        let text = ip.to_string();
+        if !names.contains(&text) {
+            names.push(text);
+        }
+    }
+    names
 }
 
 fn static_options(args: &ServeArgs) -> StaticOptions {

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -18,6 +19,74 @@ use tower::ServiceExt;
 use super::activity::{ActivityIo, ConnectionActivity, InFlightGuard, Verdict};
 use crate::context::ConnectionInfo;
 use crate::{Body, BoxError, BoxService, ServerConfig};
+
+/// What every connection of one server shares.
+pub(crate) struct ConnectionContext {
+    pub builder: auto::Builder<TokioExecutor>,
+    pub service: BoxService,
+    pub config: Arc<ServerConfig>,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// The body of the answer to a plain-HTTP request on a TLS port.
+const PLAIN_HTTP_ON_TLS_PORT: &str = "This server speaks HTTPS: use an https:// URL instead.\n";
+
+/// Takes an accepted connection through the TLS handshake (when the server has TLS) and
+/// serves it.
+pub(crate) async fn handle(
+    stream: TcpStream,
+    mut info: ConnectionInfo,
+    context: Arc<ConnectionContext>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(acceptor) = &context.tls else {
+        return serve_connection(stream, info, &context, shutdown).await;
+    };
+    info.tls = true;
+    let timeout = context.config.header_read_timeout;
+    let handshake = async {
+        if speaks_plain_http(&stream).await {
+            let mut stream = stream;
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
+connection: close\r\ncontent-length: {}\r\n\r\n{PLAIN_HTTP_ON_TLS_PORT}",
+                PLAIN_HTTP_ON_TLS_PORT.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+            tracing::debug!(peer = %info.peer, "plain HTTP on the TLS port; answered 400");
+            return None;
+        }
+        match acceptor.accept(stream).await {
+            Ok(tls) => Some(tls),
+            Err(error) => {
+                tracing::debug!(peer = %info.peer, %error, "TLS handshake failed");
+                None
+            }
+        }
+    };
+    let accepted = tokio::select! {
+        accepted = tokio::time::timeout(timeout, handshake) => accepted,
+        _ = shutdown.changed() => return,
+    };
+    match accepted {
+        Ok(Some(tls)) => serve_connection(tls, info, &context, shutdown).await,
+        Ok(None) => {}
+        Err(_) => tracing::debug!(peer = %info.peer, "TLS handshake not finished in time"),
+    }
+}
+
+/// Whether the client's first byte is a letter (an HTTP method) rather than a TLS record.
+async fn speaks_plain_http(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) => first[0] != TLS_HANDSHAKE && first[0].is_ascii_uppercase(),
+        _ => false,
+    }
+}
 
 /// Builds the hyper connection builder once per server.
 pub(crate) fn http_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
@@ -44,23 +113,26 @@ pub(crate) fn http_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor
 }
 
 /// Serves `stream` until the client leaves, a timeout closes it, or the server shuts down.
-pub(crate) async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<I>(
+    stream: I,
     info: ConnectionInfo,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    service: BoxService,
-    config: Arc<ServerConfig>,
+    context: &ConnectionContext,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = &context.config;
     tracing::debug!(peer = %info.peer, "connection opened");
     let activity = Arc::new(ConnectionActivity::new());
     let io = TokioIo::new(ActivityIo::new(stream, activity.clone()));
     let hyper_service = ConnectionService {
-        service,
+        service: context.service.clone(),
         info,
         activity: activity.clone(),
     };
-    let connection = builder.serve_connection_with_upgrades(io, hyper_service);
+    let connection = context
+        .builder
+        .serve_connection_with_upgrades(io, hyper_service);
     tokio::pin!(connection);
 
     let timer = tokio::time::sleep(config.header_read_timeout.min(config.keep_alive_timeout));

@@ -4,6 +4,7 @@ mod activity;
 mod config;
 mod connection;
 mod signals;
+mod tls;
 
 use std::future::Future;
 use std::io;
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 
 pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
 pub use signals::{ShutdownSignals, shutdown_signal};
+pub use tls::{TlsConfig, TlsError};
 
 use crate::BoxService;
 use crate::context::ConnectionInfo;
@@ -85,6 +87,7 @@ pub struct Server {
     local_addr: SocketAddr,
     config: Arc<ServerConfig>,
     service: BoxService,
+    tls: Option<TlsConfig>,
     shutdown: Arc<watch::Sender<bool>>,
 }
 
@@ -121,8 +124,20 @@ impl Server {
             local_addr,
             config: Arc::new(config),
             service,
+            tls: None,
             shutdown: Arc::new(shutdown),
         })
+    }
+
+    /// Serves HTTPS with `tls` (HTTP/2 and HTTP/1.1 offered by ALPN) instead of plain HTTP.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether the server speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address the server listens on (with the real port when port 0 was asked for).
@@ -166,9 +181,15 @@ impl Server {
             local_addr,
             config,
             service,
+            tls,
             shutdown,
         } = self;
-        let builder = Arc::new(connection::http_builder(&config));
+        let context = Arc::new(connection::ConnectionContext {
+            builder: connection::http_builder(&config),
+            service,
+            config: config.clone(),
+            tls: tls.as_ref().map(TlsConfig::acceptor),
+        });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let mut connections = JoinSet::new();
         let mut stop = shutdown.subscribe();
@@ -217,15 +238,10 @@ impl Server {
             let info = ConnectionInfo {
                 peer,
                 local: local_addr,
+                tls: false,
             };
-            let connection = connection::serve_connection(
-                stream,
-                info,
-                builder.clone(),
-                service.clone(),
-                config.clone(),
-                shutdown.subscribe(),
-            );
+            let connection =
+                connection::handle(stream, info, context.clone(), shutdown.subscribe());
             connections.spawn(async move {
                 connection.await;
                 drop(permit);
