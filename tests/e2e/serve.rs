@@ -304,3 +304,72 @@ async fn files_are_compressed_for_browsers_unless_turned_off() {
         .unwrap();
     assert!(!plain.headers().contains_key("content-encoding"));
 }
+
+#[tokio::test]
+async fn auth_flag_requires_the_password() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--auth", "admin:open:sesame"]);
+    let client = reqwest::Client::new();
+    let refused = client.get(ferry.url("/")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Basic realm=\"ferry\", charset=\"UTF-8\""
+    );
+    let wrong = client
+        .get(ferry.url("/"))
+        .basic_auth("admin", Some("nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let allowed = client
+        .get(ferry.url("/"))
+        .basic_auth("admin", Some("open:sesame"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+}
+
+#[tokio::test]
+async fn auth_can_come_from_the_environment() {
+    let dir = site();
+    let mut command = crate::support::ferry_command();
+    command
+        .arg("serve")
+        .arg(dir.path())
+        .args(["--port", "0"])
+        .env("FERRY_AUTH", "me:pw");
+    let ferry = Ferry::start(command);
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client.get(ferry.url("/")).send().await.unwrap().status(),
+        401
+    );
+    let allowed = client
+        .get(ferry.url("/"))
+        .basic_auth("me", Some("pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+}
+
+#[test]
+fn malformed_auth_is_rejected() {
+    let (status, _, stderr) = run_to_end(&["serve", ".", "--auth", "no-colon"]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("USER:PASSWORD"), "{stderr}");
+}
+
+#[tokio::test]
+async fn not_found_page_flag_serves_the_page_with_404() {
+    let dir = site();
+    let page = dir.path().join("404.html");
+    std::fs::write(&page, "<p>lost?</p>").unwrap();
+    let ferry = Ferry::serve(dir.path(), &["--404", page.to_str().unwrap()]);
+    let response = reqwest::get(ferry.url("/nope")).await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.text().await.unwrap(), "<p>lost?</p>");
+}

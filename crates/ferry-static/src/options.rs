@@ -1,5 +1,6 @@
 //! How the file service behaves: what it lists, what it refuses, what it caches.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -26,6 +27,8 @@ pub struct StaticOptions {
     pub compress: bool,
     /// Limits of the in-memory cache of small files.
     pub memory_cache: MemoryCacheLimits,
+    /// A page to send (with status 404) instead of the plain answer when nothing is found.
+    pub not_found_page: Option<PathBuf>,
 }
 
 impl Default for StaticOptions {
@@ -38,6 +41,7 @@ impl Default for StaticOptions {
             cache: CachePolicy::NoCache,
             compress: true,
             memory_cache: MemoryCacheLimits::default(),
+            not_found_page: None,
         }
     }
 }

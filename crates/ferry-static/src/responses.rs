@@ -88,6 +88,21 @@ fn with_body(body: Option<Body>, len: Option<u64>) -> Response {
     }
 }
 
+/// A page (such as the custom not-found page) of `content_type`, not cached by browsers
+/// longer than `cache_control` allows; `body` is `None` for HEAD.
+pub(crate) fn page(
+    content_type: HeaderValue,
+    cache_control: &HeaderValue,
+    len: u64,
+    body: Option<Body>,
+) -> Response {
+    let mut response = with_body(body, Some(len));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, content_type);
+    headers.insert(CACHE_CONTROL, cache_control.clone());
+    response
+}
+
 /// 304: the client's copy is current.
 pub(crate) fn not_modified(entity: &Entity, cache_control: &HeaderValue) -> Response {
     let mut response = Response::new(Body::empty());

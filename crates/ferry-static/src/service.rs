@@ -18,6 +18,7 @@ use crate::conditional::{self, Precondition, Validators};
 use crate::encoding::{self, Acceptable};
 use crate::entity::{Entity, FileVersion};
 use crate::listing::{self, ListingPolicy};
+use crate::mime;
 use crate::multipart::Multipart;
 use crate::negotiate;
 use crate::options::StaticOptions;
@@ -43,6 +44,12 @@ pub enum StaticError {
     #[error("{} is not a directory", path.display())]
     RootNotDirectory {
         /// The root as given.
+        path: PathBuf,
+    },
+    /// The custom not-found page is missing or not a file.
+    #[error("the not-found page {} does not exist or is not a file", path.display())]
+    NotFoundPage {
+        /// The page as given.
         path: PathBuf,
     },
     /// The root could not be read.
@@ -111,6 +118,11 @@ impl StaticFiles {
                 path: given.to_path_buf(),
             });
         }
+        if let Some(page) = &options.not_found_page
+            && !page.is_file()
+        {
+            return Err(StaticError::NotFoundPage { path: page.clone() });
+        }
         Ok(StaticFiles {
             inner: Arc::new(Inner {
                 root,
@@ -157,7 +169,7 @@ impl Inner {
         let path = match RequestPath::parse(request.uri.path(), self.options.hidden) {
             Ok(path) => path,
             Err(PathRejection::Forbidden) => return status_response(StatusCode::FORBIDDEN),
-            Err(PathRejection::Hidden) => return status_response(StatusCode::NOT_FOUND),
+            Err(PathRejection::Hidden) => return self.not_found_page(&request).await,
         };
         match resolve::find(&self.root, &path.to_path(), self.options.follow_symlinks) {
             Ok(found) if found.metadata.is_dir() => {
@@ -188,7 +200,7 @@ impl Inner {
             }
         }
         if !self.options.listing {
-            return status_response(StatusCode::NOT_FOUND);
+            return self.not_found_page(request).await;
         }
         self.serve_listing(request, path, dir.path).await
     }
@@ -248,7 +260,33 @@ impl Inner {
                 }
             }
         }
-        status_response(StatusCode::NOT_FOUND)
+        self.not_found_page(request).await
+    }
+
+    /// 404, with the custom not-found page when one is configured (read fresh each time, so
+    /// edits show; a page that cannot be read falls back to the plain answer).
+    async fn not_found_page(&self, request: &Parts) -> Response {
+        let Some(page) = self.options.not_found_page.clone() else {
+            return status_response(StatusCode::NOT_FOUND);
+        };
+        let read_path = page.clone();
+        let content = match tokio::task::spawn_blocking(move || std::fs::read(read_path)).await {
+            Ok(Ok(content)) => content,
+            Ok(Err(error)) => {
+                tracing::warn!(page = %page.display(), %error, "cannot read the not-found page");
+                return status_response(StatusCode::NOT_FOUND);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the not-found page");
+                return status_response(StatusCode::NOT_FOUND);
+            }
+        };
+        let length = content.len() as u64;
+        let body = (request.method != Method::HEAD).then(|| Body::from(content));
+        let mut response =
+            responses::page(mime::content_type(&page), &self.cache_control, length, body);
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response
     }
 
     async fn serve_file(&self, request: &Parts, found: Found) -> Response {

@@ -680,3 +680,49 @@ async fn head_ignores_range_as_rfc_9110_requires() {
     assert_eq!(head.status(), StatusCode::OK);
     assert_eq!(head.headers()["content-length"], "10");
 }
+
+#[tokio::test]
+async fn custom_not_found_page_answers_every_404() {
+    let pages = tempfile::tempdir().unwrap();
+    let page = pages.path().join("404.html");
+    std::fs::write(&page, "<h1>Nothing here</h1>").unwrap();
+    let site = start_site(StaticOptions {
+        not_found_page: Some(page.clone()),
+        listing: false,
+        ..StaticOptions::default()
+    })
+    .await;
+    for path in ["/missing.html", "/.env", "/listing/", "/ten.txt/"] {
+        let response = site.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            response.text().await.unwrap(),
+            "<h1>Nothing here</h1>",
+            "{path}"
+        );
+    }
+    let head = site.client.head(site.url("/missing")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(head.headers()["content-length"], "21");
+    // Edits show at once.
+    std::fs::write(&page, "<h1>Still nothing</h1>").unwrap();
+    assert_eq!(
+        site.get("/x").await.text().await.unwrap(),
+        "<h1>Still nothing</h1>"
+    );
+}
+
+#[test]
+fn a_missing_not_found_page_is_a_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StaticOptions {
+        not_found_page: Some(dir.path().join("nope.html")),
+        ..StaticOptions::default()
+    };
+    let error = ferry_static::StaticFiles::new(dir.path(), options).unwrap_err();
+    assert!(error.to_string().contains("nope.html"), "{error}");
+}

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use ferry_core::layers::{CorsLayer, ResponseHeadersLayer};
+use ferry_core::layers::{BasicAuthLayer, CorsLayer, ResponseHeadersLayer};
 use ferry_core::server::TlsConfig;
 use ferry_core::{App, AppError, BindError, ServerConfig};
 use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
@@ -36,6 +36,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let mut app = App::new().config(config).layer(response_headers(&args));
     if args.cors {
         app = app.layer(CorsLayer::any_origin().allow_methods(&[Method::GET, Method::HEAD]));
+    }
+    // Inside CORS: preflights, which never carry credentials, are answered before it.
+    if let Some((user, password)) = &args.auth {
+        app = app.layer(BasicAuthLayer::new(user, password, "ferry"));
     }
     if let Some((tls, _)) = &tls {
         app = app.tls(tls.clone());
@@ -131,6 +135,7 @@ fn static_options(args: &ServeArgs) -> StaticOptions {
         follow_symlinks: args.follow_symlinks,
         spa: args.spa,
         compress: !args.no_compress,
+        not_found_page: args.not_found_page.clone(),
         cache: match args.cache {
             Some(seconds) => CachePolicy::MaxAge(Duration::from_secs(seconds)),
             None => CachePolicy::NoCache,

@@ -6,6 +6,7 @@
 //! router.
 
 mod access_log;
+mod basic_auth;
 mod catch_panic;
 mod cors;
 mod request_id;
@@ -13,6 +14,7 @@ mod response_headers;
 mod uri_limit;
 
 pub use access_log::{ACCESS_LOG_TARGET, AccessLog, AccessLogFuture, AccessLogLayer};
+pub use basic_auth::{BasicAuth, BasicAuthFuture, BasicAuthLayer};
 pub use catch_panic::{CatchPanic, CatchPanicFuture, CatchPanicLayer};
 pub use cors::{Cors, CorsFuture, CorsLayer};
 pub use request_id::{RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};

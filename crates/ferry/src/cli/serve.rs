@@ -64,6 +64,15 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_compress: bool,
 
+    /// Require this user name and password (HTTP Basic authentication). Also read from
+    /// the FERRY_AUTH environment variable, which keeps the password out of shell history.
+    #[arg(long, value_name = "USER:PASSWORD", env = "FERRY_AUTH", hide_env_values = true, value_parser = parse_credentials)]
+    pub auth: Option<(String, String)>,
+
+    /// Send this page, with status 404, when nothing is found (default: a plain answer).
+    #[arg(long = "404", value_name = "FILE")]
+    pub not_found_page: Option<PathBuf>,
+
     /// Allow every origin to fetch these files (CORS `*`), answering preflights.
     #[arg(long)]
     pub cors: bool,
@@ -90,6 +99,14 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// Parses `user:password` (the password may contain `:`; the user name may not).
+fn parse_credentials(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok((user.to_owned(), password.to_owned())),
+        _ => Err("expected USER:PASSWORD with a non-empty user name".to_owned()),
+    }
 }
 
 /// `--coep` values.
