@@ -373,3 +373,54 @@ async fn not_found_page_flag_serves_the_page_with_404() {
     assert_eq!(response.status(), 404);
     assert_eq!(response.text().await.unwrap(), "<p>lost?</p>");
 }
+
+#[test]
+fn qr_flag_prints_a_code_for_the_url() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--qr"]);
+    let lines = ferry.stdout_until(Duration::from_secs(5), |l| l.starts_with('▀'));
+    let text = lines.join("\n");
+    assert!(
+        text.contains(&format!("Scan to open {}", ferry.url)),
+        "{text}"
+    );
+    assert!(
+        lines.iter().filter(|l| l.starts_with('█')).count() > 10,
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn open_flag_launches_the_browser_with_the_url() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = site();
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("opened.txt");
+    let launcher = bin.path().join("xdg-open");
+    std::fs::write(
+        &launcher,
+        format!("#!/bin/sh\necho \"$1\" > {}\n", record.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = crate::support::ferry_command();
+    command
+        .arg("serve")
+        .arg(dir.path())
+        .args(["--port", "0", "--open"])
+        .env("PATH", path);
+    let ferry = Ferry::start(command);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !record.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let opened = std::fs::read_to_string(&record).unwrap_or_default();
+    assert_eq!(opened.trim(), ferry.url);
+}

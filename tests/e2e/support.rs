@@ -12,6 +12,7 @@ pub struct Ferry {
     /// The base URL from the banner, e.g. `http://127.0.0.1:41234/`.
     pub url: String,
     stderr: mpsc::Receiver<String>,
+    stdout: mpsc::Receiver<String>,
     /// Banner lines read from stdout.
     pub banner: Vec<String>,
 }
@@ -89,6 +90,7 @@ impl Ferry {
             child,
             url,
             stderr: err_rx,
+            stdout: line_rx,
             banner,
         }
     }
@@ -122,20 +124,30 @@ impl Ferry {
 
     /// Stderr lines until one satisfies `matches`, or `limit` passes.
     pub fn stderr_until(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + limit;
-        let mut lines = Vec::new();
-        while let Ok(line) = self
-            .stderr
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            let done = matches(&line);
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
+        lines_until(&self.stderr, limit, matches)
     }
+
+    /// Stdout lines after the banner until one satisfies `matches`, or `limit` passes.
+    pub fn stdout_until(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> Vec<String> {
+        lines_until(&self.stdout, limit, matches)
+    }
+}
+
+fn lines_until(
+    receiver: &mpsc::Receiver<String>,
+    limit: Duration,
+    matches: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let deadline = Instant::now() + limit;
+    let mut lines = Vec::new();
+    while let Ok(line) = receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let done = matches(&line);
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    lines
 }
 
 impl Drop for Ferry {

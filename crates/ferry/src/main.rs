@@ -3,6 +3,7 @@
 
 mod banner;
 mod cli;
+mod launch;
 mod logging;
 mod serve;
 

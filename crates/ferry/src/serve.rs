@@ -11,8 +11,8 @@ use ferry_core::{App, AppError, BindError, ServerConfig};
 use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
 use http::Method;
 
-use crate::banner;
 use crate::cli::{CoepArg, ServeArgs};
+use crate::{banner, launch};
 
 /// How `ferry serve` ended.
 pub enum Outcome {
@@ -65,6 +65,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
                 tls_line
             )
         );
+    }
+    if args.qr {
+        let target = urls.network.first().unwrap_or(&urls.local);
+        match launch::qr_code(target) {
+            Some(code) => println!("\n  Scan to open {target}\n{code}"),
+            None => tracing::warn!(url = %target, "the URL is too long for a QR code"),
+        }
+    }
+    if args.open {
+        launch::open_in_browser(&urls.local);
     }
 
     let report = server.run().await;

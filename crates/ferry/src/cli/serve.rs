@@ -60,6 +60,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub cache: Option<u64>,
 
+    /// Print a QR code of the network URL (of the local URL on loopback), for phones.
+    #[arg(long)]
+    pub qr: bool,
+
+    /// Open the URL in the default browser once the server listens.
+    #[arg(long)]
+    pub open: bool,
+
     /// Send files as they are: no on-the-fly compression and no precompressed copies.
     #[arg(long)]
     pub no_compress: bool,
