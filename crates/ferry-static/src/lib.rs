@@ -44,6 +44,7 @@ pub mod path;
 pub mod range;
 mod resolve;
 mod responses;
+pub mod rules;
 mod service;
 mod stream;
 mod variants;

@@ -32,6 +32,8 @@ pub(crate) struct ListingPolicy<'a> {
     pub root: &'a Path,
     pub show_hidden: bool,
     pub follow_symlinks: bool,
+    /// Files never listed (canonical paths).
+    pub private_files: &'a [std::path::PathBuf],
 }
 
 /// Reads and sorts the entries of `dir`. Blocking: call it off the async threads.
@@ -41,6 +43,9 @@ pub(crate) fn read_entries(dir: &Path, policy: ListingPolicy<'_>) -> io::Result<
         let Ok(item) = item else { continue };
         let name = os_bytes(&item.file_name());
         if name.first() == Some(&b'.') && !policy.show_hidden {
+            continue;
+        }
+        if !policy.private_files.is_empty() && policy.private_files.contains(&item.path()) {
             continue;
         }
         let Ok(file_type) = item.file_type() else {
@@ -354,6 +359,7 @@ mod tests {
             root: &root,
             show_hidden: false,
             follow_symlinks: false,
+            private_files: &[],
         };
         let names: Vec<String> = read_entries(&root, policy)
             .unwrap()

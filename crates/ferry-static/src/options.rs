@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::cache::MemoryCacheLimits;
+use crate::rules::HeaderRule;
 
 /// Settings of a [`StaticFiles`](crate::StaticFiles) service. The defaults are those of
 /// `ferry serve`: listings on, hidden files and outward symlinks refused, `no-cache`.
@@ -29,6 +30,12 @@ pub struct StaticOptions {
     pub memory_cache: MemoryCacheLimits,
     /// A page to send (with status 404) instead of the plain answer when nothing is found.
     pub not_found_page: Option<PathBuf>,
+    /// Headers set on responses to paths matching a glob, applied in order (a later rule
+    /// wins over an earlier one for the same header).
+    pub header_rules: Vec<HeaderRule>,
+    /// Files under the root that are never served nor listed (answered 404), such as the
+    /// server's own configuration file.
+    pub private_files: Vec<PathBuf>,
 }
 
 impl Default for StaticOptions {
@@ -42,6 +49,8 @@ impl Default for StaticOptions {
             compress: true,
             memory_cache: MemoryCacheLimits::default(),
             not_found_page: None,
+            header_rules: Vec::new(),
+            private_files: Vec::new(),
         }
     }
 }

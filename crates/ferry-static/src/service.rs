@@ -95,6 +95,8 @@ impl std::fmt::Debug for StaticFiles {
 struct Inner {
     /// The canonical root.
     root: PathBuf,
+    /// Canonical paths of files never served or listed.
+    private_files: Vec<PathBuf>,
     options: StaticOptions,
     cache: FileCache,
     cache_control: HeaderValue,
@@ -123,9 +125,15 @@ impl StaticFiles {
         {
             return Err(StaticError::NotFoundPage { path: page.clone() });
         }
+        let private_files = options
+            .private_files
+            .iter()
+            .filter_map(|file| std::fs::canonicalize(file).ok())
+            .collect();
         Ok(StaticFiles {
             inner: Arc::new(Inner {
                 root,
+                private_files,
                 cache: FileCache::new(options.memory_cache),
                 cache_control: options.cache.header_value(),
                 options,
@@ -171,17 +179,31 @@ impl Inner {
             Err(PathRejection::Forbidden) => return status_response(StatusCode::FORBIDDEN),
             Err(PathRejection::Hidden) => return self.not_found_page(&request).await,
         };
-        match resolve::find(&self.root, &path.to_path(), self.options.follow_symlinks) {
-            Ok(found) if found.metadata.is_dir() => {
-                self.serve_directory(&request, &path, found).await
+        let mut response =
+            match resolve::find(&self.root, &path.to_path(), self.options.follow_symlinks) {
+                Ok(found) if self.is_private(&found.path) => self.not_found_page(&request).await,
+                Ok(found) if found.metadata.is_dir() => {
+                    self.serve_directory(&request, &path, found).await
+                }
+                Ok(_) if path.has_trailing_slash() => self.not_found(&request).await,
+                Ok(found) => self.serve_file(&request, found).await,
+                Err(missing) => match missing {
+                    Missing::NotFound => self.not_found(&request).await,
+                    other => responses::refusal(other),
+                },
+            };
+        if !self.options.header_rules.is_empty() {
+            let url_path = format!("/{}", String::from_utf8_lossy(path.as_bytes()));
+            for rule in &self.options.header_rules {
+                rule.apply(&url_path, response.headers_mut());
             }
-            Ok(_) if path.has_trailing_slash() => self.not_found(&request).await,
-            Ok(found) => self.serve_file(&request, found).await,
-            Err(missing) => match missing {
-                Missing::NotFound => self.not_found(&request).await,
-                other => responses::refusal(other),
-            },
         }
+        response
+    }
+
+    /// Whether `path` is one of the files never served (such as Ferry's own config file).
+    fn is_private(&self, path: &Path) -> bool {
+        self.private_files.iter().any(|private| private == path)
     }
 
     async fn serve_directory(&self, request: &Parts, path: &RequestPath, dir: Found) -> Response {
@@ -207,6 +229,7 @@ impl Inner {
 
     async fn serve_listing(&self, request: &Parts, path: &RequestPath, dir: PathBuf) -> Response {
         let root = self.root.clone();
+        let private_files = self.private_files.clone();
         let show_hidden = self.options.hidden;
         let follow_symlinks = self.options.follow_symlinks;
         let read = tokio::task::spawn_blocking(move || {
@@ -216,6 +239,7 @@ impl Inner {
                     root: &root,
                     show_hidden,
                     follow_symlinks,
+                    private_files: &private_files,
                 },
             )
         })

@@ -726,3 +726,69 @@ fn a_missing_not_found_page_is_a_start_up_error() {
     let error = ferry_static::StaticFiles::new(dir.path(), options).unwrap_err();
     assert!(error.to_string().contains("nope.html"), "{error}");
 }
+
+#[tokio::test]
+async fn header_rules_set_headers_on_matching_paths() {
+    use ferry_static::rules::{Glob, HeaderRule};
+    use http::{HeaderName, HeaderValue};
+    let rule = |glob: &str, name: &'static str, value: &'static str| HeaderRule {
+        glob: Glob::new(glob).unwrap(),
+        headers: vec![(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )],
+    };
+    let site = start_site(StaticOptions {
+        header_rules: vec![
+            rule("*.wasm", "cache-control", "max-age=31536000, immutable"),
+            rule("/listing/**", "x-robots-tag", "noindex"),
+        ],
+        ..StaticOptions::default()
+    })
+    .await;
+    let wasm = site.get("/app.wasm").await;
+    assert_eq!(
+        wasm.headers()["cache-control"],
+        "max-age=31536000, immutable"
+    );
+    let other = site.get("/ten.txt").await;
+    assert_eq!(other.headers()["cache-control"], "no-cache");
+    assert!(!other.headers().contains_key("x-robots-tag"));
+    let nested = site.get("/listing/sub/inner.txt").await;
+    assert_eq!(nested.headers()["x-robots-tag"], "noindex");
+}
+
+#[tokio::test]
+async fn private_files_are_neither_served_nor_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    std::fs::write(root.join("ferry.toml"), "auth = \"admin:secret\"").unwrap();
+    std::fs::write(root.join("page.html"), "page").unwrap();
+    let files = ferry_static::StaticFiles::new(
+        &root,
+        StaticOptions {
+            private_files: vec![root.join("ferry.toml")],
+            ..StaticOptions::default()
+        },
+    )
+    .unwrap();
+    let server = ferry_core::App::new()
+        .fallback(files)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let base = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run_until(std::future::pending()));
+    let secret = reqwest::get(format!("{base}/ferry.toml")).await.unwrap();
+    assert_eq!(secret.status(), StatusCode::NOT_FOUND);
+    let listing = reqwest::get(format!("{base}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listing.contains("page.html") && !listing.contains("ferry.toml"),
+        "{listing}"
+    );
+}
