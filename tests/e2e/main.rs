@@ -1,6 +1,7 @@
 //! End-to-end tests: they run the `ferry` binary as a user would and talk to it over HTTP.
 //!
 //! - `support`: starting `ferry`, reading its banner, sending signals.
+//! - `config`: the config file and FERRY_* variables.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
 //! - `tls`: HTTPS with generated and given certificates, checked with curl.
@@ -8,6 +9,7 @@
 // Test code: a failed unwrap is a failed test, with the value in the message.
 #![allow(clippy::unwrap_used)]
 
+mod config;
 mod serve;
 mod shutdown;
 mod support;

@@ -63,9 +63,11 @@ impl Ferry {
         let mut banner = Vec::new();
         let url = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = line_rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no URL printed; stdout so far: {banner:?}"));
+            let Ok(line) = line_rx.recv_timeout(left) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no URL printed; stdout so far: {banner:?}");
+            };
             banner.push(line.clone());
             let start = line.find("http://").or_else(|| line.find("https://"));
             if let Some(start) = start {

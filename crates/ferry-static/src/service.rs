@@ -194,11 +194,16 @@ impl Inner {
             };
         if !self.options.header_rules.is_empty() {
             let url_path = format!("/{}", String::from_utf8_lossy(path.as_bytes()));
-            for rule in &self.options.header_rules {
-                rule.apply(&url_path, response.headers_mut());
-            }
+            self.apply_rules(&url_path, &mut response);
         }
         response
+    }
+
+    /// Sets the headers of every rule whose glob matches `url_path`.
+    fn apply_rules(&self, url_path: &str, response: &mut Response) {
+        for rule in &self.options.header_rules {
+            rule.apply(url_path, response.headers_mut());
+        }
     }
 
     /// Whether `path` is one of the files never served (such as Ferry's own config file).
@@ -349,6 +354,13 @@ impl Inner {
             response
                 .headers_mut()
                 .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        // Rules match the file served too: `*.html` applies to `/` answered by index.html.
+        if !self.options.header_rules.is_empty()
+            && let Ok(relative) = found.path.strip_prefix(&self.root)
+        {
+            let url_path = format!("/{}", relative.to_string_lossy());
+            self.apply_rules(&url_path, &mut response);
         }
         response
     }

@@ -759,6 +759,24 @@ async fn header_rules_set_headers_on_matching_paths() {
 }
 
 #[tokio::test]
+async fn header_rules_match_the_index_file_served_for_a_directory() {
+    use ferry_static::rules::{Glob, HeaderRule};
+    use http::{HeaderName, HeaderValue};
+    let site = start_site(StaticOptions {
+        header_rules: vec![HeaderRule {
+            glob: Glob::new("*.html").unwrap(),
+            headers: vec![(
+                HeaderName::from_static("x-frame-options"),
+                HeaderValue::from_static("DENY"),
+            )],
+        }],
+        ..StaticOptions::default()
+    })
+    .await;
+    assert_eq!(site.get("/").await.headers()["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
 async fn private_files_are_neither_served_nor_listed() {
     let dir = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();

@@ -3,10 +3,12 @@
 
 mod banner;
 mod cli;
+mod config;
 mod launch;
 mod logging;
 mod serve;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,9 +16,17 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    // The command line alone first, so --help, --version and typos are answered by clap.
+    let cli = Cli::parse_from(&raw);
     match cli.command {
-        Command::Serve(args) => run_server(&args.log.clone(), serve::run(args)),
+        Command::Serve(_) => match config::serve_settings(&raw) {
+            Ok(settings) => run_server(&settings.args.log.clone(), serve::run(settings)),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

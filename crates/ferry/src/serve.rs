@@ -12,6 +12,7 @@ use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions
 use http::Method;
 
 use crate::cli::{CoepArg, ServeArgs};
+use crate::config::ServeSettings;
 use crate::{banner, launch};
 
 /// How `ferry serve` ended.
@@ -23,8 +24,18 @@ pub enum Outcome {
 }
 
 /// Runs `ferry serve` to completion.
-pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
-    let files = StaticFiles::new(&args.dir, static_options(&args))
+pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
+    let ServeSettings {
+        args,
+        config_file,
+        header_rules,
+    } = settings;
+    let options = StaticOptions {
+        header_rules,
+        private_files: config_file.into_iter().collect(),
+        ..static_options(&args)
+    };
+    let files = StaticFiles::new(&args.dir, options)
         .with_context(|| format!("cannot serve {}", args.dir.display()))?;
     let files_root = files.root().to_path_buf();
     let config = server_config(&args)?;

@@ -16,6 +16,11 @@ pub struct ServeArgs {
     #[arg(default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
 
+    /// Read settings from this file (TOML, YAML or JSON) instead of a ferry.toml,
+    /// ferry.yaml or ferry.json in DIR. Command-line flags and FERRY_* variables win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Port to listen on; 0 picks a free port and prints it.
     #[arg(short, long, default_value_t = 8080)]
     pub port: u16,
@@ -72,9 +77,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_compress: bool,
 
-    /// Require this user name and password (HTTP Basic authentication). Also read from
-    /// the FERRY_AUTH environment variable, which keeps the password out of shell history.
-    #[arg(long, value_name = "USER:PASSWORD", env = "FERRY_AUTH", hide_env_values = true, value_parser = parse_credentials)]
+    /// Require this user name and password (HTTP Basic authentication). FERRY_AUTH keeps
+    /// the password out of shell history.
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_credentials)]
     pub auth: Option<(String, String)>,
 
     /// Send this page, with status 404, when nothing is found (default: a plain answer).
