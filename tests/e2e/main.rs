@@ -1,6 +1,7 @@
 //! End-to-end tests: they run the `ferry` binary as a user would and talk to it over HTTP.
 //!
 //! - `support`: starting `ferry`, reading its banner, sending signals.
+//! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
 //! - `config`: the config file and FERRY_* variables.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
@@ -9,6 +10,7 @@
 // Test code: a failed unwrap is a failed test, with the value in the message.
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod config;
 mod serve;
 mod shutdown;

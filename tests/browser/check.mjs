@@ -1,0 +1,91 @@
+// Drives headless Chromium against a running ferry for the end-to-end tests.
+//
+//   node check.mjs isolation URL          -> {"isolated": bool, "sharedArrayBuffer": bool}
+//   node check.mjs demo URL               -> the demo site's own check results
+//   node check.mjs live-reload URL DIR    -> what live reload did (see liveReload below)
+//
+// Prints one JSON object on stdout; exits non-zero on failure.
+
+import { chromium } from "playwright-core";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [mode, url, dir] = process.argv.slice(2);
+
+const browser = await chromium.launch({
+  executablePath: process.env.FERRY_CHROMIUM || "/usr/bin/chromium",
+  // Root in CI needs --no-sandbox; the network flags stop Chromium calling home on a
+  // machine without internet access.
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+try {
+  const page = await browser.newPage();
+  let result;
+  if (mode === "isolation") {
+    await page.goto(url);
+    result = await page.evaluate(() => {
+      let sharedArrayBuffer = false;
+      try {
+        sharedArrayBuffer = new SharedArrayBuffer(8).byteLength === 8;
+      } catch {
+        sharedArrayBuffer = false;
+      }
+      return { isolated: self.crossOriginIsolated === true, sharedArrayBuffer };
+    });
+  } else if (mode === "demo") {
+    await page.goto(url);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll(".checks span")].every((s) => s.className !== ""),
+      null,
+      { timeout: 10000 },
+    );
+    result = await page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll(".checks li")].map((li) => [li.id, li.querySelector("span").textContent]),
+      ),
+    );
+  } else if (mode === "live-reload") {
+    result = await liveReload(page, url, dir);
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+}
+
+// Opens a page that has no </body> or </html>, edits it on disk and waits for the browser
+// to show the new text by itself; then edits a stylesheet and checks it is swapped in
+// place (the page is not reloaded: a marker set on window survives).
+async function liveReload(page, url, dir) {
+  await page.goto(url);
+  await page.waitForFunction(() => window.__ferryLiveReload?.readyState === 1, null, { timeout: 10000 });
+  writeFileSync(join(dir, "index.html"), '<link rel="stylesheet" href="style.css"><p id="text">version two</p>');
+  await page.waitForFunction(() => document.getElementById("text")?.textContent === "version two", null, {
+    timeout: 10000,
+  });
+  const reloaded = true;
+
+  await page.waitForFunction(() => window.__ferryLiveReload?.readyState === 1, null, { timeout: 10000 });
+  await page.evaluate(() => {
+    window.__ferryMarker = "still here";
+  });
+  const before = await page.evaluate(() => getComputedStyle(document.getElementById("text")).color);
+  writeFileSync(join(dir, "style.css"), "#text { color: rgb(255, 0, 0); }\n");
+  await page.waitForFunction(
+    () => getComputedStyle(document.getElementById("text")).color === "rgb(255, 0, 0)",
+    null,
+    { timeout: 10000 },
+  );
+  const marker = await page.evaluate(() => window.__ferryMarker ?? null);
+  return { reloaded, colorBefore: before, markerAfterCss: marker };
+}

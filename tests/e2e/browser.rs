@@ -1,0 +1,61 @@
+//! Checks that need a real browser: headless Chromium driven by playwright-core
+//! (tests/browser/check.mjs), both installed by scripts/install-test-tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{Ferry, site};
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `check.mjs MODE ARGS...` and returns the JSON it prints.
+pub fn browser(mode: &str, args: &[&str]) -> serde_json::Value {
+    let browser_dir = repository().join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run scripts/install-test-tools (or scripts/test)"
+    );
+    let output = Command::new("node")
+        .arg(browser_dir.join("check.mjs"))
+        .arg(mode)
+        .args(args)
+        .output()
+        .expect("node runs (scripts/install-test-tools installs it)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "browser check {mode} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|error| panic!("{error}: {stdout}"))
+}
+
+#[test]
+fn pages_are_cross_origin_isolated_by_default() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--quiet"]);
+    let result = browser("isolation", &[&ferry.url("/")]);
+    assert_eq!(result["isolated"], true, "{result}");
+    assert_eq!(result["sharedArrayBuffer"], true, "{result}");
+}
+
+#[test]
+fn no_isolation_turns_cross_origin_isolation_off() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--quiet", "--no-isolation"]);
+    let result = browser("isolation", &[&ferry.url("/")]);
+    assert_eq!(result["isolated"], false, "{result}");
+    assert_eq!(result["sharedArrayBuffer"], false, "{result}");
+}
+
+#[test]
+fn the_demo_site_passes_its_own_checks_in_a_browser() {
+    let ferry = Ferry::serve(&repository().join("examples/site"), &["--quiet"]);
+    let result = browser("demo", &[&ferry.url("/")]);
+    assert_eq!(result["isolated"], "yes", "{result}");
+    assert_eq!(result["shared"], "yes", "{result}");
+    assert_eq!(result["wasm"], "yes (add(2, 3) = 5)", "{result}");
+}
