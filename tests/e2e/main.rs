@@ -3,6 +3,7 @@
 //! - `support`: starting `ferry`, reading its banner, sending signals.
 //! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
 //! - `config`: the config file and FERRY_* variables.
+//! - `live_reload`: `--watch`, its event stream, and a browser following edits.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
 //! - `tls`: HTTPS with generated and given certificates, checked with curl.
@@ -12,6 +13,7 @@
 
 mod browser;
 mod config;
+mod live_reload;
 mod serve;
 mod shutdown;
 mod support;

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::HeaderValue;
+use tokio::sync::watch;
 
 /// The addresses of the connection a request arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,30 @@ pub struct ConnectionInfo {
     pub local: SocketAddr,
     /// Whether the connection is encrypted (HTTPS).
     pub tls: bool,
+}
+
+/// The lifecycle of the server a request came through. Long-lived responses (event
+/// streams, WebSockets) wait on [`ServerLifecycle::stopping`] so they end when the server
+/// starts shutting down instead of holding the shutdown up.
+#[derive(Debug, Clone)]
+pub struct ServerLifecycle(watch::Receiver<bool>);
+
+impl ServerLifecycle {
+    pub(crate) fn new(shutdown: watch::Receiver<bool>) -> Self {
+        ServerLifecycle(shutdown)
+    }
+
+    /// Completes once the server has begun shutting down.
+    pub async fn stopping(&self) {
+        let mut receiver = self.0.clone();
+        // An error means the server is gone altogether: stopping too.
+        let _ = receiver.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Whether the server has begun shutting down.
+    pub fn is_stopping(&self) -> bool {
+        *self.0.borrow()
+    }
 }
 
 /// The id of a request: taken from its `x-request-id` header when the client sent a usable

@@ -37,10 +37,11 @@ pub mod layers;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod sse;
 
 pub use app::{App, AppError};
 pub use body::{Body, BoxError, ReadBodyError};
-pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId};
+pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId, ServerLifecycle};
 pub use handler::{BoxFuture, Handler, ServiceHandler};
 pub use response::{IntoResponse, Json, status_response};
 pub use server::{BindError, Server, ServerConfig, ShutdownHandle, ShutdownReport};

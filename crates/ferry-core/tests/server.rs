@@ -459,3 +459,35 @@ async fn busy_port_is_a_clear_bind_error() {
     let error = App::new().bind(taken).await.unwrap_err();
     assert_eq!(error.to_string(), format!("{taken} is already in use"));
 }
+
+#[tokio::test]
+async fn open_event_streams_end_when_the_server_shuts_down() {
+    use ferry_core::sse::{Event, event_stream};
+    let app = App::new().get("/events", |request: Request| async move {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let _ = sender.send(Event::new("hello").name("greeting")).await;
+        // Keep the sender alive: the stream stays open until the server stops.
+        tokio::spawn(async move {
+            sender.closed().await;
+        });
+        event_stream(&request, receiver, Duration::from_secs(60))
+    });
+    let server = start(app).await;
+    let mut response = reqwest::get(server.url("/events")).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let first = response.chunk().await.unwrap().unwrap();
+    assert_eq!(first, "event: greeting\ndata: hello\n\n");
+
+    let started = Instant::now();
+    let report = server.stop().await;
+    assert_eq!(report.cut_connections, 0, "the stream ended by itself");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        response.chunk().await.unwrap().is_none(),
+        "the client sees the end of the stream"
+    );
+}

@@ -84,11 +84,17 @@ impl Entity {
     /// dates, an entity tag of its own (this one with `-br`, `-zstd` or `-gzip` added, so
     /// caches never confuse the two), and `len` as its length when it is known.
     pub(crate) fn encoded(&self, coding: ContentCoding, len: Option<u64>) -> Entity {
+        self.variant(coding.token(), len)
+    }
+
+    /// A variant of this representation: its entity tag with `-suffix` added, and `len` as
+    /// its length when known.
+    pub(crate) fn variant(&self, suffix: &str, len: Option<u64>) -> Entity {
         let tag = self.etag.as_bytes();
-        let mut etag = Vec::with_capacity(tag.len() + 6);
+        let mut etag = Vec::with_capacity(tag.len() + suffix.len() + 2);
         etag.extend_from_slice(&tag[..tag.len().saturating_sub(1)]);
         etag.push(b'-');
-        etag.extend_from_slice(coding.token().as_bytes());
+        etag.extend_from_slice(suffix.as_bytes());
         etag.push(b'"');
         Entity {
             version: FileVersion {

@@ -36,6 +36,7 @@ pub mod encoding;
 mod entity;
 mod isolation;
 mod listing;
+pub mod live_reload;
 pub mod mime;
 mod multipart;
 pub mod negotiate;

@@ -36,6 +36,10 @@ pub struct StaticOptions {
     /// Files under the root that are never served nor listed (answered 404), such as the
     /// server's own configuration file.
     pub private_files: Vec<PathBuf>,
+    /// Add the live-reload script to every HTML response (see
+    /// [`live_reload`](crate::live_reload)); such responses are not compressed and ignore
+    /// Range.
+    pub live_reload: bool,
 }
 
 impl Default for StaticOptions {
@@ -51,6 +55,7 @@ impl Default for StaticOptions {
             not_found_page: None,
             header_rules: Vec::new(),
             private_files: Vec::new(),
+            live_reload: false,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! refusal.
 
 use std::convert::Infallible;
+
+use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,6 +20,7 @@ use crate::conditional::{self, Precondition, Validators};
 use crate::encoding::{self, Acceptable};
 use crate::entity::{Entity, FileVersion};
 use crate::listing::{self, ListingPolicy};
+use crate::live_reload;
 use crate::mime;
 use crate::multipart::Multipart;
 use crate::negotiate;
@@ -270,6 +273,7 @@ impl Inner {
                 HeaderValue::from_static("text/html; charset=utf-8"),
             )
         };
+        let body = self.with_reload_script(&content_type, body.into_bytes());
         let mut response = Response::new(Body::from(body));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, content_type);
@@ -310,10 +314,11 @@ impl Inner {
                 return status_response(StatusCode::NOT_FOUND);
             }
         };
+        let content_type = mime::content_type(&page);
+        let content = self.with_reload_script(&content_type, content);
         let length = content.len() as u64;
         let body = (request.method != Method::HEAD).then(|| Body::from(content));
-        let mut response =
-            responses::page(mime::content_type(&page), &self.cache_control, length, body);
+        let mut response = responses::page(content_type, &self.cache_control, length, body);
         *response.status_mut() = StatusCode::NOT_FOUND;
         response
     }
@@ -327,6 +332,11 @@ impl Inner {
                 Err(error) => return responses::refusal(Missing::from(error)),
             },
         };
+        if self.options.live_reload && is_html(&identity.entity.content_type) {
+            return self
+                .serve_with_reload_script(request, &found.path, &identity)
+                .await;
+        }
         // Range responses are never compressed: byte offsets refer to the file as it is.
         let wants_range = request.method == Method::GET && request.headers.contains_key(RANGE);
         let accepted = if self.options.compress && !wants_range {
@@ -476,6 +486,45 @@ impl Inner {
         response
     }
 
+    /// An HTML file with the live-reload script added: whole (no ranges, no compression),
+    /// with an entity tag of its own and the length of what is sent.
+    async fn serve_with_reload_script(
+        &self,
+        request: &Parts,
+        path: &Path,
+        file: &CachedFile,
+    ) -> Response {
+        let content = match &file.content {
+            Some(content) => content.clone(),
+            None => {
+                let read_path = path.to_path_buf();
+                match tokio::task::spawn_blocking(move || std::fs::read(read_path)).await {
+                    Ok(Ok(content)) => Bytes::from(content),
+                    Ok(Err(error)) => return responses::refusal(Missing::from(error)),
+                    Err(error) => {
+                        return responses::refusal(Missing::Failed(std::io::Error::other(error)));
+                    }
+                }
+            }
+        };
+        let page = Bytes::from(live_reload::inject(&content));
+        let entity = file.entity.variant("reload", Some(page.len() as u64));
+        if let Some(refused) = self.preconditions(request, &entity) {
+            return refused;
+        }
+        let body = (request.method != Method::HEAD).then(|| Body::from(page));
+        responses::file(&entity, &self.cache_control, None, body)
+    }
+
+    /// `text` with the live-reload script added when live reload is on and it is HTML.
+    fn with_reload_script(&self, content_type: &HeaderValue, text: Vec<u8>) -> Vec<u8> {
+        if self.options.live_reload && is_html(content_type) {
+            live_reload::inject(&text)
+        } else {
+            text
+        }
+    }
+
     /// 304 or 412 when the request's preconditions say so (RFC 9110 §13.2.2).
     fn preconditions(&self, request: &Parts, entity: &Entity) -> Option<Response> {
         let validators = Validators {
@@ -488,4 +537,9 @@ impl Inner {
             Precondition::Failed => Some(status_response(StatusCode::PRECONDITION_FAILED)),
         }
     }
+}
+
+/// Whether `content_type` is HTML.
+fn is_html(content_type: &HeaderValue) -> bool {
+    content_type.as_bytes().starts_with(b"text/html")
 }

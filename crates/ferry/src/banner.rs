@@ -63,28 +63,48 @@ pub fn interface_addresses() -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
-/// The banner text for serving `dir` at `urls`; `tls` describes the certificate in use.
-pub fn render(dir: &Path, urls: &Urls, listening_on_loopback: bool, tls: Option<&str>) -> String {
-    let mut text = format!(
-        "\n  Ferry {} serving {}\n\n  Local:    {}\n",
-        env!("CARGO_PKG_VERSION"),
-        dir.display(),
-        urls.local
-    );
-    if urls.network.is_empty() {
-        if listening_on_loopback {
-            text.push_str("  Network:  use --host 0.0.0.0 to share on your network\n");
+/// What the start-up banner tells.
+#[derive(Debug)]
+pub struct Banner<'a> {
+    /// The directory served.
+    pub dir: &'a Path,
+    /// Where it is served.
+    pub urls: &'a Urls,
+    /// Whether the server listens on loopback only (then the banner says how to share).
+    pub loopback: bool,
+    /// The certificate in use, described, when serving HTTPS.
+    pub tls: Option<&'a str>,
+    /// Whether live reload is on.
+    pub live_reload: bool,
+}
+
+impl Banner<'_> {
+    /// The banner text.
+    pub fn render(&self) -> String {
+        let mut text = format!(
+            "\n  Ferry {} serving {}\n\n  Local:    {}\n",
+            env!("CARGO_PKG_VERSION"),
+            self.dir.display(),
+            self.urls.local
+        );
+        if self.urls.network.is_empty() {
+            if self.loopback {
+                text.push_str("  Network:  use --host 0.0.0.0 to share on your network\n");
+            }
+        } else {
+            for url in &self.urls.network {
+                text.push_str(&format!("  Network:  {url}\n"));
+            }
         }
-    } else {
-        for url in &urls.network {
-            text.push_str(&format!("  Network:  {url}\n"));
+        if let Some(tls) = self.tls {
+            text.push_str(&format!("  TLS:      {tls}\n"));
         }
+        if self.live_reload {
+            text.push_str("  Reload:   pages reload when files change\n");
+        }
+        text.push_str("\n  Press Ctrl+C to stop\n");
+        text
     }
-    if let Some(tls) = tls {
-        text.push_str(&format!("  TLS:      {tls}\n"));
-    }
-    text.push_str("\n  Press Ctrl+C to stop\n");
-    text
 }
 
 #[cfg(test)]
@@ -136,18 +156,26 @@ mod tests {
     #[test]
     fn banner_says_what_where_and_how_to_stop() {
         let urls = urls(addr("127.0.0.1:8080"), false, &[]);
-        let text = render(Path::new("./site"), &urls, true, None);
+        let banner = Banner {
+            dir: Path::new("./site"),
+            urls: &urls,
+            loopback: true,
+            tls: None,
+            live_reload: false,
+        };
+        let text = banner.render();
         assert!(text.contains("serving ./site"));
         assert!(text.contains("Local:    http://127.0.0.1:8080/"));
         assert!(text.contains("--host 0.0.0.0"));
         assert!(text.contains("Press Ctrl+C to stop"));
         assert!(!text.contains("TLS:"));
-        let tls = render(
-            Path::new("./site"),
-            &urls,
-            true,
-            Some("self-signed (SHA-256 AB:CD)"),
-        );
+        let tls = Banner {
+            tls: Some("self-signed (SHA-256 AB:CD)"),
+            live_reload: true,
+            ..banner
+        }
+        .render();
         assert!(tls.contains("  TLS:      self-signed (SHA-256 AB:CD)\n"));
+        assert!(tls.contains("  Reload:   pages reload when files change\n"));
     }
 }

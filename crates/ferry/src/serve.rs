@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow};
 use ferry_core::layers::{BasicAuthLayer, CorsLayer, ResponseHeadersLayer};
 use ferry_core::server::TlsConfig;
 use ferry_core::{App, AppError, BindError, ServerConfig};
+use ferry_static::live_reload::{self, LiveReload};
 use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
 use http::Method;
 
@@ -33,6 +34,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let options = StaticOptions {
         header_rules,
         private_files: config_file.into_iter().collect(),
+        live_reload: args.watch,
         ..static_options(&args)
     };
     let files = StaticFiles::new(&args.dir, options)
@@ -45,6 +47,17 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let tls = tls_config(&args, &interfaces)?;
 
     let mut app = App::new().config(config).layer(response_headers(&args));
+    // Kept alive for as long as the server runs: dropping it stops the watcher.
+    let live_reload = if args.watch {
+        let live = LiveReload::watch(&files_root, args.hidden)
+            .with_context(|| format!("cannot watch {} for changes", files_root.display()))?;
+        app = app
+            .get(live_reload::EVENTS_PATH, live.events_handler())
+            .get(live_reload::SCRIPT_PATH, live.script_handler());
+        Some(live)
+    } else {
+        None
+    };
     if args.cors {
         app = app.layer(CorsLayer::any_origin().allow_methods(&[Method::GET, Method::HEAD]));
     }
@@ -66,16 +79,14 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     if args.log.quiet {
         println!("{}", urls.local);
     } else {
-        let tls_line = tls.as_ref().map(|(_, description)| description.as_str());
-        print!(
-            "{}",
-            banner::render(
-                files_root.as_path(),
-                &urls,
-                local.ip().is_loopback(),
-                tls_line
-            )
-        );
+        let banner = banner::Banner {
+            dir: &files_root,
+            urls: &urls,
+            loopback: local.ip().is_loopback(),
+            tls: tls.as_ref().map(|(_, description)| description.as_str()),
+            live_reload: args.watch,
+        };
+        print!("{}", banner.render());
     }
     if args.qr {
         let target = urls.network.first().unwrap_or(&urls.local);
@@ -89,6 +100,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     }
 
     let report = server.run().await;
+    drop(live_reload);
     Ok(if report.forced {
         Outcome::Forced
     } else {

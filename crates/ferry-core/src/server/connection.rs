@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::activity::{ActivityIo, ConnectionActivity, InFlightGuard, Verdict};
-use crate::context::ConnectionInfo;
+use crate::context::{ConnectionInfo, ServerLifecycle};
 use crate::{Body, BoxError, BoxService, ServerConfig};
 
 /// What every connection of one server shares.
@@ -128,6 +128,7 @@ async fn serve_connection<I>(
     let hyper_service = ConnectionService {
         service: context.service.clone(),
         info,
+        lifecycle: ServerLifecycle::new(shutdown.clone()),
         activity: activity.clone(),
     };
     let connection = context
@@ -179,6 +180,7 @@ async fn serve_connection<I>(
 struct ConnectionService {
     service: BoxService,
     info: ConnectionInfo,
+    lifecycle: ServerLifecycle,
     activity: Arc<ConnectionActivity>,
 }
 
@@ -190,7 +192,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
         let guard = InFlightGuard::new(self.activity.clone());
         let mut request = request.map(Body::from);
-        request.extensions_mut().insert(self.info);
+        let extensions = request.extensions_mut();
+        extensions.insert(self.info);
+        extensions.insert(self.lifecycle.clone());
         let response = self.service.clone().oneshot(request);
         Box::pin(async move {
             let response = response.await?;

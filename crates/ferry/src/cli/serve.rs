@@ -65,6 +65,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub cache: Option<u64>,
 
+    /// Live reload: watch DIR and make open pages reload when a file changes (a changed
+    /// stylesheet is swapped in place, without a reload).
+    #[arg(short, long)]
+    pub watch: bool,
+
     /// Print a QR code of the network URL (of the local URL on loopback), for phones.
     #[arg(long)]
     pub qr: bool,
