@@ -169,3 +169,11 @@ fn h2load_multiplexes_many_streams_over_tls_and_h2c() {
         assert!(text.contains("status codes: 400 2xx"), "{text}");
     }
 }
+
+#[test]
+fn curl_speaks_http2_with_prior_knowledge_to_the_plain_port() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--quiet"]);
+    assert_eq!(curl(&["--http2-prior-knowledge"], &ferry.url("/")), "2 200");
+    assert_eq!(curl(&["--http1.1"], &ferry.url("/")), "1.1 200");
+}
