@@ -66,7 +66,8 @@ impl Acceptable {
 
 /// Reads `Accept-Encoding`: the codings with a weight above zero, by weight, ties broken by
 /// the server's preference (br, zstd, gzip). A coding not named takes the weight of `*`,
-/// if given. No header means no coding (identity).
+/// if given. A coding weighted below an explicitly weighted `identity` is dropped (the
+/// client prefers the file as it is). No header means no coding (identity).
 ///
 /// ```
 /// use ferry_static::encoding::{acceptable, ContentCoding};
@@ -85,6 +86,7 @@ pub fn acceptable(accept_encoding: Option<&HeaderValue>) -> Acceptable {
     };
     let mut weights: [Option<f32>; 3] = [None; 3];
     let mut wildcard: Option<f32> = None;
+    let mut identity: Option<f32> = None;
     for element in text.split(',') {
         let mut parts = element.split(';');
         let token = parts.next().unwrap_or_default().trim();
@@ -105,6 +107,8 @@ pub fn acceptable(accept_encoding: Option<&HeaderValue>) -> Acceptable {
         }
         let slot = if token == "*" {
             &mut wildcard
+        } else if token.eq_ignore_ascii_case("identity") {
+            &mut identity
         } else if let Some(index) = ContentCoding::ALL.iter().position(|coding| {
             token.eq_ignore_ascii_case(coding.token())
                 || (*coding == ContentCoding::Gzip && token.eq_ignore_ascii_case("x-gzip"))
@@ -122,9 +126,15 @@ pub fn acceptable(accept_encoding: Option<&HeaderValue>) -> Acceptable {
     }
     // A stable sort keeps the server's order among equal weights.
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // A coding weighted below an explicitly weighted identity loses to the file as it is.
+    let floor = identity.unwrap_or(0.0);
     let mut accepted = Acceptable::default();
-    for (slot, (coding, weight)) in accepted.codings.iter_mut().zip(ranked) {
-        if weight > 0.0 {
+    let mut slots = accepted.codings.iter_mut();
+    for (coding, weight) in ranked {
+        if weight > 0.0
+            && weight >= floor
+            && let Some(slot) = slots.next()
+        {
             *slot = Some(coding);
         }
     }
@@ -155,6 +165,14 @@ mod tests {
         assert_eq!(order("br;q=0, gzip"), [Gzip]);
         assert_eq!(order("*;q=0.5, gzip;q=0"), [Brotli, Zstd]);
         assert_eq!(order("*"), [Brotli, Zstd, Gzip]);
+    }
+
+    #[test]
+    fn identity_weighted_above_a_coding_wins() {
+        assert_eq!(order("gzip;q=0.5, identity"), Vec::<ContentCoding>::new());
+        assert_eq!(order("br, gzip;q=0.5, identity;q=0.8"), [Brotli]);
+        assert_eq!(order("gzip, identity"), [Gzip]);
+        assert_eq!(order("gzip, identity;q=0"), [Gzip]);
     }
 
     #[test]
