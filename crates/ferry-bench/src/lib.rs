@@ -20,7 +20,14 @@
 //! ```
 
 mod connect;
+pub mod fixtures;
 pub mod load;
+pub mod peers;
+mod procstat;
+pub mod report;
+pub mod runner;
+pub mod stats;
 mod target;
+pub mod workload;
 
 pub use target::{Target, TargetError};

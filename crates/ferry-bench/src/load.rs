@@ -292,6 +292,23 @@ struct Answer {
     head_at: Instant,
     bytes: u64,
     expected: Option<u64>,
+    /// The server will close the connection after this answer.
+    closing: bool,
+}
+
+/// Whether an HTTP/1 answer ends its connection: `Connection: close`, or HTTP/1.0 without
+/// `Connection: keep-alive`.
+fn announces_close<B>(response: &http::Response<B>) -> bool {
+    let connection = response
+        .headers()
+        .get(http::header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    match response.version() {
+        http::Version::HTTP_10 => !connection.is_some_and(|c| c.contains("keep-alive")),
+        http::Version::HTTP_11 => connection.is_some_and(|c| c.contains("close")),
+        _ => false,
+    }
 }
 
 impl Worker {
@@ -300,100 +317,116 @@ impl Worker {
         let uris = self.uris();
         // Open loop: this connection's share of the rate, its first slot staggered so the
         // connections do not fire together.
+        let connections = self.config.connections.max(1) as f64;
         let interval = self
             .config
             .rate
             .filter(|rate| *rate > 0.0)
-            .map(|rate| Duration::from_secs_f64(self.config.connections.max(1) as f64 / rate));
+            .map(|rate| Duration::from_secs_f64(connections / rate));
         let mut next_slot = Instant::now()
             + interval.map_or(Duration::ZERO, |i| {
-                i.mul_f64(self.index as f64 / self.config.connections.max(1) as f64)
+                i.mul_f64(self.index as f64 / connections)
             });
         let mut next_path = self.index;
+        let mut sender: Option<Sender> = None;
 
-        'connections: while !self.window.is_over(Instant::now()) {
-            let connected = tokio::time::timeout(
-                self.config.timeout,
-                connect::connect(&self.target, self.tls.as_ref()),
-            )
-            .await;
-            let mut sender = match connected {
-                Ok(Ok(sender)) => sender,
-                _ => {
-                    match self.window.admit(Instant::now()) {
-                        Some(true) => result.errors.connect += 1,
-                        Some(false) => {}
-                        None => break,
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
+        loop {
+            let intended = match interval {
+                Some(interval) => {
+                    let slot = next_slot;
+                    next_slot += interval;
+                    tokio::time::sleep_until(slot).await;
+                    slot
                 }
+                None => Instant::now(),
             };
-            let uris = if sender.is_http2() {
-                &uris.absolute
+            if self.window.is_over(intended) {
+                break;
+            }
+            let Some(counted) = self.window.admit(intended) else {
+                break;
+            };
+            // (Re)connect when there is no usable connection: none yet, the last one failed,
+            // the server announced it would close it, or it closed it while idle.
+            let usable = match sender.as_mut() {
+                Some(open) => open.ready().await.is_ok(),
+                None => false,
+            };
+            if !usable {
+                let connected = tokio::time::timeout(
+                    self.config.timeout,
+                    connect::connect(&self.target, self.tls.as_ref()),
+                )
+                .await;
+                match connected {
+                    Ok(Ok(fresh)) => sender = Some(fresh),
+                    _ => {
+                        sender = None;
+                        if counted {
+                            result.errors.connect += 1;
+                        }
+                        // Do not spin against a server that is down.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(open) = sender.as_mut() else {
+                continue;
+            };
+            let uri = if open.is_http2() {
+                uris.absolute[next_path % uris.absolute.len()].clone()
             } else {
-                &uris.origin
+                uris.origin[next_path % uris.origin.len()].clone()
             };
-            loop {
-                let intended = match interval {
-                    Some(interval) => {
-                        let slot = next_slot;
-                        next_slot += interval;
-                        tokio::time::sleep_until(slot).await;
-                        slot
-                    }
-                    None => Instant::now(),
-                };
-                if self.window.is_over(intended) {
-                    break 'connections;
-                }
-                let Some(counted) = self.window.admit(intended) else {
-                    break 'connections;
-                };
-                let uri = uris[next_path % uris.len()].clone();
-                next_path += 1;
-                let sent = Instant::now();
-                let exchange =
-                    tokio::time::timeout(self.config.timeout, self.exchange(&mut sender, uri))
-                        .await;
-                let done = Instant::now();
-                let answer = match exchange {
-                    Ok(Ok(answer)) => answer,
-                    Ok(Err(failure)) => {
-                        if counted {
-                            result.last_done = Some(done);
-                            match failure {
-                                Failure::ShortBody => result.errors.body_length += 1,
-                                Failure::Connection => result.errors.read += 1,
-                            }
+            next_path += 1;
+            let sent = Instant::now();
+            let exchange =
+                tokio::time::timeout(self.config.timeout, self.exchange(open, uri)).await;
+            let done = Instant::now();
+            let answer = match exchange {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(failure)) => {
+                    sender = None;
+                    if counted {
+                        result.last_done = Some(done);
+                        match failure {
+                            Failure::ShortBody => result.errors.body_length += 1,
+                            Failure::Connection => result.errors.read += 1,
                         }
-                        continue 'connections;
                     }
-                    Err(_) => {
-                        if counted {
-                            result.last_done = Some(done);
-                            result.errors.timeout += 1;
-                        }
-                        continue 'connections;
-                    }
-                };
-                if !counted {
                     continue;
                 }
-                result.last_done = Some(done);
-                if !(answer.status.is_success() || answer.status.is_redirection()) {
-                    result.errors.status += 1;
-                } else if answer
-                    .expected
-                    .is_some_and(|expected| expected != answer.bytes)
-                {
-                    result.errors.body_length += 1;
-                } else {
-                    result.requests += 1;
-                    result.bytes += answer.bytes;
-                    result.latency.saturating_record(micros(done - intended));
-                    result.ttfb.saturating_record(micros(answer.head_at - sent));
+                Err(_) => {
+                    sender = None;
+                    if counted {
+                        result.last_done = Some(done);
+                        result.errors.timeout += 1;
+                    }
+                    continue;
                 }
+            };
+            // The server says it closes this connection (HTTP/1.0, `Connection: close`, a
+            // keep-alive request limit): the next request goes over a new one, as in browsers.
+            if answer.closing {
+                sender = None;
+            }
+            if !counted {
+                continue;
+            }
+            result.last_done = Some(done);
+            if !(answer.status.is_success() || answer.status.is_redirection()) {
+                result.errors.status += 1;
+            } else if answer
+                .expected
+                .is_some_and(|expected| expected != answer.bytes)
+            {
+                result.errors.body_length += 1;
+            } else {
+                result.requests += 1;
+                result.bytes += answer.bytes;
+                result.latency.saturating_record(micros(done - intended));
+                result.ttfb.saturating_record(micros(answer.head_at - sent));
             }
         }
         result
@@ -411,6 +444,7 @@ impl Worker {
             .map_err(|_| Failure::Connection)?;
         let head_at = Instant::now();
         let status = response.status();
+        let closing = announces_close(&response);
         let expected = response
             .headers()
             .get(CONTENT_LENGTH)
@@ -433,6 +467,7 @@ impl Worker {
             head_at,
             bytes,
             expected,
+            closing,
         })
     }
 

@@ -275,3 +275,31 @@ async fn open_loop_charges_a_stall_to_the_requests_behind_it() {
     closed_handle.shutdown();
     open_handle.shutdown();
 }
+
+#[tokio::test]
+async fn servers_that_close_after_each_answer_are_not_counted_as_failing() {
+    // Like python's http.server: HTTP/1.0, one answer per connection.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    let config = LoadConfig {
+        requests: Some(200),
+        ..quick(4)
+    };
+    let report = load::run(&target(addr, "/"), &config).await;
+    assert_eq!(report.errors.total(), 0, "{:?}", report.errors);
+    assert_eq!(report.requests, 200);
+}

@@ -9,12 +9,14 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::future::Future;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
+use tokio::sync::OnceCell;
 
 use crate::encoding::ContentCoding;
 use crate::entity::{Entity, FileVersion};
@@ -119,12 +121,18 @@ struct Entries {
     used: usize,
 }
 
+/// The outcome of one load, shared by every request that waited for it.
+type SharedLoad = Arc<OnceCell<Result<Arc<CachedFile>, Arc<io::Error>>>>;
+
 /// The cache itself; shared by every clone of the file service.
 #[derive(Debug)]
 pub(crate) struct FileCache {
     entries: RwLock<Entries>,
     limits: MemoryCacheLimits,
     clock: AtomicU64,
+    /// Loads in progress, so concurrent misses of one representation read (or compress) it
+    /// once: without this, fifty first requests for a 2 MiB file read fifty copies.
+    loading: Mutex<HashMap<(PathBuf, Option<ContentCoding>), SharedLoad>>,
 }
 
 impl FileCache {
@@ -133,7 +141,41 @@ impl FileCache {
             entries: RwLock::new(Entries::default()),
             limits,
             clock: AtomicU64::new(0),
+            loading: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Runs `load` for the representation of `path` in `coding` unless one is already
+    /// running, in which case it waits for that one's result.
+    pub(crate) async fn load_once<F, Fut>(
+        &self,
+        path: &Path,
+        coding: Option<ContentCoding>,
+        load: F,
+    ) -> io::Result<Arc<CachedFile>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = io::Result<Arc<CachedFile>>>,
+    {
+        let key = (path.to_path_buf(), coding);
+        let shared = {
+            let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+            loading.entry(key.clone()).or_default().clone()
+        };
+        let result = shared
+            .get_or_init(|| async { load().await.map_err(Arc::new) })
+            .await
+            .clone();
+        {
+            let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+            if loading
+                .get(&key)
+                .is_some_and(|current| Arc::ptr_eq(current, &shared))
+            {
+                loading.remove(&key);
+            }
+        }
+        result.map_err(|error| io::Error::new(error.kind(), error.to_string()))
     }
 
     /// Whether a file of `len` bytes should have its content cached.
@@ -203,6 +245,12 @@ impl FileCache {
         path: PathBuf,
         version: FileVersion,
     ) -> io::Result<Arc<CachedFile>> {
+        let key = path.clone();
+        self.load_once(&key, None, || self.load_now(path, version))
+            .await
+    }
+
+    async fn load_now(&self, path: PathBuf, version: FileVersion) -> io::Result<Arc<CachedFile>> {
         if !self.keeps_content_of(version.len) {
             let file = Arc::new(CachedFile::identity(Entity::new(&path, version), None));
             self.insert(path, None, file.clone());
@@ -333,6 +381,36 @@ mod tests {
         assert!(cache.get(&c, None, &version_c).is_some());
         assert!(cache.get(&d, None, &version_d).is_some());
         assert!(cache.used() <= 3 * per_entry);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_load_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(FileCache::new(MemoryCacheLimits::default()));
+        let loads = Arc::new(AtomicU64::new(0));
+        let (path, file, _) = entry(dir.path(), "a.bin", 100);
+        let mut waiting = Vec::new();
+        for _ in 0..20 {
+            let (cache, loads, path, file) =
+                (cache.clone(), loads.clone(), path.clone(), file.clone());
+            waiting.push(tokio::spawn(async move {
+                cache
+                    .load_once(&path, None, || async {
+                        loads.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok(file)
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for task in waiting {
+            assert_eq!(
+                task.await.unwrap().content.as_ref().map(Bytes::len),
+                Some(100)
+            );
+        }
+        assert_eq!(loads.load(Ordering::Relaxed), 1);
     }
 
     #[test]

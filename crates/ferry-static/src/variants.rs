@@ -76,6 +76,23 @@ pub(crate) async fn choose(
             entity: entity.encoded(coding, None),
         }));
     };
+    let file = cache
+        .load_once(original, Some(coding), || {
+            compress_into_cache(cache, original, entity, coding, content)
+        })
+        .await?;
+    Ok(in_memory_or_identity(file))
+}
+
+/// Compresses a small file once (on the blocking pool) and keeps the result, or the fact
+/// that compression did not help.
+async fn compress_into_cache(
+    cache: &FileCache,
+    original: &Path,
+    entity: &Entity,
+    coding: ContentCoding,
+    content: Bytes,
+) -> std::io::Result<Arc<CachedFile>> {
     let compressed =
         tokio::task::spawn_blocking(move || compress::compress(coding, &content, Effort::Cached))
             .await
@@ -98,7 +115,7 @@ pub(crate) async fn choose(
     };
     let file = Arc::new(file);
     cache.insert(original.to_path_buf(), Some(coding), file.clone());
-    Ok(in_memory_or_identity(file))
+    Ok(file)
 }
 
 fn in_memory_or_identity(file: Arc<CachedFile>) -> Variant {
@@ -143,29 +160,44 @@ async fn precompressed(
     if let Some(hit) = cache.get(original, Some(coding), &version) {
         return Ok(Some(precompressed_variant(hit, path)));
     }
-    let file = if cache.keeps_content_of(version.len) {
-        let read_path = path.clone();
-        let (content, read_version, consistent) =
-            tokio::task::spawn_blocking(move || read_consistent(&read_path))
-                .await
-                .map_err(std::io::Error::other)??;
-        let file = Arc::new(copy_entry(
-            &path,
-            entity,
-            coding,
-            read_version,
-            Some(content),
-        ));
-        if consistent {
-            cache.insert(original.to_path_buf(), Some(coding), file.clone());
-        }
-        file
-    } else {
-        let file = Arc::new(copy_entry(&path, entity, coding, version, None));
-        cache.insert(original.to_path_buf(), Some(coding), file.clone());
-        file
-    };
+    let file = cache
+        .load_once(original, Some(coding), || {
+            load_copy(cache, original, &path, entity, coding, version)
+        })
+        .await?;
     Ok(Some(precompressed_variant(file, path)))
+}
+
+/// Reads a precompressed copy (when small enough to keep) into the cache.
+async fn load_copy(
+    cache: &FileCache,
+    original: &Path,
+    path: &Path,
+    entity: &Entity,
+    coding: ContentCoding,
+    version: FileVersion,
+) -> std::io::Result<Arc<CachedFile>> {
+    if !cache.keeps_content_of(version.len) {
+        let file = Arc::new(copy_entry(path, entity, coding, version, None));
+        cache.insert(original.to_path_buf(), Some(coding), file.clone());
+        return Ok(file);
+    }
+    let read_path = path.to_path_buf();
+    let (content, read_version, consistent) =
+        tokio::task::spawn_blocking(move || read_consistent(&read_path))
+            .await
+            .map_err(std::io::Error::other)??;
+    let file = Arc::new(copy_entry(
+        path,
+        entity,
+        coding,
+        read_version,
+        Some(content),
+    ));
+    if consistent {
+        cache.insert(original.to_path_buf(), Some(coding), file.clone());
+    }
+    Ok(file)
 }
 
 fn copy_entry(

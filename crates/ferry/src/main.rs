@@ -2,6 +2,7 @@
 //! subcommand. It holds no protocol or file logic itself.
 
 mod banner;
+mod bench;
 mod cli;
 mod config;
 mod launch;
@@ -22,6 +23,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(_) => match config::serve_settings(&raw) {
             Ok(settings) => run_server(&settings.args.log.clone(), serve::run(settings)),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(args) => match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");
                 ExitCode::FAILURE

@@ -1,10 +1,12 @@
 //! The command line: one struct per subcommand, flags documented by their help text.
 
+mod bench;
 mod header;
 mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use bench::BenchArgs;
 pub use serve::{CoepArg, ServeArgs};
 
 /// Ferry: a fast single-binary web server.
@@ -21,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a directory of static files (the current directory by default).
     Serve(ServeArgs),
+    /// Measure Ferry, and optionally other servers, on this machine.
+    Bench(BenchArgs),
 }
 
 /// Logging flags shared by every server command.

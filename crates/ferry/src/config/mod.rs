@@ -98,7 +98,9 @@ fn serve_settings_with(
             first_line(&error.to_string())
         )
     })?;
-    let crate::cli::Command::Serve(args) = Cli::from_arg_matches(&merged)?.command;
+    let crate::cli::Command::Serve(args) = Cli::from_arg_matches(&merged)?.command else {
+        bail!("expected the serve command");
+    };
     Ok(ServeSettings {
         args,
         config_file: file.as_ref().map(|f| f.path.clone()),
