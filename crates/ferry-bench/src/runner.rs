@@ -344,10 +344,12 @@ impl Server {
         Ok(Server { child, group })
     }
 
-    /// SIGTERM to the whole group, then SIGKILL after five seconds.
+    /// SIGTERM to the whole group, then SIGKILL after five seconds. If no `kill` program can
+    /// be run, the direct child is killed instead, so stopping never hangs.
     fn stop(&mut self) {
-        let group = format!("-{}", self.group);
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        if !signal_group("-TERM", self.group) {
+            let _ = self.child.kill();
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -355,9 +357,27 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        if !signal_group("-KILL", self.group) {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` to process group `group` with the `kill` program (from `PATH`, else the
+/// usual places); whether that worked.
+fn signal_group(signal: &str, group: u32) -> bool {
+    let target = format!("-{group}");
+    ["kill", "/bin/kill", "/usr/bin/kill"]
+        .iter()
+        .any(|program| {
+            Command::new(program)
+                .args([signal, "--", &target])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
 }
 
 impl Drop for Server {
