@@ -16,6 +16,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.runs == 0 || args.connections == 0 {
         return Err(anyhow!("--runs and --connections must be at least 1"));
     }
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this ferry is a debug build, many times slower than a release build; \
+measure `cargo build --release` for real figures"
+        );
+    }
     let pinned = args.pin && pin_this_process_to_cpu_1();
     // Pinned, the generator has one core: one thread, like `wrk -t1`.
     let runtime = if pinned {
