@@ -6,7 +6,7 @@
 //! non-UTF-8 bytes included. Hidden entries are left out unless hidden files are served,
 //! and symlinks are listed only when they resolve inside the root (or symlinks are followed).
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -108,15 +108,19 @@ impl Entry {
 /// The HTML page listing `entries` of the directory at URL path `url_path` (decoded text,
 /// with a trailing slash).
 pub(crate) fn render_html(url_path: &str, entries: &[Entry]) -> String {
-    let title = escape_html(url_path);
-    let mut page = String::with_capacity(1024 + entries.len() * 200);
-    let _ = write!(
-        page,
+    let mut page = String::with_capacity(2048 + entries.len() * 220);
+    page.push_str(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<title>Directory listing for {title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-<h1>Directory listing for {title}</h1>\n<table>\n\
-<thead><tr><th>Name</th><th class=\"size\">Size</th><th>Modified</th></tr></thead>\n<tbody>\n"
+<title>Directory listing for ",
+    );
+    push_escaped(&mut page, url_path);
+    let _ = write!(page, "</title>\n<style>{STYLE}</style>\n</head>\n<body>\n");
+    page.push_str("<h1>Directory listing for ");
+    push_escaped(&mut page, url_path);
+    page.push_str(
+        "</h1>\n<table>\n\
+<thead><tr><th>Name</th><th class=\"size\">Size</th><th>Modified</th></tr></thead>\n<tbody>\n",
     );
     if url_path != "/" {
         page.push_str(
@@ -124,29 +128,7 @@ pub(crate) fn render_html(url_path: &str, entries: &[Entry]) -> String {
         );
     }
     for entry in entries {
-        let name = escape_html(&entry.display_name());
-        let href = escape_html(&entry.href());
-        let slash = if entry.is_dir { "/" } else { "" };
-        let class = if entry.is_dir { "dir" } else { "file" };
-        let size = match entry.size {
-            Some(bytes) => format!("<span title=\"{bytes} bytes\">{}</span>", human_size(bytes)),
-            None => "&mdash;".to_owned(),
-        };
-        let modified = match entry.modified {
-            Some(time) => {
-                let (date, clock) = utc_parts(time);
-                format!(
-                    "<time datetime=\"{date}T{clock}Z\">{date} {}</time>",
-                    &clock[..5]
-                )
-            }
-            None => String::new(),
-        };
-        let _ = writeln!(
-            page,
-            "<tr><td><a class=\"{class}\" href=\"{href}\">{name}{slash}</a></td>\
-<td class=\"size\">{size}</td><td>{modified}</td></tr>"
-        );
+        push_html_row(&mut page, entry);
     }
     let count = entries.len();
     let noun = if count == 1 { "entry" } else { "entries" };
@@ -155,6 +137,42 @@ pub(crate) fn render_html(url_path: &str, entries: &[Entry]) -> String {
         "</tbody>\n</table>\n<footer>{count} {noun} &middot; served by Ferry</footer>\n</body>\n</html>\n"
     );
     page
+}
+
+/// Appends one entry's table row.
+fn push_html_row(page: &mut String, entry: &Entry) {
+    let class = if entry.is_dir { "dir" } else { "file" };
+    let _ = write!(page, "<tr><td><a class=\"{class}\" href=\"");
+    push_escaped(page, &entry.href());
+    page.push_str("\">");
+    push_escaped(page, &String::from_utf8_lossy(&entry.name));
+    if entry.is_dir {
+        page.push('/');
+    }
+    page.push_str("</a></td><td class=\"size\">");
+    match entry.size {
+        Some(bytes) => {
+            let _ = write!(
+                page,
+                "<span title=\"{bytes} bytes\">{}</span>",
+                HumanSize(bytes)
+            );
+        }
+        None => page.push_str("&mdash;"),
+    }
+    page.push_str("</td><td>");
+    if let Some(time) = entry.modified {
+        let time = UtcTime::from(time);
+        let _ = write!(
+            page,
+            "<time datetime=\"{}\">{} {:02}:{:02}</time>",
+            time.rfc3339(),
+            time.date(),
+            time.hour,
+            time.minute
+        );
+    }
+    page.push_str("</td></tr>\n");
 }
 
 const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;\
@@ -194,66 +212,104 @@ pub(crate) fn render_json(url_path: &str, entries: &[Entry]) -> String {
                 url: entry.href(),
                 kind: if entry.is_dir { "directory" } else { "file" },
                 size: entry.size,
-                modified: entry.modified.map(|time| {
-                    let (date, clock) = utc_parts(time);
-                    format!("{date}T{clock}Z")
-                }),
+                modified: entry
+                    .modified
+                    .map(|time| UtcTime::from(time).rfc3339().to_string()),
             })
             .collect(),
     };
     serde_json::to_string(&listing).expect("a listing always serializes")
 }
 
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(ch),
+/// Appends `text` with the characters that are special in HTML text and attributes escaped.
+fn push_escaped(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&#39;",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// A size as people read it: `512 B`, `2.0 KiB`, `150 MiB`.
+struct HumanSize(u64);
+
+impl fmt::Display for HumanSize {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+        let bytes = self.0;
+        if bytes < 1024 {
+            return write!(out, "{bytes} B");
+        }
+        let mut value = bytes as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        if value < 10.0 {
+            write!(out, "{value:.1} {}", UNITS[unit])
+        } else {
+            write!(out, "{value:.0} {}", UNITS[unit])
         }
     }
-    escaped
 }
 
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value < 10.0 {
-        format!("{value:.1} {}", UNITS[unit])
-    } else {
-        format!("{value:.0} {}", UNITS[unit])
+/// A moment in UTC, split into calendar fields (times before 1970 read as 1970-01-01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UtcTime {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    minute: u64,
+    second: u64,
+}
+
+impl From<SystemTime> for UtcTime {
+    fn from(time: SystemTime) -> Self {
+        let seconds = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |age| age.as_secs());
+        let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
+        let second_of_day = seconds % 86_400;
+        UtcTime {
+            year,
+            month,
+            day,
+            hour: second_of_day / 3600,
+            minute: second_of_day / 60 % 60,
+            second: second_of_day % 60,
+        }
     }
 }
 
-/// `("YYYY-MM-DD", "HH:MM:SS")` in UTC.
-fn utc_parts(time: SystemTime) -> (String, String) {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |age| age.as_secs());
-    let days = (seconds / 86_400) as i64;
-    let second_of_day = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        format!(
-            "{:02}:{:02}:{:02}",
-            second_of_day / 3600,
-            second_of_day / 60 % 60,
-            second_of_day % 60
-        ),
-    )
+impl UtcTime {
+    /// `YYYY-MM-DD`.
+    fn date(self) -> impl fmt::Display {
+        fmt::from_fn(move |out| write!(out, "{:04}-{:02}-{:02}", self.year, self.month, self.day))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    fn rfc3339(self) -> impl fmt::Display {
+        fmt::from_fn(move |out| {
+            write!(
+                out,
+                "{}T{:02}:{:02}:{:02}Z",
+                self.date(),
+                self.hour,
+                self.minute,
+                self.second
+            )
+        })
+    }
 }
 
 /// Converts days since 1970-01-01 to a (year, month, day) civil date: the proleptic
@@ -295,17 +351,16 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(20_414), (2025, 11, 22));
-        assert_eq!(
-            utc_parts(UNIX_EPOCH + Duration::from_secs(1_763_781_611)),
-            ("2025-11-22".to_owned(), "03:20:11".to_owned())
-        );
+        let time = UtcTime::from(UNIX_EPOCH + Duration::from_secs(1_763_781_611));
+        assert_eq!(time.rfc3339().to_string(), "2025-11-22T03:20:11Z");
+        assert_eq!(time.date().to_string(), "2025-11-22");
     }
 
     #[test]
     fn sizes_read_naturally() {
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(2048), "2.0 KiB");
-        assert_eq!(human_size(150 * 1024 * 1024), "150 MiB");
+        assert_eq!(HumanSize(512).to_string(), "512 B");
+        assert_eq!(HumanSize(2048).to_string(), "2.0 KiB");
+        assert_eq!(HumanSize(150 * 1024 * 1024).to_string(), "150 MiB");
     }
 
     #[test]
@@ -326,6 +381,15 @@ mod tests {
         assert!(page.contains("href=\"my%20dir/\">my dir/</a>"));
         assert!(page.contains("href=\"../\""));
         assert!(page.contains("<span title=\"2048 bytes\">2.0 KiB</span>"));
+        assert!(page.contains("<time datetime=\"2025-11-22T03:20:11Z\">2025-11-22 03:20</time>"));
+        assert!(page.contains("<footer>4 entries &middot;"));
+    }
+
+    #[test]
+    fn escaping_covers_every_special_character() {
+        let mut out = String::new();
+        push_escaped(&mut out, "x&y<z>\"q\"'s'é");
+        assert_eq!(out, "x&amp;y&lt;z&gt;&quot;q&quot;&#39;s&#39;é");
     }
 
     #[test]
