@@ -31,7 +31,7 @@ pub struct Settings {
 pub struct Machine {
     /// CPU model.
     pub cpu: String,
-    /// Logical cores.
+    /// Logical cores this process may use (detect before pinning).
     pub cores: usize,
     /// Kernel release.
     pub kernel: String,

@@ -22,6 +22,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 measure `cargo build --release` for real figures"
         );
     }
+    // Before pinning, which narrows the cores this process sees to one.
+    let machine = Machine::detect();
     let pinned = args.pin && pin_this_process_to_cpu_1();
     // Pinned, the generator has one core: one thread, like `wrk -t1`.
     let runtime = if pinned {
@@ -85,7 +87,6 @@ measure `cargo build --release` for real figures"
     for skipped in &results.skipped {
         let _ = writeln!(stdout, "skipped {}: {}", skipped.server, skipped.reason);
     }
-    let machine = Machine::detect();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if let Some(path) = &args.json {
         std::fs::write(path, report::json(&results, &settings, &machine, &command))
