@@ -6,7 +6,9 @@ mod bench;
 mod cli;
 mod config;
 mod launch;
+mod listen;
 mod logging;
+mod run;
 mod serve;
 
 use std::ffi::OsString;
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Run(args) => run_server(&args.log.clone(), run::run(args)),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
 /// exit code (errors are printed with their causes and hints).
 fn run_server(
     log: &cli::LogArgs,
-    command: impl std::future::Future<Output = anyhow::Result<serve::Outcome>>,
+    command: impl std::future::Future<Output = anyhow::Result<listen::Outcome>>,
 ) -> ExitCode {
     let _log_guard = logging::init(log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -56,9 +59,9 @@ fn run_server(
         }
     };
     match runtime.block_on(command) {
-        Ok(serve::Outcome::Stopped) => ExitCode::SUCCESS,
+        Ok(listen::Outcome::Stopped) => ExitCode::SUCCESS,
         // The conventional status of a process ended by SIGINT.
-        Ok(serve::Outcome::Forced) => ExitCode::from(130),
+        Ok(listen::Outcome::Forced) => ExitCode::from(130),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

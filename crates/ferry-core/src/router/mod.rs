@@ -65,6 +65,22 @@ pub enum RouteError {
     },
 }
 
+/// Checks that `pattern` is valid route syntax without adding it anywhere (a script engine
+/// uses this to report a bad pattern where the script registers it).
+///
+/// ```
+/// assert!(ferry_core::router::check_pattern("/users/:id").is_ok());
+/// assert!(ferry_core::router::check_pattern("users").is_err());
+/// ```
+pub fn check_pattern(pattern: &str) -> Result<(), RouteError> {
+    pattern::parse(pattern)
+        .map(|_| ())
+        .map_err(|reason| RouteError::InvalidPattern {
+            pattern: pattern.to_owned(),
+            reason,
+        })
+}
+
 /// One pattern and the handlers registered for it, by method.
 struct Route {
     methods: Vec<(Method, Arc<dyn Handler>)>,

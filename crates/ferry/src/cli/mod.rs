@@ -2,11 +2,15 @@
 
 mod bench;
 mod header;
+mod listen;
+mod run;
 mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use bench::BenchArgs;
+pub use listen::ListenArgs;
+pub use run::RunArgs;
 pub use serve::{CoepArg, ServeArgs};
 
 /// Ferry: a fast single-binary web server.
@@ -23,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a directory of static files (the current directory by default).
     Serve(ServeArgs),
+    /// Run a JavaScript app: a script (or a directory of scripts) that registers routes.
+    Run(RunArgs),
     /// Measure Ferry, and optionally other servers, on this machine.
     Bench(BenchArgs),
 }

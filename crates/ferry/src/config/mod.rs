@@ -366,7 +366,7 @@ mod tests {
     fn no_file_and_no_variables_give_the_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let settings = run(dir.path(), &[], &[]).unwrap();
-        assert_eq!(settings.args.port, 8080);
+        assert_eq!(settings.args.listen.port, 8080);
         assert!(settings.config_file.is_none());
     }
 
@@ -376,7 +376,7 @@ mod tests {
         let from_file = run(dir.path(), &[], &[]).unwrap();
         assert_eq!(
             (
-                from_file.args.port,
+                from_file.args.listen.port,
                 from_file.args.spa,
                 from_file.args.cache
             ),
@@ -384,11 +384,11 @@ mod tests {
         );
 
         let from_env = run(dir.path(), &[], &[("FERRY_PORT", "9002")]).unwrap();
-        assert_eq!(from_env.args.port, 9002);
+        assert_eq!(from_env.args.listen.port, 9002);
         assert_eq!(from_env.args.cache, Some(60));
 
         let from_cli = run(dir.path(), &["--port", "9003"], &[("FERRY_PORT", "9002")]).unwrap();
-        assert_eq!(from_cli.args.port, 9003);
+        assert_eq!(from_cli.args.listen.port, 9003);
     }
 
     #[test]
@@ -486,7 +486,7 @@ mod tests {
         ];
         let settings = serve_settings_with(&raw, &|_| None).unwrap();
         assert_eq!(settings.args.dir, dir.path().join("public"));
-        assert_eq!(settings.args.port, 9100);
+        assert_eq!(settings.args.listen.port, 9100);
         assert_eq!(settings.config_file.as_deref(), Some(config.as_path()));
     }
 

@@ -1,0 +1,84 @@
+//! The script API: the globals every script sees, one file per area. The API itself is
+//! written in JavaScript (`prelude.js`) on top of a few Rust functions (`host.*`) defined
+//! by the modules here.
+
+mod convert;
+mod encoding;
+mod log;
+mod routes;
+mod storage;
+mod timers;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use ferry_store::{SqliteStore, StoreConnection};
+use rquickjs::{Array, Ctx, Function, Object};
+
+pub(crate) use routes::Registration;
+pub(crate) use timers::TimerQueue;
+
+/// The name of the global that holds the engine's bookkeeping in each context (handlers,
+/// pending promises, timer callbacks). A NUL keeps it out of any identifier a script writes.
+pub(crate) const INTERNAL: &str = "\u{0}ferry";
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// What one worker's bindings share: its timers, its store connection and the request it is
+/// serving.
+pub(crate) struct Host {
+    pub timers: RefCell<TimerQueue>,
+    store: Option<SqliteStore>,
+    connection: RefCell<Option<StoreConnection>>,
+    /// The request id of the call in progress, for log lines.
+    pub request_id: RefCell<Option<String>>,
+}
+
+impl Host {
+    pub(crate) fn new(store: Option<SqliteStore>) -> Self {
+        Host {
+            timers: RefCell::new(TimerQueue::default()),
+            store,
+            connection: RefCell::new(None),
+            request_id: RefCell::new(None),
+        }
+    }
+}
+
+/// What one script's bindings know: who they belong to and where its registrations go.
+pub(crate) struct ScriptHost {
+    pub name: Arc<str>,
+    pub version: u64,
+    /// Open (Some) while the script loads and runs `init()`; registering later is an error.
+    pub registrations: RefCell<Option<Vec<Registration>>>,
+    pub host: Rc<Host>,
+}
+
+/// Defines the script API in `ctx` for the script `script`.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs::Result<()> {
+    let host = Object::new(ctx.clone())?;
+    routes::install(ctx, &host, script)?;
+    log::install(ctx, &host, script)?;
+    storage::install(ctx, &host, script)?;
+    convert::install(ctx, &host)?;
+    encoding::install(ctx, &host)?;
+    timers::install(ctx, &host, script)?;
+
+    let internal = Object::new(ctx.clone())?;
+    internal.set("handlers", Array::new(ctx.clone())?)?;
+    internal.set("pending", Object::new(ctx.clone())?)?;
+    ctx.globals().set(INTERNAL, internal.clone())?;
+    let prelude: Function = ctx.eval(PRELUDE)?;
+    prelude.call::<_, ()>((host, internal))
+}
+
+/// The engine's bookkeeping object of the context `ctx`.
+pub(crate) fn internal<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    ctx.globals().get(INTERNAL)
+}
+
+/// Throws a JavaScript `Error` with `message`.
+fn throw(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
+    rquickjs::Exception::throw_message(ctx, message)
+}

@@ -1,0 +1,335 @@
+//! [`Engine`]: the worker pool, the loaded scripts and the route table they fill.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ferry_core::router::{RouteError, Router, Routes};
+use ferry_store::SqliteStore;
+
+use crate::bindings::Registration;
+use crate::error::{EngineError, ScriptError};
+use crate::handler::ScriptRoute;
+use crate::limits::Limits;
+use crate::pool::{Control, RouteKey, WorkerPool, WorkerSettings};
+use crate::script::Script;
+
+/// How to run the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Worker threads, each with its own runtime. Default: the number of cores.
+    pub workers: usize,
+    /// Sandbox limits.
+    pub limits: Limits,
+    /// Development mode: error details (messages, stacks) go to the client too.
+    pub dev: bool,
+    /// Where `sharedStorage` keeps its data; without one, `sharedStorage` throws.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            limits: Limits::default(),
+            dev: false,
+            data_dir: None,
+        }
+    }
+}
+
+/// A script the engine runs, with the routes it registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedScript {
+    /// The script's name.
+    pub name: Arc<str>,
+    /// Its routes, as `METHOD /pattern`.
+    pub routes: Vec<String>,
+}
+
+struct Loaded {
+    script: Script,
+    version: u64,
+    registrations: Vec<Registration>,
+}
+
+impl Loaded {
+    fn describe(&self) -> LoadedScript {
+        LoadedScript {
+            name: self.script.name().clone(),
+            routes: self
+                .registrations
+                .iter()
+                .map(|registration| format!("{} {}", registration.method, registration.pattern))
+                .collect(),
+        }
+    }
+}
+
+struct Shared {
+    pool: Arc<WorkerPool>,
+    routes: Routes,
+    store: Option<SqliteStore>,
+    scripts: Mutex<BTreeMap<Arc<str>, Loaded>>,
+    /// Serialises changes, so that two reloads never interleave their steps.
+    changes: tokio::sync::Mutex<()>,
+    versions: AtomicU64,
+}
+
+/// The JavaScript engine: a pool of sandboxed QuickJS workers and the scripts they run.
+/// Cloning gives another handle to the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workers", &self.shared.pool.len())
+            .field("scripts", &self.scripts())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Starts the workers (with no scripts yet) and opens the data store.
+    pub async fn start(options: EngineOptions) -> Result<Engine, EngineError> {
+        let store = match &options.data_dir {
+            Some(dir) => {
+                let dir = dir.clone();
+                let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
+                    .await
+                    .map_err(|_| EngineError::Stopped)??;
+                Some(opened)
+            }
+            None => None,
+        };
+        let settings = Arc::new(WorkerSettings {
+            limits: options.limits,
+            dev: options.dev,
+            store: store.clone(),
+        });
+        let pool = WorkerPool::start(options.workers, settings)?;
+        Ok(Engine {
+            shared: Arc::new(Shared {
+                pool: Arc::new(pool),
+                routes: Routes::default(),
+                store,
+                scripts: Mutex::new(BTreeMap::new()),
+                changes: tokio::sync::Mutex::new(()),
+                versions: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The route table the scripts fill; serve it with
+    /// [`RouterService`](ferry_core::router::RouterService).
+    pub fn routes(&self) -> Routes {
+        self.shared.routes.clone()
+    }
+
+    /// The data store, when the engine has a data directory.
+    pub fn store(&self) -> Option<&SqliteStore> {
+        self.shared.store.as_ref()
+    }
+
+    /// The sandbox limits.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.pool.settings().limits
+    }
+
+    /// The number of workers.
+    pub fn workers(&self) -> usize {
+        self.shared.pool.len()
+    }
+
+    /// The scripts running, by name.
+    pub fn scripts(&self) -> Vec<LoadedScript> {
+        self.table().values().map(Loaded::describe).collect()
+    }
+
+    /// The running version of the script `name`.
+    pub fn script(&self, name: &str) -> Option<Script> {
+        self.table().get(name).map(|loaded| loaded.script.clone())
+    }
+
+    fn table(&self) -> MutexGuard<'_, BTreeMap<Arc<str>, Loaded>> {
+        // A panic while holding this lock cannot leave the map half-changed: every change
+        // is a single insert or remove.
+        self.shared
+            .scripts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds `script`, or replaces the running script of the same name.
+    ///
+    /// The script is evaluated and its `init()` run on every worker beside the running
+    /// version; only when all succeed and its routes fit with the other scripts' are the
+    /// routes swapped in (requests already routed finish on the old version). On any error
+    /// the previous version keeps running and the error names the script and line.
+    pub async fn load(&self, script: Script) -> Result<LoadedScript, EngineError> {
+        let limit = self.limits().script_bytes;
+        let name = script.name().clone();
+        if script.source().len() > limit {
+            return Err(ScriptError::new(
+                &name,
+                format!(
+                    "the script is {} bytes; the limit is {limit} (raise it with --max-script-size)",
+                    script.source().len()
+                ),
+            )
+            .into());
+        }
+        let _change = self.shared.changes.lock().await;
+        let version = self.shared.versions.fetch_add(1, Ordering::Relaxed) + 1;
+        let pool = &self.shared.pool;
+        let replies = pool
+            .broadcast(|reply| Control::Prepare {
+                script: script.clone(),
+                version,
+                reply,
+            })
+            .await?;
+        let abort = || {
+            pool.notify(|| Control::Abort {
+                name: name.clone(),
+                version,
+            });
+        };
+        let mut registrations: Option<Vec<Registration>> = None;
+        for reply in replies {
+            let registered = match reply {
+                Ok(registered) => registered,
+                Err(error) => {
+                    abort();
+                    return Err(error.into());
+                }
+            };
+            match &registrations {
+                Some(first) if *first != registered => {
+                    abort();
+                    return Err(ScriptError::new(
+                        &name,
+                        "the script registered different routes on different workers; register routes unconditionally at top level or in init()",
+                    )
+                    .into());
+                }
+                Some(_) => {}
+                None => registrations = Some(registered),
+            }
+        }
+        let loaded = Loaded {
+            script,
+            version,
+            registrations: registrations.unwrap_or_default(),
+        };
+        let mut table = self.table();
+        let router = match self.build_router(&table, Some(&loaded), None) {
+            Ok(router) => router,
+            Err(error) => {
+                abort();
+                return Err(error.into());
+            }
+        };
+        pool.notify(|| Control::Commit {
+            name: name.clone(),
+            version,
+        });
+        self.shared.routes.replace(router);
+        let described = loaded.describe();
+        table.insert(name, loaded);
+        Ok(described)
+    }
+
+    /// Unloads the script `name` and its routes; says whether it was loaded.
+    pub async fn remove(&self, name: &str) -> Result<bool, EngineError> {
+        let _change = self.shared.changes.lock().await;
+        let mut table = self.table();
+        let Some((name, _)) = table
+            .get_key_value(name)
+            .map(|(k, v)| (k.clone(), v.version))
+        else {
+            return Ok(false);
+        };
+        let router = self.build_router(&table, None, Some(&name))?;
+        self.shared.routes.replace(router);
+        table.remove(&name);
+        self.shared
+            .pool
+            .notify(|| Control::Remove { name: name.clone() });
+        Ok(true)
+    }
+
+    /// The route table of every script in `table`, with `added` in place of its namesake and
+    /// without `removed`. The changed script's routes go in last, so a clash is its fault.
+    fn build_router(
+        &self,
+        table: &BTreeMap<Arc<str>, Loaded>,
+        added: Option<&Loaded>,
+        removed: Option<&Arc<str>>,
+    ) -> Result<Router, ScriptError> {
+        let mut router = Router::new();
+        let skipped = added.map(|loaded| loaded.script.name()).or(removed);
+        for loaded in table.values() {
+            if Some(loaded.script.name()) == skipped {
+                continue;
+            }
+            self.add_routes(&mut router, loaded)
+                .map_err(|error| ScriptError::new(loaded.script.name(), error.to_string()))?;
+        }
+        if let Some(loaded) = added {
+            self.add_routes(&mut router, loaded).map_err(|error| {
+                let owner = clash_owner(table, &error, loaded.script.name());
+                let message = match owner {
+                    Some(owner) => format!("{error} (by {owner})"),
+                    None => error.to_string(),
+                };
+                ScriptError::new(loaded.script.name(), message)
+            })?;
+        }
+        Ok(router)
+    }
+
+    fn add_routes(&self, router: &mut Router, loaded: &Loaded) -> Result<(), RouteError> {
+        for (index, registration) in loaded.registrations.iter().enumerate() {
+            let handler = ScriptRoute {
+                pool: self.shared.pool.clone(),
+                key: RouteKey {
+                    script: loaded.script.name().clone(),
+                    version: loaded.version,
+                    index,
+                },
+            };
+            router.add(
+                &registration.pattern,
+                registration.method.clone(),
+                Arc::new(handler),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The other script that registered the route a clash is about.
+fn clash_owner(
+    table: &BTreeMap<Arc<str>, Loaded>,
+    error: &RouteError,
+    changed: &Arc<str>,
+) -> Option<Arc<str>> {
+    let RouteError::Duplicate { pattern, method } = error else {
+        return None;
+    };
+    table
+        .values()
+        .filter(|loaded| loaded.script.name() != changed)
+        .find(|loaded| {
+            loaded
+                .registrations
+                .iter()
+                .any(|r| r.pattern == *pattern && r.method == *method)
+        })
+        .map(|loaded| loaded.script.name().clone())
+}

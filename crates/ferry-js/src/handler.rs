@@ -1,0 +1,67 @@
+//! The route handler for script routes: reads the request on the async side, queues it for
+//! a worker and awaits the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_core::{BoxFuture, Handler, Request, Response};
+use http::StatusCode;
+use tokio::sync::oneshot;
+
+use crate::pool::{HttpJob, RouteKey, Saturated, WorkerPool};
+use crate::request::{self, RequestError};
+use crate::response::{plain, unavailable};
+
+/// Extra time the async side waits beyond the call limit, for the time a request may spend
+/// queued behind others.
+const QUEUE_ALLOWANCE: Duration = Duration::from_secs(10);
+
+/// Answers one registered route by running its handler on a worker.
+pub(crate) struct ScriptRoute {
+    pub pool: Arc<WorkerPool>,
+    pub key: RouteKey,
+}
+
+impl Handler for ScriptRoute {
+    fn call(&self, request: Request) -> BoxFuture<Response> {
+        let pool = self.pool.clone();
+        let key = self.key.clone();
+        Box::pin(async move { run(&pool, key, request).await })
+    }
+}
+
+async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
+    let limits = &pool.settings().limits;
+    let request = match request::read(request, limits.body_bytes).await {
+        Ok(request) => request,
+        Err(error @ RequestError::TooLarge { .. }) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("413 Payload Too Large\n\n{error}\n"),
+            );
+        }
+        Err(error) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                format!("400 Bad Request\n\n{error}\n"),
+            );
+        }
+    };
+    let (reply, answer) = oneshot::channel();
+    let job = HttpJob {
+        route,
+        request,
+        reply,
+    };
+    if let Err(Saturated) = pool.submit(job) {
+        return unavailable("every JavaScript worker is busy and the queue is full");
+    }
+    match tokio::time::timeout(limits.call_timeout + QUEUE_ALLOWANCE, answer).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => unavailable("the JavaScript worker stopped"),
+        Err(_) => plain(
+            StatusCode::GATEWAY_TIMEOUT,
+            "504 Gateway Timeout\n\nthe request waited too long for a JavaScript worker\n".into(),
+        ),
+    }
+}

@@ -1,0 +1,317 @@
+//! The request as a script sees it: read and parsed on the async side (body, query, form,
+//! multipart uploads), then turned into `context.request` on the worker.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use ferry_core::{ReadBodyError, Request};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, Method};
+use rquickjs::{Ctx, Object};
+
+/// A request's data, owned and ready to cross to a worker thread.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
+    pub form: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub files: Vec<UploadedFile>,
+    pub request_id: String,
+}
+
+/// One file of a `multipart/form-data` request.
+#[derive(Debug)]
+pub(crate) struct UploadedFile {
+    pub field: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Bytes,
+}
+
+/// Why a request could not be handed to a script.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestError {
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the request body could not be read: {0}")]
+    Read(String),
+    #[error("malformed multipart/form-data body: {0}")]
+    Multipart(String),
+}
+
+/// Reads `request` (its body up to `body_limit` bytes) into a [`ScriptRequest`].
+pub(crate) async fn read(
+    request: Request,
+    body_limit: usize,
+) -> Result<ScriptRequest, RequestError> {
+    let (parts, body) = request.into_parts();
+    if let Some(length) = content_length(&parts.headers)
+        && length > body_limit as u64
+    {
+        return Err(RequestError::TooLarge { limit: body_limit });
+    }
+    let bytes = body
+        .to_bytes(body_limit)
+        .await
+        .map_err(|error| match error {
+            ReadBodyError::TooLarge { limit } => RequestError::TooLarge { limit },
+            ReadBodyError::Read(error) => RequestError::Read(error.to_string()),
+        })?;
+    let request_id = parts
+        .extensions
+        .get::<ferry_core::RequestId>()
+        .map(|id| id.as_str().to_owned())
+        .unwrap_or_default();
+    let params = parts
+        .extensions
+        .get::<ferry_core::PathParams>()
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut script_request = ScriptRequest {
+        path: parts.uri.path().to_owned(),
+        query: first_wins(form_urlencoded::parse(
+            parts.uri.query().unwrap_or_default().as_bytes(),
+        )),
+        headers: headers(&parts.headers),
+        params,
+        request_id,
+        method: parts.method,
+        ..ScriptRequest::default()
+    };
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "multipart/form-data" {
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|error| RequestError::Multipart(error.to_string()))?;
+        read_multipart(bytes, boundary, &mut script_request).await?;
+    } else {
+        if essence == "application/x-www-form-urlencoded" {
+            script_request.form = first_wins(form_urlencoded::parse(&bytes));
+        }
+        if !bytes.is_empty() {
+            script_request.body = Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    Ok(script_request)
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Header names lower-case (as `http` keeps them), repeated headers joined with `, `.
+fn headers(map: &HeaderMap) -> Vec<(String, String)> {
+    let mut joined: Vec<(String, String)> = Vec::with_capacity(map.keys_len());
+    for name in map.keys() {
+        let mut text = String::new();
+        for value in map.get_all(name) {
+            if !text.is_empty() {
+                text.push_str(", ");
+            }
+            text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        joined.push((name.as_str().to_owned(), text));
+    }
+    joined
+}
+
+/// Each key once, with its first value (as `URLSearchParams.get` answers).
+fn first_wins<'a>(
+    pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (key, value) in pairs {
+        if !seen.iter().any(|(existing, _)| *existing == key) {
+            seen.push((key.into_owned(), value.into_owned()));
+        }
+    }
+    seen
+}
+
+async fn read_multipart(
+    body: Bytes,
+    boundary: String,
+    request: &mut ScriptRequest,
+) -> Result<(), RequestError> {
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let malformed = |error: multer::Error| RequestError::Multipart(error.to_string());
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().map(ToString::to_string);
+        let data = field.bytes().await.map_err(malformed)?;
+        if filename.is_some() {
+            request.files.push(UploadedFile {
+                field: name,
+                filename,
+                content_type,
+                data,
+            });
+        } else if !request.form.iter().any(|(key, _)| *key == name) {
+            request
+                .form
+                .push((name, String::from_utf8_lossy(&data).into_owned()));
+        }
+    }
+    Ok(())
+}
+
+impl ScriptRequest {
+    /// The handler's argument: `{ request, kind, invocationId }`.
+    pub(crate) fn to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+        let request = Object::new(ctx.clone())?;
+        request.set("path", self.path.as_str())?;
+        request.set("method", self.method.as_str())?;
+        request.set("headers", pairs_object(ctx, &self.headers)?)?;
+        request.set("query", pairs_object(ctx, &self.query)?)?;
+        request.set("params", pairs_object(ctx, &self.params)?)?;
+        request.set("form", pairs_object(ctx, &self.form)?)?;
+        request.set("body", self.body.as_deref())?;
+        let files = rquickjs::Array::new(ctx.clone())?;
+        for (index, file) in self.files.iter().enumerate() {
+            let entry = Object::new(ctx.clone())?;
+            entry.set("field", file.field.as_str())?;
+            entry.set("filename", file.filename.as_deref())?;
+            entry.set("contentType", file.content_type.as_deref())?;
+            entry.set(
+                "data",
+                base64::engine::general_purpose::STANDARD.encode(&file.data),
+            )?;
+            entry.set("size", file.data.len())?;
+            files.set(index, entry)?;
+        }
+        request.set("files", files)?;
+        let context = Object::new(ctx.clone())?;
+        context.set("request", request)?;
+        context.set("kind", "httpRoute")?;
+        context.set("invocationId", self.request_id.as_str())?;
+        Ok(context)
+    }
+}
+
+fn pairs_object<'js>(ctx: &Ctx<'js>, pairs: &[(String, String)]) -> rquickjs::Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    for (key, value) in pairs {
+        object.set(key.as_str(), value.as_str())?;
+    }
+    Ok(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::Body;
+
+    fn request(method: &str, uri: &str, content_type: &str, body: &'static [u8]) -> Request {
+        http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn query_and_urlencoded_form_keep_the_first_value_of_each_key() {
+        let read = read(
+            request(
+                "POST",
+                "/f?a=1&a=2&b=x%20y",
+                "application/x-www-form-urlencoded",
+                b"name=Ada&name=Bob&age=36",
+            ),
+            1024,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            read.query,
+            [("a".into(), "1".into()), ("b".into(), "x y".into())]
+        );
+        assert_eq!(
+            read.form,
+            [("name".into(), "Ada".into()), ("age".into(), "36".into())]
+        );
+        assert_eq!(read.body.as_deref(), Some("name=Ada&name=Bob&age=36"));
+    }
+
+    #[tokio::test]
+    async fn multipart_splits_fields_and_files() {
+        let body: &'static [u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHoliday\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"b.txt\"\r\n\r\nhello\r\n--XyZ--\r\n";
+        let read = read(
+            request("POST", "/up", "multipart/form-data; boundary=XyZ", body),
+            4096,
+        )
+        .await
+        .unwrap();
+        assert_eq!(read.form, [("title".into(), "Holiday".into())]);
+        assert_eq!(read.files.len(), 2);
+        assert_eq!(read.files[0].filename.as_deref(), Some("a.png"));
+        assert_eq!(read.files[0].content_type.as_deref(), Some("image/png"));
+        assert_eq!(&read.files[0].data[..], b"\x89PNG");
+        assert_eq!(&read.files[1].data[..], b"hello");
+        assert!(read.body.is_none());
+    }
+
+    #[tokio::test]
+    async fn malformed_multipart_is_an_error() {
+        let error = read(
+            request(
+                "POST",
+                "/up",
+                "multipart/form-data; boundary=XyZ",
+                b"--XyZ\r\nno headers end",
+            ),
+            4096,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, RequestError::Multipart(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn body_over_the_limit_is_refused() {
+        let error = read(request("POST", "/", "text/plain", b"0123456789"), 4)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RequestError::TooLarge { limit: 4 }));
+    }
+
+    #[tokio::test]
+    async fn repeated_headers_are_joined_and_names_lower_case() {
+        let request = http::Request::builder()
+            .uri("/")
+            .header("X-Tag", "a")
+            .header("x-tag", "b")
+            .body(Body::empty())
+            .unwrap();
+        let read = read(request, 16).await.unwrap();
+        assert_eq!(read.headers, [("x-tag".into(), "a, b".into())]);
+        assert!(read.body.is_none());
+    }
+}

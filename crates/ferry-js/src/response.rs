@@ -1,0 +1,366 @@
+//! Turning what a handler returned into an HTTP response, checking every part: a mistake
+//! gives the client a 500 and the script's author a message that says what was wrong and
+//! how to fix it.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use ferry_core::{Body, Response};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING};
+use http::{HeaderName, HeaderValue, StatusCode};
+use rquickjs::{Object, Type, Value};
+
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+
+/// What is wrong with a handler's return value, written for the script's author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InvalidResponse(pub String);
+
+impl std::fmt::Display for InvalidResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn invalid(message: impl Into<String>) -> InvalidResponse {
+    InvalidResponse(message.into())
+}
+
+/// Converts a handler's return value: a string (200, `text/plain`) or an object
+/// `{ status, body | bodyBase64, contentType, headers }`.
+pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
+    if let Some(text) = value.as_string() {
+        let text = text
+            .to_string()
+            .map_err(|error| invalid(format!("the returned string is not valid text: {error}")))?;
+        let mut response = Response::new(Body::from(text));
+        response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
+        return Ok(response);
+    }
+    let object = match value.type_of() {
+        Type::Object => value
+            .as_object()
+            .ok_or_else(|| invalid("unexpected object"))?,
+        other => {
+            return Err(invalid(format!(
+                "the handler returned {}; return a string, or an object such as {{ status: 200, body: \"...\" }} (ResponseBuilder.json(data) builds one)",
+                describe_type(other)
+            )));
+        }
+    };
+    let status = status(object)?;
+    let (body, default_type) = body(object)?;
+    let mut response = Response::new(Body::from(body.clone()));
+    *response.status_mut() = status;
+    let content_type: Value = field(object, "contentType")?;
+    if let Some(text) = content_type.as_string() {
+        let text = text.to_string().unwrap_or_default();
+        let value = HeaderValue::from_str(&text).map_err(|_| {
+            invalid(format!(
+                "contentType {text:?} is not a valid header value (no line breaks or control characters)"
+            ))
+        })?;
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    } else if !content_type.is_undefined() && !content_type.is_null() {
+        return Err(invalid(format!(
+            "contentType must be a string such as \"text/html\", not {}",
+            describe_type(content_type.type_of())
+        )));
+    } else if !body.is_empty() {
+        response.headers_mut().insert(CONTENT_TYPE, default_type);
+    }
+    headers(object, response.headers_mut())?;
+    Ok(response)
+}
+
+fn field<'js>(object: &Object<'js>, name: &str) -> Result<Value<'js>, InvalidResponse> {
+    object
+        .get(name)
+        .map_err(|error| invalid(format!("cannot read the response's {name}: {error}")))
+}
+
+fn status(object: &Object<'_>) -> Result<StatusCode, InvalidResponse> {
+    let value: Value = field(object, "status")?;
+    if value.is_undefined() {
+        return Ok(StatusCode::OK);
+    }
+    let Some(number) = value.as_number() else {
+        return Err(invalid(format!(
+            "status must be a number such as 200, not {}",
+            describe_type(value.type_of())
+        )));
+    };
+    let valid = number.fract() == 0.0 && (100.0..=599.0).contains(&number);
+    if valid {
+        // In range and integral, so the cast is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        if let Ok(status) = StatusCode::from_u16(number as u16) {
+            return Ok(status);
+        }
+    }
+    let mut message = format!("status {number} is not a valid HTTP status (100 to 599)");
+    if let Some(guess) = suggest_status(number) {
+        message.push_str(&format!("; did you mean {guess}?"));
+    }
+    Err(invalid(message))
+}
+
+/// A likely intended status for a mistyped one: 2000 → 200, 40 → 400, 200.5 → 200.
+fn suggest_status(number: f64) -> Option<u16> {
+    if !number.is_finite() || number <= 0.0 {
+        return None;
+    }
+    let mut guess = number.trunc();
+    while guess > 599.0 {
+        guess = (guess / 10.0).trunc();
+    }
+    while guess < 100.0 {
+        guess *= 10.0;
+    }
+    // Between 100 and 599 here.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let guess = guess as u16;
+    (guess.to_string() != number.to_string()).then_some(guess)
+}
+
+fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
+    let encoded: Value = field(object, "bodyBase64")?;
+    if let Some(text) = encoded.as_string() {
+        let text = text.to_string().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|error| invalid(format!("bodyBase64 is not valid base64: {error}")))?;
+        return Ok((Bytes::from(bytes), OCTET_STREAM));
+    }
+    if !encoded.is_undefined() && !encoded.is_null() {
+        return Err(invalid(format!(
+            "bodyBase64 must be a base64 string, not {}",
+            describe_type(encoded.type_of())
+        )));
+    }
+    let body: Value = field(object, "body")?;
+    if let Some(text) = body.as_string() {
+        let text = text
+            .to_string()
+            .map_err(|error| invalid(format!("body is not valid text: {error}")))?;
+        return Ok((Bytes::from(text), TEXT_PLAIN));
+    }
+    if body.is_undefined() || body.is_null() {
+        return Ok((Bytes::new(), TEXT_PLAIN));
+    }
+    let hint = match body.type_of() {
+        Type::Object | Type::Array => {
+            "; to send JSON use ResponseBuilder.json(data) or JSON.stringify(data), for binary data use bodyBase64"
+        }
+        _ => "; convert it with String(value)",
+    };
+    Err(invalid(format!(
+        "body must be a string, not {}{hint}",
+        describe_type(body.type_of())
+    )))
+}
+
+fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), InvalidResponse> {
+    let value: Value = field(object, "headers")?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(());
+    }
+    let Some(headers) = value
+        .as_object()
+        .filter(|_| value.type_of() == Type::Object)
+    else {
+        return Err(invalid(format!(
+            "headers must be an object such as {{ \"Cache-Control\": \"no-store\" }}, not {}",
+            describe_type(value.type_of())
+        )));
+    };
+    for entry in headers.props::<String, Value>() {
+        let (name, value) =
+            entry.map_err(|error| invalid(format!("cannot read the headers: {error}")))?;
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(format!("{name:?} is not a valid header name")))?;
+        if header == CONTENT_LENGTH || header == TRANSFER_ENCODING {
+            // Ferry frames the body itself; a script's value could only be wrong.
+            continue;
+        }
+        let text = if let Some(text) = value.as_string() {
+            text.to_string().unwrap_or_default()
+        } else if let Some(number) = value.as_number() {
+            number.to_string()
+        } else {
+            return Err(invalid(format!(
+                "the value of header {name:?} must be a string, not {}",
+                describe_type(value.type_of())
+            )));
+        };
+        let header_value = HeaderValue::from_str(&text).map_err(|_| {
+            invalid(format!(
+                "the value of header {name:?} is not valid (no line breaks or control characters)"
+            ))
+        })?;
+        target.insert(header, header_value);
+    }
+    Ok(())
+}
+
+fn describe_type(kind: Type) -> &'static str {
+    match kind {
+        Type::Undefined | Type::Uninitialized => "undefined",
+        Type::Null => "null",
+        Type::Bool => "a boolean",
+        Type::Int | Type::Float => "a number",
+        Type::String => "a string",
+        Type::Array => "an array",
+        Type::Function | Type::Constructor => "a function",
+        Type::Promise => "a promise",
+        Type::Symbol => "a symbol",
+        Type::BigInt => "a BigInt",
+        _ => "an object",
+    }
+}
+
+/// A plain-text response.
+pub(crate) fn plain(status: StatusCode, text: String) -> Response {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
+    response
+}
+
+/// 503 with `Retry-After`: the request could not be run now, but may be retried at once.
+pub(crate) fn unavailable(reason: &str) -> Response {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("503 Service Unavailable\n\n{reason}\n"),
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert(source: &str) -> Result<Response, InvalidResponse> {
+        let runtime = rquickjs::Runtime::new().unwrap();
+        let context = rquickjs::Context::full(&runtime).unwrap();
+        context.with(|ctx| {
+            let value: Value = ctx.eval(source).unwrap();
+            from_js(&value)
+        })
+    }
+
+    async fn body_text(response: Response) -> String {
+        let bytes = response.into_body().to_bytes(1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_string_is_a_plain_text_200() {
+        let response = convert("'hi'").unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()[CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(body_text(response).await, "hi");
+    }
+
+    #[tokio::test]
+    async fn an_object_sets_status_type_and_headers() {
+        let response = convert(
+            "({ status: 201, body: '{}', contentType: 'application/json', headers: { 'X-Id': 7, 'Cache-Control': 'no-store' } })",
+        )
+        .unwrap();
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()["x-id"], "7");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(body_text(response).await, "{}");
+    }
+
+    #[tokio::test]
+    async fn body_base64_is_decoded_as_octets() {
+        let response = convert("({ status: 200, bodyBase64: 'AAEC' })").unwrap();
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/octet-stream");
+        let bytes = response.into_body().to_bytes(100).await.unwrap();
+        assert_eq!(&bytes[..], [0, 1, 2]);
+    }
+
+    #[test]
+    fn empty_body_has_no_content_type_and_framing_headers_are_ignored() {
+        let response = convert("({ status: 204, headers: { 'Content-Length': '99' } })").unwrap();
+        assert_eq!(response.status(), 204);
+        assert!(response.headers().get(CONTENT_TYPE).is_none());
+        assert!(response.headers().get(CONTENT_LENGTH).is_none());
+    }
+
+    #[test]
+    fn invalid_status_suggests_the_likely_one() {
+        let error = convert("({ status: 2000, body: 'x' })").unwrap_err();
+        assert_eq!(
+            error.0,
+            "status 2000 is not a valid HTTP status (100 to 599); did you mean 200?"
+        );
+        let error = convert("({ status: 40 })").unwrap_err();
+        assert!(error.0.ends_with("did you mean 400?"), "{}", error.0);
+        let error = convert("({ status: '200' })").unwrap_err();
+        assert_eq!(error.0, "status must be a number such as 200, not a string");
+    }
+
+    #[test]
+    fn wrong_body_types_say_how_to_fix_them() {
+        let error = convert("({ status: 200, body: { a: 1 } })").unwrap_err();
+        assert!(
+            error.0.contains("ResponseBuilder.json(data)"),
+            "{}",
+            error.0
+        );
+        let error = convert("({ body: 42 })").unwrap_err();
+        assert!(error.0.contains("String(value)"), "{}", error.0);
+        let error = convert("({ bodyBase64: '@@@' })").unwrap_err();
+        assert!(
+            error.0.starts_with("bodyBase64 is not valid base64"),
+            "{}",
+            error.0
+        );
+    }
+
+    #[test]
+    fn invalid_headers_are_named() {
+        let error = convert("({ headers: { 'Bad Name': 'x' } })").unwrap_err();
+        assert_eq!(error.0, "\"Bad Name\" is not a valid header name");
+        let error = convert("({ headers: { 'X-A': 'line\\nbreak' } })").unwrap_err();
+        assert!(error.0.contains("\"X-A\""), "{}", error.0);
+        let error = convert("({ headers: { 'X-A': {} } })").unwrap_err();
+        assert!(error.0.contains("must be a string"), "{}", error.0);
+    }
+
+    #[test]
+    fn returning_nothing_is_explained() {
+        let error = convert("undefined").unwrap_err();
+        assert!(
+            error.0.starts_with("the handler returned undefined"),
+            "{}",
+            error.0
+        );
+        let error = convert("[1]").unwrap_err();
+        assert!(
+            error.0.starts_with("the handler returned an array"),
+            "{}",
+            error.0
+        );
+    }
+
+    #[test]
+    fn status_suggestions() {
+        assert_eq!(suggest_status(2000.0), Some(200));
+        assert_eq!(suggest_status(4040.0), Some(404));
+        assert_eq!(suggest_status(50.0), Some(500));
+        assert_eq!(suggest_status(200.5), Some(200));
+        assert_eq!(suggest_status(-1.0), None);
+        assert_eq!(suggest_status(f64::NAN), None);
+    }
+}

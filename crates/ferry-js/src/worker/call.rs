@@ -1,0 +1,177 @@
+//! Calls into a script's context: a route handler, a timer callback, a pending promise.
+
+use std::time::{Duration, Instant};
+
+use ferry_core::Response;
+use rquickjs::promise::PromiseState;
+use rquickjs::{Ctx, Function, Object, Promise, Value};
+
+use super::failure::{Failure, Thrown};
+use super::sandbox::Deadline;
+use crate::bindings;
+use crate::request::ScriptRequest;
+use crate::response;
+
+/// How a call ended, as far as it has.
+pub(crate) enum Invocation {
+    /// With a response or a failure.
+    Finished(Result<Response, Failure>),
+    /// The handler returned a promise that is still pending under the call's key.
+    Pending,
+}
+
+/// The key a pending promise is kept under in the context's bookkeeping.
+pub(crate) fn pending_key(call: u64) -> String {
+    call.to_string()
+}
+
+/// Runs queued promise jobs (of every context of the runtime) until none is left or the
+/// deadline has passed.
+pub(crate) fn drain_microtasks(ctx: &Ctx<'_>, deadline: Instant) {
+    while ctx.execute_pending_job() {
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+}
+
+/// Calls the handler at `index` with the request; a returned promise that does not settle
+/// at once is parked under `call`.
+pub(crate) fn invoke(
+    ctx: &Ctx<'_>,
+    guard: &Deadline,
+    index: usize,
+    request: &ScriptRequest,
+    deadline: Instant,
+    limit: Duration,
+    call: u64,
+) -> Invocation {
+    let prepared = (|| -> rquickjs::Result<(Function<'_>, Object<'_>, Object<'_>)> {
+        let internal = bindings::internal(ctx)?;
+        let argument = request.to_js(ctx)?;
+        let auth: Value = internal.get("auth")?;
+        argument.get::<_, Object>("request")?.set("auth", auth)?;
+        let handler = resolve_handler(ctx, &internal, index)?;
+        Ok((handler, argument, internal))
+    })();
+    let (handler, argument, internal) = match prepared {
+        Ok(parts) => parts,
+        Err(error) => {
+            let thrown = Thrown::catch(ctx, &error);
+            return Invocation::Finished(Err(Failure::Missing(thrown.message)));
+        }
+    };
+    guard.arm(deadline);
+    let result = handler.call::<_, Value>((argument,));
+    if result.is_ok() {
+        drain_microtasks(ctx, deadline);
+    }
+    let interrupted = guard.disarm();
+    let value = match result {
+        Ok(value) => value,
+        Err(error) => {
+            return Invocation::Finished(Err(Failure::from_error(ctx, &error, interrupted, limit)));
+        }
+    };
+    match value.as_promise() {
+        None => Invocation::Finished(response::from_js(&value).map_err(Failure::Invalid)),
+        Some(promise) if promise.state() == PromiseState::Pending => {
+            let parked = internal
+                .get::<_, Object>("pending")
+                .and_then(|pending| pending.set(pending_key(call), promise.clone()));
+            match parked {
+                Ok(()) => Invocation::Pending,
+                Err(error) => {
+                    Invocation::Finished(Err(Failure::from_error(ctx, &error, false, limit)))
+                }
+            }
+        }
+        Some(promise) => Invocation::Finished(settled(ctx, promise, limit)),
+    }
+}
+
+/// The handler function at `index`: registered as a function, or by the name of a global
+/// function looked up now (as aiwebengine does).
+fn resolve_handler<'js>(
+    ctx: &Ctx<'js>,
+    internal: &Object<'js>,
+    index: usize,
+) -> rquickjs::Result<Function<'js>> {
+    let handlers: rquickjs::Array = internal.get("handlers")?;
+    let entry: Value = handlers.get(index)?;
+    if let Some(function) = entry.as_function() {
+        return Ok(function.clone());
+    }
+    let name = entry
+        .as_string()
+        .and_then(|name| name.to_string().ok())
+        .unwrap_or_default();
+    let global: Value = ctx.globals().get(name.as_str())?;
+    global.into_function().ok_or_else(|| {
+        rquickjs::Exception::throw_reference(
+            ctx,
+            &format!("the handler {name:?} is not a global function"),
+        )
+    })
+}
+
+/// The response of a settled promise.
+fn settled(ctx: &Ctx<'_>, promise: &Promise<'_>, limit: Duration) -> Result<Response, Failure> {
+    match promise.result::<Value>() {
+        Some(Ok(value)) => response::from_js(&value).map_err(Failure::Invalid),
+        Some(Err(error)) => Err(Failure::from_error(ctx, &error, false, limit)),
+        None => Err(Failure::Missing("the promise has not settled".into())),
+    }
+}
+
+/// Looks at the promise parked under `call`: still pending (and not `expired`) gives
+/// `None`; otherwise it is removed and its outcome returned.
+pub(crate) fn poll_pending(
+    ctx: &Ctx<'_>,
+    call: u64,
+    expired: bool,
+    limit: Duration,
+) -> Option<Result<Response, Failure>> {
+    let lookup = || -> rquickjs::Result<(Object<'_>, Value<'_>)> {
+        let pending: Object = bindings::internal(ctx)?.get("pending")?;
+        let value: Value = pending.get(pending_key(call))?;
+        Ok((pending, value))
+    };
+    let (pending, value) = match lookup() {
+        Ok(found) => found,
+        Err(error) => return Some(Err(Failure::from_error(ctx, &error, false, limit))),
+    };
+    let Some(promise) = value.as_promise() else {
+        return Some(Err(Failure::Missing("the pending promise was lost".into())));
+    };
+    if promise.state() == PromiseState::Pending && !expired {
+        return None;
+    }
+    let _ = pending.remove(pending_key(call));
+    if promise.state() == PromiseState::Pending {
+        return Some(Err(Failure::Timeout(limit)));
+    }
+    Some(settled(ctx, promise, limit))
+}
+
+/// Fires the timer `id` of this context (its callback, then the promise jobs it queued).
+pub(crate) fn fire_timer(
+    ctx: &Ctx<'_>,
+    guard: &Deadline,
+    id: u32,
+    limit: Duration,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + limit;
+    let fire = bindings::internal(ctx).and_then(|internal| internal.get::<_, Function>("fire"));
+    let fire = match fire {
+        Ok(fire) => fire,
+        Err(error) => return Err(Failure::from_error(ctx, &error, false, limit)),
+    };
+    guard.arm(deadline);
+    let result = fire.call::<_, ()>((id,));
+    if result.is_ok() {
+        drain_microtasks(ctx, deadline);
+    }
+    let interrupted = guard.disarm();
+    result.map_err(|error| Failure::from_error(ctx, &error, interrupted, limit))
+}

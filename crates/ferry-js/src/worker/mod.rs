@@ -1,0 +1,584 @@
+//! One JavaScript worker: a thread that owns a QuickJS runtime, a context per script, and
+//! an event loop of requests, promises and timers.
+//!
+//! The loop waits for the next of: a control message (script changes come first), a
+//! request from the shared queue, or the next timer or promise deadline. After each it
+//! fires due timers and settles the promises of async handlers. Nothing here blocks on
+//! anything but that wait; a call that runs too long is stopped by the interrupt handler.
+
+mod call;
+mod failure;
+mod sandbox;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, select};
+use ferry_core::Response;
+use rquickjs::context::EvalOptions;
+use rquickjs::promise::PromiseState;
+use rquickjs::{Context, Function, Object, Value};
+use tokio::sync::oneshot;
+
+use self::call::Invocation;
+use self::failure::{CallLabel, Failure, Thrown};
+use self::sandbox::Sandbox;
+use crate::bindings::{self, Host, Registration, ScriptHost};
+use crate::error::ScriptError;
+use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
+use crate::response::unavailable;
+use crate::script::Script;
+
+/// The worker thread's body: serves until the engine is dropped.
+pub(crate) fn run(
+    id: usize,
+    settings: &WorkerSettings,
+    jobs: &Receiver<HttpJob>,
+    controls: &Receiver<Control>,
+) {
+    let mut worker = match Worker::new(id, settings) {
+        Ok(worker) => worker,
+        Err(error) => {
+            tracing::error!(worker = id, %error, "cannot create a JavaScript runtime");
+            return;
+        }
+    };
+    worker.serve(jobs, controls);
+}
+
+/// A loaded script in this worker's runtime.
+struct ScriptInstance {
+    script: Script,
+    version: u64,
+    registrations: Vec<Registration>,
+    host: Rc<ScriptHost>,
+    context: Context,
+}
+
+/// The versions of one script a worker holds: the running one, the one before it (requests
+/// routed before a reload finish on it) and one being prepared.
+#[derive(Default)]
+struct Slot {
+    current: Option<ScriptInstance>,
+    previous: Option<ScriptInstance>,
+    staged: Option<ScriptInstance>,
+}
+
+impl Slot {
+    fn find(&self, version: u64) -> Option<&ScriptInstance> {
+        [&self.current, &self.previous, &self.staged]
+            .into_iter()
+            .flatten()
+            .find(|instance| instance.version == version)
+    }
+}
+
+/// An async handler waiting for its promise.
+struct PendingCall {
+    call: u64,
+    route: RouteKey,
+    label: CallLabel,
+    request_id: String,
+    deadline: Instant,
+    reply: oneshot::Sender<Response>,
+}
+
+enum Event {
+    Control(Control),
+    Job(HttpJob),
+    Tick,
+    Closed,
+}
+
+struct Worker<'s> {
+    id: usize,
+    settings: &'s WorkerSettings,
+    sandbox: Sandbox,
+    host: Rc<Host>,
+    scripts: HashMap<Arc<str>, Slot>,
+    pending: Vec<PendingCall>,
+    next_call: u64,
+    rebuild: bool,
+}
+
+impl<'s> Worker<'s> {
+    fn new(id: usize, settings: &'s WorkerSettings) -> rquickjs::Result<Self> {
+        Ok(Worker {
+            id,
+            settings,
+            sandbox: Sandbox::new(&settings.limits)?,
+            host: Rc::new(Host::new(settings.store.clone())),
+            scripts: HashMap::new(),
+            pending: Vec::new(),
+            next_call: 0,
+            rebuild: false,
+        })
+    }
+
+    fn serve(&mut self, jobs: &Receiver<HttpJob>, controls: &Receiver<Control>) {
+        loop {
+            while let Ok(control) = controls.try_recv() {
+                self.control(control);
+            }
+            match self.wait(jobs, controls) {
+                Event::Control(control) => self.control(control),
+                Event::Job(job) => self.http(job),
+                Event::Tick => {}
+                Event::Closed => break,
+            }
+            self.fire_due_timers();
+            self.settle_pending();
+            if self.rebuild {
+                self.rebuild_runtime();
+            }
+        }
+    }
+
+    /// Waits for the next message, or until the next timer or promise deadline.
+    fn wait(&self, jobs: &Receiver<HttpJob>, controls: &Receiver<Control>) -> Event {
+        let wake = self
+            .pending
+            .iter()
+            .map(|call| call.deadline)
+            .chain(self.host.timers.borrow().next_due())
+            .min();
+        let control = |message: Result<Control, _>| message.map_or(Event::Closed, Event::Control);
+        let job = |message: Result<HttpJob, _>| message.map_or(Event::Closed, Event::Job);
+        match wake {
+            None => select! {
+                recv(controls) -> message => control(message),
+                recv(jobs) -> message => job(message),
+            },
+            Some(at) => select! {
+                recv(controls) -> message => control(message),
+                recv(jobs) -> message => job(message),
+                default(at.saturating_duration_since(Instant::now())) => Event::Tick,
+            },
+        }
+    }
+
+    fn find(&self, script: &str, version: u64) -> Option<&ScriptInstance> {
+        self.scripts.get(script)?.find(version)
+    }
+
+    fn http(&mut self, job: HttpJob) {
+        let limits = &self.settings.limits;
+        if self.pending.len() >= limits.pending_per_worker {
+            let _ = job
+                .reply
+                .send(unavailable("too many requests are waiting for this worker"));
+            return;
+        }
+        let HttpJob {
+            route,
+            request,
+            reply,
+        } = job;
+        if reply.is_closed() {
+            // The client gave up while the request waited in the queue.
+            return;
+        }
+        self.next_call += 1;
+        let call = self.next_call;
+        let Some(instance) = self.find(&route.script, route.version) else {
+            let _ = reply.send(unavailable(
+                "the script was reloaded while the request waited; retry",
+            ));
+            return;
+        };
+        let Some(registration) = instance.registrations.get(route.index) else {
+            let _ = reply.send(unavailable("the route is no longer registered"));
+            return;
+        };
+        let label = CallLabel::new(&route.script, registration);
+        let deadline = Instant::now() + limits.call_timeout;
+        *self.host.request_id.borrow_mut() = Some(request.request_id.clone());
+        let invocation = instance.context.with(|ctx| {
+            call::invoke(
+                &ctx,
+                &self.sandbox.deadline,
+                route.index,
+                &request,
+                deadline,
+                limits.call_timeout,
+                call,
+            )
+        });
+        *self.host.request_id.borrow_mut() = None;
+        match invocation {
+            Invocation::Finished(outcome) => {
+                let response = self.finish(outcome, &label, &request.request_id);
+                let _ = reply.send(response);
+            }
+            Invocation::Pending => self.pending.push(PendingCall {
+                call,
+                route,
+                label,
+                request_id: request.request_id,
+                deadline,
+                reply,
+            }),
+        }
+    }
+
+    /// The client's response for an outcome; failures are logged and may schedule a rebuild.
+    fn finish(
+        &mut self,
+        outcome: Result<Response, Failure>,
+        label: &CallLabel,
+        request_id: &str,
+    ) -> Response {
+        match outcome {
+            Ok(response) => response,
+            Err(failure) => {
+                failure.log(label, request_id);
+                if failure.poisons_runtime() || self.sandbox.exhausted() {
+                    self.rebuild = true;
+                }
+                failure.response(self.settings.dev)
+            }
+        }
+    }
+
+    fn settle_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let limit = self.settings.limits.call_timeout;
+        let mut waiting = Vec::with_capacity(self.pending.len());
+        for call in std::mem::take(&mut self.pending) {
+            let outcome = match self.find(&call.route.script, call.route.version) {
+                Some(instance) => instance
+                    .context
+                    .with(|ctx| call::poll_pending(&ctx, call.call, now >= call.deadline, limit)),
+                None => {
+                    let _ = call.reply.send(unavailable(
+                        "the script was unloaded while the request waited",
+                    ));
+                    continue;
+                }
+            };
+            match outcome {
+                None => waiting.push(call),
+                Some(outcome) => {
+                    let response = self.finish(outcome, &call.label, &call.request_id);
+                    let _ = call.reply.send(response);
+                }
+            }
+        }
+        waiting.append(&mut self.pending);
+        self.pending = waiting;
+    }
+
+    fn fire_due_timers(&mut self) {
+        let now = Instant::now();
+        let limit = self.settings.limits.call_timeout;
+        loop {
+            let Some(timer) = self.host.timers.borrow_mut().pop_due(now) else {
+                break;
+            };
+            let Some(instance) = self.find(&timer.script, timer.version) else {
+                continue;
+            };
+            let fired = instance
+                .context
+                .with(|ctx| call::fire_timer(&ctx, &self.sandbox.deadline, timer.id, limit));
+            if let Err(failure) = fired {
+                let label = CallLabel {
+                    script: timer.script.clone(),
+                    handler: "timer callback".into(),
+                    route: "setTimeout/setInterval".into(),
+                };
+                failure.log(&label, "-");
+                if failure.poisons_runtime() {
+                    self.rebuild = true;
+                }
+            }
+        }
+    }
+
+    fn control(&mut self, control: Control) {
+        match control {
+            Control::Prepare {
+                script,
+                version,
+                reply,
+            } => {
+                let name = script.name().clone();
+                let result = self.load(script, version);
+                let _ = reply.send(result.map(|()| {
+                    self.scripts
+                        .get(&name)
+                        .and_then(|slot| slot.staged.as_ref())
+                        .map(|instance| instance.registrations.clone())
+                        .unwrap_or_default()
+                }));
+            }
+            Control::Commit { name, version } => {
+                if let Some(slot) = self.scripts.get_mut(&name)
+                    && slot.staged.as_ref().is_some_and(|s| s.version == version)
+                {
+                    slot.previous = slot.current.take();
+                    slot.current = slot.staged.take();
+                }
+            }
+            Control::Abort { name, version } => {
+                if let Some(slot) = self.scripts.get_mut(&name)
+                    && slot.staged.as_ref().is_some_and(|s| s.version == version)
+                {
+                    slot.staged = None;
+                }
+            }
+            Control::Remove { name } => {
+                self.scripts.remove(&name);
+            }
+        }
+    }
+
+    /// Evaluates `script` as `version` into a new context, staged beside the running
+    /// version: the script API, the top level, then `init()` (awaited if it is async).
+    fn load(&mut self, script: Script, version: u64) -> Result<(), ScriptError> {
+        let name = script.name().clone();
+        let limits = &self.settings.limits;
+        if script.source().len() > limits.script_bytes {
+            return Err(ScriptError::new(
+                &name,
+                format!(
+                    "the script is {} bytes; the limit is {} (raise it with --max-script-size)",
+                    script.source().len(),
+                    limits.script_bytes
+                ),
+            ));
+        }
+        let context = Context::full(&self.sandbox.runtime).map_err(|error| {
+            ScriptError::new(
+                &name,
+                format!("cannot create a JavaScript context: {error}"),
+            )
+        })?;
+        let host = Rc::new(ScriptHost {
+            name: name.clone(),
+            version,
+            registrations: RefCell::new(Some(Vec::new())),
+            host: self.host.clone(),
+        });
+        let instance = ScriptInstance {
+            script,
+            version,
+            registrations: Vec::new(),
+            host,
+            context,
+        };
+        let deadline = Instant::now() + limits.call_timeout;
+        let started = self.evaluate(&instance, deadline);
+        let slot = self.scripts.entry(name.clone()).or_default();
+        slot.staged = Some(instance);
+        let init_pending = match started {
+            Ok(pending) => pending,
+            Err(error) => {
+                self.discard_staged(&name, version);
+                return Err(error);
+            }
+        };
+        if init_pending && let Err(error) = self.await_init(&name, version, deadline) {
+            self.discard_staged(&name, version);
+            return Err(error);
+        }
+        if let Some(instance) = self
+            .scripts
+            .get_mut(&name)
+            .and_then(|slot| slot.staged.as_mut())
+        {
+            instance.registrations = instance
+                .host
+                .registrations
+                .borrow_mut()
+                .take()
+                .unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    fn discard_staged(&mut self, name: &Arc<str>, version: u64) {
+        if let Some(slot) = self.scripts.get_mut(name) {
+            if slot.staged.as_ref().is_some_and(|s| s.version == version) {
+                slot.staged = None;
+            }
+            if slot.current.is_none() && slot.previous.is_none() && slot.staged.is_none() {
+                self.scripts.remove(name);
+            }
+        }
+    }
+
+    /// Installs the API, runs the top level and calls `init()`. Returns whether `init()`
+    /// returned a promise that is still pending (parked under the key `init`).
+    fn evaluate(&self, instance: &ScriptInstance, deadline: Instant) -> Result<bool, ScriptError> {
+        let name = instance.script.name();
+        let limit = self.settings.limits.call_timeout;
+        let guard = &self.sandbox.deadline;
+        instance.context.with(|ctx| {
+            bindings::install(&ctx, &instance.host).map_err(|error| {
+                ScriptError::new(name, format!("cannot install the script API: {error}"))
+            })?;
+            let mut options = EvalOptions::default();
+            options.global = true;
+            options.strict = false;
+            options.backtrace_barrier = true;
+            options.filename = Some(name.to_string());
+            guard.arm(deadline);
+            let result = ctx
+                .eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
+                .and_then(|()| call_init(&ctx));
+            if result.is_ok() {
+                call::drain_microtasks(&ctx, deadline);
+            }
+            let interrupted = guard.disarm();
+            let failed = |error: rquickjs::Error| {
+                if interrupted {
+                    ScriptError::new(
+                        name,
+                        format!(
+                            "loading took longer than {} ms and was stopped (an endless loop at top level or in init()?)",
+                            limit.as_millis()
+                        ),
+                    )
+                } else {
+                    Thrown::catch(&ctx, &error).into_script_error(name)
+                }
+            };
+            let Some(promise) = result.map_err(failed)? else {
+                return Ok(false);
+            };
+            match promise.state() {
+                PromiseState::Pending => {
+                    let parked = bindings::internal(&ctx)
+                        .and_then(|internal| internal.get::<_, Object>("pending"))
+                        .and_then(|pending| pending.set("init", promise));
+                    parked.map_err(failed)?;
+                    Ok(true)
+                }
+                PromiseState::Resolved => Ok(false),
+                PromiseState::Rejected => {
+                    let error = promise.result::<Value>().and_then(Result::err);
+                    Err(match error {
+                        Some(error) => Thrown::catch(&ctx, &error).into_script_error(name),
+                        None => ScriptError::new(name, "init() was rejected"),
+                    })
+                }
+            }
+        })
+    }
+
+    /// Runs this worker's event loop until the async `init()` of the staged version settles.
+    fn await_init(
+        &mut self,
+        name: &Arc<str>,
+        version: u64,
+        deadline: Instant,
+    ) -> Result<(), ScriptError> {
+        loop {
+            let state = self.find(name, version).map(|instance| {
+                instance.context.with(|ctx| {
+                    let lookup = bindings::internal(&ctx)
+                        .and_then(|internal| internal.get::<_, Object>("pending"))
+                        .and_then(|pending| pending.get::<_, Value>("init"));
+                    match lookup.ok().and_then(|value| value.into_promise()) {
+                        None => Ok(true),
+                        Some(promise) => match promise.state() {
+                            PromiseState::Pending => Ok(false),
+                            PromiseState::Resolved => Ok(true),
+                            PromiseState::Rejected => {
+                                Err(promise.result::<Value>().and_then(Result::err).map_or_else(
+                                    || ScriptError::new(name, "init() was rejected"),
+                                    |error| Thrown::catch(&ctx, &error).into_script_error(name),
+                                ))
+                            }
+                        },
+                    }
+                })
+            });
+            match state {
+                None | Some(Ok(true)) => return Ok(()),
+                Some(Err(error)) => return Err(error),
+                Some(Ok(false)) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ScriptError::new(
+                    name,
+                    format!(
+                        "init() did not finish within {} ms",
+                        self.settings.limits.call_timeout.as_millis()
+                    ),
+                ));
+            }
+            let next = self
+                .host
+                .timers
+                .borrow()
+                .next_due()
+                .map_or(deadline, |due| due.min(deadline));
+            std::thread::sleep(next.saturating_duration_since(now));
+            self.fire_due_timers();
+        }
+    }
+
+    /// Replaces a runtime that ran out of memory: every running script is evaluated again
+    /// in a fresh one. Requests still waiting on the old runtime get 503 (retry at once).
+    fn rebuild_runtime(&mut self) {
+        self.rebuild = false;
+        tracing::warn!(
+            worker = self.id,
+            "rebuilding the JavaScript runtime after it ran out of memory"
+        );
+        for call in self.pending.drain(..) {
+            let _ = call
+                .reply
+                .send(unavailable("the script's runtime was rebuilt; retry"));
+        }
+        self.host.timers.borrow_mut().clear();
+        let running: Vec<(Script, u64)> = self
+            .scripts
+            .values()
+            .filter_map(|slot| slot.current.as_ref())
+            .map(|instance| (instance.script.clone(), instance.version))
+            .collect();
+        self.scripts.clear();
+        match Sandbox::new(&self.settings.limits) {
+            Ok(sandbox) => self.sandbox = sandbox,
+            Err(error) => {
+                tracing::error!(worker = self.id, %error, "cannot create a JavaScript runtime; keeping the old one");
+            }
+        }
+        for (script, version) in running {
+            let name = script.name().clone();
+            match self.load(script, version) {
+                Ok(()) => {
+                    if let Some(slot) = self.scripts.get_mut(&name) {
+                        slot.current = slot.staged.take();
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(worker = self.id, %error, "cannot reload the script after a rebuild")
+                }
+            }
+        }
+    }
+}
+
+/// Calls the script's `init()`, if it defines one, with `{ kind: "init" }`; returns the
+/// promise when it is async.
+fn call_init<'js>(ctx: &rquickjs::Ctx<'js>) -> rquickjs::Result<Option<rquickjs::Promise<'js>>> {
+    let init: Value = ctx.globals().get("init")?;
+    let Some(init) = init.as_function() else {
+        return Ok(None);
+    };
+    let context = Object::new(ctx.clone())?;
+    context.set("kind", "init")?;
+    let result: Value = Function::call(init, (context,))?;
+    Ok(result.into_promise())
+}

@@ -1,0 +1,77 @@
+//! Shared by the engine's integration tests: an engine behind a real server on port 0.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ferry_core::App;
+use ferry_core::router::RouterService;
+use ferry_js::{Engine, EngineOptions, Limits, Script};
+
+pub struct TestApp {
+    pub engine: Engine,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub data: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// An engine with `workers` workers and `limits`, serving `scripts`.
+    pub async fn with(
+        workers: usize,
+        limits: Limits,
+        dev: bool,
+        scripts: &[(&str, &str)],
+    ) -> TestApp {
+        let data = tempfile::tempdir().unwrap();
+        let engine = Engine::start(EngineOptions {
+            workers,
+            limits,
+            dev,
+            data_dir: Some(data.path().to_path_buf()),
+        })
+        .await
+        .unwrap();
+        for (name, source) in scripts {
+            engine.load(Script::new(*name, *source)).await.unwrap();
+        }
+        let server = App::new()
+            .fallback(RouterService::new(engine.routes(), None))
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        tokio::spawn(server.run_until(std::future::pending()));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        TestApp {
+            engine,
+            addr,
+            client,
+            data,
+        }
+    }
+
+    /// Two workers, default limits, production mode.
+    pub async fn new(scripts: &[(&str, &str)]) -> TestApp {
+        TestApp::with(2, Limits::default(), false, scripts).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GET `path` and return status and body text.
+    pub async fn text(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+}

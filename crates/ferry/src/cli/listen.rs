@@ -1,0 +1,40 @@
+//! Where and how a server command listens: shared by `ferry serve` and `ferry run`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Listening, TLS and connection flags of every server command.
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// Port to listen on; 0 picks a free port and prints it.
+    #[arg(short, long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on; 0.0.0.0 (or ::) serves every network interface and prints the
+    /// LAN URLs.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate generated at start-up for localhost and this
+    /// machine's addresses (browsers will warn; the banner shows its SHA-256 fingerprint).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+
+    /// On Ctrl+C or SIGTERM, seconds in-flight requests get to finish.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub shutdown_timeout: f64,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
+}

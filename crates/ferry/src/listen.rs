@@ -1,0 +1,117 @@
+//! Turning the listening flags shared by the server commands into server settings, and
+//! bind errors into advice.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use ferry_core::server::TlsConfig;
+use ferry_core::{AppError, BindError, ServerConfig, ShutdownReport};
+
+use crate::cli::ListenArgs;
+
+/// How a server command ended.
+pub enum Outcome {
+    /// Stopped gracefully.
+    Stopped,
+    /// A second Ctrl+C cut the shutdown short.
+    Forced,
+}
+
+impl Outcome {
+    /// The outcome a server's shutdown report describes.
+    pub fn of(report: &ShutdownReport) -> Self {
+        if report.forced {
+            Outcome::Forced
+        } else {
+            Outcome::Stopped
+        }
+    }
+}
+
+/// The TLS configuration the flags ask for, with a line describing it for the banner.
+pub fn tls_config(
+    args: &ListenArgs,
+    interfaces: &[IpAddr],
+) -> anyhow::Result<Option<(TlsConfig, String)>> {
+    if args.tls_self_signed {
+        let names = self_signed_names(args.host, interfaces);
+        let tls = TlsConfig::self_signed(&names)?;
+        let description = format!(
+            "self-signed for {}\n            SHA-256 {}",
+            names.join(", "),
+            tls.fingerprint()
+        );
+        return Ok(Some((tls, description)));
+    }
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let tls = TlsConfig::from_pem_files(cert, key).map_err(|error| {
+        anyhow!("{error}\n  hint: --tls-cert takes the certificate chain and --tls-key its private key, both PEM; or use --tls-self-signed for development")
+    })?;
+    let description = format!("{} (SHA-256 {})", cert.display(), tls.fingerprint());
+    Ok(Some((tls, description)))
+}
+
+/// The names a development certificate should cover: localhost, the loopback addresses,
+/// the machine's host name and the addresses it is served on.
+fn self_signed_names(host: IpAddr, interfaces: &[IpAddr]) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if let Ok(hostname) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let hostname = hostname.trim();
+        if !hostname.is_empty() {
+            names.push(hostname.to_owned());
+        }
+    }
+    let served: Vec<IpAddr> = if host.is_unspecified() {
+        interfaces.to_vec()
+    } else {
+        vec![host]
+    };
+    for ip in served {
+        let text = ip.to_string();
+        if !names.contains(&text) {
+            names.push(text);
+        }
+    }
+    names
+}
+
+/// Connection limits and timeouts from the flags.
+pub fn server_config(args: &ListenArgs) -> anyhow::Result<ServerConfig> {
+    let shutdown_timeout = Duration::try_from_secs_f64(args.shutdown_timeout)
+        .map_err(|_| anyhow!("--shutdown-timeout must be a number of seconds, 0 or more"))?;
+    let config = ServerConfig {
+        shutdown_timeout,
+        max_connections: args.max_connections,
+        ..ServerConfig::default()
+    };
+    config.validate().map_err(|error| anyhow!("{error}"))?;
+    Ok(config)
+}
+
+/// Says what to do about a listening address that could not be bound.
+pub fn explain_bind_error(error: AppError, args: &ListenArgs) -> anyhow::Error {
+    match error {
+        AppError::Bind(BindError::AddrInUse { addr }) => anyhow!(
+            "port {} is already in use on {}\n  hint: stop the other server, pick another port with --port, or use --port 0 for a free one",
+            addr.port(),
+            addr.ip()
+        ),
+        AppError::Bind(BindError::PermissionDenied { addr }) => anyhow!(
+            "no permission to listen on port {} (ports below 1024 need privileges)\n  hint: use a port of 1024 or more, e.g. --port {}",
+            addr.port(),
+            if args.port < 1024 { 8080 } else { args.port }
+        ),
+        AppError::Bind(BindError::AddrNotAvailable { addr }) => anyhow!(
+            "{} is not an address of this machine\n  hint: use --host 127.0.0.1 for this machine only, or --host 0.0.0.0 for every interface",
+            addr.ip()
+        ),
+        other => anyhow!(other),
+    }
+}

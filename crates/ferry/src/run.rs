@@ -1,0 +1,123 @@
+//! `ferry run APP`: starts the JavaScript engine, loads the app's scripts, serves their
+//! routes (and static files beside them), and reloads scripts when their files change.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use ferry_core::router::RouterService;
+use ferry_core::{App, BoxService};
+use ferry_js::watch::ScriptFiles;
+use ferry_js::{Engine, EngineOptions, Limits, LoadedScript};
+use ferry_static::{StaticFiles, StaticOptions};
+
+use crate::banner;
+use crate::cli::RunArgs;
+use crate::listen::{self, Outcome};
+
+/// Runs `ferry run` to completion.
+pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let files = ScriptFiles::new(&args.app)?;
+    let scripts = files.read_all()?;
+    let engine = Engine::start(engine_options(&args))
+        .await
+        .context("cannot start the JavaScript engine")?;
+    let mut loaded = Vec::with_capacity(scripts.len());
+    for script in scripts {
+        let script = engine.load(script).await.map_err(|error| {
+            anyhow!("{error}\n  hint: fix the script and start again (with --dev, errors also reach the browser)")
+        })?;
+        loaded.push(script);
+    }
+    // Kept alive while the server runs: dropping it stops the reloading.
+    let watcher = if args.no_watch {
+        None
+    } else {
+        let handle = tokio::runtime::Handle::current();
+        Some(
+            files
+                .watch(engine.clone(), handle)
+                .with_context(|| format!("cannot watch {} for changes", args.app.display()))?,
+        )
+    };
+    let static_files = match &args.static_dir {
+        Some(dir) => Some(BoxService::new(
+            StaticFiles::new(dir, StaticOptions::default())
+                .with_context(|| format!("cannot serve {}", dir.display()))?,
+        )),
+        None => None,
+    };
+
+    let interfaces = banner::interface_addresses();
+    let tls = listen::tls_config(&args.listen, &interfaces)?;
+    let mut app = App::new()
+        .config(listen::server_config(&args.listen)?)
+        .fallback(RouterService::new(engine.routes(), static_files));
+    if let Some((tls, _)) = &tls {
+        app = app.tls(tls.clone());
+    }
+    let addr = SocketAddr::new(args.listen.host, args.listen.port);
+    let server = app
+        .bind(addr)
+        .await
+        .map_err(|error| listen::explain_bind_error(error, &args.listen))?;
+    let urls = banner::urls(server.local_addr(), tls.is_some(), &interfaces);
+    if args.log.quiet {
+        println!("{}", urls.local);
+    } else {
+        print!("{}", describe(&args, &engine, &loaded, &urls));
+    }
+    let report = server.run().await;
+    drop(watcher);
+    Ok(Outcome::of(&report))
+}
+
+fn engine_options(args: &RunArgs) -> EngineOptions {
+    let defaults = EngineOptions::default();
+    EngineOptions {
+        workers: args.workers.map_or(defaults.workers, usize::from),
+        limits: Limits {
+            memory_bytes: args.memory_limit,
+            call_timeout: Duration::from_millis(args.timeout),
+            stack_bytes: args.stack_size,
+            script_bytes: args.max_script_size,
+            body_bytes: args.max_body_size,
+            ..Limits::default()
+        },
+        dev: args.dev,
+        data_dir: Some(args.data_dir.clone()),
+    }
+}
+
+/// The start-up banner of `ferry run`: the scripts and their routes, and where they are
+/// served.
+fn describe(
+    args: &RunArgs,
+    engine: &Engine,
+    scripts: &[LoadedScript],
+    urls: &banner::Urls,
+) -> String {
+    let mut text = format!(
+        "\n  Ferry running {} on {} JavaScript worker{}\n\n",
+        args.app.display(),
+        engine.workers(),
+        if engine.workers() == 1 { "" } else { "s" }
+    );
+    for script in scripts {
+        for route in &script.routes {
+            text.push_str(&format!("    {route:<32} {}\n", script.name));
+        }
+    }
+    if let Some(dir) = &args.static_dir {
+        text.push_str(&format!("    {:<32} {}\n", "static files", dir.display()));
+    }
+    text.push_str(&format!("\n  Local:    {}\n", urls.local));
+    for url in &urls.network {
+        text.push_str(&format!("  Network:  {url}\n"));
+    }
+    if !args.no_watch {
+        text.push_str("\n  Scripts reload when their files change.\n");
+    }
+    text.push_str("  Press Ctrl+C to stop\n\n");
+    text
+}
