@@ -5,6 +5,7 @@
 //! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
 //! - `config`: the config file and FERRY_* variables.
 //! - `live_reload`: `--watch`, its event stream, and a browser following edits.
+//! - `run`: `ferry run` with the example apps, static files, reloads and the management API.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
 //! - `tls`: HTTPS with generated and given certificates, checked with curl.
@@ -16,6 +17,7 @@ mod bench;
 mod browser;
 mod config;
 mod live_reload;
+mod run;
 mod serve;
 mod shutdown;
 mod support;

@@ -69,8 +69,11 @@ impl Ferry {
                 panic!("no URL printed; stdout so far: {banner:?}");
             };
             banner.push(line.clone());
+            // The URL is on the `Local:` line of a banner, or alone (with --quiet); other
+            // banner lines may hold URLs too (script names, for instance).
             let start = line.find("http://").or_else(|| line.find("https://"));
-            if let Some(start) = start {
+            let is_url_line = line.contains("Local:") || line.trim_start().starts_with("http");
+            if let Some(start) = start.filter(|_| is_url_line) {
                 break line[start..]
                     .split_whitespace()
                     .next()

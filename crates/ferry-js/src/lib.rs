@@ -47,6 +47,7 @@ mod engine;
 mod error;
 mod handler;
 mod limits;
+pub mod management;
 mod pool;
 mod request;
 mod response;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use ferry_core::router::RouterService;
 use ferry_core::{App, BoxService};
+use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
 use ferry_js::{Engine, EngineOptions, Limits, LoadedScript};
 use ferry_static::{StaticFiles, StaticOptions};
@@ -28,6 +29,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             anyhow!("{error}\n  hint: fix the script and start again (with --dev, errors also reach the browser)")
         })?;
         loaded.push(script);
+    }
+    // Scripts uploaded through the management API come back after a restart.
+    if let Some(store) = engine.store() {
+        let stored = management::stored_scripts(store).context("cannot read the stored scripts")?;
+        for script in stored {
+            let name = script.name().clone();
+            match engine.load(script).await {
+                Ok(script) => loaded.push(script),
+                Err(error) => {
+                    tracing::error!(script = &*name, "cannot load the stored script: {error}")
+                }
+            }
+        }
     }
     // Kept alive while the server runs: dropping it stops the reloading.
     let watcher = if args.no_watch {
@@ -55,6 +69,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         .fallback(RouterService::new(engine.routes(), static_files));
     if let Some((tls, _)) = &tls {
         app = app.tls(tls.clone());
+    }
+    if let Some(token) = &args.admin_token {
+        app = Management::new(engine.clone(), token).install(app);
     }
     let addr = SocketAddr::new(args.listen.host, args.listen.port);
     let server = app
@@ -115,9 +132,13 @@ fn describe(
     for url in &urls.network {
         text.push_str(&format!("  Network:  {url}\n"));
     }
-    if !args.no_watch {
-        text.push_str("\n  Scripts reload when their files change.\n");
+    if args.admin_token.is_some() {
+        text.push_str("\n  Management API on /engine/ (bearer token required).");
     }
+    if !args.no_watch {
+        text.push_str("\n  Scripts reload when their files change.");
+    }
+    text.push('\n');
     text.push_str("  Press Ctrl+C to stop\n\n");
     text
 }

@@ -58,8 +58,22 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_watch: bool,
 
+    /// Turn on the management API (POST /engine/upsert_script, POST /engine/delete_script,
+    /// GET /engine/scripts, GET /engine/read_script), which then requires
+    /// `Authorization: Bearer TOKEN`. FERRY_ADMIN_TOKEN keeps it out of shell history.
+    #[arg(long, env = "FERRY_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN", value_parser = parse_token)]
+    pub admin_token: Option<String>,
+
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// An admin token must be long enough not to be guessed.
+fn parse_token(text: &str) -> Result<String, String> {
+    if text.trim().len() < 16 {
+        return Err("use a token of at least 16 characters (e.g. openssl rand -hex 32)".to_owned());
+    }
+    Ok(text.trim().to_owned())
 }
 
 /// Parses a size: a number of bytes, or a number with a unit (`KiB`, `MiB`, `GiB`, or the

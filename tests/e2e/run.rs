@@ -1,0 +1,256 @@
+//! `ferry run`, run as a user runs it: the examples, static files beside routes, script
+//! errors at start-up, hot reload from disk, the management API and shutdown.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::{Ferry, ferry_command, run_to_end};
+
+fn examples() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/apps"))
+}
+
+/// Starts `ferry run APP --port 0 EXTRA...` with its data in `data`.
+fn run(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
+    let mut command = ferry_command();
+    command
+        .arg("run")
+        .arg(app)
+        .args(["--port", "0", "--data-dir"])
+        .arg(data)
+        .args(extra);
+    Ferry::start(command)
+}
+
+#[tokio::test]
+async fn run_serves_the_benchmark_script_and_lists_its_routes() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(&examples().join("bench.js"), data.path(), &[]);
+    let banner = ferry.banner.join("\n");
+    assert!(banner.contains("GET /users/:id"), "{banner}");
+    assert!(banner.contains("POST /echo"), "{banner}");
+    let client = reqwest::Client::new();
+    let hello = client.get(ferry.url("/hello")).send().await.unwrap();
+    assert_eq!(hello.text().await.unwrap(), "Hello, world!");
+    let json = client.get(ferry.url("/json")).send().await.unwrap();
+    assert_eq!(json.headers()["content-type"], "application/json");
+    let echo = client
+        .post(ferry.url("/echo"))
+        .header("content-type", "text/plain")
+        .body("ping")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echo.text().await.unwrap(), "ping");
+    let health = client.get(ferry.url("/health")).send().await.unwrap();
+    assert_eq!(health.text().await.unwrap(), r#"{"status":"ok"}"#);
+    let user = client.get(ferry.url("/users/42")).send().await.unwrap();
+    assert_eq!(
+        user.text().await.unwrap(),
+        r#"{"id":"42","name":"Ferry User"}"#
+    );
+    let logged = ferry.stderr_until(Duration::from_secs(5), |l| l.contains("GET /users/42"));
+    assert!(
+        logged.iter().any(|l| l.contains("GET /users/42 - 200 OK")),
+        "{logged:?}"
+    );
+}
+
+#[tokio::test]
+async fn notes_example_keeps_its_data_across_restarts() {
+    let data = tempfile::tempdir().unwrap();
+    let app = examples().join("notes/app.js");
+    let client = reqwest::Client::new();
+    {
+        let ferry = run(&app, data.path(), &[]);
+        let created = client
+            .post(ferry.url("/notes"))
+            .body(r#"{"text":"buy milk"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let invalid = client
+            .post(ferry.url("/notes"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(invalid.status(), 422);
+    }
+    let ferry = run(&app, data.path(), &[]);
+    let notes: serde_json::Value = client
+        .get(ferry.url("/notes"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap();
+    assert_eq!(notes[0]["text"], "buy milk");
+}
+
+#[tokio::test]
+async fn routes_come_first_and_static_files_answer_the_rest() {
+    let data = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<p>static home</p>").unwrap();
+    std::fs::write(site.path().join("hello"), "shadowed by the route").unwrap();
+    let ferry = run(
+        &examples().join("bench.js"),
+        data.path(),
+        &["--static", site.path().to_str().unwrap()],
+    );
+    let home = reqwest::get(ferry.url("/")).await.unwrap();
+    assert_eq!(home.text().await.unwrap(), "<p>static home</p>");
+    let hello = reqwest::get(ferry.url("/hello")).await.unwrap();
+    assert_eq!(hello.text().await.unwrap(), "Hello, world!");
+    assert_eq!(
+        reqwest::get(ferry.url("/missing")).await.unwrap().status(),
+        404
+    );
+}
+
+#[test]
+fn a_broken_script_stops_start_up_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.js");
+    std::fs::write(
+        &script,
+        "register('/a', () => 'a');\n\nmissingFunction();\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let (status, _, stderr) = run_to_end(&[
+        "run",
+        script.to_str().unwrap(),
+        "--port",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("app.js:3: ReferenceError: missingFunction is not defined"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn a_missing_app_is_a_clear_error() {
+    let (status, _, stderr) = run_to_end(&["run", "/nonexistent/app.js", "--port", "0"]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("cannot read /nonexistent/app.js"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn editing_a_script_reloads_it_and_a_broken_edit_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.js");
+    std::fs::write(&script, "register('/v', () => 'one');").unwrap();
+    let ferry = run(&script, &dir.path().join("data"), &[]);
+    let fetch = |ferry: &Ferry| {
+        let url = ferry.url("/v");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(fetch(&ferry).await, "one");
+    std::fs::write(&script, "register('/v', () => 'two');").unwrap();
+    let reloaded = ferry.stderr_until(Duration::from_secs(10), |l| l.contains("reloaded"));
+    assert!(
+        reloaded.iter().any(|l| l.contains("reloaded")),
+        "{reloaded:?}"
+    );
+    assert_eq!(fetch(&ferry).await, "two");
+    std::fs::write(
+        &script,
+        "register('/v', () => 'three');\nthis is not javascript",
+    )
+    .unwrap();
+    let failed = ferry.stderr_until(Duration::from_secs(10), |l| l.contains("keeps running"));
+    let failure = failed.last().cloned().unwrap_or_default();
+    assert!(failure.contains("app.js:2: SyntaxError"), "{failed:?}");
+    assert_eq!(fetch(&ferry).await, "two");
+}
+
+#[tokio::test]
+async fn the_management_api_needs_its_token_and_uploads_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let script = examples().join("bench.js");
+    let token = "e2e-token-0123456789abcdef";
+    let client = reqwest::Client::new();
+    {
+        let ferry = run(&script, &data, &["--admin-token", token]);
+        let refused = client
+            .get(ferry.url("/engine/scripts"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        let uploaded = client
+            .post(ferry.url("/engine/upsert_script"))
+            .bearer_auth(token)
+            .form(&[
+                ("uri", "https://example.com/extra"),
+                ("content", "register('/extra', () => 'extra')"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), 200);
+        assert_eq!(
+            reqwest::get(ferry.url("/extra"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "extra"
+        );
+    }
+    // Without a token the API does not exist, but the uploaded script still runs.
+    let ferry = run(&script, &data, &[]);
+    assert_eq!(
+        reqwest::get(ferry.url("/extra"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "extra"
+    );
+    assert_eq!(
+        reqwest::get(ferry.url("/engine/scripts"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[test]
+fn a_short_admin_token_is_refused() {
+    let (status, _, stderr) = run_to_end(&["run", "app.js", "--admin-token", "short"]);
+    assert!(!status.success());
+    assert!(stderr.contains("at least 16 characters"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_ferry_run_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let mut ferry = run(&examples().join("bench.js"), data.path(), &[]);
+    assert_eq!(
+        reqwest::get(ferry.url("/hello")).await.unwrap().status(),
+        200
+    );
+    ferry.signal("TERM");
+    let status = ferry
+        .wait_exit(Duration::from_secs(10))
+        .expect("ferry exits");
+    assert!(status.success(), "{status:?}");
+}
