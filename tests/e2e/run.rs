@@ -254,3 +254,29 @@ async fn sigterm_stops_ferry_run_cleanly() {
         .expect("ferry exits");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn both_worker_models_serve_the_same_app() {
+    let data = tempfile::tempdir().unwrap();
+    for model in ["thread-per-core", "pool"] {
+        let ferry = run(
+            &examples().join("bench.js"),
+            data.path(),
+            &["--worker-model", model, "--workers", "2"],
+        );
+        let banner = ferry.banner.join("\n");
+        assert!(
+            banner.contains("on 2 JavaScript workers"),
+            "{model}: {banner}"
+        );
+        let client = reqwest::Client::new();
+        for _ in 0..10 {
+            let user = client.get(ferry.url("/users/7")).send().await.unwrap();
+            assert_eq!(user.status(), 200, "{model}");
+            assert_eq!(
+                user.text().await.unwrap(),
+                r#"{"id":"7","name":"Ferry User"}"#
+            );
+        }
+    }
+}

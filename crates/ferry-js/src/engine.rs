@@ -26,6 +26,21 @@ pub struct EngineOptions {
     pub dev: bool,
     /// Where `sharedStorage` keeps its data; without one, `sharedStorage` throws.
     pub data_dir: Option<PathBuf>,
+    /// Where the workers run.
+    pub model: WorkerModel,
+}
+
+/// Where JavaScript runs relative to the threads that serve HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerModel {
+    /// `workers` threads of their own, fed by one bounded queue. A long call occupies one
+    /// worker; the server threads keep serving everything else.
+    #[default]
+    Pool,
+    /// Thread-per-core: each server thread is also a worker ([`Engine::attach_worker`]) and
+    /// runs the scripts of the requests it accepted, with no hand-off between threads.
+    /// Faster; a long call delays the other requests of its thread (up to the time limit).
+    PerThread,
 }
 
 impl Default for EngineOptions {
@@ -35,6 +50,7 @@ impl Default for EngineOptions {
             limits: Limits::default(),
             dev: false,
             data_dir: None,
+            model: WorkerModel::Pool,
         }
     }
 }
@@ -111,7 +127,10 @@ impl Engine {
             dev: options.dev,
             store: store.clone(),
         });
-        let pool = WorkerPool::start(options.workers, settings)?;
+        let pool = match options.model {
+            WorkerModel::Pool => WorkerPool::start(options.workers, settings)?,
+            WorkerModel::PerThread => WorkerPool::per_thread(settings),
+        };
         Ok(Engine {
             shared: Arc::new(Shared {
                 pool: Arc::new(pool),
@@ -122,6 +141,15 @@ impl Engine {
                 versions: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Makes the current thread a worker of a [`WorkerModel::PerThread`] engine: requests
+    /// this thread handles run their scripts here. Call it on each server thread (a
+    /// current-thread tokio runtime) before any script is loaded, and spawn the returned
+    /// future on the thread's `LocalSet`: it drives the worker's event loop (script
+    /// changes, timers, promises) until the engine is dropped.
+    pub fn attach_worker(&self) -> Result<impl Future<Output = ()> + use<>, EngineError> {
+        self.shared.pool.attach()
     }
 
     /// The route table the scripts fill; serve it with

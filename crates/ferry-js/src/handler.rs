@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use crate::pool::{HttpJob, RouteKey, Saturated, WorkerPool};
 use crate::request::{self, RequestError};
 use crate::response::{plain, unavailable};
+use crate::worker::local::{self, Dispatch};
 
 /// Extra time the async side waits beyond the call limit, for the time a request may spend
 /// queued behind others.
@@ -53,9 +54,17 @@ async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
         request,
         reply,
     };
-    if let Err(Saturated) = pool.submit(job) {
-        return unavailable("every JavaScript worker is busy and the queue is full");
-    }
+    // Thread-per-core: this thread's own worker runs the handler at once.
+    let answer = match local::dispatch(job) {
+        Dispatch::Done(response) => return response,
+        Dispatch::Waiting(answer) => answer,
+        Dispatch::Elsewhere(job) => {
+            if let Err(Saturated) = pool.submit(job) {
+                return unavailable("every JavaScript worker is busy and the queue is full");
+            }
+            answer
+        }
+    };
     match tokio::time::timeout(limits.call_timeout + QUEUE_ALLOWANCE, answer).await {
         Ok(Ok(response)) => response,
         Ok(Err(_)) => unavailable("the JavaScript worker stopped"),

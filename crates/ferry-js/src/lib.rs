@@ -55,7 +55,7 @@ mod script;
 pub mod watch;
 mod worker;
 
-pub use engine::{Engine, EngineOptions, LoadedScript};
+pub use engine::{Engine, EngineOptions, LoadedScript, WorkerModel};
 pub use error::{EngineError, ScriptError};
 pub use limits::Limits;
 pub use script::Script;

@@ -1,12 +1,13 @@
 //! The worker pool: N threads, one bounded queue of requests they all take from, and a
 //! control channel per worker for script changes, which every worker must see.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ferry_core::Response;
 use ferry_store::SqliteStore;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::bindings::Registration;
 use crate::error::{EngineError, ScriptError};
@@ -54,10 +55,33 @@ pub(crate) struct WorkerSettings {
     pub store: Option<SqliteStore>,
 }
 
-/// The running workers.
+/// How a worker receives script changes.
+enum ControlSender {
+    /// A worker on its own thread (pool model).
+    Thread(Sender<Control>),
+    /// A worker on a server thread (thread-per-core model).
+    Local(mpsc::UnboundedSender<Control>),
+}
+
+impl ControlSender {
+    fn send(&self, control: Control) -> Result<(), ()> {
+        match self {
+            ControlSender::Thread(sender) => sender.send(control).map_err(|_| ()),
+            ControlSender::Local(sender) => sender.send(control).map_err(|_| ()),
+        }
+    }
+}
+
+/// The running workers: either a pool of threads that take requests from one queue, or
+/// workers attached to server threads (thread-per-core), which run the requests of their
+/// own thread inline and take jobs from other threads through a queue each.
 pub(crate) struct WorkerPool {
-    jobs: Sender<HttpJob>,
-    controls: Vec<Sender<Control>>,
+    /// The pool's shared queue (pool model).
+    jobs: Option<Sender<HttpJob>>,
+    /// Each attached worker's queue (thread-per-core model).
+    local_jobs: Mutex<Vec<mpsc::Sender<HttpJob>>>,
+    next_local: AtomicUsize,
+    controls: Mutex<Vec<ControlSender>>,
     settings: Arc<WorkerSettings>,
 }
 
@@ -65,7 +89,7 @@ pub(crate) struct WorkerPool {
 pub(crate) struct Saturated;
 
 impl WorkerPool {
-    /// Starts `count` workers.
+    /// Starts `count` worker threads that share one queue.
     pub(crate) fn start(count: usize, settings: Arc<WorkerSettings>) -> Result<Self, EngineError> {
         let count = count.max(1);
         let capacity = settings.limits.queue_per_worker.max(1) * count;
@@ -74,13 +98,39 @@ impl WorkerPool {
         for id in 0..count {
             let (control, control_queue) = crossbeam_channel::unbounded();
             spawn(id, settings.clone(), job_queue.clone(), control_queue)?;
-            controls.push(control);
+            controls.push(ControlSender::Thread(control));
         }
         Ok(WorkerPool {
-            jobs,
-            controls,
+            jobs: Some(jobs),
+            local_jobs: Mutex::new(Vec::new()),
+            next_local: AtomicUsize::new(0),
+            controls: Mutex::new(controls),
             settings,
         })
+    }
+
+    /// A pool with no threads of its own: workers join with [`WorkerPool::attach`].
+    pub(crate) fn per_thread(settings: Arc<WorkerSettings>) -> Self {
+        WorkerPool {
+            jobs: None,
+            local_jobs: Mutex::new(Vec::new()),
+            next_local: AtomicUsize::new(0),
+            controls: Mutex::new(Vec::new()),
+            settings,
+        }
+    }
+
+    /// Makes the current thread a worker (thread-per-core model); returns the future that
+    /// drives it, to be spawned on the thread's `LocalSet`.
+    pub(crate) fn attach(&self) -> Result<impl Future<Output = ()> + use<>, EngineError> {
+        let (control, controls) = mpsc::unbounded_channel();
+        let (job, jobs) = mpsc::channel(self.settings.limits.queue_per_worker.max(1));
+        let mut senders = lock(&self.controls);
+        let driver = worker::local::attach(senders.len(), self.settings.clone(), controls, jobs)
+            .map_err(|error| EngineError::Runtime(error.to_string()))?;
+        senders.push(ControlSender::Local(control));
+        lock(&self.local_jobs).push(job);
+        Ok(driver)
     }
 
     /// What the workers are configured with.
@@ -88,11 +138,27 @@ impl WorkerPool {
         &self.settings
     }
 
-    /// Queues `job` for the first free worker; refuses it when the queue is full.
+    /// Queues `job` for a worker; refuses it when the queue is full.
     pub(crate) fn submit(&self, job: HttpJob) -> Result<(), Saturated> {
-        self.jobs.try_send(job).map_err(|error| match error {
-            TrySendError::Full(_) | TrySendError::Disconnected(_) => Saturated,
-        })
+        if let Some(jobs) = &self.jobs {
+            return jobs.try_send(job).map_err(|error| match error {
+                TrySendError::Full(_) | TrySendError::Disconnected(_) => Saturated,
+            });
+        }
+        let queues = lock(&self.local_jobs);
+        let start = self.next_local.fetch_add(1, Ordering::Relaxed);
+        let mut job = job;
+        for offset in 0..queues.len() {
+            match queues[(start + offset) % queues.len()].try_send(job) {
+                Ok(()) => return Ok(()),
+                Err(
+                    mpsc::error::TrySendError::Full(back) | mpsc::error::TrySendError::Closed(back),
+                ) => {
+                    job = back;
+                }
+            }
+        }
+        Err(Saturated)
     }
 
     /// Sends a control message to every worker, built by `message` from a reply channel, and
@@ -101,14 +167,18 @@ impl WorkerPool {
         &self,
         message: impl Fn(oneshot::Sender<R>) -> Control,
     ) -> Result<Vec<R>, EngineError> {
-        let mut replies = Vec::with_capacity(self.controls.len());
-        for control in &self.controls {
-            let (reply, answer) = oneshot::channel();
-            control
-                .send(message(reply))
-                .map_err(|_| EngineError::Stopped)?;
-            replies.push(answer);
-        }
+        let replies = {
+            let controls = lock(&self.controls);
+            let mut replies = Vec::with_capacity(controls.len());
+            for control in controls.iter() {
+                let (reply, answer) = oneshot::channel();
+                control
+                    .send(message(reply))
+                    .map_err(|()| EngineError::Stopped)?;
+                replies.push(answer);
+            }
+            replies
+        };
         let mut results = Vec::with_capacity(replies.len());
         for answer in replies {
             results.push(answer.await.map_err(|_| EngineError::Stopped)?);
@@ -118,7 +188,7 @@ impl WorkerPool {
 
     /// Sends a control message that needs no reply to every worker.
     pub(crate) fn notify(&self, message: impl Fn() -> Control) {
-        for control in &self.controls {
+        for control in lock(&self.controls).iter() {
             // A worker that has stopped has nothing left to change.
             let _ = control.send(message());
         }
@@ -126,8 +196,16 @@ impl WorkerPool {
 
     /// The number of workers.
     pub(crate) fn len(&self) -> usize {
-        self.controls.len()
+        lock(&self.controls).len()
     }
+}
+
+/// Locks `mutex`; the lists it guards are only ever pushed to, so a panic elsewhere cannot
+/// leave them inconsistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn spawn(
@@ -139,7 +217,7 @@ fn spawn(
     std::thread::Builder::new()
         .name(format!("ferry-js-{id}"))
         .stack_size(settings.limits.thread_stack_bytes())
-        .spawn(move || worker::run(id, &settings, &jobs, &controls))
+        .spawn(move || worker::run(id, settings, &jobs, &controls))
         .map(|_| ())
         .map_err(EngineError::Spawn)
 }

@@ -1,6 +1,8 @@
 //! The request as a script sees it: read and parsed on the async side (body, query, form,
 //! multipart uploads), then turned into `context.request` on the worker.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use bytes::Bytes;
 use ferry_core::{ReadBodyError, Request};
@@ -19,7 +21,7 @@ pub(crate) struct ScriptRequest {
     pub form: Vec<(String, String)>,
     pub body: Option<String>,
     pub files: Vec<UploadedFile>,
-    pub request_id: String,
+    pub request_id: Arc<str>,
 }
 
 /// One file of a `multipart/form-data` request.
@@ -63,8 +65,7 @@ pub(crate) async fn read(
     let request_id = parts
         .extensions
         .get::<ferry_core::RequestId>()
-        .map(|id| id.as_str().to_owned())
-        .unwrap_or_default();
+        .map_or_else(|| Arc::from(""), |id| Arc::from(id.as_str()));
     let params = parts
         .extensions
         .get::<ferry_core::PathParams>()
@@ -180,8 +181,13 @@ async fn read_multipart(
 }
 
 impl ScriptRequest {
-    /// The handler's argument: `{ request, kind, invocationId }`.
-    pub(crate) fn to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    /// The handler's argument: `{ request, kind, invocationId }`, with `auth` as
+    /// `request.auth`.
+    pub(crate) fn to_js<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        auth: rquickjs::Value<'js>,
+    ) -> rquickjs::Result<Object<'js>> {
         let request = Object::new(ctx.clone())?;
         request.set("path", self.path.as_str())?;
         request.set("method", self.method.as_str())?;
@@ -204,10 +210,11 @@ impl ScriptRequest {
             files.set(index, entry)?;
         }
         request.set("files", files)?;
+        request.set("auth", auth)?;
         let context = Object::new(ctx.clone())?;
         context.set("request", request)?;
         context.set("kind", "httpRoute")?;
-        context.set("invocationId", self.request_id.as_str())?;
+        context.set("invocationId", &*self.request_id)?;
         Ok(context)
     }
 }

@@ -10,6 +10,7 @@ mod listen;
 mod logging;
 mod run;
 mod serve;
+mod threads;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

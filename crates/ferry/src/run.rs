@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use ferry_core::router::RouterService;
-use ferry_core::{App, BoxService};
+use ferry_core::{App, BoxService, ServerConfig};
 use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
-use ferry_js::{Engine, EngineOptions, Limits, LoadedScript};
+use ferry_js::{Engine, EngineOptions, Limits, LoadedScript, Script, WorkerModel};
 use ferry_static::{StaticFiles, StaticOptions};
 
 use crate::banner;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, WorkerModelArg};
 use crate::listen::{self, Outcome};
+use crate::threads::{Servers, StartError};
 
 /// Runs `ferry run` to completion.
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -23,6 +24,72 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let engine = Engine::start(engine_options(&args))
         .await
         .context("cannot start the JavaScript engine")?;
+    let static_files = match &args.static_dir {
+        Some(dir) => Some(BoxService::new(
+            StaticFiles::new(dir, StaticOptions::default())
+                .with_context(|| format!("cannot serve {}", dir.display()))?,
+        )),
+        None => None,
+    };
+    let interfaces = banner::interface_addresses();
+    let tls = listen::tls_config(&args.listen, &interfaces)?;
+    let config = listen::server_config(&args.listen)?;
+    let app_engine = engine.clone();
+    let app_tls = tls.as_ref().map(|(tls, _)| tls.clone());
+    let admin_token = args.admin_token.clone();
+    let make_app = move |config: ServerConfig| {
+        let mut app = App::new().config(config).fallback(RouterService::new(
+            app_engine.routes(),
+            static_files.clone(),
+        ));
+        if let Some(tls) = &app_tls {
+            app = app.tls(tls.clone());
+        }
+        if let Some(token) = &admin_token {
+            app = Management::new(app_engine.clone(), token).install(app);
+        }
+        app
+    };
+    let addr = SocketAddr::new(args.listen.host, args.listen.port);
+    let explain = |error| listen::explain_bind_error(error, &args.listen);
+    // Thread-per-core: every server thread must be a worker before scripts load.
+    let servers = match args.worker_model {
+        WorkerModelArg::ThreadPerCore => {
+            let threads = engine_options(&args).workers;
+            Servers::per_thread(&engine, threads, make_app, config, addr)
+                .await
+                .map_err(|error| match error {
+                    StartError::Bind(error) => explain(error),
+                    StartError::Thread(error) => error,
+                })?
+        }
+        WorkerModelArg::Pool => Servers::One(make_app(config).bind(addr).await.map_err(explain)?),
+    };
+    let loaded = load_scripts(&engine, scripts).await?;
+    // Kept alive while the server runs: dropping it stops the reloading.
+    let watcher = if args.no_watch {
+        None
+    } else {
+        let handle = tokio::runtime::Handle::current();
+        Some(
+            files
+                .watch(engine.clone(), handle)
+                .with_context(|| format!("cannot watch {} for changes", args.app.display()))?,
+        )
+    };
+    let urls = banner::urls(servers.local_addr(), tls.is_some(), &interfaces);
+    if args.log.quiet {
+        println!("{}", urls.local);
+    } else {
+        print!("{}", describe(&args, &engine, &loaded, &urls));
+    }
+    let report = servers.run().await;
+    drop(watcher);
+    Ok(Outcome::of(&report))
+}
+
+/// Loads the app's scripts, then those uploaded through the management API.
+async fn load_scripts(engine: &Engine, scripts: Vec<Script>) -> anyhow::Result<Vec<LoadedScript>> {
     let mut loaded = Vec::with_capacity(scripts.len());
     for script in scripts {
         let script = engine.load(script).await.map_err(|error| {
@@ -43,50 +110,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    // Kept alive while the server runs: dropping it stops the reloading.
-    let watcher = if args.no_watch {
-        None
-    } else {
-        let handle = tokio::runtime::Handle::current();
-        Some(
-            files
-                .watch(engine.clone(), handle)
-                .with_context(|| format!("cannot watch {} for changes", args.app.display()))?,
-        )
-    };
-    let static_files = match &args.static_dir {
-        Some(dir) => Some(BoxService::new(
-            StaticFiles::new(dir, StaticOptions::default())
-                .with_context(|| format!("cannot serve {}", dir.display()))?,
-        )),
-        None => None,
-    };
-
-    let interfaces = banner::interface_addresses();
-    let tls = listen::tls_config(&args.listen, &interfaces)?;
-    let mut app = App::new()
-        .config(listen::server_config(&args.listen)?)
-        .fallback(RouterService::new(engine.routes(), static_files));
-    if let Some((tls, _)) = &tls {
-        app = app.tls(tls.clone());
-    }
-    if let Some(token) = &args.admin_token {
-        app = Management::new(engine.clone(), token).install(app);
-    }
-    let addr = SocketAddr::new(args.listen.host, args.listen.port);
-    let server = app
-        .bind(addr)
-        .await
-        .map_err(|error| listen::explain_bind_error(error, &args.listen))?;
-    let urls = banner::urls(server.local_addr(), tls.is_some(), &interfaces);
-    if args.log.quiet {
-        println!("{}", urls.local);
-    } else {
-        print!("{}", describe(&args, &engine, &loaded, &urls));
-    }
-    let report = server.run().await;
-    drop(watcher);
-    Ok(Outcome::of(&report))
+    Ok(loaded)
 }
 
 fn engine_options(args: &RunArgs) -> EngineOptions {
@@ -103,6 +127,10 @@ fn engine_options(args: &RunArgs) -> EngineOptions {
         },
         dev: args.dev,
         data_dir: Some(args.data_dir.clone()),
+        model: match args.worker_model {
+            WorkerModelArg::ThreadPerCore => WorkerModel::PerThread,
+            WorkerModelArg::Pool => WorkerModel::Pool,
+        },
     }
 }
 

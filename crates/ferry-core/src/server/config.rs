@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub http2_max_concurrent_streams: u32,
     /// Listen backlog: connections the kernel queues while the server is busy.
     pub listen_backlog: u32,
+    /// Bind with `SO_REUSEPORT`, so that several servers (one per thread, each with its own
+    /// runtime) can listen on one address and the kernel spreads connections among them.
+    pub reuse_port: bool,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +57,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(10),
             http2_max_concurrent_streams: 250,
             listen_backlog: 1024,
+            reuse_port: false,
         }
     }
 }

@@ -108,13 +108,14 @@ impl Server {
         service: BoxService,
     ) -> Result<Server, BindError> {
         config.validate()?;
-        let listener =
-            listen(addr, config.listen_backlog).map_err(|source| match source.kind() {
+        let listener = listen(addr, config.listen_backlog, config.reuse_port).map_err(
+            |source| match source.kind() {
                 io::ErrorKind::AddrInUse => BindError::AddrInUse { addr },
                 io::ErrorKind::AddrNotAvailable => BindError::AddrNotAvailable { addr },
                 io::ErrorKind::PermissionDenied => BindError::PermissionDenied { addr },
                 _ => BindError::Io { addr, source },
-            })?;
+            },
+        )?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| BindError::Io { addr, source })?;
@@ -311,7 +312,7 @@ async fn drain(
     }
 }
 
-fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+fn listen(addr: SocketAddr, backlog: u32, reuse_port: bool) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -320,6 +321,9 @@ fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     // Lets a restarted server bind while old connections sit in TIME_WAIT; on Linux it does
     // not let two servers listen on one port.
     socket.set_reuseaddr(true)?;
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
     socket.bind(addr)?;
     socket.listen(backlog)
 }

@@ -32,7 +32,7 @@ pub(crate) struct Host {
     store: Option<SqliteStore>,
     connection: RefCell<Option<StoreConnection>>,
     /// The request id of the call in progress, for log lines.
-    pub request_id: RefCell<Option<String>>,
+    pub request_id: RefCell<Option<Arc<str>>>,
 }
 
 impl Host {

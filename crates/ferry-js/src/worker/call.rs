@@ -48,9 +48,7 @@ pub(crate) fn invoke(
 ) -> Invocation {
     let prepared = (|| -> rquickjs::Result<(Function<'_>, Object<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
-        let argument = request.to_js(ctx)?;
-        let auth: Value = internal.get("auth")?;
-        argument.get::<_, Object>("request")?.set("auth", auth)?;
+        let argument = request.to_js(ctx, internal.get("auth")?)?;
         let handler = resolve_handler(ctx, &internal, index)?;
         Ok((handler, argument, internal))
     })();

@@ -8,6 +8,7 @@
 
 mod call;
 mod failure;
+pub(crate) mod local;
 mod sandbox;
 
 use std::cell::RefCell;
@@ -35,7 +36,7 @@ use crate::script::Script;
 /// The worker thread's body: serves until the engine is dropped.
 pub(crate) fn run(
     id: usize,
-    settings: &WorkerSettings,
+    settings: Arc<WorkerSettings>,
     jobs: &Receiver<HttpJob>,
     controls: &Receiver<Control>,
 ) {
@@ -80,8 +81,7 @@ impl Slot {
 struct PendingCall {
     call: u64,
     route: RouteKey,
-    label: CallLabel,
-    request_id: String,
+    request_id: Arc<str>,
     deadline: Instant,
     reply: oneshot::Sender<Response>,
 }
@@ -93,9 +93,10 @@ enum Event {
     Closed,
 }
 
-struct Worker<'s> {
+/// One JavaScript runtime with its scripts, calls in progress and timers.
+pub(crate) struct Worker {
     id: usize,
-    settings: &'s WorkerSettings,
+    settings: Arc<WorkerSettings>,
     sandbox: Sandbox,
     host: Rc<Host>,
     scripts: HashMap<Arc<str>, Slot>,
@@ -104,13 +105,13 @@ struct Worker<'s> {
     rebuild: bool,
 }
 
-impl<'s> Worker<'s> {
-    fn new(id: usize, settings: &'s WorkerSettings) -> rquickjs::Result<Self> {
+impl Worker {
+    pub(crate) fn new(id: usize, settings: Arc<WorkerSettings>) -> rquickjs::Result<Self> {
         Ok(Worker {
             id,
-            settings,
             sandbox: Sandbox::new(&settings.limits)?,
             host: Rc::new(Host::new(settings.store.clone())),
+            settings,
             scripts: HashMap::new(),
             pending: Vec::new(),
             next_call: 0,
@@ -129,22 +130,32 @@ impl<'s> Worker<'s> {
                 Event::Tick => {}
                 Event::Closed => break,
             }
-            self.fire_due_timers();
-            self.settle_pending();
-            if self.rebuild {
-                self.rebuild_runtime();
-            }
+            self.tick();
         }
+    }
+
+    /// Fires due timers, settles finished promises, and rebuilds the runtime if a failure
+    /// asked for it: what follows every event.
+    pub(crate) fn tick(&mut self) {
+        self.fire_due_timers();
+        self.settle_pending();
+        if self.rebuild {
+            self.rebuild_runtime();
+        }
+    }
+
+    /// When the worker next has something to do without a message: a timer or a deadline.
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        self.pending
+            .iter()
+            .map(|call| call.deadline)
+            .chain(self.host.timers.borrow().next_due())
+            .min()
     }
 
     /// Waits for the next message, or until the next timer or promise deadline.
     fn wait(&self, jobs: &Receiver<HttpJob>, controls: &Receiver<Control>) -> Event {
-        let wake = self
-            .pending
-            .iter()
-            .map(|call| call.deadline)
-            .chain(self.host.timers.borrow().next_due())
-            .min();
+        let wake = self.next_wake();
         let control = |message: Result<Control, _>| message.map_or(Event::Closed, Event::Control);
         let job = |message: Result<HttpJob, _>| message.map_or(Event::Closed, Event::Job);
         match wake {
@@ -164,7 +175,9 @@ impl<'s> Worker<'s> {
         self.scripts.get(script)?.find(version)
     }
 
-    fn http(&mut self, job: HttpJob) {
+    /// Runs a request's handler; its response goes to the job's reply channel, now or when
+    /// its promise settles.
+    pub(crate) fn http(&mut self, job: HttpJob) {
         let limits = &self.settings.limits;
         if self.pending.len() >= limits.pending_per_worker {
             let _ = job
@@ -189,11 +202,10 @@ impl<'s> Worker<'s> {
             ));
             return;
         };
-        let Some(registration) = instance.registrations.get(route.index) else {
+        if route.index >= instance.registrations.len() {
             let _ = reply.send(unavailable("the route is no longer registered"));
             return;
-        };
-        let label = CallLabel::new(&route.script, registration);
+        }
         let deadline = Instant::now() + limits.call_timeout;
         *self.host.request_id.borrow_mut() = Some(request.request_id.clone());
         let invocation = instance.context.with(|ctx| {
@@ -210,13 +222,12 @@ impl<'s> Worker<'s> {
         *self.host.request_id.borrow_mut() = None;
         match invocation {
             Invocation::Finished(outcome) => {
-                let response = self.finish(outcome, &label, &request.request_id);
+                let response = self.finish(outcome, &route, &request.request_id);
                 let _ = reply.send(response);
             }
             Invocation::Pending => self.pending.push(PendingCall {
                 call,
                 route,
-                label,
                 request_id: request.request_id,
                 deadline,
                 reply,
@@ -224,17 +235,32 @@ impl<'s> Worker<'s> {
         }
     }
 
+    /// Names the handler `route` points at, for log lines.
+    fn label(&self, route: &RouteKey) -> CallLabel {
+        let registration = self
+            .find(&route.script, route.version)
+            .and_then(|instance| instance.registrations.get(route.index));
+        match registration {
+            Some(registration) => CallLabel::new(&route.script, registration),
+            None => CallLabel {
+                script: route.script.clone(),
+                handler: "(unloaded)".into(),
+                route: "(unloaded)".into(),
+            },
+        }
+    }
+
     /// The client's response for an outcome; failures are logged and may schedule a rebuild.
     fn finish(
         &mut self,
         outcome: Result<Response, Failure>,
-        label: &CallLabel,
+        route: &RouteKey,
         request_id: &str,
     ) -> Response {
         match outcome {
             Ok(response) => response,
             Err(failure) => {
-                failure.log(label, request_id);
+                failure.log(&self.label(route), request_id);
                 if failure.poisons_runtime() || self.sandbox.exhausted() {
                     self.rebuild = true;
                 }
@@ -265,7 +291,7 @@ impl<'s> Worker<'s> {
             match outcome {
                 None => waiting.push(call),
                 Some(outcome) => {
-                    let response = self.finish(outcome, &call.label, &call.request_id);
+                    let response = self.finish(outcome, &call.route, &call.request_id);
                     let _ = call.reply.send(response);
                 }
             }
@@ -301,7 +327,8 @@ impl<'s> Worker<'s> {
         }
     }
 
-    fn control(&mut self, control: Control) {
+    /// Applies a script change.
+    pub(crate) fn control(&mut self, control: Control) {
         match control {
             Control::Prepare {
                 script,

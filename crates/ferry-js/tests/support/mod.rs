@@ -30,6 +30,7 @@ impl TestApp {
             limits,
             dev,
             data_dir: Some(data.path().to_path_buf()),
+            model: ferry_js::WorkerModel::Pool,
         })
         .await
         .unwrap();

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use bench::BenchArgs;
 pub use listen::ListenArgs;
-pub use run::RunArgs;
+pub use run::{RunArgs, WorkerModelArg};
 pub use serve::{CoepArg, ServeArgs};
 
 /// Ferry: a fast single-binary web server.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::{ListenArgs, LogArgs};
 
@@ -19,6 +19,13 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub listen: ListenArgs,
+
+    /// Where scripts run: `thread-per-core` (each server thread has its own JavaScript
+    /// runtime and runs the scripts of its requests, as Deno does) or `pool` (worker threads
+    /// of their own behind a queue: a long call never delays other requests, at the cost of
+    /// a hand-off between threads per request).
+    #[arg(long, value_enum, default_value_t = WorkerModelArg::ThreadPerCore, value_name = "MODEL")]
+    pub worker_model: WorkerModelArg,
 
     /// JavaScript worker threads, each with its own runtime [default: number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -66,6 +73,15 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `--worker-model` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkerModelArg {
+    /// One runtime per server thread; requests run where they were accepted.
+    ThreadPerCore,
+    /// Worker threads of their own, fed by a bounded queue.
+    Pool,
 }
 
 /// An admin token must be long enough not to be guessed.

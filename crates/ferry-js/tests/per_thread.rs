@@ -1,0 +1,145 @@
+//! The thread-per-core model: the server thread's own worker runs the scripts of the
+//! requests it accepts. Each test serves on the test's current-thread runtime, with the
+//! worker attached to it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use ferry_core::App;
+use ferry_core::router::RouterService;
+use ferry_js::{Engine, EngineOptions, Limits, Script, WorkerModel};
+
+/// Serves `scripts` on this thread's worker and runs `test` against the base URL.
+async fn with_local_server<F, Fut>(limits: Limits, scripts: &[(&str, &str)], test: F)
+where
+    F: FnOnce(Engine, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::start(EngineOptions {
+        limits,
+        data_dir: Some(data.path().to_path_buf()),
+        model: WorkerModel::PerThread,
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async {
+            tokio::task::spawn_local(engine.attach_worker().unwrap());
+            for (name, source) in scripts {
+                engine.load(Script::new(*name, *source)).await.unwrap();
+            }
+            let server = App::new()
+                .fallback(RouterService::new(engine.routes(), None))
+                .bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let base = format!("http://{}", server.local_addr());
+            tokio::spawn(server.run_until(std::future::pending()));
+            test(engine.clone(), base).await;
+        })
+        .await;
+}
+
+async fn text(url: String) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn requests_run_on_the_server_threads_worker() {
+    let script = r#"
+        let calls = 0;
+        register("/count", () => String(++calls));
+        register("/later", () => new Promise((resolve) => setTimeout(() => resolve("later"), 20)));
+    "#;
+    with_local_server(
+        Limits::default(),
+        &[("app.js", script)],
+        |engine, base| async move {
+            assert_eq!(engine.workers(), 1);
+            assert_eq!(text(format!("{base}/count")).await, (200, "1".into()));
+            assert_eq!(text(format!("{base}/count")).await, (200, "2".into()));
+            assert_eq!(text(format!("{base}/later")).await, (200, "later".into()));
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn limits_hold_and_the_worker_recovers() {
+    let limits = Limits {
+        call_timeout: Duration::from_millis(200),
+        memory_bytes: 16 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let script = r#"
+        register("/fast", () => "fast");
+        register("/loop", () => { for (;;) {} });
+        register("/never", () => new Promise(() => {}));
+        register("/bomb", () => { const hog = []; for (;;) hog.push(new Array(100000).fill(1)); });
+    "#;
+    with_local_server(limits, &[("app.js", script)], |_engine, base| async move {
+        assert_eq!(text(format!("{base}/loop")).await.0, 504);
+        assert_eq!(text(format!("{base}/never")).await.0, 504);
+        assert_eq!(text(format!("{base}/bomb")).await.0, 500);
+        assert_eq!(text(format!("{base}/fast")).await, (200, "fast".into()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reloads_reach_the_attached_worker() {
+    with_local_server(
+        Limits::default(),
+        &[("app.js", "register('/v', () => 'one');")],
+        |engine, base| async move {
+            assert_eq!(text(format!("{base}/v")).await.1, "one");
+            engine
+                .load(Script::new("app.js", "register('/v', () => 'two');"))
+                .await
+                .unwrap();
+            assert_eq!(text(format!("{base}/v")).await.1, "two");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn jobs_from_other_threads_reach_an_attached_worker() {
+    with_local_server(
+        Limits::default(),
+        &[("app.js", "register('/here', () => 'answered');")],
+        |engine, base| async move {
+            // A request served by a runtime without a worker is queued to one.
+            let routes = engine.routes();
+            let answer = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    let server = App::new()
+                        .fallback(RouterService::new(routes, None))
+                        .bind("127.0.0.1:0")
+                        .await
+                        .unwrap();
+                    let url = format!("http://{}/here", server.local_addr());
+                    tokio::spawn(server.run_until(std::future::pending()));
+                    text(url).await
+                })
+            });
+            // Keep this thread's runtime turning while the other thread waits on it.
+            while !answer.is_finished() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(answer.join().unwrap(), (200, "answered".into()));
+            assert_eq!(text(format!("{base}/here")).await.1, "answered");
+        },
+    )
+    .await;
+}
