@@ -48,17 +48,17 @@ async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
             );
         }
     };
-    let (reply, answer) = oneshot::channel();
-    let job = HttpJob {
-        route,
-        request,
-        reply,
-    };
     // Thread-per-core: this thread's own worker runs the handler at once.
-    let answer = match local::dispatch(job) {
+    let answer = match local::dispatch(route, request) {
         Dispatch::Done(response) => return response,
         Dispatch::Waiting(answer) => answer,
-        Dispatch::Elsewhere(job) => {
+        Dispatch::Elsewhere(route, request) => {
+            let (reply, answer) = oneshot::channel();
+            let job = HttpJob {
+                route,
+                request,
+                reply,
+            };
             if let Err(Saturated) = pool.submit(job) {
                 return unavailable("every JavaScript worker is busy and the queue is full");
             }

@@ -181,21 +181,27 @@ async fn read_multipart(
 }
 
 impl ScriptRequest {
-    /// The handler's argument: `{ request, kind, invocationId }`, with `auth` as
-    /// `request.auth`.
+    /// The handler's argument, `{ request, kind, invocationId }`, built by `make` (the
+    /// prelude's `internal.context`) from the request's parts.
     pub(crate) fn to_js<'js>(
         &self,
         ctx: &Ctx<'js>,
-        auth: rquickjs::Value<'js>,
+        make: &rquickjs::Function<'js>,
     ) -> rquickjs::Result<Object<'js>> {
-        let request = Object::new(ctx.clone())?;
-        request.set("path", self.path.as_str())?;
-        request.set("method", self.method.as_str())?;
-        request.set("headers", pairs_object(ctx, &self.headers)?)?;
-        request.set("query", pairs_object(ctx, &self.query)?)?;
-        request.set("params", pairs_object(ctx, &self.params)?)?;
-        request.set("form", pairs_object(ctx, &self.form)?)?;
-        request.set("body", self.body.as_deref())?;
+        let mut args = rquickjs::function::Args::new(ctx.clone(), 9);
+        args.push_arg(self.path.as_str())?;
+        args.push_arg(self.method.as_str())?;
+        args.push_arg(pairs_object(ctx, &self.headers)?)?;
+        args.push_arg(pairs_object(ctx, &self.query)?)?;
+        args.push_arg(pairs_object(ctx, &self.params)?)?;
+        args.push_arg(pairs_object(ctx, &self.form)?)?;
+        args.push_arg(self.body.as_deref())?;
+        args.push_arg(self.files_to_js(ctx)?)?;
+        args.push_arg(&*self.request_id)?;
+        args.apply(make)
+    }
+
+    fn files_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {
         let files = rquickjs::Array::new(ctx.clone())?;
         for (index, file) in self.files.iter().enumerate() {
             let entry = Object::new(ctx.clone())?;
@@ -209,13 +215,7 @@ impl ScriptRequest {
             entry.set("size", file.data.len())?;
             files.set(index, entry)?;
         }
-        request.set("files", files)?;
-        request.set("auth", auth)?;
-        let context = Object::new(ctx.clone())?;
-        context.set("request", request)?;
-        context.set("kind", "httpRoute")?;
-        context.set("invocationId", &*self.request_id)?;
-        Ok(context)
+        Ok(files)
     }
 }
 

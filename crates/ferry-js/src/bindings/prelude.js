@@ -23,6 +23,13 @@
     },
   });
 
+  // The handler's argument, built here so that its fixed property names cost nothing.
+  internal.context = (path, method, headers, query, params, form, body, files, invocationId) => ({
+    request: { path, method, headers, query, params, form, body, files, auth: internal.auth },
+    kind: "httpRoute",
+    invocationId,
+  });
+
   function register(path, handler, method = "GET", metadata = undefined) {
     if (typeof handler !== "function" && typeof handler !== "string") {
       throw new TypeError(

@@ -48,7 +48,7 @@ pub(crate) fn invoke(
 ) -> Invocation {
     let prepared = (|| -> rquickjs::Result<(Function<'_>, Object<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
-        let argument = request.to_js(ctx, internal.get("auth")?)?;
+        let argument = request.to_js(ctx, &internal.get("context")?)?;
         let handler = resolve_handler(ctx, &internal, index)?;
         Ok((handler, argument, internal))
     })();

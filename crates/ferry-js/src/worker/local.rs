@@ -13,8 +13,9 @@ use std::sync::Arc;
 use ferry_core::Response;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::Worker;
-use crate::pool::{Control, HttpJob, WorkerSettings};
+use super::{Call, Worker};
+use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
+use crate::request::ScriptRequest;
 
 struct LocalWorker {
     worker: Rc<RefCell<Worker>>,
@@ -33,22 +34,28 @@ pub(crate) enum Dispatch {
     /// This thread's worker is waiting for the handler's promise.
     Waiting(oneshot::Receiver<Response>),
     /// This thread has no worker (or it is busy in a nested call): use the queue.
-    Elsewhere(HttpJob),
+    Elsewhere(RouteKey, ScriptRequest),
 }
 
-/// Runs `job` on this thread's worker, if the thread has one.
-pub(crate) fn dispatch(job: HttpJob) -> Dispatch {
+/// Runs the request on this thread's worker, if the thread has one.
+pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
     LOCAL.with(|slot| {
         let slot = slot.borrow();
         let Some(local) = slot.as_ref() else {
-            return Dispatch::Elsewhere(job);
+            return Dispatch::Elsewhere(route, request);
         };
         let Ok(mut worker) = local.worker.try_borrow_mut() else {
-            return Dispatch::Elsewhere(job);
+            return Dispatch::Elsewhere(route, request);
         };
-        let (reply, mut answer) = oneshot::channel();
         let wake = worker.next_wake();
-        worker.http(HttpJob { reply, ..job });
+        let dispatched = match worker.call(route, request) {
+            Call::Done(response) => Dispatch::Done(response),
+            Call::Pending(waiting) => {
+                let (reply, answer) = oneshot::channel();
+                worker.park(waiting, reply);
+                Dispatch::Waiting(answer)
+            }
+        };
         if worker.rebuild {
             worker.tick();
         }
@@ -56,10 +63,7 @@ pub(crate) fn dispatch(job: HttpJob) -> Dispatch {
         if worker.next_wake() != wake {
             local.changed.notify_one();
         }
-        match answer.try_recv() {
-            Ok(response) => Dispatch::Done(response),
-            Err(_) => Dispatch::Waiting(answer),
-        }
+        dispatched
     })
 }
 

@@ -30,6 +30,7 @@ use self::sandbox::Sandbox;
 use crate::bindings::{self, Host, Registration, ScriptHost};
 use crate::error::ScriptError;
 use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
+use crate::request::ScriptRequest;
 use crate::response::unavailable;
 use crate::script::Script;
 
@@ -77,12 +78,25 @@ impl Slot {
     }
 }
 
-/// An async handler waiting for its promise.
-struct PendingCall {
+/// A call whose handler returned a pending promise.
+pub(crate) struct Waiting {
     call: u64,
     route: RouteKey,
     request_id: Arc<str>,
     deadline: Instant,
+}
+
+/// How a call went, as far as it has.
+pub(crate) enum Call {
+    /// The response.
+    Done(Response),
+    /// The handler's promise is pending; [`Worker::park`] it with a reply channel.
+    Pending(Waiting),
+}
+
+/// An async handler waiting for its promise, and where its response goes.
+struct PendingCall {
+    waiting: Waiting,
     reply: oneshot::Sender<Response>,
 }
 
@@ -148,7 +162,7 @@ impl Worker {
     pub(crate) fn next_wake(&self) -> Option<Instant> {
         self.pending
             .iter()
-            .map(|call| call.deadline)
+            .map(|call| call.waiting.deadline)
             .chain(self.host.timers.borrow().next_due())
             .min()
     }
@@ -178,13 +192,6 @@ impl Worker {
     /// Runs a request's handler; its response goes to the job's reply channel, now or when
     /// its promise settles.
     pub(crate) fn http(&mut self, job: HttpJob) {
-        let limits = &self.settings.limits;
-        if self.pending.len() >= limits.pending_per_worker {
-            let _ = job
-                .reply
-                .send(unavailable("too many requests are waiting for this worker"));
-            return;
-        }
         let HttpJob {
             route,
             request,
@@ -194,17 +201,30 @@ impl Worker {
             // The client gave up while the request waited in the queue.
             return;
         }
+        match self.call(route, request) {
+            Call::Done(response) => {
+                let _ = reply.send(response);
+            }
+            Call::Pending(waiting) => self.park(waiting, reply),
+        }
+    }
+
+    /// Runs a request's handler and returns its response, or the call to [`Worker::park`]
+    /// when the handler's promise is still pending.
+    pub(crate) fn call(&mut self, route: RouteKey, request: ScriptRequest) -> Call {
+        let limits = &self.settings.limits;
+        if self.pending.len() >= limits.pending_per_worker {
+            return Call::Done(unavailable("too many requests are waiting for this worker"));
+        }
         self.next_call += 1;
         let call = self.next_call;
         let Some(instance) = self.find(&route.script, route.version) else {
-            let _ = reply.send(unavailable(
+            return Call::Done(unavailable(
                 "the script was reloaded while the request waited; retry",
             ));
-            return;
         };
         if route.index >= instance.registrations.len() {
-            let _ = reply.send(unavailable("the route is no longer registered"));
-            return;
+            return Call::Done(unavailable("the route is no longer registered"));
         }
         let deadline = Instant::now() + limits.call_timeout;
         *self.host.request_id.borrow_mut() = Some(request.request_id.clone());
@@ -222,17 +242,21 @@ impl Worker {
         *self.host.request_id.borrow_mut() = None;
         match invocation {
             Invocation::Finished(outcome) => {
-                let response = self.finish(outcome, &route, &request.request_id);
-                let _ = reply.send(response);
+                Call::Done(self.finish(outcome, &route, &request.request_id))
             }
-            Invocation::Pending => self.pending.push(PendingCall {
+            Invocation::Pending => Call::Pending(Waiting {
                 call,
                 route,
                 request_id: request.request_id,
                 deadline,
-                reply,
             }),
         }
+    }
+
+    /// Keeps a call whose promise is pending until it settles (or its deadline passes); the
+    /// response then goes to `reply`.
+    pub(crate) fn park(&mut self, waiting: Waiting, reply: oneshot::Sender<Response>) {
+        self.pending.push(PendingCall { waiting, reply });
     }
 
     /// Names the handler `route` points at, for log lines.
@@ -276,23 +300,25 @@ impl Worker {
         let now = Instant::now();
         let limit = self.settings.limits.call_timeout;
         let mut waiting = Vec::with_capacity(self.pending.len());
-        for call in std::mem::take(&mut self.pending) {
+        for pending in std::mem::take(&mut self.pending) {
+            let call = &pending.waiting;
             let outcome = match self.find(&call.route.script, call.route.version) {
                 Some(instance) => instance
                     .context
                     .with(|ctx| call::poll_pending(&ctx, call.call, now >= call.deadline, limit)),
                 None => {
-                    let _ = call.reply.send(unavailable(
+                    let _ = pending.reply.send(unavailable(
                         "the script was unloaded while the request waited",
                     ));
                     continue;
                 }
             };
             match outcome {
-                None => waiting.push(call),
+                None => waiting.push(pending),
                 Some(outcome) => {
+                    let call = &pending.waiting;
                     let response = self.finish(outcome, &call.route, &call.request_id);
-                    let _ = call.reply.send(response);
+                    let _ = pending.reply.send(response);
                 }
             }
         }
