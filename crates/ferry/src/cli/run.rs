@@ -20,11 +20,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub listen: ListenArgs,
 
-    /// Where scripts run: `thread-per-core` (each server thread has its own JavaScript
-    /// runtime and runs the scripts of its requests, as Deno does) or `pool` (worker threads
-    /// of their own behind a queue: a long call never delays other requests, at the cost of
-    /// a hand-off between threads per request).
-    #[arg(long, value_enum, default_value_t = WorkerModelArg::ThreadPerCore, value_name = "MODEL")]
+    /// Where scripts run: `pool` (worker threads of their own behind a queue: a long call
+    /// never delays other requests) or `thread-per-core` (each server thread has its own
+    /// JavaScript runtime and runs the scripts of its requests, as Deno does: no hand-off
+    /// between threads, faster on few cores, but a long call delays its thread's other
+    /// requests).
+    #[arg(long, value_enum, default_value_t = WorkerModelArg::Pool, value_name = "MODEL")]
     pub worker_model: WorkerModelArg,
 
     /// JavaScript worker threads, each with its own runtime [default: number of cores].
@@ -78,10 +79,10 @@ pub struct RunArgs {
 /// `--worker-model` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WorkerModelArg {
-    /// One runtime per server thread; requests run where they were accepted.
-    ThreadPerCore,
     /// Worker threads of their own, fed by a bounded queue.
     Pool,
+    /// One runtime per server thread; requests run where they were accepted.
+    ThreadPerCore,
 }
 
 /// An admin token must be long enough not to be guessed.
