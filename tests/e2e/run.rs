@@ -280,3 +280,22 @@ async fn both_worker_models_serve_the_same_app() {
         }
     }
 }
+
+#[tokio::test]
+async fn script_logs_carry_the_script_and_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("logging.js");
+    std::fs::write(
+        &script,
+        "register('/log', () => { console.warn('custom marker', { n: 1 }); return 'ok'; });",
+    )
+    .unwrap();
+    let ferry = run(&script, &dir.path().join("data"), &[]);
+    let response = reqwest::get(ferry.url("/log")).await.unwrap();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let lines = ferry.stderr_until(Duration::from_secs(5), |l| l.contains("custom marker"));
+    let line = lines.last().cloned().unwrap_or_default();
+    assert!(line.starts_with("warning: custom marker {\"n\":1}"), "{lines:?}");
+    assert!(line.contains("logging.js"), "{line}");
+    assert!(line.contains(&request_id), "{line} lacks {request_id}");
+}
