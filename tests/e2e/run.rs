@@ -292,10 +292,16 @@ async fn script_logs_carry_the_script_and_the_request_id() {
     .unwrap();
     let ferry = run(&script, &dir.path().join("data"), &[]);
     let response = reqwest::get(ferry.url("/log")).await.unwrap();
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let lines = ferry.stderr_until(Duration::from_secs(5), |l| l.contains("custom marker"));
     let line = lines.last().cloned().unwrap_or_default();
-    assert!(line.starts_with("warning: custom marker {\"n\":1}"), "{lines:?}");
+    assert!(
+        line.starts_with("warning: custom marker {\"n\":1}"),
+        "{lines:?}"
+    );
     assert!(line.contains("logging.js"), "{line}");
     assert!(line.contains(&request_id), "{line} lacks {request_id}");
 }
