@@ -11,6 +11,7 @@ use ferry_store::SqliteStore;
 use crate::bindings::Registration;
 use crate::error::{EngineError, ScriptError};
 use crate::handler::ScriptRoute;
+use crate::handoff::Completions;
 use crate::limits::Limits;
 use crate::pool::{Control, RouteKey, WorkerPool, WorkerSettings};
 use crate::script::Script;
@@ -122,10 +123,19 @@ impl Engine {
             }
             None => None,
         };
+        let completions = match options.model {
+            WorkerModel::Pool => {
+                let completions = Arc::new(Completions::default());
+                Completions::start(completions.clone());
+                Some(completions)
+            }
+            WorkerModel::PerThread => None,
+        };
         let settings = Arc::new(WorkerSettings {
             limits: options.limits,
             dev: options.dev,
             store: store.clone(),
+            completions,
         });
         let pool = match options.model {
             WorkerModel::Pool => WorkerPool::start(options.workers, settings)?,

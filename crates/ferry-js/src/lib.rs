@@ -46,6 +46,7 @@ mod bindings;
 mod engine;
 mod error;
 mod handler;
+mod handoff;
 mod limits;
 pub mod management;
 mod pool;

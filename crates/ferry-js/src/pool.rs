@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::bindings::Registration;
 use crate::error::{EngineError, ScriptError};
+use crate::handoff::Completions;
 use crate::limits::Limits;
 use crate::request::ScriptRequest;
 use crate::script::Script;
@@ -53,6 +54,8 @@ pub(crate) struct WorkerSettings {
     pub limits: Limits,
     pub dev: bool,
     pub store: Option<SqliteStore>,
+    /// Where pool workers hand their replies over (None: reply directly).
+    pub completions: Option<Arc<Completions>>,
 }
 
 /// How a worker receives script changes.

@@ -195,3 +195,42 @@ async fn invalid_responses_are_500_with_the_reason_in_dev_mode_only() {
         "the stack names the file and line: {body}"
     );
 }
+
+#[tokio::test]
+async fn a_reply_held_for_its_burst_is_not_kept_behind_a_long_call() {
+    // One worker, busy first; meanwhile /fast and then /long are queued behind it. The worker
+    // answers /fast and holds the reply back (more work is queued), then starts /long: the
+    // held reply must still go out at once, not when /long ends.
+    let limits = Limits {
+        call_timeout: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let script = r#"
+        const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} };
+        register("/busy", () => { spin(300); return "busy"; });
+        register("/fast", () => "fast");
+        register("/long", () => { spin(1500); return "long"; });
+    "#;
+    let app = TestApp::with(1, limits, false, &[("spin.js", script)]).await;
+    let started = std::time::Instant::now();
+    let busy = app.text("/busy");
+    let fast = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let answer = app.text("/fast").await;
+        (answer, started.elapsed())
+    };
+    let long = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answer = app.text("/long").await;
+        (answer, started.elapsed())
+    };
+    let (busy, (fast, fast_at), (long, long_at)) = tokio::join!(busy, fast, long);
+    assert_eq!(busy.1, "busy");
+    assert_eq!(fast.1, "fast");
+    assert_eq!(long.1, "long");
+    assert!(long_at >= Duration::from_millis(1700), "{long_at:?}");
+    assert!(
+        fast_at < Duration::from_millis(1200),
+        "/fast waited for /long: {fast_at:?}"
+    );
+}

@@ -29,6 +29,7 @@ use self::failure::{CallLabel, Failure, Thrown};
 use self::sandbox::Sandbox;
 use crate::bindings::{self, Host, Registration, ScriptHost};
 use crate::error::ScriptError;
+use crate::handoff::ReplyBatch;
 use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
 use crate::request::ScriptRequest;
 use crate::response::unavailable;
@@ -115,19 +116,26 @@ pub(crate) struct Worker {
     host: Rc<Host>,
     scripts: HashMap<Arc<str>, Slot>,
     pending: Vec<PendingCall>,
+    /// Replies of the current burst (pool workers; see `handoff`).
+    replies: Option<Rc<ReplyBatch>>,
     next_call: u64,
     rebuild: bool,
 }
 
 impl Worker {
     pub(crate) fn new(id: usize, settings: Arc<WorkerSettings>) -> rquickjs::Result<Self> {
+        let replies = settings
+            .completions
+            .as_ref()
+            .map(|completions| Rc::new(ReplyBatch::new(completions.clone())));
         Ok(Worker {
             id,
-            sandbox: Sandbox::new(&settings.limits)?,
+            sandbox: Sandbox::new(&settings.limits, replies.clone())?,
             host: Rc::new(Host::new(settings.store.clone())),
             settings,
             scripts: HashMap::new(),
             pending: Vec::new(),
+            replies,
             next_call: 0,
             rebuild: false,
         })
@@ -138,13 +146,42 @@ impl Worker {
             while let Ok(control) = controls.try_recv() {
                 self.control(control);
             }
+            let idle = jobs.is_empty();
+            if idle {
+                // About to wait: the burst is over, send its replies.
+                self.hand_over_replies();
+            }
             match self.wait(jobs, controls) {
                 Event::Control(control) => self.control(control),
-                Event::Job(job) => self.http(job),
+                Event::Job(job) => {
+                    if idle {
+                        // Woken by the first request of a burst: let the threads queueing
+                        // the rest run first, so that one wake-up serves the whole burst.
+                        std::thread::yield_now();
+                    }
+                    self.http(job);
+                }
                 Event::Tick => {}
                 Event::Closed => break,
             }
             self.tick();
+        }
+    }
+
+    /// Sends a response: at once, or (pool workers) with the burst's batch of replies.
+    fn respond(&mut self, reply: oneshot::Sender<Response>, response: Response) {
+        match &self.replies {
+            Some(batch) => batch.push((reply, response)),
+            None => {
+                let _ = reply.send(response);
+            }
+        }
+    }
+
+    /// Hands the held-back replies over to the server's runtime.
+    fn hand_over_replies(&mut self) {
+        if let Some(batch) = &self.replies {
+            batch.hand_over();
         }
     }
 
@@ -202,9 +239,7 @@ impl Worker {
             return;
         }
         match self.call(route, request) {
-            Call::Done(response) => {
-                let _ = reply.send(response);
-            }
+            Call::Done(response) => self.respond(reply, response),
             Call::Pending(waiting) => self.park(waiting, reply),
         }
     }
@@ -307,9 +342,8 @@ impl Worker {
                     .context
                     .with(|ctx| call::poll_pending(&ctx, call.call, now >= call.deadline, limit)),
                 None => {
-                    let _ = pending.reply.send(unavailable(
-                        "the script was unloaded while the request waited",
-                    ));
+                    let response = unavailable("the script was unloaded while the request waited");
+                    self.respond(pending.reply, response);
                     continue;
                 }
             };
@@ -318,7 +352,7 @@ impl Worker {
                 Some(outcome) => {
                     let call = &pending.waiting;
                     let response = self.finish(outcome, &call.route, &call.request_id);
-                    let _ = pending.reply.send(response);
+                    self.respond(pending.reply, response);
                 }
             }
         }
@@ -601,7 +635,7 @@ impl Worker {
             .map(|instance| (instance.script.clone(), instance.version))
             .collect();
         self.scripts.clear();
-        match Sandbox::new(&self.settings.limits) {
+        match Sandbox::new(&self.settings.limits, self.replies.clone()) {
             Ok(sandbox) => self.sandbox = sandbox,
             Err(error) => {
                 tracing::error!(worker = self.id, %error, "cannot create a JavaScript runtime; keeping the old one");

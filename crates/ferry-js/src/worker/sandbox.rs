@@ -3,36 +3,51 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rquickjs::Runtime;
 
+use crate::handoff::ReplyBatch;
 use crate::limits::Limits;
 
 /// The deadline of the call in progress. The interpreter polls the interrupt handler while
 /// it runs bytecode; once the deadline has passed the handler stops the script with an
 /// uncatchable exception, and `fired` records that this is why it stopped.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Deadline {
     at: Cell<Option<Instant>>,
+    armed: Cell<Option<Instant>>,
     fired: Cell<bool>,
+    /// A pool worker's held-back replies, handed over once a call runs long.
+    replies: Option<Rc<ReplyBatch>>,
 }
+
+/// How long a call may run before the replies held back for the burst are handed over.
+const HOLD_REPLIES: Duration = Duration::from_micros(100);
 
 impl Deadline {
     /// Arms the deadline for a call that must end by `at`.
     pub(crate) fn arm(&self, at: Instant) {
         self.at.set(Some(at));
+        self.armed.set(Some(Instant::now()));
         self.fired.set(false);
     }
 
     /// Disarms it; returns whether it stopped the script since it was armed.
     pub(crate) fn disarm(&self) -> bool {
         self.at.set(None);
+        self.armed.set(None);
         self.fired.replace(false)
     }
 
     fn expired(&self) -> bool {
-        let expired = self.at.get().is_some_and(|at| Instant::now() >= at);
+        let now = Instant::now();
+        if let (Some(replies), Some(armed)) = (&self.replies, self.armed.get())
+            && now.duration_since(armed) >= HOLD_REPLIES
+        {
+            replies.hand_over();
+        }
+        let expired = self.at.get().is_some_and(|at| now >= at);
         if expired {
             self.fired.set(true);
         }
@@ -48,11 +63,16 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    pub(crate) fn new(limits: &Limits) -> rquickjs::Result<Self> {
+    /// A runtime with `limits`; `replies` are the worker's held-back replies, if it holds
+    /// any back.
+    pub(crate) fn new(limits: &Limits, replies: Option<Rc<ReplyBatch>>) -> rquickjs::Result<Self> {
         let runtime = Runtime::new()?;
         runtime.set_memory_limit(limits.memory_bytes);
         runtime.set_max_stack_size(limits.stack_bytes);
-        let deadline = Rc::new(Deadline::default());
+        let deadline = Rc::new(Deadline {
+            replies,
+            ..Deadline::default()
+        });
         let watched = deadline.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || watched.expired())));
         Ok(Sandbox {
