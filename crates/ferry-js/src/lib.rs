@@ -5,10 +5,13 @@
 //! unchanged. Unlike an engine that builds a fresh interpreter per request, Ferry keeps a
 //! pool of warm QuickJS runtimes:
 //!
-//! - [`Engine`] owns a pool of worker threads (one per core by default). Each worker owns one
-//!   QuickJS runtime with a context per script, every script evaluated once and its `init()`
-//!   run. Requests reach the workers through one bounded queue; when it is full the client
-//!   gets 503 with `Retry-After` instead of waiting in unbounded memory.
+//! - [`Engine`] owns the workers (one per core by default). Each worker owns one QuickJS
+//!   runtime with a context per script, every script evaluated once and its `init()` run.
+//!   In the default [`WorkerModel::Pool`] the workers are threads of their own and requests
+//!   reach them through one bounded queue (replies go back in bursts, one wake-up each);
+//!   when the queue is full the client gets 503 with `Retry-After` instead of waiting in
+//!   unbounded memory. [`WorkerModel::PerThread`] instead attaches a worker to each server
+//!   thread ([`Engine::attach_worker`]), which runs the scripts of its own requests.
 //! - Every runtime is sandboxed by [`Limits`]: memory, stack, time per call (stopped by the
 //!   interpreter's interrupt handler: the client gets 504), script size and request body
 //!   size. A runaway script costs its own request only; the worker recovers, rebuilding its
