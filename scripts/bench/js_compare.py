@@ -6,7 +6,7 @@ examples/rust for the Rust library, scripts/bench/js-peers/ for Node, Deno and B
 run one at a time, pinned to CPU 0; wrk runs pinned to CPU 1 with one thread. Within each run
 the servers are visited in turn (the order alternates between runs), every endpoint gets a
 1-second warm-up that is not counted, and each figure is the median of the runs with its
-spread. Helpers (pinning, boost, wrk parsing, CPU accounting) come from wrk_compare.py.
+spread. The wrk runs, boost and CPU accounting come from wrk_compare.py.
 
 Usage:
   scripts/bench/js_compare.py --ferry target/release/ferry \\
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wrk_compare import boost, free_port, group_cpu_seconds, parse_wrk, wait_ready  # noqa: E402
+from wrk_compare import boost, free_port, run_wrk, wait_ready  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 PEERS = Path(__file__).resolve().parent / "js-peers"
@@ -75,22 +75,6 @@ def post_script(scratch: Path) -> Path:
     return script
 
 
-def run_wrk(port, method, path, seconds, server_pgid, lua):
-    url = f"http://127.0.0.1:{port}{path}"
-    base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", "--latency", "--timeout", "5s"]
-    if method == "POST":
-        base += ["-s", str(lua)]
-    subprocess.run(base + ["-d1s", url], capture_output=True, check=True)
-    cpu_before = group_cpu_seconds(server_pgid)
-    proc = subprocess.Popen(base + [f"-d{seconds}s", url], stdout=subprocess.PIPE, text=True)
-    boost(proc.pid)
-    out, _ = proc.communicate()
-    result = parse_wrk(out)
-    cpu = group_cpu_seconds(server_pgid) - cpu_before
-    result["per_cpu_s"] = result["rps"] * seconds / cpu if cpu > 0 else float("nan")
-    return result
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ferry", default="target/release/ferry")
@@ -134,7 +118,8 @@ def run_all(args, servers, endpoints, scratch):
                 wait_ready(port, "/hello", timeout=60)
                 for endpoint in endpoints:
                     method, path, _ = ENDPOINTS[endpoint]
-                    result = run_wrk(port, method, path, args.duration, proc.pid, lua)
+                    extra = ["-s", str(lua)] if method == "POST" else []
+                    result = run_wrk(port, path, CONNECTIONS, args.duration, proc.pid, extra)
                     results[(name, endpoint)].append(result)
                     print(f"run {run + 1} {name:10} {endpoint:7} {result['rps']:>10,.0f} req/s"
                           f"  p50 {result['p50']:.2f} ms  p99 {result['p99']:.2f} ms"

@@ -146,9 +146,11 @@ def parse_wrk(text: str):
     }
 
 
-def run_wrk(port: int, path: str, connections: int, seconds: int, server_pgid: int):
+def run_wrk(port: int, path: str, connections: int, seconds: int, server_pgid: int, extra=()):
+    """One measured wrk run (after a 1 s warm-up), with the server's CPU per request;
+    `extra` holds further wrk options, such as `-s script.lua`."""
     url = f"http://127.0.0.1:{port}{path}"
-    base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "--latency", "--timeout", "5s"]
+    base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "--latency", "--timeout", "5s", *extra]
     subprocess.run(base + ["-d1s", url], capture_output=True, check=True)  # warm-up, not counted
     cpu_before = group_cpu_seconds(server_pgid)
     proc = subprocess.Popen(base + [f"-d{seconds}s", url], stdout=subprocess.PIPE, text=True)

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::{BoxFuture, Handler, Request, Response};
+use ferry_core::{BoxFuture, Handler, IntoResponse, Request, Response};
 use http::StatusCode;
 use tokio::sync::oneshot;
 
 use crate::pool::{HttpJob, RouteKey, Saturated, WorkerPool};
 use crate::request::{self, RequestError};
-use crate::response::{plain, unavailable};
+use crate::response::unavailable;
 use crate::worker::local::{self, Dispatch};
 
 /// Extra time the async side waits beyond the call limit, for the time a request may spend
@@ -36,16 +36,12 @@ async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
     let request = match request::read(request, limits.body_bytes).await {
         Ok(request) => request,
         Err(error @ RequestError::TooLarge { .. }) => {
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("413 Payload Too Large\n\n{error}\n"),
-            );
+            let text = format!("413 Payload Too Large\n\n{error}\n");
+            return (StatusCode::PAYLOAD_TOO_LARGE, text).into_response();
         }
         Err(error) => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                format!("400 Bad Request\n\n{error}\n"),
-            );
+            let text = format!("400 Bad Request\n\n{error}\n");
+            return (StatusCode::BAD_REQUEST, text).into_response();
         }
     };
     // Thread-per-core: this thread's own worker runs the handler at once.
@@ -68,9 +64,10 @@ async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
     match tokio::time::timeout(limits.call_timeout + QUEUE_ALLOWANCE, answer).await {
         Ok(Ok(response)) => response,
         Ok(Err(_)) => unavailable("the JavaScript worker stopped"),
-        Err(_) => plain(
+        Err(_) => (
             StatusCode::GATEWAY_TIMEOUT,
-            "504 Gateway Timeout\n\nthe request waited too long for a JavaScript worker\n".into(),
-        ),
+            "504 Gateway Timeout\n\nthe request waited too long for a JavaScript worker\n",
+        )
+            .into_response(),
     }
 }

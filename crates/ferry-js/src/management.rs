@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use ferry_core::{App, Body, Request, Response};
+use ferry_core::{App, Body, IntoResponse, Json, Request, Response};
 use ferry_store::{ScriptRepository, SqliteStore, StoredScript};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
@@ -115,7 +115,8 @@ impl Management {
     }
 
     async fn upsert(self, request: ScriptRequest) -> Response {
-        let (Some(uri), Some(content)) = (field(&request, "uri"), field(&request, "content"))
+        let (Some(uri), Some(content)) =
+            (value(&request.form, "uri"), value(&request.form, "content"))
         else {
             return json_response(
                 StatusCode::BAD_REQUEST,
@@ -149,7 +150,7 @@ impl Management {
     }
 
     async fn delete(self, request: ScriptRequest) -> Response {
-        let Some(uri) = field(&request, "uri") else {
+        let Some(uri) = value(&request.form, "uri") else {
             return json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": "send the form field uri" }),
@@ -188,12 +189,7 @@ impl Management {
     }
 
     async fn read(self, request: ScriptRequest) -> Response {
-        let Some(uri) = request
-            .query
-            .iter()
-            .find(|(key, _)| key == "uri")
-            .map(|(_, value)| value.clone())
-        else {
+        let Some(uri) = value(&request.query, "uri") else {
             return json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": "add ?uri= with the script's name" }),
@@ -242,21 +238,16 @@ pub fn stored_scripts(store: &SqliteStore) -> Result<Vec<Script>, ferry_store::S
         .collect())
 }
 
-fn field(request: &ScriptRequest, name: &str) -> Option<String> {
-    request
-        .form
+/// The value of `name` among a request's query or form fields.
+fn value(fields: &[(String, String)], name: &str) -> Option<String> {
+    fields
         .iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.clone())
 }
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    (status, Json(value)).into_response()
 }
 
 fn server_error(error: &EngineError) -> Response {

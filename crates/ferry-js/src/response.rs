@@ -4,12 +4,12 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use ferry_core::{Body, Response};
+use ferry_core::response::TEXT_PLAIN_UTF8;
+use ferry_core::{Body, IntoResponse, Response};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, StatusCode};
 use rquickjs::{Object, Type, Value};
 
-const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
 
 /// What is wrong with a handler's return value, written for the script's author.
@@ -34,7 +34,7 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
             .to_string()
             .map_err(|error| invalid(format!("the returned string is not valid text: {error}")))?;
         let mut response = Response::new(Body::from(text));
-        response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
+        response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN_UTF8);
         return Ok(response);
     }
     let object = match value.type_of() {
@@ -143,10 +143,10 @@ fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
         let text = text
             .to_string()
             .map_err(|error| invalid(format!("body is not valid text: {error}")))?;
-        return Ok((Bytes::from(text), TEXT_PLAIN));
+        return Ok((Bytes::from(text), TEXT_PLAIN_UTF8));
     }
     if body.is_undefined() || body.is_null() {
-        return Ok((Bytes::new(), TEXT_PLAIN));
+        return Ok((Bytes::new(), TEXT_PLAIN_UTF8));
     }
     let hint = match body.type_of() {
         Type::Object | Type::Array => {
@@ -219,20 +219,13 @@ fn describe_type(kind: Type) -> &'static str {
     }
 }
 
-/// A plain-text response.
-pub(crate) fn plain(status: StatusCode, text: String) -> Response {
-    let mut response = Response::new(Body::from(text));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
-    response
-}
-
 /// 503 with `Retry-After`: the request could not be run now, but may be retried at once.
 pub(crate) fn unavailable(reason: &str) -> Response {
-    let mut response = plain(
+    let mut response = (
         StatusCode::SERVICE_UNAVAILABLE,
         format!("503 Service Unavailable\n\n{reason}\n"),
-    );
+    )
+        .into_response();
     response
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("1"));

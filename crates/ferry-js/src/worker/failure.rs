@@ -4,13 +4,13 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::Response;
+use ferry_core::{IntoResponse, Response};
 use http::StatusCode;
 use rquickjs::{Ctx, Value};
 
 use crate::bindings::Registration;
 use crate::error::ScriptError;
-use crate::response::{InvalidResponse, plain};
+use crate::response::InvalidResponse;
 
 /// Which handler a call went to, for log lines.
 #[derive(Debug, Clone)]
@@ -230,7 +230,7 @@ impl Failure {
                 }
             }
         }
-        plain(status, text)
+        (status, text).into_response()
     }
 }
 
