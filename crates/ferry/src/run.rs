@@ -21,7 +21,9 @@ use crate::threads::{Servers, StartError};
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
-    let engine = Engine::start(engine_options(&args))
+    let options = engine_options(&args);
+    let workers = options.workers;
+    let engine = Engine::start(options)
         .await
         .context("cannot start the JavaScript engine")?;
     let static_files = match &args.static_dir {
@@ -55,8 +57,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     // Thread-per-core: every server thread must be a worker before scripts load.
     let servers = match args.worker_model {
         WorkerModelArg::ThreadPerCore => {
-            let threads = engine_options(&args).workers;
-            Servers::per_thread(&engine, threads, make_app, config, addr)
+            Servers::per_thread(&engine, workers, make_app, config, addr)
                 .await
                 .map_err(|error| match error {
                     StartError::Bind(error) => explain(error),
