@@ -8,7 +8,7 @@ use bytes::Bytes;
 use ferry_core::{ReadBodyError, Request};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Method};
-use rquickjs::{Ctx, Object};
+use rquickjs::{Ctx, IntoJs, Object, Value};
 
 /// A request's data, owned and ready to cross to a worker thread.
 #[derive(Debug, Default)]
@@ -180,25 +180,68 @@ async fn read_multipart(
     Ok(())
 }
 
+/// A field of `context.request`, in the order of the prelude's `requestFields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestField {
+    Path,
+    Method,
+    Headers,
+    Query,
+    Params,
+    Form,
+    Body,
+    Files,
+}
+
+impl RequestField {
+    const ALL: [RequestField; 8] = [
+        RequestField::Path,
+        RequestField::Method,
+        RequestField::Headers,
+        RequestField::Query,
+        RequestField::Params,
+        RequestField::Form,
+        RequestField::Body,
+        RequestField::Files,
+    ];
+
+    /// The field at `index` of the prelude's `requestFields`.
+    pub(crate) fn from_index(index: u32) -> Option<Self> {
+        Self::ALL.get(usize::try_from(index).ok()?).copied()
+    }
+
+    /// The property name scripts read.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RequestField::Path => "path",
+            RequestField::Method => "method",
+            RequestField::Headers => "headers",
+            RequestField::Query => "query",
+            RequestField::Params => "params",
+            RequestField::Form => "form",
+            RequestField::Body => "body",
+            RequestField::Files => "files",
+        }
+    }
+}
+
 impl ScriptRequest {
-    /// The handler's argument, `{ request, kind, invocationId }`, built by `make` (the
-    /// prelude's `internal.context`) from the request's parts.
-    pub(crate) fn to_js<'js>(
+    /// The value of `context.request[field]`.
+    pub(crate) fn field_to_js<'js>(
         &self,
         ctx: &Ctx<'js>,
-        make: &rquickjs::Function<'js>,
-    ) -> rquickjs::Result<Object<'js>> {
-        let mut args = rquickjs::function::Args::new(ctx.clone(), 9);
-        args.push_arg(self.path.as_str())?;
-        args.push_arg(self.method.as_str())?;
-        args.push_arg(pairs_object(ctx, &self.headers)?)?;
-        args.push_arg(pairs_object(ctx, &self.query)?)?;
-        args.push_arg(pairs_object(ctx, &self.params)?)?;
-        args.push_arg(pairs_object(ctx, &self.form)?)?;
-        args.push_arg(self.body.as_deref())?;
-        args.push_arg(self.files_to_js(ctx)?)?;
-        args.push_arg(&*self.request_id)?;
-        args.apply(make)
+        field: RequestField,
+    ) -> rquickjs::Result<Value<'js>> {
+        match field {
+            RequestField::Path => self.path.as_str().into_js(ctx),
+            RequestField::Method => self.method.as_str().into_js(ctx),
+            RequestField::Headers => pairs_object(ctx, &self.headers).map(Object::into_value),
+            RequestField::Query => pairs_object(ctx, &self.query).map(Object::into_value),
+            RequestField::Params => pairs_object(ctx, &self.params).map(Object::into_value),
+            RequestField::Form => pairs_object(ctx, &self.form).map(Object::into_value),
+            RequestField::Body => self.body.as_deref().into_js(ctx),
+            RequestField::Files => self.files_to_js(ctx).map(rquickjs::Array::into_value),
+        }
     }
 
     fn files_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {

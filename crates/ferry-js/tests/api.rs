@@ -51,6 +51,56 @@ async fn context_request_carries_path_method_params_query_headers_and_body() {
     assert_eq!(request["auth"]["isAuthenticated"], false);
 }
 
+/// `context.request` builds its fields on first read; it must still behave as a plain
+/// object: the same value on every read, writable, enumerable once read, complete in
+/// JSON, and readable after an `await`.
+#[tokio::test]
+async fn lazily_built_request_fields_behave_like_plain_properties() {
+    let app = TestApp::new(&[(
+        "lazy.js",
+        r#"
+        register("/lazy/:id", async (context) => {
+          const request = context.request;
+          const same = request.headers === request.headers && request.params === request.params;
+          request.query.added = "yes";
+          request.method = "CHANGED";
+          const keysAfterReads = Object.keys(request).sort();
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return ResponseBuilder.json({
+            same,
+            added: request.query.added,
+            method: request.method,
+            keysAfterReads,
+            late: request.params.id,
+            whole: JSON.parse(JSON.stringify(context)),
+            kind: context.kind,
+            hasInvocationId: typeof context.invocationId === "string" && context.invocationId.length > 0,
+          });
+        });
+        "#,
+    )])
+    .await;
+    let response = app.get("/lazy/7?q=1").await;
+    assert_eq!(response.status(), 200);
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!(seen["same"], true);
+    assert_eq!(seen["added"], "yes");
+    assert_eq!(seen["method"], "CHANGED");
+    assert_eq!(
+        seen["keysAfterReads"],
+        serde_json::json!(["headers", "method", "params", "query"])
+    );
+    assert_eq!(seen["late"], "7");
+    assert_eq!(seen["whole"]["request"]["path"], "/lazy/7");
+    assert_eq!(seen["whole"]["request"]["query"]["q"], "1");
+    assert_eq!(seen["whole"]["request"]["query"]["added"], "yes");
+    assert_eq!(seen["whole"]["request"]["method"], "CHANGED");
+    assert_eq!(seen["whole"]["request"]["body"], Value::Null);
+    assert_eq!(seen["whole"]["kind"], "httpRoute");
+    assert_eq!(seen["kind"], "httpRoute");
+    assert_eq!(seen["hasInvocationId"], true);
+}
+
 #[tokio::test]
 async fn body_is_null_without_one_and_form_fields_are_parsed() {
     let app = TestApp::new(&[(

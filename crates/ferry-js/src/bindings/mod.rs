@@ -2,6 +2,7 @@
 //! written in JavaScript (`prelude.js`) on top of a few Rust functions (`host.*`) defined
 //! by the modules here.
 
+pub(crate) mod context;
 mod convert;
 mod encoding;
 mod log;

@@ -23,9 +23,40 @@
     },
   });
 
-  // The handler's argument, built here so that its fixed property names cost nothing.
-  internal.context = (path, method, headers, query, params, form, body, files, invocationId) => ({
-    request: { path, method, headers, query, params, form, body, files, auth: internal.auth },
+  // The handler's argument. The fields of `context.request` are built on their first read
+  // by a function of Rust (see bindings/context.rs), called with the field's index in
+  // `requestFields` (the order of `RequestField`).
+  const buildField = Symbol("buildField");
+  const requestFields = ["path", "method", "headers", "query", "params", "form", "body", "files"];
+  const own = (target, name, value) =>
+    Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+  const requestPrototype = {
+    get auth() {
+      return internal.auth;
+    },
+    set auth(value) {
+      own(this, "auth", value);
+    },
+    toJSON() {
+      const plain = {};
+      for (const name of requestFields) plain[name] = this[name];
+      plain.auth = this.auth;
+      return plain;
+    },
+  };
+  requestFields.forEach((name, index) => {
+    Object.defineProperty(requestPrototype, name, {
+      get() {
+        return this[buildField](this, index);
+      },
+      set(value) {
+        own(this, name, value);
+      },
+    });
+  });
+  Object.freeze(requestPrototype);
+  internal.context = (build, invocationId) => ({
+    request: { __proto__: requestPrototype, [buildField]: build },
     kind: "httpRoute",
     invocationId,
   });

@@ -8,7 +8,7 @@ use rquickjs::{Ctx, Function, Object, Promise, Value};
 
 use super::failure::{Failure, Thrown};
 use super::sandbox::Deadline;
-use crate::bindings;
+use crate::bindings::{self, context};
 use crate::request::ScriptRequest;
 use crate::response;
 
@@ -41,15 +41,15 @@ pub(crate) fn invoke(
     ctx: &Ctx<'_>,
     guard: &Deadline,
     index: usize,
-    request: &ScriptRequest,
+    request: ScriptRequest,
     deadline: Instant,
     limit: Duration,
     call: u64,
 ) -> Invocation {
     let prepared = (|| -> rquickjs::Result<(Function<'_>, Object<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
-        let argument = request.to_js(ctx, &internal.get("context")?)?;
         let handler = resolve_handler(ctx, &internal, index)?;
+        let argument = context::create(ctx, &internal, request)?;
         Ok((handler, argument, internal))
     })();
     let (handler, argument, internal) = match prepared {

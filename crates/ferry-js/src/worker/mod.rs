@@ -259,13 +259,14 @@ impl Worker {
             return Call::Done(unavailable("the route is no longer registered"));
         }
         let deadline = Instant::now() + limits.call_timeout;
-        *self.host.request_id.borrow_mut() = Some(request.request_id.clone());
+        let request_id = request.request_id.clone();
+        *self.host.request_id.borrow_mut() = Some(request_id.clone());
         let invocation = instance.context.with(|ctx| {
             call::invoke(
                 &ctx,
                 &self.sandbox.deadline,
                 route.index,
-                &request,
+                request,
                 deadline,
                 limits.call_timeout,
                 call,
@@ -273,13 +274,11 @@ impl Worker {
         });
         *self.host.request_id.borrow_mut() = None;
         match invocation {
-            Invocation::Finished(outcome) => {
-                Call::Done(self.finish(outcome, &route, &request.request_id))
-            }
+            Invocation::Finished(outcome) => Call::Done(self.finish(outcome, &route, &request_id)),
             Invocation::Pending => Call::Pending(Waiting {
                 call,
                 route,
-                request_id: request.request_id,
+                request_id,
                 deadline,
             }),
         }
