@@ -305,3 +305,62 @@ async fn script_logs_carry_the_script_and_the_request_id() {
     assert!(line.contains("logging.js"), "{line}");
     assert!(line.contains(&request_id), "{line} lacks {request_id}");
 }
+
+/// The dashboard example: a browser-style client follows `/live` for one sensor while
+/// readings are posted; it receives its sensor's readings only, as SSE events.
+#[tokio::test]
+async fn dashboard_example_pushes_readings_to_stream_clients() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(
+        &examples().join("dashboard/app.js"),
+        data.path(),
+        &["--sse-heartbeat", "1"],
+    );
+    assert!(
+        ferry.banner.join("\n").contains("STREAM /live"),
+        "{:?}",
+        ferry.banner
+    );
+    let client = reqwest::Client::new();
+    let mut live = client
+        .get(ferry.url("/live?sensor=temperature"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.headers()["content-type"], "text/event-stream");
+    // The first heartbeat shows the stream is established before readings are posted.
+    let first = tokio::time::timeout(Duration::from_secs(5), live.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&first[..], b": keep-alive\n\n");
+    for (sensor, value) in [("humidity", 40), ("temperature", 21)] {
+        let posted = client
+            .post(ferry.url("/readings"))
+            .body(format!(r#"{{"sensor":"{sensor}","value":{value}}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 202);
+    }
+    let mut received = String::new();
+    while !received.contains("\n\n") || received.starts_with(':') {
+        if received.starts_with(": keep-alive\n\n") {
+            received.drain(..": keep-alive\n\n".len());
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(5), live.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        received.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(
+        received.starts_with("id: 2\ndata: {\"sensor\":\"temperature\",\"value\":21,"),
+        "{received}"
+    );
+    let page = client.get(ferry.url("/")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("new EventSource"));
+}

@@ -20,6 +20,7 @@
 //! ```
 
 mod connect;
+pub mod fanout;
 pub mod fixtures;
 pub mod load;
 pub mod peers;

@@ -1,6 +1,12 @@
-//! Server-Sent Events: an [`Event`] type with correct framing, and [`event_stream`], a
+//! Server-Sent Events: an [`Event`] type with correct framing; [`event_stream`], a
 //! response that sends events from a channel, keeps idle connections alive with comments,
-//! and ends when the server shuts down.
+//! and ends when the server shuts down; and [`StreamHub`], named streams that many clients
+//! follow and any code can publish to (with per-client metadata, filters, `Last-Event-ID`
+//! replay and bounded queues).
+
+mod hub;
+
+pub use hub::{Filter, HubSettings, MatchMode, Metadata, StreamHub, SubscribeError};
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -90,6 +96,33 @@ pub fn event_stream(
     events: mpsc::Receiver<Event>,
     keep_alive: Duration,
 ) -> Response {
+    stream_response(request, Source::Events(events), keep_alive)
+}
+
+/// Where a stream's frames come from.
+enum Source {
+    /// Events to encode.
+    Events(mpsc::Receiver<Event>),
+    /// Frames encoded once for many clients, with what removes the client when the
+    /// response is dropped.
+    Frames {
+        frames: mpsc::Receiver<Bytes>,
+        _membership: Box<dyn Send + Sync>,
+    },
+}
+
+impl Source {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        match self {
+            Source::Events(events) => events
+                .poll_recv(cx)
+                .map(|event| event.map(|event| Bytes::from(event.encode()))),
+            Source::Frames { frames, .. } => frames.poll_recv(cx),
+        }
+    }
+}
+
+fn stream_response(request: &Request, source: Source, keep_alive: Duration) -> Response {
     let shutdown = request
         .extensions()
         .get::<ServerLifecycle>()
@@ -99,7 +132,7 @@ pub fn event_stream(
         tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let body = EventStreamBody {
-        events,
+        source,
         keep_alive: interval,
         shutdown,
     };
@@ -118,7 +151,7 @@ pub fn event_stream(
 type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 struct EventStreamBody {
-    events: mpsc::Receiver<Event>,
+    source: Source,
     keep_alive: tokio::time::Interval,
     shutdown: Option<ShutdownFuture>,
 }
@@ -136,10 +169,10 @@ impl http_body::Body for EventStreamBody {
         {
             return Poll::Ready(None);
         }
-        match self.events.poll_recv(cx) {
-            Poll::Ready(Some(event)) => {
+        match self.source.poll_next(cx) {
+            Poll::Ready(Some(frame)) => {
                 self.keep_alive.reset();
-                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(event.encode())))));
+                return Poll::Ready(Some(Ok(Frame::data(frame))));
             }
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}

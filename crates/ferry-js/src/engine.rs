@@ -5,16 +5,19 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use ferry_core::Handler;
 use ferry_core::router::{RouteError, Router, Routes};
+use ferry_core::sse::{HubSettings, StreamHub};
 use ferry_store::SqliteStore;
 
-use crate::bindings::Registration;
+use crate::bindings::{Registration, RouteKind};
 use crate::error::{EngineError, ScriptError};
 use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
 use crate::limits::Limits;
 use crate::pool::{Control, RouteKey, WorkerPool, WorkerSettings};
 use crate::script::Script;
+use crate::stream::StreamRoute;
 
 /// How to run the engine.
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub struct EngineOptions {
     pub data_dir: Option<PathBuf>,
     /// Where the workers run.
     pub model: WorkerModel,
+    /// The limits of the Server-Sent Events streams scripts register.
+    pub streams: HubSettings,
 }
 
 /// Where JavaScript runs relative to the threads that serve HTTP.
@@ -52,6 +57,7 @@ impl Default for EngineOptions {
             dev: false,
             data_dir: None,
             model: WorkerModel::Pool,
+            streams: HubSettings::default(),
         }
     }
 }
@@ -78,7 +84,10 @@ impl Loaded {
             routes: self
                 .registrations
                 .iter()
-                .map(|registration| format!("{} {}", registration.method, registration.pattern))
+                .map(|registration| match registration.kind {
+                    RouteKind::Http => format!("{} {}", registration.method, registration.pattern),
+                    RouteKind::Stream { .. } => format!("STREAM {}", registration.pattern),
+                })
                 .collect(),
         }
     }
@@ -88,6 +97,7 @@ struct Shared {
     pool: Arc<WorkerPool>,
     routes: Routes,
     store: Option<SqliteStore>,
+    streams: StreamHub,
     scripts: Mutex<BTreeMap<Arc<str>, Loaded>>,
     /// Serialises changes, so that two reloads never interleave their steps.
     changes: tokio::sync::Mutex<()>,
@@ -131,10 +141,12 @@ impl Engine {
             }
             WorkerModel::PerThread => None,
         };
+        let streams = StreamHub::new(options.streams);
         let settings = Arc::new(WorkerSettings {
             limits: options.limits,
             dev: options.dev,
             store: store.clone(),
+            streams: streams.clone(),
             completions,
         });
         let pool = match options.model {
@@ -146,6 +158,7 @@ impl Engine {
                 pool: Arc::new(pool),
                 routes: Routes::default(),
                 store,
+                streams,
                 scripts: Mutex::new(BTreeMap::new()),
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
@@ -171,6 +184,12 @@ impl Engine {
     /// The data store, when the engine has a data directory.
     pub fn store(&self) -> Option<&SqliteStore> {
         self.shared.store.as_ref()
+    }
+
+    /// The Server-Sent Events streams the scripts registered: Rust code can publish to
+    /// them too.
+    pub fn streams(&self) -> &StreamHub {
+        &self.shared.streams
     }
 
     /// The sandbox limits.
@@ -279,6 +298,7 @@ impl Engine {
         self.shared.routes.replace(router);
         let described = loaded.describe();
         table.insert(name, loaded);
+        self.sync_streams(&table);
         Ok(described)
     }
 
@@ -295,6 +315,7 @@ impl Engine {
         let router = self.build_router(&table, None, Some(&name))?;
         self.shared.routes.replace(router);
         table.remove(&name);
+        self.sync_streams(&table);
         self.shared
             .pool
             .notify(|| Control::Remove { name: name.clone() });
@@ -333,21 +354,40 @@ impl Engine {
 
     fn add_routes(&self, router: &mut Router, loaded: &Loaded) -> Result<(), RouteError> {
         for (index, registration) in loaded.registrations.iter().enumerate() {
-            let handler = ScriptRoute {
-                pool: self.shared.pool.clone(),
-                key: RouteKey {
-                    script: loaded.script.name().clone(),
-                    version: loaded.version,
-                    index,
-                },
+            let pool = self.shared.pool.clone();
+            let key = RouteKey {
+                script: loaded.script.name().clone(),
+                version: loaded.version,
+                index,
             };
-            router.add(
-                &registration.pattern,
-                registration.method.clone(),
-                Arc::new(handler),
-            )?;
+            let handler: Arc<dyn Handler> = match registration.kind {
+                RouteKind::Http => Arc::new(ScriptRoute { pool, key }),
+                RouteKind::Stream { customized } => Arc::new(StreamRoute {
+                    pool,
+                    hub: self.shared.streams.clone(),
+                    key,
+                    path: registration.pattern.as_str().into(),
+                    customized,
+                }),
+            };
+            router.add(&registration.pattern, registration.method.clone(), handler)?;
         }
         Ok(())
+    }
+
+    /// Opens the streams the scripts in `table` register and closes the others (their
+    /// clients' responses end; clients of a stream a new version still registers stay).
+    fn sync_streams(&self, table: &BTreeMap<Arc<str>, Loaded>) {
+        let paths: std::collections::BTreeSet<&str> = table
+            .values()
+            .flat_map(|loaded| &loaded.registrations)
+            .filter(|registration| matches!(registration.kind, RouteKind::Stream { .. }))
+            .map(|registration| registration.pattern.as_str())
+            .collect();
+        for path in &paths {
+            self.shared.streams.open(path);
+        }
+        self.shared.streams.retain(|path| paths.contains(path));
     }
 }
 

@@ -31,7 +31,7 @@ impl Handler for ScriptRoute {
     }
 }
 
-async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
+pub(crate) async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
     let limits = &pool.settings().limits;
     let request = match request::read(request, limits.body_bytes).await {
         Ok(request) => request,

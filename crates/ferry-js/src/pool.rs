@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ferry_core::Response;
+use ferry_core::sse::StreamHub;
 use ferry_store::SqliteStore;
 use tokio::sync::{mpsc, oneshot};
 
@@ -54,6 +55,8 @@ pub(crate) struct WorkerSettings {
     pub limits: Limits,
     pub dev: bool,
     pub store: Option<SqliteStore>,
+    /// The engine's Server-Sent Events streams.
+    pub streams: StreamHub,
     /// Where pool workers hand their replies over (None: reply directly).
     pub completions: Option<Arc<Completions>>,
 }

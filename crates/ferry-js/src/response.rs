@@ -203,7 +203,7 @@ fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), Inva
     Ok(())
 }
 
-fn describe_type(kind: Type) -> &'static str {
+pub(crate) fn describe_type(kind: Type) -> &'static str {
     match kind {
         Type::Undefined | Type::Uninitialized => "undefined",
         Type::Null => "null",

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use ferry_core::router::RouterService;
+use ferry_core::sse::HubSettings;
 use ferry_core::{App, BoxService, ServerConfig};
 use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
@@ -132,7 +133,18 @@ fn engine_options(args: &RunArgs) -> EngineOptions {
             WorkerModelArg::ThreadPerCore => WorkerModel::PerThread,
             WorkerModelArg::Pool => WorkerModel::Pool,
         },
+        streams: HubSettings {
+            keep_alive: Duration::from_secs(args.sse_heartbeat),
+            max_clients: to_usize(args.sse_max_clients),
+            client_queue: to_usize(args.sse_client_queue),
+            replay: to_usize(args.sse_replay),
+        },
     }
+}
+
+/// A count the flag's range already bounds, as a `usize`.
+fn to_usize(count: u64) -> usize {
+    usize::try_from(count).unwrap_or(usize::MAX)
 }
 
 /// The start-up banner of `ferry run`: the scripts and their routes, and where they are

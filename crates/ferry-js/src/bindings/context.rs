@@ -11,11 +11,13 @@ use rquickjs::{Ctx, Function, Object, Value};
 
 use crate::request::{RequestField, ScriptRequest};
 
-/// The `context` object for `request`, in `ctx`, whose bookkeeping object is `internal`.
+/// The `context` object for `request`, in `ctx`, whose bookkeeping object is `internal`;
+/// its `kind` is `"httpRoute"` unless `kind` says otherwise.
 pub(crate) fn create<'js>(
     ctx: &Ctx<'js>,
     internal: &Object<'js>,
     request: ScriptRequest,
+    kind: Option<&'static str>,
 ) -> rquickjs::Result<Object<'js>> {
     let make_context: Function = internal.get("context")?;
     let invocation_id = request.request_id.clone();
@@ -37,5 +39,8 @@ pub(crate) fn create<'js>(
             Ok(value)
         },
     )?;
-    make_context.call((build, &*invocation_id))
+    match kind {
+        None => make_context.call((build, &*invocation_id)),
+        Some(kind) => make_context.call((build, &*invocation_id, kind)),
+    }
 }

@@ -8,16 +8,18 @@ mod encoding;
 mod log;
 mod routes;
 mod storage;
+mod streams;
 mod timers;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use ferry_core::sse::StreamHub;
 use ferry_store::{SqliteStore, StoreConnection};
 use rquickjs::{Array, Ctx, Function, Object};
 
-pub(crate) use routes::Registration;
+pub(crate) use routes::{Registration, RouteKind};
 pub(crate) use timers::TimerQueue;
 
 /// The name of the global that holds the engine's bookkeeping in each context (handlers,
@@ -26,21 +28,23 @@ pub(crate) const INTERNAL: &str = "\u{0}ferry";
 
 const PRELUDE: &str = include_str!("prelude.js");
 
-/// What one worker's bindings share: its timers, its store connection and the request it is
-/// serving.
+/// What one worker's bindings share: its timers, its store connection, the engine's event
+/// streams and the request it is serving.
 pub(crate) struct Host {
     pub timers: RefCell<TimerQueue>,
     store: Option<SqliteStore>,
+    streams: StreamHub,
     connection: RefCell<Option<StoreConnection>>,
     /// The request id of the call in progress, for log lines.
     pub request_id: RefCell<Option<Arc<str>>>,
 }
 
 impl Host {
-    pub(crate) fn new(store: Option<SqliteStore>) -> Self {
+    pub(crate) fn new(store: Option<SqliteStore>, streams: StreamHub) -> Self {
         Host {
             timers: RefCell::new(TimerQueue::default()),
             store,
+            streams,
             connection: RefCell::new(None),
             request_id: RefCell::new(None),
         }
@@ -65,6 +69,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs:
     convert::install(ctx, &host)?;
     encoding::install(ctx, &host)?;
     timers::install(ctx, &host, script)?;
+    streams::install(ctx, &host, &script.host)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;

@@ -55,9 +55,9 @@
     });
   });
   Object.freeze(requestPrototype);
-  internal.context = (build, invocationId) => ({
+  internal.context = (build, invocationId, kind = "httpRoute") => ({
     request: { __proto__: requestPrototype, [buildField]: build },
-    kind: "httpRoute",
+    kind,
     invocationId,
   });
 
@@ -74,9 +74,34 @@
     return label;
   }
 
+  // Server-Sent Events: a stream's optional customizer returns each connection's metadata,
+  // which filtered messages are matched against (see bindings/streams.rs).
+  function registerStream(path, customizer = undefined, metadata = undefined) {
+    const customized = customizer !== undefined && customizer !== null;
+    if (customized && typeof customizer !== "function" && typeof customizer !== "string") {
+      throw new TypeError(
+        `registerStreamRoute(${JSON.stringify(path)}, customizer): the customizer must be a function or the name of a global function, not ${typeof customizer}`,
+      );
+    }
+    const name = !customized ? null : typeof customizer === "function" ? customizer.name || "anonymous" : customizer;
+    const label = host.registerStream(String(path), name);
+    handlers.push(customized ? customizer : null);
+    void metadata;
+    return label;
+  }
+
+  const messageText = (data) => (typeof data === "string" ? data : JSON.stringify(data) ?? String(data));
+  const filterText = (filter) => (typeof filter === "string" ? filter : JSON.stringify(filter ?? {}));
+  const sendToPath = (path, data) => host.streamSend(String(path), messageText(data), undefined, undefined);
+
   const routeRegistry = Object.freeze({
     registerRoute: (path, handler, method = "GET", metadata = undefined) =>
       register(path, handler, method, metadata),
+    registerStreamRoute: (path, customizer = undefined, metadata = undefined) =>
+      registerStream(path, customizer, metadata),
+    sendStreamMessage: sendToPath,
+    sendStreamMessageFiltered: (path, data, filter = {}, mode = "subset") =>
+      host.streamSend(String(path), messageText(data), filterText(filter), String(mode)),
   });
 
   function inspect(value) {
@@ -221,6 +246,9 @@
   const api = {
     register,
     routeRegistry,
+    registerWebStream: (path) => registerStream(path),
+    sendStreamMessage: (data) => host.streamSend(undefined, messageText(data), undefined, undefined),
+    sendStreamMessageToPath: sendToPath,
     writeLog,
     console,
     ResponseBuilder,

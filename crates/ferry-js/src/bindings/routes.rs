@@ -1,4 +1,5 @@
-//! `register` and `routeRegistry.registerRoute`: recording a script's routes while it loads.
+//! `register`, `routeRegistry.registerRoute` and the stream registrations: recording a
+//! script's routes while it loads.
 
 use std::rc::Rc;
 
@@ -14,6 +15,17 @@ pub(crate) struct Registration {
     pub method: Method,
     /// The handler function's name (or the global name it was registered by), for logs.
     pub handler: String,
+    pub kind: RouteKind,
+}
+
+/// What a registered route answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteKind {
+    /// The handler's response.
+    Http,
+    /// A Server-Sent Events stream; with `customized`, the handler is the stream's
+    /// customizer, which returns each connection's metadata.
+    Stream { customized: bool },
 }
 
 pub(super) fn install<'js>(
@@ -21,14 +33,43 @@ pub(super) fn install<'js>(
     host: &Object<'js>,
     script: &Rc<ScriptHost>,
 ) -> rquickjs::Result<()> {
-    let script = script.clone();
+    let http_script = script.clone();
     let register = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, path: String, method: String, handler: String| {
-            record(&ctx, &script, path, &method, handler)
+            record(&ctx, &http_script, path, &method, handler, RouteKind::Http)
         },
     )?;
-    host.set("register", register)
+    host.set("register", register)?;
+    let script = script.clone();
+    let register_stream = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, path: String, customizer: Option<String>| {
+            check_stream_path(&ctx, &path)?;
+            let kind = RouteKind::Stream {
+                customized: customizer.is_some(),
+            };
+            let handler = customizer.unwrap_or_else(|| "(stream)".to_owned());
+            record(&ctx, &script, path, "GET", handler, kind)
+        },
+    )?;
+    host.set("registerStream", register_stream)
+}
+
+/// Streams are addressed by their exact path when messages are sent, so patterns are out.
+fn check_stream_path(ctx: &Ctx<'_>, path: &str) -> rquickjs::Result<()> {
+    let pattern = path.split('/').any(|segment| {
+        segment.starts_with(':') || segment.starts_with('*') || segment.starts_with('{')
+    });
+    if pattern {
+        return Err(throw(
+            ctx,
+            &format!(
+                "stream path {path:?} must be an exact path (messages are sent to a path); to address groups of clients, filter on their metadata (e.g. a ?room= query parameter)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn record(
@@ -37,6 +78,7 @@ fn record(
     pattern: String,
     method: &str,
     handler: String,
+    kind: RouteKind,
 ) -> rquickjs::Result<String> {
     let mut registrations = script.registrations.borrow_mut();
     let Some(list) = registrations.as_mut() else {
@@ -59,11 +101,15 @@ fn record(
             &format!("{method} {pattern} is already registered by this script"),
         ));
     }
-    let label = format!("registered {method} {pattern}");
+    let label = match kind {
+        RouteKind::Http => format!("registered {method} {pattern}"),
+        RouteKind::Stream { .. } => format!("registered stream {pattern}"),
+    };
     list.push(Registration {
         pattern,
         method,
         handler,
+        kind,
     });
     Ok(label)
 }

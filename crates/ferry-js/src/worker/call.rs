@@ -8,9 +8,44 @@ use rquickjs::{Ctx, Function, Object, Promise, Value};
 
 use super::failure::{Failure, Thrown};
 use super::sandbox::Deadline;
-use crate::bindings::{self, context};
+use crate::bindings::{self, RouteKind, context};
 use crate::request::ScriptRequest;
-use crate::response;
+use crate::{response, stream};
+
+/// What a handler's return value is turned into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// An HTTP response (a route handler).
+    Response,
+    /// A connection's metadata (a stream's customizer), carried in a response.
+    StreamMetadata,
+}
+
+impl Expect {
+    /// What the handler of a route of `kind` returns.
+    pub(crate) fn of(kind: RouteKind) -> Self {
+        match kind {
+            RouteKind::Http => Expect::Response,
+            RouteKind::Stream { .. } => Expect::StreamMetadata,
+        }
+    }
+
+    /// The handler's `context.kind`, when it is not `"httpRoute"`.
+    fn context_kind(self) -> Option<&'static str> {
+        match self {
+            Expect::Response => None,
+            Expect::StreamMetadata => Some("streamCustomization"),
+        }
+    }
+
+    fn convert(self, value: &Value<'_>) -> Result<Response, Failure> {
+        match self {
+            Expect::Response => response::from_js(value),
+            Expect::StreamMetadata => stream::metadata_from_js(value),
+        }
+        .map_err(Failure::Invalid)
+    }
+}
 
 /// How a call ended, as far as it has.
 pub(crate) enum Invocation {
@@ -35,21 +70,30 @@ pub(crate) fn drain_microtasks(ctx: &Ctx<'_>, deadline: Instant) {
     }
 }
 
-/// Calls the handler at `index` with the request; a returned promise that does not settle
-/// at once is parked under `call`.
+/// Which handler a call runs and what it must return.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Callee {
+    /// The handler's index among the script's registrations.
+    pub index: usize,
+    pub expect: Expect,
+}
+
+/// Calls the handler `callee` with the request; a returned promise that does not settle at
+/// once is parked under `call`.
 pub(crate) fn invoke(
     ctx: &Ctx<'_>,
     guard: &Deadline,
-    index: usize,
+    callee: Callee,
     request: ScriptRequest,
     deadline: Instant,
     limit: Duration,
     call: u64,
 ) -> Invocation {
+    let Callee { index, expect } = callee;
     let prepared = (|| -> rquickjs::Result<(Function<'_>, Object<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
         let handler = resolve_handler(ctx, &internal, index)?;
-        let argument = context::create(ctx, &internal, request)?;
+        let argument = context::create(ctx, &internal, request, expect.context_kind())?;
         Ok((handler, argument, internal))
     })();
     let (handler, argument, internal) = match prepared {
@@ -72,7 +116,7 @@ pub(crate) fn invoke(
         }
     };
     match value.as_promise() {
-        None => Invocation::Finished(response::from_js(&value).map_err(Failure::Invalid)),
+        None => Invocation::Finished(expect.convert(&value)),
         Some(promise) if promise.state() == PromiseState::Pending => {
             let parked = internal
                 .get::<_, Object>("pending")
@@ -84,7 +128,7 @@ pub(crate) fn invoke(
                 }
             }
         }
-        Some(promise) => Invocation::Finished(settled(ctx, promise, limit)),
+        Some(promise) => Invocation::Finished(settled(ctx, promise, expect, limit)),
     }
 }
 
@@ -114,9 +158,14 @@ fn resolve_handler<'js>(
 }
 
 /// The response of a settled promise.
-fn settled(ctx: &Ctx<'_>, promise: &Promise<'_>, limit: Duration) -> Result<Response, Failure> {
+fn settled(
+    ctx: &Ctx<'_>,
+    promise: &Promise<'_>,
+    expect: Expect,
+    limit: Duration,
+) -> Result<Response, Failure> {
     match promise.result::<Value>() {
-        Some(Ok(value)) => response::from_js(&value).map_err(Failure::Invalid),
+        Some(Ok(value)) => expect.convert(&value),
         Some(Err(error)) => Err(Failure::from_error(ctx, &error, false, limit)),
         None => Err(Failure::Missing("the promise has not settled".into())),
     }
@@ -127,6 +176,7 @@ fn settled(ctx: &Ctx<'_>, promise: &Promise<'_>, limit: Duration) -> Result<Resp
 pub(crate) fn poll_pending(
     ctx: &Ctx<'_>,
     call: u64,
+    expect: Expect,
     expired: bool,
     limit: Duration,
 ) -> Option<Result<Response, Failure>> {
@@ -149,7 +199,7 @@ pub(crate) fn poll_pending(
     if promise.state() == PromiseState::Pending {
         return Some(Err(Failure::Timeout(limit)));
     }
-    Some(settled(ctx, promise, limit))
+    Some(settled(ctx, promise, expect, limit))
 }
 
 /// Fires the timer `id` of this context (its callback, then the promise jobs it queued).

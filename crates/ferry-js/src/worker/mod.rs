@@ -22,7 +22,7 @@ use ferry_core::Response;
 use rquickjs::Context;
 use tokio::sync::oneshot;
 
-use self::call::Invocation;
+use self::call::{Callee, Expect, Invocation};
 use self::failure::{CallLabel, Failure};
 use self::sandbox::Sandbox;
 use crate::bindings::{Host, Registration, ScriptHost};
@@ -128,7 +128,7 @@ impl Worker {
         Ok(Worker {
             id,
             sandbox: Sandbox::new(&settings.limits, replies.clone())?,
-            host: Rc::new(Host::new(settings.store.clone())),
+            host: Rc::new(Host::new(settings.store.clone(), settings.streams.clone())),
             settings,
             scripts: HashMap::new(),
             pending: Vec::new(),
@@ -255,9 +255,10 @@ impl Worker {
                 "the script was reloaded while the request waited; retry",
             ));
         };
-        if route.index >= instance.registrations.len() {
+        let Some(registration) = instance.registrations.get(route.index) else {
             return Call::Done(unavailable("the route is no longer registered"));
-        }
+        };
+        let expect = Expect::of(registration.kind);
         let deadline = Instant::now() + limits.call_timeout;
         let request_id = request.request_id.clone();
         *self.host.request_id.borrow_mut() = Some(request_id.clone());
@@ -265,7 +266,10 @@ impl Worker {
             call::invoke(
                 &ctx,
                 &self.sandbox.deadline,
-                route.index,
+                Callee {
+                    index: route.index,
+                    expect,
+                },
                 request,
                 deadline,
                 limits.call_timeout,
@@ -334,9 +338,18 @@ impl Worker {
         for pending in std::mem::take(&mut self.pending) {
             let call = &pending.waiting;
             let outcome = match self.find(&call.route.script, call.route.version) {
-                Some(instance) => instance
-                    .context
-                    .with(|ctx| call::poll_pending(&ctx, call.call, now >= call.deadline, limit)),
+                Some(instance) => {
+                    let expect = instance
+                        .registrations
+                        .get(call.route.index)
+                        .map_or(Expect::Response, |registration| {
+                            Expect::of(registration.kind)
+                        });
+                    let expired = now >= call.deadline;
+                    instance
+                        .context
+                        .with(|ctx| call::poll_pending(&ctx, call.call, expect, expired, limit))
+                }
                 None => {
                     let response = unavailable("the script was unloaded while the request waited");
                     self.respond(pending.reply, response);

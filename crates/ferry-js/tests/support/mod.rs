@@ -24,16 +24,21 @@ impl TestApp {
         dev: bool,
         scripts: &[(&str, &str)],
     ) -> TestApp {
-        let data = tempfile::tempdir().unwrap();
-        let engine = Engine::start(EngineOptions {
+        let options = EngineOptions {
             workers,
             limits,
             dev,
-            data_dir: Some(data.path().to_path_buf()),
-            model: ferry_js::WorkerModel::Pool,
-        })
-        .await
-        .unwrap();
+            ..EngineOptions::default()
+        };
+        TestApp::with_options(options, scripts).await
+    }
+
+    /// An engine started with `options` (its data directory a fresh temporary one),
+    /// serving `scripts`.
+    pub async fn with_options(mut options: EngineOptions, scripts: &[(&str, &str)]) -> TestApp {
+        let data = tempfile::tempdir().unwrap();
+        options.data_dir = Some(data.path().to_path_buf());
+        let engine = Engine::start(options).await.unwrap();
         for (name, source) in scripts {
             engine.load(Script::new(*name, *source)).await.unwrap();
         }

@@ -1,0 +1,62 @@
+//! Sending messages to Server-Sent Events streams: `sendStreamMessage`,
+//! `sendStreamMessageToPath` and `routeRegistry.sendStreamMessage(Filtered)`.
+
+use std::rc::Rc;
+
+use ferry_core::sse::{Filter, MatchMode, Metadata};
+use rquickjs::{Ctx, Function, Object};
+
+use super::{Host, throw};
+
+pub(super) fn install<'js>(
+    ctx: &Ctx<'js>,
+    host_object: &Object<'js>,
+    host: &Rc<Host>,
+) -> rquickjs::Result<()> {
+    let host = host.clone();
+    let send = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>,
+              path: Option<String>,
+              data: String,
+              filter: Option<String>,
+              mode: Option<String>|
+              -> rquickjs::Result<usize> {
+            let filter = match filter {
+                Some(json) => Some(parse_filter(&ctx, &json, mode.as_deref())?),
+                None => None,
+            };
+            let streams = &host.streams;
+            match path {
+                None => Ok(streams.publish_everywhere(&data, filter.as_ref())),
+                Some(path) => streams.publish(&path, &data, filter.as_ref()).ok_or_else(|| {
+                    throw(
+                        &ctx,
+                        &format!(
+                            "no stream is registered at {path:?}; register it with registerWebStream({path:?})"
+                        ),
+                    )
+                }),
+            }
+        },
+    )?;
+    host_object.set("streamSend", send)
+}
+
+fn parse_filter(ctx: &Ctx<'_>, json: &str, mode: Option<&str>) -> rquickjs::Result<Filter> {
+    let mode = match mode {
+        Some(mode) => mode
+            .parse::<MatchMode>()
+            .map_err(|error| throw(ctx, &error))?,
+        None => MatchMode::Subset,
+    };
+    let pairs: Metadata = serde_json::from_str(json).map_err(|_| {
+        throw(
+            ctx,
+            &format!(
+                "the filter must be an object of metadata keys and values, such as {{\"room\": \"5\"}}; got {json}"
+            ),
+        )
+    })?;
+    Ok(Filter::new(pairs, mode))
+}
