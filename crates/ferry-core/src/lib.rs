@@ -38,6 +38,7 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod sse;
+pub mod ws;
 
 pub use app::{App, AppError};
 pub use body::{Body, BoxError, ReadBodyError};
