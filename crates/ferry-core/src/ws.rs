@@ -37,9 +37,9 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 pub use tokio_tungstenite::tungstenite::Message;
+pub use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 pub use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 pub use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-pub use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 pub use tokio_tungstenite::tungstenite::{Error as WebSocketError, Utf8Bytes};
 
 use crate::{Body, IntoResponse, Request, Response};
@@ -51,7 +51,9 @@ pub type WebSocket = WebSocketStream<TokioIo<Upgraded>>;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
     /// Not a GET with `Connection: upgrade` and `Upgrade: websocket`.
-    #[error("this URL speaks WebSocket: send a GET with Connection: Upgrade and Upgrade: websocket")]
+    #[error(
+        "this URL speaks WebSocket: send a GET with Connection: Upgrade and Upgrade: websocket"
+    )]
     NotUpgrade,
     /// `Sec-WebSocket-Version` is not 13.
     #[error("only WebSocket version 13 (RFC 6455) is supported")]
@@ -110,7 +112,12 @@ impl Upgrade {
     /// Waits for the server to hand the connection over, then speaks WebSocket on it.
     pub async fn socket(self) -> Result<WebSocket, hyper::Error> {
         let upgraded = self.on_upgrade.await?;
-        Ok(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(self.config)).await)
+        Ok(WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(self.config),
+        )
+        .await)
     }
 }
 

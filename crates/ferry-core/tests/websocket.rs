@@ -25,7 +25,12 @@ fn echo_app() -> App {
                             Ok(message) => message,
                             Err(error) => {
                                 let code = ws::close_code_for(&error);
-                                let _ = socket.close(Some(ws::CloseFrame { code, reason: "".into() })).await;
+                                let _ = socket
+                                    .close(Some(ws::CloseFrame {
+                                        code,
+                                        reason: "".into(),
+                                    }))
+                                    .await;
                                 break;
                             }
                         };
@@ -43,15 +48,15 @@ fn echo_app() -> App {
     })
 }
 
-async fn connect(
-    addr: std::net::SocketAddr,
-) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+async fn connect(addr: std::net::SocketAddr) -> tokio_tungstenite::WebSocketStream<TcpStream> {
     let stream = TcpStream::connect(addr).await.unwrap();
     let mut request = format!("ws://{addr}/echo").into_client_request().unwrap();
     request
         .headers_mut()
         .insert("sec-websocket-protocol", "echo".parse().unwrap());
-    let (socket, response) = tokio_tungstenite::client_async(request, stream).await.unwrap();
+    let (socket, response) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], "echo");
     socket
 }
@@ -78,7 +83,9 @@ async fn websocket_echo_ping_fragments_and_close_over_a_real_server() {
     socket.send(Message::Ping("p".into())).await.unwrap();
     assert_eq!(next(&mut socket).await, Message::Pong("p".into()));
     socket.close(None).await.unwrap();
-    let closed = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap();
     assert!(matches!(closed, Some(Ok(Message::Close(_))) | None));
 
     // Over the limit of 1 KiB: the server closes with 1009 (message too big).

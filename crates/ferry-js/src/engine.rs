@@ -17,6 +17,7 @@ use crate::handoff::Completions;
 use crate::limits::Limits;
 use crate::pool::{Control, RouteKey, WorkerPool, WorkerSettings};
 use crate::script::Script;
+use crate::sockets::{SocketHub, SocketRoute};
 use crate::stream::StreamRoute;
 
 /// How to run the engine.
@@ -87,6 +88,7 @@ impl Loaded {
                 .map(|registration| match registration.kind {
                     RouteKind::Http => format!("{} {}", registration.method, registration.pattern),
                     RouteKind::Stream { .. } => format!("STREAM {}", registration.pattern),
+                    RouteKind::WebSocket => format!("WEBSOCKET {}", registration.pattern),
                 })
                 .collect(),
         }
@@ -98,6 +100,7 @@ struct Shared {
     routes: Routes,
     store: Option<SqliteStore>,
     streams: StreamHub,
+    sockets: SocketHub,
     scripts: Mutex<BTreeMap<Arc<str>, Loaded>>,
     /// Serialises changes, so that two reloads never interleave their steps.
     changes: tokio::sync::Mutex<()>,
@@ -142,11 +145,13 @@ impl Engine {
             WorkerModel::PerThread => None,
         };
         let streams = StreamHub::new(options.streams);
+        let sockets = SocketHub::default();
         let settings = Arc::new(WorkerSettings {
             limits: options.limits,
             dev: options.dev,
             store: store.clone(),
             streams: streams.clone(),
+            sockets: sockets.clone(),
             completions,
         });
         let pool = match options.model {
@@ -159,6 +164,7 @@ impl Engine {
                 routes: Routes::default(),
                 store,
                 streams,
+                sockets,
                 scripts: Mutex::new(BTreeMap::new()),
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
@@ -190,6 +196,11 @@ impl Engine {
     /// them too.
     pub fn streams(&self) -> &StreamHub {
         &self.shared.streams
+    }
+
+    /// The number of WebSockets open at the path `path`.
+    pub fn websockets(&self, path: &str) -> usize {
+        self.shared.sockets.count(path)
     }
 
     /// The sandbox limits.
@@ -297,8 +308,9 @@ impl Engine {
         });
         self.shared.routes.replace(router);
         let described = loaded.describe();
-        table.insert(name, loaded);
+        table.insert(name.clone(), loaded);
         self.sync_streams(&table);
+        self.shared.sockets.restart(&name, Some(version));
         Ok(described)
     }
 
@@ -316,6 +328,7 @@ impl Engine {
         self.shared.routes.replace(router);
         table.remove(&name);
         self.sync_streams(&table);
+        self.shared.sockets.restart(&name, None);
         self.shared
             .pool
             .notify(|| Control::Remove { name: name.clone() });
@@ -368,6 +381,12 @@ impl Engine {
                     key,
                     path: registration.pattern.as_str().into(),
                     customized,
+                }),
+                RouteKind::WebSocket => Arc::new(SocketRoute {
+                    pool,
+                    hub: self.shared.sockets.clone(),
+                    key,
+                    path: registration.pattern.as_str().into(),
                 }),
             };
             router.add(&registration.pattern, registration.method.clone(), handler)?;

@@ -56,6 +56,7 @@ mod pool;
 mod request;
 mod response;
 mod script;
+mod sockets;
 mod stream;
 pub mod watch;
 mod worker;

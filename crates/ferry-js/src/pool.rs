@@ -16,6 +16,7 @@ use crate::handoff::Completions;
 use crate::limits::Limits;
 use crate::request::ScriptRequest;
 use crate::script::Script;
+use crate::sockets::SocketHub;
 use crate::worker;
 
 /// Which handler a request is for: the script, the version of it that registered the route,
@@ -34,7 +35,30 @@ pub(crate) struct HttpJob {
     pub reply: oneshot::Sender<Response>,
 }
 
-/// A change every worker applies, in the order sent.
+/// An event of a WebSocket connection for the worker that owns the socket (a socket's
+/// events all go to one worker, in order, so its JavaScript state lives in one place).
+pub(crate) struct SocketJob {
+    pub route: RouteKey,
+    pub socket: u64,
+    pub event: SocketEvent,
+    pub reply: oneshot::Sender<Response>,
+}
+
+/// What happened on a WebSocket connection.
+#[derive(Debug)]
+pub(crate) enum SocketEvent {
+    /// The connection opened, by this upgrade request.
+    Open(ScriptRequest),
+    /// A text message arrived.
+    Text(String),
+    /// A binary message arrived.
+    Binary(bytes::Bytes),
+    /// The connection closed, with this close code and reason.
+    Close { code: u16, reason: String },
+}
+
+/// A change every worker applies, in the order sent (or, for a socket event, a message for
+/// one worker).
 pub(crate) enum Control {
     /// Evaluate `script` as `version` beside the running version and report its routes.
     Prepare {
@@ -48,6 +72,8 @@ pub(crate) enum Control {
     Abort { name: Arc<str>, version: u64 },
     /// Unload the script `name`.
     Remove { name: Arc<str> },
+    /// Run a WebSocket handler (boxed: the event carries a whole request).
+    Socket(Box<SocketJob>),
 }
 
 /// What every worker is configured with.
@@ -57,6 +83,8 @@ pub(crate) struct WorkerSettings {
     pub store: Option<SqliteStore>,
     /// The engine's Server-Sent Events streams.
     pub streams: StreamHub,
+    /// The engine's open WebSockets.
+    pub sockets: SocketHub,
     /// Where pool workers hand their replies over (None: reply directly).
     pub completions: Option<Arc<Completions>>,
 }
@@ -70,10 +98,11 @@ enum ControlSender {
 }
 
 impl ControlSender {
-    fn send(&self, control: Control) -> Result<(), ()> {
+    /// Sends `control`; gives it back when the worker has stopped.
+    fn send(&self, control: Control) -> Result<(), Control> {
         match self {
-            ControlSender::Thread(sender) => sender.send(control).map_err(|_| ()),
-            ControlSender::Local(sender) => sender.send(control).map_err(|_| ()),
+            ControlSender::Thread(sender) => sender.send(control).map_err(|error| error.0),
+            ControlSender::Local(sender) => sender.send(control).map_err(|error| error.0),
         }
     }
 }
@@ -180,7 +209,7 @@ impl WorkerPool {
                 let (reply, answer) = oneshot::channel();
                 control
                     .send(message(reply))
-                    .map_err(|()| EngineError::Stopped)?;
+                    .map_err(|_| EngineError::Stopped)?;
                 replies.push(answer);
             }
             replies
@@ -190,6 +219,18 @@ impl WorkerPool {
             results.push(answer.await.map_err(|_| EngineError::Stopped)?);
         }
         Ok(results)
+    }
+
+    /// Sends `job` to the worker that owns its socket (when that worker has stopped, the
+    /// job's reply channel closes unanswered).
+    pub(crate) fn send_socket_event(&self, job: SocketJob) {
+        let controls = lock(&self.controls);
+        if controls.is_empty() {
+            return;
+        }
+        // Sockets are spread over the workers by id; the id never changes.
+        let owner = usize::try_from(job.socket % controls.len() as u64).unwrap_or(0);
+        let _ = controls[owner].send(Control::Socket(Box::new(job)));
     }
 
     /// Sends a control message that needs no reply to every worker.

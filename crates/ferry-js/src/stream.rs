@@ -92,17 +92,23 @@ fn query_metadata(query: Option<&str>) -> Metadata {
     metadata
 }
 
-/// Converts a stream customizer's return value: an object becomes the connection's
-/// metadata (sent back as JSON in a 200), nothing (`undefined`/`null`) a 204.
+/// The answer of a handler whose value does not matter: `204`, no metadata.
+pub(crate) fn no_metadata() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// Converts what a stream customizer or a WebSocket's `open` returned: an object becomes
+/// the connection's metadata (sent back as JSON in a 200), nothing (`undefined`/`null`) a
+/// 204.
 pub(crate) fn metadata_from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
     if value.is_undefined() || value.is_null() {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::NO_CONTENT;
-        return Ok(response);
+        return Ok(no_metadata());
     }
     if value.type_of() != Type::Object {
         return Err(InvalidResponse(format!(
-            "a stream customizer returns the connection's metadata as an object, such as {{ room: context.request.query.room }}, or nothing (to use the query parameters); it returned {}",
+            "a stream customizer (or a WebSocket's open handler) returns the connection's metadata as an object, such as {{ room: context.request.query.room }}, or nothing (to use the query parameters); it returned {}",
             crate::response::describe_type(value.type_of())
         )));
     }

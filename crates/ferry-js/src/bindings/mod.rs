@@ -7,6 +7,7 @@ mod convert;
 mod encoding;
 mod log;
 mod routes;
+mod sockets;
 mod storage;
 mod streams;
 mod timers;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 
 use ferry_core::sse::StreamHub;
 use ferry_store::{SqliteStore, StoreConnection};
+
+use crate::sockets::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
 pub(crate) use routes::{Registration, RouteKind};
@@ -34,17 +37,19 @@ pub(crate) struct Host {
     pub timers: RefCell<TimerQueue>,
     store: Option<SqliteStore>,
     streams: StreamHub,
+    sockets: SocketHub,
     connection: RefCell<Option<StoreConnection>>,
     /// The request id of the call in progress, for log lines.
     pub request_id: RefCell<Option<Arc<str>>>,
 }
 
 impl Host {
-    pub(crate) fn new(store: Option<SqliteStore>, streams: StreamHub) -> Self {
+    pub(crate) fn new(store: Option<SqliteStore>, streams: StreamHub, sockets: SocketHub) -> Self {
         Host {
             timers: RefCell::new(TimerQueue::default()),
             store,
             streams,
+            sockets,
             connection: RefCell::new(None),
             request_id: RefCell::new(None),
         }
@@ -70,6 +75,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs:
     encoding::install(ctx, &host)?;
     timers::install(ctx, &host, script)?;
     streams::install(ctx, &host, &script.host)?;
+    sockets::install(ctx, &host, &script.host)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;

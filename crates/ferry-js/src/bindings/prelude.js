@@ -90,6 +90,83 @@
     return label;
   }
 
+  // WebSockets: `handlers` holds `{ open, message, close }`; every event of a socket runs
+  // on the worker that owns it (see sockets.rs), so the socket's object lives here.
+  function registerWebSocketRoute(path, socketHandlers, metadata = undefined) {
+    if (socketHandlers === null || typeof socketHandlers !== "object") {
+      throw new TypeError(
+        `registerWebSocketRoute(${JSON.stringify(path)}, handlers): handlers must be an object such as { open(socket, context) {}, message(socket, data) {}, close(socket, code, reason) {} }`,
+      );
+    }
+    for (const name of ["open", "message", "close"]) {
+      const handler = socketHandlers[name];
+      if (handler !== undefined && typeof handler !== "function" && typeof handler !== "string") {
+        throw new TypeError(`the ${name} handler of WebSocket ${JSON.stringify(path)} must be a function or the name of a global function`);
+      }
+    }
+    const label = host.registerWebSocket(String(path));
+    handlers.push({ path: String(path), ...socketHandlers });
+    void metadata;
+    return label;
+  }
+
+  // A message for Rust: [text, false], or binary data as [one char per byte, true].
+  const bytesToText = (bytes) => {
+    let text = "";
+    for (let at = 0; at < bytes.length; at += 0x8000) {
+      text += String.fromCharCode.apply(null, bytes.subarray(at, at + 0x8000));
+    }
+    return text;
+  };
+  const socketFrame = (data) =>
+    typeof data === "string"
+      ? [data, false]
+      : data instanceof ArrayBuffer
+        ? [bytesToText(new Uint8Array(data)), true]
+        : ArrayBuffer.isView(data)
+          ? [bytesToText(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), true]
+          : [JSON.stringify(data) ?? String(data), false];
+
+  class WebSocketConnection {
+    #id;
+    constructor(id, path, request) {
+      this.#id = id;
+      this.id = id;
+      this.path = path;
+      this.request = request;
+      this.data = {};
+    }
+    send(data) {
+      return host.socketSend(this.#id, ...socketFrame(data));
+    }
+    close(code = 1000, reason = "") {
+      return host.socketClose(this.#id, Number(code), String(reason));
+    }
+    broadcast(data) {
+      return host.socketPublish(this.path, ...socketFrame(data), undefined, undefined, this.#id);
+    }
+  }
+
+  const sockets = new Map();
+  const callHandler = (handler, args) =>
+    typeof handler === "function" ? handler(...args) : typeof handler === "string" ? globalThis[handler](...args) : undefined;
+  internal.socketEvent = (index, id, event, payload, extra) => {
+    const entry = handlers[index];
+    if (event === "open") {
+      const socket = new WebSocketConnection(id, entry.path, payload.request);
+      sockets.set(id, socket);
+      return callHandler(entry.open, [socket, payload]);
+    }
+    const socket = sockets.get(id);
+    if (socket === undefined) return undefined;
+    if (event === "message") return callHandler(entry.message, [socket, payload]);
+    sockets.delete(id);
+    return callHandler(entry.close, [socket, payload, extra]);
+  };
+
+  const sendWebSocketMessage = (path, data) =>
+    host.socketPublish(String(path), ...socketFrame(data), undefined, undefined, undefined);
+
   const messageText = (data) => (typeof data === "string" ? data : JSON.stringify(data) ?? String(data));
   const filterText = (filter) => (typeof filter === "string" ? filter : JSON.stringify(filter ?? {}));
   const sendToPath = (path, data) => host.streamSend(String(path), messageText(data), undefined, undefined);
@@ -100,6 +177,10 @@
     registerStreamRoute: (path, customizer = undefined, metadata = undefined) =>
       registerStream(path, customizer, metadata),
     sendStreamMessage: sendToPath,
+    registerWebSocketRoute,
+    sendWebSocketMessage,
+    sendWebSocketMessageFiltered: (path, data, filter = {}, mode = "subset") =>
+      host.socketPublish(String(path), ...socketFrame(data), filterText(filter), String(mode), undefined),
     sendStreamMessageFiltered: (path, data, filter = {}, mode = "subset") =>
       host.streamSend(String(path), messageText(data), filterText(filter), String(mode)),
   });
@@ -249,6 +330,8 @@
     registerWebStream: (path) => registerStream(path),
     sendStreamMessage: (data) => host.streamSend(undefined, messageText(data), undefined, undefined),
     sendStreamMessageToPath: sendToPath,
+    registerWebSocket: (path, socketHandlers) => registerWebSocketRoute(path, socketHandlers),
+    sendWebSocketMessage,
     writeLog,
     console,
     ResponseBuilder,

@@ -26,6 +26,9 @@ pub(crate) enum RouteKind {
     /// A Server-Sent Events stream; with `customized`, the handler is the stream's
     /// customizer, which returns each connection's metadata.
     Stream { customized: bool },
+    /// A WebSocket endpoint; the handler is the object of its `open`, `message` and
+    /// `close` functions.
+    WebSocket,
 }
 
 pub(super) fn install<'js>(
@@ -41,23 +44,31 @@ pub(super) fn install<'js>(
         },
     )?;
     host.set("register", register)?;
-    let script = script.clone();
+    let stream_script = script.clone();
     let register_stream = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, path: String, customizer: Option<String>| {
-            check_stream_path(&ctx, &path)?;
+            check_exact_path(&ctx, &path, "stream")?;
             let kind = RouteKind::Stream {
                 customized: customizer.is_some(),
             };
             let handler = customizer.unwrap_or_else(|| "(stream)".to_owned());
-            record(&ctx, &script, path, "GET", handler, kind)
+            record(&ctx, &stream_script, path, "GET", handler, kind)
         },
     )?;
-    host.set("registerStream", register_stream)
+    host.set("registerStream", register_stream)?;
+    let script = script.clone();
+    let register_socket = Function::new(ctx.clone(), move |ctx: Ctx<'js>, path: String| {
+        check_exact_path(&ctx, &path, "WebSocket")?;
+        let handler = "(websocket)".to_owned();
+        record(&ctx, &script, path, "GET", handler, RouteKind::WebSocket)
+    })?;
+    host.set("registerWebSocket", register_socket)
 }
 
-/// Streams are addressed by their exact path when messages are sent, so patterns are out.
-fn check_stream_path(ctx: &Ctx<'_>, path: &str) -> rquickjs::Result<()> {
+/// Streams and WebSockets are addressed by their exact path when messages are sent, so
+/// patterns are out.
+fn check_exact_path(ctx: &Ctx<'_>, path: &str, what: &str) -> rquickjs::Result<()> {
     let pattern = path.split('/').any(|segment| {
         segment.starts_with(':') || segment.starts_with('*') || segment.starts_with('{')
     });
@@ -65,7 +76,7 @@ fn check_stream_path(ctx: &Ctx<'_>, path: &str) -> rquickjs::Result<()> {
         return Err(throw(
             ctx,
             &format!(
-                "stream path {path:?} must be an exact path (messages are sent to a path); to address groups of clients, filter on their metadata (e.g. a ?room= query parameter)"
+                "{what} path {path:?} must be an exact path (messages are sent to a path); to address groups of clients, filter on their metadata (e.g. a ?room= query parameter)"
             ),
         ));
     }
@@ -104,6 +115,7 @@ fn record(
     let label = match kind {
         RouteKind::Http => format!("registered {method} {pattern}"),
         RouteKind::Stream { .. } => format!("registered stream {pattern}"),
+        RouteKind::WebSocket => format!("registered WebSocket {pattern}"),
     };
     list.push(Registration {
         pattern,

@@ -3,7 +3,6 @@
 
 use std::rc::Rc;
 
-use ferry_core::sse::{Filter, MatchMode, Metadata};
 use rquickjs::{Ctx, Function, Object};
 
 use super::{Host, throw};
@@ -23,7 +22,7 @@ pub(super) fn install<'js>(
               mode: Option<String>|
               -> rquickjs::Result<usize> {
             let filter = match filter {
-                Some(json) => Some(parse_filter(&ctx, &json, mode.as_deref())?),
+                Some(json) => Some(super::sockets::parse_filter(&ctx, &json, mode.as_deref())?),
                 None => None,
             };
             let streams = &host.streams;
@@ -41,22 +40,4 @@ pub(super) fn install<'js>(
         },
     )?;
     host_object.set("streamSend", send)
-}
-
-fn parse_filter(ctx: &Ctx<'_>, json: &str, mode: Option<&str>) -> rquickjs::Result<Filter> {
-    let mode = match mode {
-        Some(mode) => mode
-            .parse::<MatchMode>()
-            .map_err(|error| throw(ctx, &error))?,
-        None => MatchMode::Subset,
-    };
-    let pairs: Metadata = serde_json::from_str(json).map_err(|_| {
-        throw(
-            ctx,
-            &format!(
-                "the filter must be an object of metadata keys and values, such as {{\"room\": \"5\"}}; got {json}"
-            ),
-        )
-    })?;
-    Ok(Filter::new(pairs, mode))
 }

@@ -2,13 +2,17 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use ferry_core::Response;
+use rquickjs::function::Args;
 use rquickjs::promise::PromiseState;
-use rquickjs::{Ctx, Function, Object, Promise, Value};
+use rquickjs::{Ctx, Function, Object, Promise, TypedArray, Value};
 
 use super::failure::{Failure, Thrown};
 use super::sandbox::Deadline;
 use crate::bindings::{self, RouteKind, context};
+use crate::pool::SocketEvent;
 use crate::request::ScriptRequest;
 use crate::{response, stream};
 
@@ -17,33 +21,69 @@ use crate::{response, stream};
 pub(crate) enum Expect {
     /// An HTTP response (a route handler).
     Response,
-    /// A connection's metadata (a stream's customizer), carried in a response.
-    StreamMetadata,
+    /// A connection's metadata (a stream's customizer, a WebSocket's `open`), carried in a
+    /// response.
+    Metadata,
+    /// Nothing (a WebSocket's `message` and `close`): any value is ignored.
+    Nothing,
 }
 
 impl Expect {
-    /// What the handler of a route of `kind` returns.
-    pub(crate) fn of(kind: RouteKind) -> Self {
-        match kind {
-            RouteKind::Http => Expect::Response,
-            RouteKind::Stream { .. } => Expect::StreamMetadata,
-        }
-    }
-
-    /// The handler's `context.kind`, when it is not `"httpRoute"`.
-    fn context_kind(self) -> Option<&'static str> {
-        match self {
-            Expect::Response => None,
-            Expect::StreamMetadata => Some("streamCustomization"),
-        }
-    }
-
     fn convert(self, value: &Value<'_>) -> Result<Response, Failure> {
         match self {
             Expect::Response => response::from_js(value),
-            Expect::StreamMetadata => stream::metadata_from_js(value),
+            Expect::Metadata => stream::metadata_from_js(value),
+            Expect::Nothing => Ok(stream::no_metadata()),
         }
         .map_err(Failure::Invalid)
+    }
+}
+
+/// What a call hands its handler.
+#[derive(Debug)]
+pub(crate) enum CallInput {
+    /// A request, as `context` (route handlers and stream customizers).
+    Http(ScriptRequest),
+    /// An event of the WebSocket `socket`.
+    Socket { socket: u64, event: SocketEvent },
+}
+
+impl CallInput {
+    /// The id log lines carry: the request's, or the socket's.
+    pub(crate) fn log_id(&self) -> Arc<str> {
+        match self {
+            CallInput::Http(request)
+            | CallInput::Socket {
+                event: SocketEvent::Open(request),
+                ..
+            } => request.request_id.clone(),
+            CallInput::Socket { socket, .. } => format!("ws-{socket}").into(),
+        }
+    }
+
+    /// What the handler of a route of `kind` must return for this input.
+    pub(crate) fn expect(&self, kind: RouteKind) -> Expect {
+        match (kind, self) {
+            (RouteKind::Http, _) => Expect::Response,
+            (RouteKind::Stream { .. }, _)
+            | (
+                RouteKind::WebSocket,
+                CallInput::Socket {
+                    event: SocketEvent::Open(_),
+                    ..
+                },
+            ) => Expect::Metadata,
+            (RouteKind::WebSocket, _) => Expect::Nothing,
+        }
+    }
+}
+
+/// `context.kind` for the handlers of a route of `kind`, when it is not `"httpRoute"`.
+pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
+    match kind {
+        RouteKind::Http => None,
+        RouteKind::Stream { .. } => Some("streamCustomization"),
+        RouteKind::WebSocket => Some("webSocket"),
     }
 }
 
@@ -75,28 +115,29 @@ pub(crate) fn drain_microtasks(ctx: &Ctx<'_>, deadline: Instant) {
 pub(crate) struct Callee {
     /// The handler's index among the script's registrations.
     pub index: usize,
-    pub expect: Expect,
+    /// The kind of route it was registered for.
+    pub kind: RouteKind,
 }
 
-/// Calls the handler `callee` with the request; a returned promise that does not settle at
-/// once is parked under `call`.
+/// Calls the handler `callee` with `input`; a returned promise that does not settle at once
+/// is parked under `call`.
 pub(crate) fn invoke(
     ctx: &Ctx<'_>,
     guard: &Deadline,
     callee: Callee,
-    request: ScriptRequest,
+    input: CallInput,
     deadline: Instant,
     limit: Duration,
     call: u64,
 ) -> Invocation {
-    let Callee { index, expect } = callee;
-    let prepared = (|| -> rquickjs::Result<(Function<'_>, Object<'_>, Object<'_>)> {
+    let Callee { index, kind } = callee;
+    let expect = input.expect(kind);
+    let prepared = (|| -> rquickjs::Result<(Function<'_>, Args<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
-        let handler = resolve_handler(ctx, &internal, index)?;
-        let argument = context::create(ctx, &internal, request, expect.context_kind())?;
-        Ok((handler, argument, internal))
+        let (handler, args) = arguments(ctx, &internal, index, kind, input)?;
+        Ok((handler, args, internal))
     })();
-    let (handler, argument, internal) = match prepared {
+    let (handler, args, internal) = match prepared {
         Ok(parts) => parts,
         Err(error) => {
             let thrown = Thrown::catch(ctx, &error);
@@ -104,7 +145,7 @@ pub(crate) fn invoke(
         }
     };
     guard.arm(deadline);
-    let result = handler.call::<_, Value>((argument,));
+    let result = args.apply::<Value>(&handler);
     if result.is_ok() {
         drain_microtasks(ctx, deadline);
     }
@@ -130,6 +171,53 @@ pub(crate) fn invoke(
         }
         Some(promise) => Invocation::Finished(settled(ctx, promise, expect, limit)),
     }
+}
+
+/// The function to call for `input` and its arguments: a route handler gets `context`; a
+/// WebSocket event goes to the prelude's `internal.socketEvent(index, socket, event,
+/// payload, extra)`, which finds the socket's object and the handler.
+fn arguments<'js>(
+    ctx: &Ctx<'js>,
+    internal: &Object<'js>,
+    index: usize,
+    kind: RouteKind,
+    input: CallInput,
+) -> rquickjs::Result<(Function<'js>, Args<'js>)> {
+    let (socket, event) = match input {
+        CallInput::Http(request) => {
+            let handler = resolve_handler(ctx, internal, index)?;
+            let mut args = Args::new(ctx.clone(), 1);
+            args.push_arg(context::create(ctx, internal, request, context_kind(kind))?)?;
+            return Ok((handler, args));
+        }
+        CallInput::Socket { socket, event } => (socket, event),
+    };
+    let dispatch: Function = internal.get("socketEvent")?;
+    let mut args = Args::new(ctx.clone(), 5);
+    args.push_arg(index)?;
+    // Socket ids count up from 1 and stay far below 2^53.
+    #[allow(clippy::cast_precision_loss)]
+    args.push_arg(socket as f64)?;
+    match event {
+        SocketEvent::Open(request) => {
+            args.push_arg("open")?;
+            args.push_arg(context::create(ctx, internal, request, context_kind(kind))?)?;
+        }
+        SocketEvent::Text(text) => {
+            args.push_arg("message")?;
+            args.push_arg(text)?;
+        }
+        SocketEvent::Binary(bytes) => {
+            args.push_arg("message")?;
+            args.push_arg(TypedArray::<u8>::new(ctx.clone(), bytes.to_vec())?)?;
+        }
+        SocketEvent::Close { code, reason } => {
+            args.push_arg("close")?;
+            args.push_arg(code)?;
+            args.push_arg(reason)?;
+        }
+    }
+    Ok((dispatch, args))
 }
 
 /// The handler function at `index`: registered as a function, or by the name of a global

@@ -22,13 +22,12 @@ use ferry_core::Response;
 use rquickjs::Context;
 use tokio::sync::oneshot;
 
-use self::call::{Callee, Expect, Invocation};
+use self::call::{CallInput, Callee, Expect, Invocation};
 use self::failure::{CallLabel, Failure};
 use self::sandbox::Sandbox;
 use crate::bindings::{Host, Registration, ScriptHost};
 use crate::handoff::ReplyBatch;
-use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
-use crate::request::ScriptRequest;
+use crate::pool::{Control, HttpJob, RouteKey, SocketJob, WorkerSettings};
 use crate::response::unavailable;
 use crate::script::Script;
 
@@ -82,6 +81,7 @@ pub(crate) struct Waiting {
     route: RouteKey,
     request_id: Arc<str>,
     deadline: Instant,
+    expect: Expect,
 }
 
 /// How a call went, as far as it has.
@@ -128,7 +128,11 @@ impl Worker {
         Ok(Worker {
             id,
             sandbox: Sandbox::new(&settings.limits, replies.clone())?,
-            host: Rc::new(Host::new(settings.store.clone(), settings.streams.clone())),
+            host: Rc::new(Host::new(
+                settings.store.clone(),
+                settings.streams.clone(),
+                settings.sockets.clone(),
+            )),
             settings,
             scripts: HashMap::new(),
             pending: Vec::new(),
@@ -235,15 +239,30 @@ impl Worker {
             // The client gave up while the request waited in the queue.
             return;
         }
-        match self.call(route, request) {
+        match self.call(route, CallInput::Http(request)) {
             Call::Done(response) => self.respond(reply, response),
             Call::Pending(waiting) => self.park(waiting, reply),
         }
     }
 
-    /// Runs a request's handler and returns its response, or the call to [`Worker::park`]
-    /// when the handler's promise is still pending.
-    pub(crate) fn call(&mut self, route: RouteKey, request: ScriptRequest) -> Call {
+    /// Runs a WebSocket handler; its answer goes to the job's reply channel, now or when its
+    /// promise settles.
+    pub(crate) fn socket(&mut self, job: SocketJob) {
+        let SocketJob {
+            route,
+            socket,
+            event,
+            reply,
+        } = job;
+        match self.call(route, CallInput::Socket { socket, event }) {
+            Call::Done(response) => self.respond(reply, response),
+            Call::Pending(waiting) => self.park(waiting, reply),
+        }
+    }
+
+    /// Runs a handler and returns its answer, or the call to [`Worker::park`] when the
+    /// handler's promise is still pending.
+    pub(crate) fn call(&mut self, route: RouteKey, input: CallInput) -> Call {
         let limits = &self.settings.limits;
         if self.pending.len() >= limits.pending_per_worker {
             return Call::Done(unavailable("too many requests are waiting for this worker"));
@@ -258,19 +277,20 @@ impl Worker {
         let Some(registration) = instance.registrations.get(route.index) else {
             return Call::Done(unavailable("the route is no longer registered"));
         };
-        let expect = Expect::of(registration.kind);
+        let callee = Callee {
+            index: route.index,
+            kind: registration.kind,
+        };
+        let expect = input.expect(registration.kind);
         let deadline = Instant::now() + limits.call_timeout;
-        let request_id = request.request_id.clone();
+        let request_id = input.log_id();
         *self.host.request_id.borrow_mut() = Some(request_id.clone());
         let invocation = instance.context.with(|ctx| {
             call::invoke(
                 &ctx,
                 &self.sandbox.deadline,
-                Callee {
-                    index: route.index,
-                    expect,
-                },
-                request,
+                callee,
+                input,
                 deadline,
                 limits.call_timeout,
                 call,
@@ -284,6 +304,7 @@ impl Worker {
                 route,
                 request_id,
                 deadline,
+                expect,
             }),
         }
     }
@@ -339,12 +360,7 @@ impl Worker {
             let call = &pending.waiting;
             let outcome = match self.find(&call.route.script, call.route.version) {
                 Some(instance) => {
-                    let expect = instance
-                        .registrations
-                        .get(call.route.index)
-                        .map_or(Expect::Response, |registration| {
-                            Expect::of(registration.kind)
-                        });
+                    let expect = call.expect;
                     let expired = now >= call.deadline;
                     instance
                         .context

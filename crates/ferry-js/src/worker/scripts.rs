@@ -57,6 +57,7 @@ impl Worker {
             Control::Remove { name } => {
                 self.scripts.remove(&name);
             }
+            Control::Socket(job) => self.socket(*job),
         }
     }
 
