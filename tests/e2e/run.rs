@@ -364,3 +364,93 @@ async fn dashboard_example_pushes_readings_to_stream_clients() {
     let page = client.get(ferry.url("/")).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("new EventSource"));
 }
+
+/// The Python interpreter with the `websockets` client (scripts/install-test-tools puts it
+/// in tests/python/.venv).
+fn python_with_websockets() -> std::path::PathBuf {
+    let venv = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/.venv/bin/python"
+    ));
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/install-test-tools",
+        venv.display()
+    );
+    venv.to_path_buf()
+}
+
+/// Runs `command` to its end, killing it after `limit`.
+fn output_within(mut command: std::process::Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The WebSocket example, driven by a real client (Python `websockets`): echo of text,
+/// binary, fragmented and large messages, ping/pong, the close handshake, and the chat's
+/// joins, broadcasts, refusal of binary messages and leaves.
+#[tokio::test]
+async fn websocket_example_works_with_the_python_websockets_client() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(&examples().join("websocket/app.js"), data.path(), &[]);
+    assert!(
+        ferry.banner.join("\n").contains("WEBSOCKET /chat"),
+        "{:?}",
+        ferry.banner
+    );
+    let base = ferry.url("").replacen("http://", "ws://", 1);
+    let client = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/ws_client.py"
+    ));
+    let mut command = std::process::Command::new(python_with_websockets());
+    command.arg(client).arg(base.trim_end_matches('/'));
+    let output =
+        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(30)))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "client failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let echo = &seen["echo"];
+    assert_eq!(echo["text"], "hello");
+    assert_eq!(echo["binary"], serde_json::json!([0, 1, 255]));
+    assert_eq!(echo["fragmented"], "fragmented");
+    assert_eq!(echo["big"], true);
+    assert_eq!(echo["pong"], true);
+    assert_eq!(echo["close_code"], 1000);
+    let chat = &seen["chat"];
+    assert_eq!(chat["ann_welcome"]["name"], "ann");
+    assert_eq!(chat["bob_welcome"]["name"], "bob");
+    assert_eq!(
+        chat["joined"],
+        serde_json::json!({ "type": "joined", "name": "bob" })
+    );
+    assert_eq!(
+        chat["to_bob"],
+        serde_json::json!({ "type": "message", "from": "ann", "text": "hi bob" })
+    );
+    assert_eq!(chat["refused"]["code"], 4003);
+    assert_eq!(chat["refused"]["reason"], "text messages only");
+    assert_eq!(
+        chat["left"],
+        serde_json::json!({ "type": "left", "name": "bob" })
+    );
+}

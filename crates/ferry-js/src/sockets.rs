@@ -22,6 +22,9 @@ use crate::request;
 /// Messages waiting for one socket before it counts as too slow and is closed.
 const SEND_QUEUE: usize = 256;
 
+/// How long one message may take to go out before the client counts as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long the peer has to answer our close frame before the connection is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -247,31 +250,44 @@ impl Connection {
                 path: self.path.clone(),
                 script: self.key.script.clone(),
                 version: self.key.version,
-                outgoing: outgoing.clone(),
+                outgoing,
                 too_slow: too_slow.clone(),
                 metadata: query,
             },
         );
+        // The hub holds the only sender: when it drops the socket (closed, or too slow),
+        // the writer below sees the queue end.
         let slow = too_slow.clone();
         let close_sent = Arc::new(Notify::new());
         let closing = close_sent.clone();
         let writer = tokio::spawn(async move {
             while let Some(message) = queue.recv().await {
+                if slow.load(Ordering::Relaxed) {
+                    // Dropped as too slow: what is still queued is given up.
+                    break;
+                }
                 let close = matches!(message, Message::Close(_));
-                let sent = sink.send(message).await;
+                let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await;
                 if close {
                     closing.notify_one();
                 }
-                if sent.is_err() || close {
-                    return;
+                match sent {
+                    Ok(Ok(())) if !close => {}
+                    Ok(_) => return,
+                    // A client that takes no data for this long is not coming back.
+                    Err(_) => {
+                        slow.store(true, Ordering::Relaxed);
+                        break;
+                    }
                 }
             }
-            // Every sender is gone: the connection ended, or the hub dropped it as too slow.
+            // The hub let the socket go: it closed, or it was too slow.
             let frame = slow.load(Ordering::Relaxed).then(|| CloseFrame {
                 code: CloseCode::Again,
                 reason: "the client does not keep up with its messages".into(),
             });
-            let _ = sink.send(Message::Close(frame)).await;
+            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(frame))).await;
+            closing.notify_one();
         });
 
         let opened = self.event(SocketEvent::Open(request)).await;
@@ -326,7 +342,6 @@ impl Connection {
             self.event(event).await;
         }
         self.hub.remove(self.id);
-        drop(outgoing);
         let (code, reason) = closed;
         self.event(SocketEvent::Close {
             code: code.into(),

@@ -77,6 +77,12 @@ registerWebSocket("/echo", {
   },
 });
 register("/closed", () => sharedStorage.getItem("closed") ?? "none");
+register("/flood", () => {
+  const big = "x".repeat(64 * 1024);
+  let delivered = 0;
+  for (let i = 0; i < 2000; i++) delivered += sendWebSocketMessage("/echo", big);
+  return String(delivered);
+});
 "#;
 
 #[tokio::test]
@@ -225,4 +231,32 @@ async fn a_reload_closes_the_scripts_sockets_with_1012_and_plain_gets_get_426() 
     assert_eq!(next_text(&mut again).await, "hello cy (webSocket)");
     let plain = app.get("/echo").await;
     assert_eq!(plain.status(), 426);
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_closed_with_1013_instead_of_growing_memory() {
+    let app = TestApp::new(&[("echo.js", ECHO)]).await;
+    let mut socket = connect(&app, "/echo?name=slow").await;
+    next_text(&mut socket).await;
+    // 2,000 messages of 64 KiB while the client reads nothing: the socket's queue of 256
+    // fills once the TCP buffers are full, and the socket is dropped.
+    let (_, delivered) = app.text("/flood").await;
+    let delivered: usize = delivered.parse().unwrap();
+    assert!(delivered < 2000, "every message was queued: {delivered}");
+    wait_until("the socket to be dropped", async || {
+        app.engine.websockets("/echo") == 0
+    })
+    .await;
+    let mut received = 0;
+    loop {
+        match next(&mut socket).await {
+            Message::Text(_) => received += 1,
+            Message::Close(Some(frame)) => {
+                assert_eq!(frame.code, CloseCode::Again);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(received <= delivered);
 }
