@@ -120,7 +120,8 @@ async fn measure(
                     }
                     match socket.next().await {
                         Some(Ok(Message::Text(text))) if text.len() == payload.len() => {
-                            let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                            let micros =
+                                u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                             let _ = latency.record(micros.max(1));
                         }
                         _ => {
