@@ -3,6 +3,7 @@
 //   node check.mjs isolation URL          -> {"isolated": bool, "sharedArrayBuffer": bool}
 //   node check.mjs demo URL               -> the demo site's own check results
 //   node check.mjs live-reload URL DIR    -> what live reload did (see liveReload below)
+//   node check.mjs websocket URL          -> a WebSocket echo from the page at URL (/echo)
 //
 // Prints one JSON object on stdout; exits non-zero on failure.
 
@@ -28,7 +29,8 @@ const browser = await chromium.launch({
 });
 
 try {
-  const page = await browser.newPage();
+  // Ferry's self-signed certificates are not in the browser's trust store.
+  const page = await browser.newPage({ ignoreHTTPSErrors: true });
   let result;
   if (mode === "isolation") {
     await page.goto(url);
@@ -53,6 +55,9 @@ try {
         [...document.querySelectorAll(".checks li")].map((li) => [li.id, li.querySelector("span").textContent]),
       ),
     );
+  } else if (mode === "websocket") {
+    await page.goto(url);
+    result = await page.evaluate(webSocketEcho);
   } else if (mode === "live-reload") {
     result = await liveReload(page, url, dir);
   } else {
@@ -88,4 +93,31 @@ async function liveReload(page, url, dir) {
   );
   const marker = await page.evaluate(() => window.__ferryMarker ?? null);
   return { reloaded, colorBefore: before, markerAfterCss: marker };
+}
+
+// Runs in the page: opens a WebSocket to /echo of the page's origin (wss: over HTTPS) and
+// checks a text and a binary message come back.
+async function webSocketEcho() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/echo`);
+  socket.binaryType = "arraybuffer";
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = () => reject(new Error("the WebSocket failed to open"));
+  });
+  const echo = (data) =>
+    new Promise((resolve) => {
+      socket.onmessage = (event) => resolve(event.data);
+      socket.send(data);
+    });
+  const text = await echo("hello from the browser");
+  const binary = Array.from(new Uint8Array(await echo(new Uint8Array([1, 2, 255]))));
+  const closed = new Promise((resolve) => (socket.onclose = (event) => resolve(event.code)));
+  socket.close(1000);
+  return {
+    text,
+    binary,
+    closeCode: await closed,
+    pageProtocol: performance.getEntriesByType("navigation")[0].nextHopProtocol,
+  };
 }

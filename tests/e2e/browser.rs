@@ -59,3 +59,38 @@ fn the_demo_site_passes_its_own_checks_in_a_browser() {
     assert_eq!(result["shared"], "yes", "{result}");
     assert_eq!(result["wasm"], "yes (add(2, 3) = 5)", "{result}");
 }
+
+/// A browser's WebSocket to a script, over HTTPS: Chromium loads the page over HTTP/2 and
+/// opens the WebSocket on that connection with an extended CONNECT (RFC 8441); the access
+/// log shows which way it came.
+#[test]
+fn a_browser_websocket_over_https_and_http2_reaches_the_script() {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = crate::support::ferry_command();
+    command
+        .arg("run")
+        .arg(repository().join("examples/apps/websocket/app.js"))
+        .args([
+            "--port",
+            "0",
+            "--tls-self-signed",
+            "--no-watch",
+            "--data-dir",
+        ])
+        .arg(data.path());
+    let ferry = Ferry::start(command);
+    let url = ferry.url("/");
+    assert!(url.starts_with("https://"), "{url}");
+    let result = browser("websocket", &[&url]);
+    assert_eq!(result["text"], "hello from the browser", "{result}");
+    assert_eq!(result["binary"], serde_json::json!([1, 2, 255]), "{result}");
+    assert_eq!(result["closeCode"], 1000, "{result}");
+    assert_eq!(result["pageProtocol"], "h2", "{result}");
+    let log = ferry.stderr_until(std::time::Duration::from_secs(5), |line| {
+        line.contains("/echo")
+    });
+    assert!(
+        log.iter().any(|line| line.contains("CONNECT /echo")),
+        "the WebSocket did not come over HTTP/2: {log:?}"
+    );
+}

@@ -109,6 +109,17 @@ impl App {
         self.route(pattern, Method::GET, handler)
     }
 
+    /// Answers WebSocket handshakes on `pattern`: a GET over HTTP/1.1, an extended CONNECT
+    /// over HTTP/2 (RFC 8441). `handler` answers both; see [`ws::upgrade`](crate::ws::upgrade).
+    pub fn websocket(self, pattern: &str, handler: impl Handler) -> Self {
+        let for_get = Arc::new(handler);
+        let for_connect = for_get.clone();
+        self.route(pattern, Method::GET, move |request| for_get.call(request))
+            .route(pattern, Method::CONNECT, move |request| {
+                for_connect.call(request)
+            })
+    }
+
     /// Answers POST requests on `pattern`.
     pub fn post(self, pattern: &str, handler: impl Handler) -> Self {
         self.route(pattern, Method::POST, handler)

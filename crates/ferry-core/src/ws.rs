@@ -2,6 +2,11 @@
 //! connection handed to tungstenite, which does the framing (fragmentation, ping/pong, the
 //! close handshake, UTF-8 validation of text, size limits).
 //!
+//! Over HTTP/1.1 a WebSocket opens with a `GET` and `Upgrade: websocket`; over HTTP/2 with
+//! an extended `CONNECT` whose `:protocol` is `websocket` (RFC 8441), which Ferry's server
+//! allows (it sends `SETTINGS_ENABLE_CONNECT_PROTOCOL`). Route both methods to the same
+//! handler: [`App::websocket`](crate::App::websocket) does.
+//!
 //! ```no_run
 //! use ferry_core::ws::{self, Message, WebSocketConfig};
 //! use ferry_core::{App, IntoResponse, Request};
@@ -121,19 +126,21 @@ impl Upgrade {
     }
 }
 
-/// Checks that `request` opens a WebSocket and answers it: the `101 Switching Protocols`
-/// response to send, and the [`Upgrade`] that yields the socket once it is sent. Of the
-/// subprotocols the client offers (`Sec-WebSocket-Protocol`), the first that is in
-/// `protocols` is agreed on.
+/// Checks that `request` opens a WebSocket and answers it: the response to send (`101
+/// Switching Protocols` over HTTP/1.1, `200` for an HTTP/2 extended CONNECT), and the
+/// [`Upgrade`] that yields the socket once it is sent. Of the subprotocols the client
+/// offers (`Sec-WebSocket-Protocol`), the first that is in `protocols` is agreed on.
 pub fn upgrade(
     request: &mut Request,
     config: WebSocketConfig,
     protocols: &[&str],
 ) -> Result<(Response, Upgrade), HandshakeError> {
+    let over_http2 = is_extended_connect(request);
     let headers = request.headers();
-    let upgrading = request.method() == Method::GET
-        && has_token(headers, &CONNECTION, "upgrade")
-        && has_token(headers, &UPGRADE, "websocket");
+    let upgrading = over_http2
+        || (request.method() == Method::GET
+            && has_token(headers, &CONNECTION, "upgrade")
+            && has_token(headers, &UPGRADE, "websocket"));
     if !upgrading {
         return Err(HandshakeError::NotUpgrade);
     }
@@ -143,29 +150,36 @@ pub fn upgrade(
     {
         return Err(HandshakeError::Version);
     }
-    let key = headers
-        .get(SEC_WEBSOCKET_KEY)
-        .filter(|key| valid_key(key.as_bytes()))
-        .ok_or(HandshakeError::Key)?;
-    let accept = derive_accept_key(key.as_bytes());
+    // HTTP/2 has no key: the stream itself is the proof (RFC 8441 section 5).
+    let accept = if over_http2 {
+        None
+    } else {
+        let key = headers
+            .get(SEC_WEBSOCKET_KEY)
+            .filter(|key| valid_key(key.as_bytes()))
+            .ok_or(HandshakeError::Key)?;
+        Some(derive_accept_key(key.as_bytes()))
+    };
     let protocol = agree_protocol(headers, protocols);
     let on_upgrade = request
         .extensions_mut()
         .remove::<OnUpgrade>()
         .ok_or(HandshakeError::NoUpgrade)?;
     let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let response_headers = response.headers_mut();
-    response_headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    response_headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(accept) = HeaderValue::from_str(&accept) {
-        response_headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    if let Some(accept) = accept {
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let response_headers = response.headers_mut();
+        response_headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        response_headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        if let Ok(accept) = HeaderValue::from_str(&accept) {
+            response_headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+        }
     }
     if let Some(value) = protocol
         .as_deref()
         .and_then(|protocol| HeaderValue::from_str(protocol).ok())
     {
-        response_headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
+        response.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, value);
     }
     Ok((
         response,
@@ -175,6 +189,15 @@ pub fn upgrade(
             protocol,
         },
     ))
+}
+
+/// An HTTP/2 extended CONNECT for a WebSocket (RFC 8441).
+fn is_extended_connect(request: &Request) -> bool {
+    request.method() == Method::CONNECT
+        && request
+            .extensions()
+            .get::<hyper::ext::Protocol>()
+            .is_some_and(|protocol| protocol.as_str().eq_ignore_ascii_case("websocket"))
 }
 
 /// The close code that tells the peer why reading its messages failed: 1009 for a message
@@ -189,7 +212,7 @@ pub fn close_code_for(error: &WebSocketError) -> CloseCode {
 
 /// Whether `request` asks for a WebSocket (whatever else may be wrong with it).
 pub fn is_upgrade(request: &Request) -> bool {
-    has_token(request.headers(), &UPGRADE, "websocket")
+    has_token(request.headers(), &UPGRADE, "websocket") || is_extended_connect(request)
 }
 
 fn has_token(headers: &HeaderMap, name: &http::HeaderName, token: &str) -> bool {

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn echo_app() -> App {
-    App::new().get("/echo", |mut request: Request| async move {
+    App::new().websocket("/echo", |mut request: Request| async move {
         let config = WebSocketConfig::default().max_message_size(Some(1024));
         match ws::upgrade(&mut request, config, &["echo"]) {
             Ok((response, upgrade)) => {
@@ -105,4 +105,66 @@ async fn a_plain_get_on_a_websocket_url_gets_426() {
     let response = reqwest::get(format!("http://{addr}/echo")).await.unwrap();
     assert_eq!(response.status(), 426);
     assert_eq!(response.headers()["upgrade"], "websocket");
+}
+
+/// RFC 8441: the same endpoint over HTTP/2, opened with an extended CONNECT.
+#[tokio::test]
+async fn websocket_over_http2_extended_connect() {
+    use http_body_util::Empty;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    let server = echo_app().bind("127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run_until(std::future::pending()));
+
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = || {
+        let mut request = http::Request::builder()
+            .method(http::Method::CONNECT)
+            .uri(format!("http://{addr}/echo"))
+            .version(http::Version::HTTP_2)
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-protocol", "echo")
+            .body(Empty::<bytes::Bytes>::new())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(hyper::ext::Protocol::from_static("websocket"));
+        request
+    };
+    // The client may send an extended CONNECT only once the server's SETTINGS allowed it.
+    let mut response = None;
+    for _ in 0..50 {
+        sender.ready().await.unwrap();
+        match sender.send_request(request()).await {
+            Ok(answer) => {
+                response = Some(answer);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let response = response.expect("the server accepts an extended CONNECT");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["sec-websocket-protocol"], "echo");
+    let upgraded = hyper::upgrade::on(response).await.unwrap();
+    let mut socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        TokioIo::new(upgraded),
+        Role::Client,
+        None,
+    )
+    .await;
+    socket.send(Message::text("over h2")).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed, Message::text("over h2"));
 }

@@ -9,6 +9,7 @@ use ferry_core::Handler;
 use ferry_core::router::{RouteError, Router, Routes};
 use ferry_core::sse::{HubSettings, StreamHub};
 use ferry_store::SqliteStore;
+use http::Method;
 
 use crate::bindings::{Registration, RouteKind};
 use crate::error::{EngineError, ScriptError};
@@ -389,6 +390,10 @@ impl Engine {
                     path: registration.pattern.as_str().into(),
                 }),
             };
+            if registration.kind == RouteKind::WebSocket {
+                // WebSockets over HTTP/2 open with an extended CONNECT (RFC 8441).
+                router.add(&registration.pattern, Method::CONNECT, handler.clone())?;
+            }
             router.add(&registration.pattern, registration.method.clone(), handler)?;
         }
         Ok(())

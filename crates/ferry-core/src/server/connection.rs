@@ -108,6 +108,8 @@ pub(crate) fn http_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor
     builder
         .http2()
         .max_concurrent_streams(config.http2_max_concurrent_streams)
+        // WebSockets over HTTP/2 (RFC 8441): extended CONNECT with :protocol.
+        .enable_connect_protocol()
         .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
     builder
 }
