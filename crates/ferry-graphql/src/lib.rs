@@ -1,0 +1,210 @@
+//! Ferry's GraphQL endpoint: a schema assembled at run time from registered fields, each
+//! answered by a [`Resolver`] (a JavaScript function for `ferry run`, or Rust code), and
+//! served over HTTP at `/graphql` following the GraphQL over HTTP specification.
+//!
+//! Each registered field brings its SDL: a field definition and the types it uses, e.g.
+//! `"user(id: ID!): User type User { id: ID! name: String }"`. The fields of the object
+//! types a resolver returns are read from its JSON. When registrations change, a new
+//! schema is built and swapped in ([`GraphQl::replace`]); requests in flight finish on the
+//! old one.
+//!
+//! ```no_run
+//! use ferry_graphql::{GraphQl, Registration, Resolver, ResolverCall, RootKind, SchemaOptions};
+//! use futures_util::future::BoxFuture;
+//! use std::sync::Arc;
+//!
+//! struct Hello;
+//! impl Resolver for Hello {
+//!     fn resolve(&self, call: ResolverCall) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+//!         let name = call.arguments.get("name").cloned().unwrap_or_default();
+//!         Box::pin(async move { Ok(serde_json::json!(format!("Hello, {}!", name.as_str().unwrap_or("world")))) })
+//!     }
+//! }
+//!
+//! let graphql = GraphQl::new(SchemaOptions::default());
+//! graphql.replace(&[Registration {
+//!     kind: RootKind::Query,
+//!     name: "hello".into(),
+//!     sdl: "hello(name: String): String!".into(),
+//!     resolver: Arc::new(Hello),
+//! }]).unwrap();
+//! let app = ferry_core::App::new().route("/graphql", http::Method::GET, graphql.handler())
+//!     .route("/graphql", http::Method::POST, graphql.handler());
+//! ```
+
+mod graphiql;
+mod http_endpoint;
+mod schema;
+mod sdl;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use futures_util::future::BoxFuture;
+
+pub use http_endpoint::GraphQlHandler;
+pub use schema::{EMPTY_QUERY_FIELD, SchemaError, SchemaOptions};
+pub use sdl::SdlError;
+
+/// The root type a field is registered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RootKind {
+    /// A field of `Query`.
+    Query,
+    /// A field of `Mutation`.
+    Mutation,
+    /// A field of `Subscription`.
+    Subscription,
+}
+
+impl RootKind {
+    /// The root type's name.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            RootKind::Query => "Query",
+            RootKind::Mutation => "Mutation",
+            RootKind::Subscription => "Subscription",
+        }
+    }
+}
+
+impl std::fmt::Display for RootKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RootKind::Query => "query",
+            RootKind::Mutation => "mutation",
+            RootKind::Subscription => "subscription",
+        })
+    }
+}
+
+/// One call of a root field's resolver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolverCall {
+    /// The root the field belongs to.
+    pub kind: RootKind,
+    /// The field's name.
+    pub field: String,
+    /// The field's arguments, as JSON (defaults applied, variables substituted).
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Answers the calls of one root field.
+pub trait Resolver: Send + Sync + 'static {
+    /// The field's value as JSON, or an error message for the client's `errors`.
+    fn resolve(&self, call: ResolverCall) -> BoxFuture<'static, Result<serde_json::Value, String>>;
+}
+
+/// A field to put in the schema.
+#[derive(Clone)]
+pub struct Registration {
+    /// Its root type.
+    pub kind: RootKind,
+    /// Its name (the SDL must define a field of this name).
+    pub name: String,
+    /// The field definition and the types it uses.
+    pub sdl: String,
+    /// Who answers it.
+    pub resolver: Arc<dyn Resolver>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("sdl", &self.sdl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The GraphQL endpoint: the current schema (swapped whole when registrations change) and
+/// how to serve it. Cloning gives another handle to the same endpoint.
+#[derive(Clone)]
+pub struct GraphQl {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    schema: ArcSwapOption<async_graphql::dynamic::Schema>,
+    options: SchemaOptions,
+    graphiql: bool,
+}
+
+impl std::fmt::Debug for GraphQl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphQl")
+            .field("options", &self.inner.options)
+            .field("has_schema", &self.inner.schema.load().is_some())
+            .finish()
+    }
+}
+
+impl GraphQl {
+    /// An endpoint with no schema yet (it answers 404 until fields are registered).
+    pub fn new(options: SchemaOptions) -> Self {
+        GraphQl::with_graphiql(options, false)
+    }
+
+    /// The same, also serving the GraphiQL IDE to browsers when `graphiql` is set (for
+    /// development: the page loads GraphiQL from a CDN).
+    pub fn with_graphiql(options: SchemaOptions, graphiql: bool) -> Self {
+        GraphQl {
+            inner: Arc::new(Inner {
+                schema: ArcSwapOption::empty(),
+                options,
+                graphiql,
+            }),
+        }
+    }
+
+    /// Checks that `registrations` make a valid schema, without using it.
+    pub fn check(&self, registrations: &[Registration]) -> Result<(), SchemaError> {
+        schema::build(registrations, self.inner.options).map(|_| ())
+    }
+
+    /// Builds the schema of `registrations` and swaps it in (none: the endpoint answers
+    /// 404). On error the previous schema stays.
+    pub fn replace(&self, registrations: &[Registration]) -> Result<(), SchemaError> {
+        let built = schema::build(registrations, self.inner.options)?;
+        self.inner.schema.store(built.map(Arc::new));
+        Ok(())
+    }
+
+    /// Whether a schema is being served.
+    pub fn is_active(&self) -> bool {
+        self.inner.schema.load().is_some()
+    }
+
+    /// The schema in SDL, if there is one.
+    pub fn sdl(&self) -> Option<String> {
+        self.inner.schema.load().as_ref().map(|schema| schema.sdl())
+    }
+
+    /// Runs one operation against the current schema (for scripts' `executeGraphQL`) and
+    /// returns the response as JSON.
+    pub async fn execute(
+        &self,
+        query: &str,
+        variables: Option<serde_json::Value>,
+        operation_name: Option<String>,
+    ) -> serde_json::Value {
+        let Some(schema) = self.inner.schema.load_full() else {
+            return serde_json::json!({ "errors": [{ "message": "no GraphQL schema: register a query first" }] });
+        };
+        let response =
+            http_endpoint::execute(&schema, query.to_owned(), variables, operation_name).await;
+        http_endpoint::response_json(&response)
+    }
+
+    /// The handler of `/graphql` (route both GET and POST to it).
+    pub fn handler(&self) -> GraphQlHandler {
+        GraphQlHandler {
+            graphql: self.clone(),
+        }
+    }
+
+    fn current(&self) -> Option<Arc<async_graphql::dynamic::Schema>> {
+        self.inner.schema.load_full()
+    }
+}

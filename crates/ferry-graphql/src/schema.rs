@@ -1,0 +1,359 @@
+//! Building an executable schema from the registered fields: each root field calls its
+//! [`Resolver`]; the fields of the object types it returns read the resolver's JSON.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use async_graphql::Value;
+use async_graphql::dynamic::{
+    Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar,
+    Schema, SchemaBuilder, TypeRef,
+};
+use async_graphql::parser::types::{BaseType, FieldDefinition, Type, TypeDefinition, TypeKind};
+
+use crate::sdl::{Fragment, SdlError, parse_fragment};
+use crate::{Registration, ResolverCall, RootKind};
+
+/// Why the registered fields do not make a schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// A field's SDL is wrong.
+    #[error(transparent)]
+    Sdl(#[from] SdlError),
+    /// Two registrations disagree (the same field twice, or one type defined two ways).
+    #[error("{0}")]
+    Conflict(String),
+    /// The assembled schema is invalid (e.g. a type is used but never defined).
+    #[error("the GraphQL schema is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Options of the built schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaOptions {
+    /// Whether clients may ask for the schema (`__schema`, `__type`).
+    pub introspection: bool,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        SchemaOptions {
+            introspection: true,
+        }
+    }
+}
+
+/// The name of the query field Ferry adds when nothing registered a query: GraphQL requires
+/// the query type to have a field.
+pub const EMPTY_QUERY_FIELD: &str = "_empty";
+
+/// Builds the schema of `registrations`; `None` when there are none.
+pub fn build(
+    registrations: &[Registration],
+    options: SchemaOptions,
+) -> Result<Option<Schema>, SchemaError> {
+    if registrations.is_empty() {
+        return Ok(None);
+    }
+    let mut roots: BTreeMap<RootKind, Vec<(FieldDefinition, &Registration)>> = BTreeMap::new();
+    let mut types: BTreeMap<String, (TypeDefinition, String)> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for registration in registrations {
+        let Fragment { field, types: more } =
+            parse_fragment(registration.kind, &registration.name, &registration.sdl)?;
+        if !seen.insert((registration.kind, registration.name.clone())) {
+            return Err(SchemaError::Conflict(format!(
+                "the {} {:?} is registered twice",
+                registration.kind, registration.name
+            )));
+        }
+        for ty in more {
+            let name = ty.name.node.to_string();
+            let owner = format!("{} {:?}", registration.kind, registration.name);
+            match types.get(&name) {
+                Some((existing, first)) if !same_definition(existing, &ty) => {
+                    return Err(SchemaError::Conflict(format!(
+                        "type {name} is defined differently by {first} and by {owner}; define it the same way (or once)"
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    types.insert(name, (ty, owner));
+                }
+            }
+        }
+        roots
+            .entry(registration.kind)
+            .or_default()
+            .push((field, registration));
+    }
+    let objects: HashSet<String> = types
+        .iter()
+        .filter(|(_, (ty, _))| matches!(ty.kind, TypeKind::Object(_)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let objects = Arc::new(objects);
+
+    let mut query = Object::new(RootKind::Query.type_name());
+    let mut mutation = None;
+    for (kind, fields) in &roots {
+        if *kind == RootKind::Subscription {
+            return Err(SchemaError::Invalid(
+                "subscriptions are not supported yet".into(),
+            ));
+        }
+        let mut object = Object::new(kind.type_name());
+        for (definition, registration) in fields {
+            object = object.field(root_field(definition, registration, &objects));
+        }
+        match kind {
+            RootKind::Query => query = object,
+            RootKind::Mutation => mutation = Some(object),
+            RootKind::Subscription => {}
+        }
+    }
+    if !roots.contains_key(&RootKind::Query) {
+        query = query.field(
+            Field::new(EMPTY_QUERY_FIELD, TypeRef::named(TypeRef::BOOLEAN), |_| {
+                FieldFuture::from_value(None)
+            })
+            .description("Ferry adds this field because no script registered a query."),
+        );
+    }
+    let mut builder: SchemaBuilder = Schema::build(
+        RootKind::Query.type_name(),
+        mutation.as_ref().map(|_| RootKind::Mutation.type_name()),
+        None,
+    )
+    .register(query);
+    if let Some(mutation) = mutation {
+        builder = builder.register(mutation);
+    }
+    for (ty, owner) in types.values() {
+        builder = register_type(builder, ty, owner, &objects)?;
+    }
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder
+        .finish()
+        .map(Some)
+        .map_err(|error| SchemaError::Invalid(error.0))
+}
+
+fn same_definition(a: &TypeDefinition, b: &TypeDefinition) -> bool {
+    format!("{:?}", a.kind) == format!("{:?}", b.kind)
+}
+
+/// A root field: calls the registration's resolver with the arguments as JSON.
+fn root_field(
+    definition: &FieldDefinition,
+    registration: &Registration,
+    objects: &Arc<HashSet<String>>,
+) -> Field {
+    let resolver = registration.resolver.clone();
+    let kind = registration.kind;
+    let name = registration.name.clone();
+    let ty = definition.ty.node.clone();
+    let shape = Arc::new(ty.clone());
+    let objects_for_field = objects.clone();
+    let mut field = Field::new(
+        definition.name.node.to_string(),
+        type_ref(&ty),
+        move |context: ResolverContext<'_>| {
+            let resolver = resolver.clone();
+            let name = name.clone();
+            let shape = shape.clone();
+            let objects = objects_for_field.clone();
+            let arguments = arguments_json(&context);
+            FieldFuture::new(async move {
+                let value = resolver
+                    .resolve(ResolverCall {
+                        kind,
+                        field: name,
+                        arguments,
+                    })
+                    .await
+                    .map_err(resolver_error)?;
+                Ok(to_field_value(value, &shape, &objects))
+            })
+        },
+    );
+    if let Some(description) = &definition.description {
+        field = field.description(description.node.clone());
+    }
+    for argument in &definition.arguments {
+        field = field.argument(input_value(&argument.node));
+    }
+    field
+}
+
+/// The extension that marks an error as raised by a root field's resolver, so that the
+/// endpoint can give it the field's path (and then removes the mark).
+pub(crate) const RESOLVER_MARK: &str = "ferryResolverError";
+
+fn resolver_error(message: String) -> async_graphql::Error {
+    let mut error = async_graphql::Error::new(message);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set(RESOLVER_MARK, true);
+    error.extensions = Some(extensions);
+    error
+}
+
+fn arguments_json(context: &ResolverContext<'_>) -> serde_json::Map<String, serde_json::Value> {
+    context
+        .args
+        .iter()
+        .map(|(name, value)| {
+            let json = value.as_value().clone().into_json().unwrap_or_default();
+            (name.to_string(), json)
+        })
+        .collect()
+}
+
+/// What a resolver's JSON becomes for a field of type `shape`: objects of our types stay
+/// JSON for their fields to read; a string where an object or list is expected is parsed
+/// as JSON (resolvers written for aiwebengine return JSON text).
+fn to_field_value(
+    value: serde_json::Value,
+    shape: &Type,
+    objects: &HashSet<String>,
+) -> Option<FieldValue<'static>> {
+    let value = match value {
+        serde_json::Value::String(text) if wants_structure(shape, objects) => {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        }
+        other => other,
+    };
+    if value.is_null() {
+        return None;
+    }
+    match &shape.base {
+        BaseType::List(inner) => {
+            let items = match value {
+                serde_json::Value::Array(items) => items,
+                single => vec![single],
+            };
+            Some(FieldValue::list(items.into_iter().map(|item| {
+                to_field_value(item, inner, objects).unwrap_or(FieldValue::NULL)
+            })))
+        }
+        BaseType::Named(name) if objects.contains(name.as_str()) => {
+            Some(FieldValue::owned_any(value))
+        }
+        BaseType::Named(_) => Value::from_json(value).ok().map(FieldValue::value),
+    }
+}
+
+fn wants_structure(shape: &Type, objects: &HashSet<String>) -> bool {
+    match &shape.base {
+        BaseType::List(_) => true,
+        BaseType::Named(name) => objects.contains(name.as_str()),
+    }
+}
+
+/// A field of an object type: reads its value from the parent's JSON.
+fn object_field(definition: &FieldDefinition, objects: &Arc<HashSet<String>>) -> Field {
+    let name = definition.name.node.to_string();
+    let shape = Arc::new(definition.ty.node.clone());
+    let objects = objects.clone();
+    let key = name.clone();
+    let mut field = Field::new(name, type_ref(&definition.ty.node), move |context| {
+        let value = context
+            .parent_value
+            .downcast_ref::<serde_json::Value>()
+            .and_then(|parent| parent.get(&key))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        FieldFuture::Value(to_field_value(value, &shape, &objects))
+    });
+    if let Some(description) = &definition.description {
+        field = field.description(description.node.clone());
+    }
+    for argument in &definition.arguments {
+        field = field.argument(input_value(&argument.node));
+    }
+    field
+}
+
+fn register_type(
+    builder: SchemaBuilder,
+    ty: &TypeDefinition,
+    owner: &str,
+    objects: &Arc<HashSet<String>>,
+) -> Result<SchemaBuilder, SchemaError> {
+    let name = ty.name.node.to_string();
+    let description = ty.description.as_ref().map(|text| text.node.clone());
+    Ok(match &ty.kind {
+        TypeKind::Object(object) => {
+            let mut built = Object::new(name);
+            for field in &object.fields {
+                built = built.field(object_field(&field.node, objects));
+            }
+            if let Some(description) = description {
+                built = built.description(description);
+            }
+            builder.register(built)
+        }
+        TypeKind::InputObject(input) => {
+            let mut built = InputObject::new(name);
+            for field in &input.fields {
+                built = built.field(input_value(&field.node));
+            }
+            if let Some(description) = description {
+                built = built.description(description);
+            }
+            builder.register(built)
+        }
+        TypeKind::Enum(values) => {
+            let mut built = Enum::new(name).items(
+                values
+                    .values
+                    .iter()
+                    .map(|value| value.node.value.node.to_string()),
+            );
+            if let Some(description) = description {
+                built = built.description(description);
+            }
+            builder.register(built)
+        }
+        TypeKind::Scalar => {
+            let mut built = Scalar::new(name);
+            if let Some(description) = description {
+                built = built.description(description);
+            }
+            builder.register(built)
+        }
+        TypeKind::Interface(_) | TypeKind::Union(_) => {
+            return Err(SchemaError::Invalid(format!(
+                "{name} (from {owner}) is an interface or union; these are not supported yet — use an object type"
+            )));
+        }
+    })
+}
+
+fn input_value(definition: &async_graphql::parser::types::InputValueDefinition) -> InputValue {
+    let mut value = InputValue::new(
+        definition.name.node.to_string(),
+        type_ref(&definition.ty.node),
+    );
+    if let Some(default) = &definition.default_value {
+        value = value.default_value(default.node.clone());
+    }
+    if let Some(description) = &definition.description {
+        value = value.description(description.node.clone());
+    }
+    value
+}
+
+fn type_ref(ty: &Type) -> TypeRef {
+    let base = match &ty.base {
+        BaseType::Named(name) => TypeRef::Named(name.to_string().into()),
+        BaseType::List(inner) => TypeRef::List(Box::new(type_ref(inner))),
+    };
+    if ty.nullable {
+        base
+    } else {
+        TypeRef::NonNull(Box::new(base))
+    }
+}
