@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ferry_core::Handler;
 use ferry_core::router::{RouteError, Router, Routes};
 use ferry_core::sse::{HubSettings, StreamHub};
+use ferry_graphql::{GraphQl, SchemaOptions};
 use ferry_store::SqliteStore;
 use http::Method;
 
 use crate::bindings::{Registration, RouteKind};
 use crate::error::{EngineError, ScriptError};
+use crate::graphql::JsResolver;
 use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
 use crate::limits::Limits;
@@ -36,6 +38,8 @@ pub struct EngineOptions {
     pub model: WorkerModel,
     /// The limits of the Server-Sent Events streams scripts register.
     pub streams: HubSettings,
+    /// Whether GraphQL clients may ask for the schema (`__schema`, `__type`).
+    pub graphql_introspection: bool,
 }
 
 /// Where JavaScript runs relative to the threads that serve HTTP.
@@ -60,9 +64,13 @@ impl Default for EngineOptions {
             data_dir: None,
             model: WorkerModel::Pool,
             streams: HubSettings::default(),
+            graphql_introspection: true,
         }
     }
 }
+
+/// Where scripts' GraphQL fields are served.
+pub const GRAPHQL_PATH: &str = "/graphql";
 
 /// A script the engine runs, with the routes it registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +98,7 @@ impl Loaded {
                     RouteKind::Http => format!("{} {}", registration.method, registration.pattern),
                     RouteKind::Stream { .. } => format!("STREAM {}", registration.pattern),
                     RouteKind::WebSocket => format!("WEBSOCKET {}", registration.pattern),
+                    RouteKind::GraphQl(_) => format!("GRAPHQL {}", registration.pattern),
                 })
                 .collect(),
         }
@@ -102,6 +111,7 @@ struct Shared {
     store: Option<SqliteStore>,
     streams: StreamHub,
     sockets: SocketHub,
+    graphql: GraphQl,
     scripts: Mutex<BTreeMap<Arc<str>, Loaded>>,
     /// Serialises changes, so that two reloads never interleave their steps.
     changes: tokio::sync::Mutex<()>,
@@ -147,6 +157,12 @@ impl Engine {
         };
         let streams = StreamHub::new(options.streams);
         let sockets = SocketHub::default();
+        let graphql = GraphQl::with_graphiql(
+            SchemaOptions {
+                introspection: options.graphql_introspection,
+            },
+            options.dev,
+        );
         let settings = Arc::new(WorkerSettings {
             limits: options.limits,
             dev: options.dev,
@@ -166,6 +182,7 @@ impl Engine {
                 store,
                 streams,
                 sockets,
+                graphql,
                 scripts: Mutex::new(BTreeMap::new()),
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
@@ -303,11 +320,18 @@ impl Engine {
                 return Err(error.into());
             }
         };
+        let fields = self.graphql_fields(&table, Some(&loaded), None);
+        if let Err(error) = self.shared.graphql.check(&fields) {
+            abort();
+            return Err(ScriptError::new(&name, error.to_string()).into());
+        }
         pool.notify(|| Control::Commit {
             name: name.clone(),
             version,
         });
         self.shared.routes.replace(router);
+        // Checked above: the schema builds.
+        let _ = self.shared.graphql.replace(&fields);
         let described = loaded.describe();
         table.insert(name.clone(), loaded);
         self.sync_streams(&table);
@@ -326,6 +350,11 @@ impl Engine {
             return Ok(false);
         };
         let router = self.build_router(&table, None, Some(&name))?;
+        let fields = self.graphql_fields(&table, None, Some(&name));
+        self.shared
+            .graphql
+            .replace(&fields)
+            .map_err(|error| ScriptError::new(&name, error.to_string()))?;
         self.shared.routes.replace(router);
         table.remove(&name);
         self.sync_streams(&table);
@@ -353,6 +382,32 @@ impl Engine {
             self.add_routes(&mut router, loaded)
                 .map_err(|error| ScriptError::new(loaded.script.name(), error.to_string()))?;
         }
+        let has_graphql = table
+            .values()
+            .filter(|loaded| Some(loaded.script.name()) != skipped)
+            .chain(added)
+            .flat_map(|loaded| &loaded.registrations)
+            .any(|registration| matches!(registration.kind, RouteKind::GraphQl(_)));
+        if has_graphql {
+            for method in [Method::GET, Method::POST] {
+                router
+                    .add(
+                        GRAPHQL_PATH,
+                        method,
+                        Arc::new(self.shared.graphql.handler()),
+                    )
+                    .map_err(|error| {
+                        let name = added.map_or_else(
+                            || "(engine)".into(),
+                            |loaded| loaded.script.name().clone(),
+                        );
+                        ScriptError::new(
+                            &name,
+                            format!("{error}: {GRAPHQL_PATH} is where GraphQL is served"),
+                        )
+                    })?;
+            }
+        }
         if let Some(loaded) = added {
             self.add_routes(&mut router, loaded).map_err(|error| {
                 let owner = clash_owner(table, &error, loaded.script.name());
@@ -374,6 +429,9 @@ impl Engine {
                 version: loaded.version,
                 index,
             };
+            if matches!(registration.kind, RouteKind::GraphQl(_)) {
+                continue;
+            }
             let handler: Arc<dyn Handler> = match registration.kind {
                 RouteKind::Http => Arc::new(ScriptRoute { pool, key }),
                 RouteKind::Stream { customized } => Arc::new(StreamRoute {
@@ -383,6 +441,7 @@ impl Engine {
                     path: registration.pattern.as_str().into(),
                     customized,
                 }),
+                RouteKind::GraphQl(_) => continue,
                 RouteKind::WebSocket => Arc::new(SocketRoute {
                     pool,
                     hub: self.shared.sockets.clone(),
@@ -397,6 +456,51 @@ impl Engine {
             router.add(&registration.pattern, registration.method.clone(), handler)?;
         }
         Ok(())
+    }
+
+    /// The GraphQL fields of every script in `table`, with `added` in place of its
+    /// namesake and without `removed`.
+    fn graphql_fields(
+        &self,
+        table: &BTreeMap<Arc<str>, Loaded>,
+        added: Option<&Loaded>,
+        removed: Option<&Arc<str>>,
+    ) -> Vec<ferry_graphql::Registration> {
+        let skipped = added.map(|loaded| loaded.script.name()).or(removed);
+        table
+            .values()
+            .filter(|loaded| Some(loaded.script.name()) != skipped)
+            .chain(added)
+            .flat_map(|loaded| {
+                loaded
+                    .registrations
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(index, registration)| {
+                        let RouteKind::GraphQl(kind) = registration.kind else {
+                            return None;
+                        };
+                        let name = registration
+                            .pattern
+                            .split_once(' ')
+                            .map_or(registration.pattern.as_str(), |(_, name)| name)
+                            .to_owned();
+                        Some(ferry_graphql::Registration {
+                            kind,
+                            name,
+                            sdl: registration.sdl.clone(),
+                            resolver: Arc::new(JsResolver {
+                                pool: self.shared.pool.clone(),
+                                key: RouteKey {
+                                    script: loaded.script.name().clone(),
+                                    version: loaded.version,
+                                    index,
+                                },
+                            }),
+                        })
+                    })
+            })
+            .collect()
     }
 
     /// Opens the streams the scripts in `table` register and closes the others (their

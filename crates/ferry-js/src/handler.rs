@@ -8,7 +8,7 @@ use ferry_core::{BoxFuture, Handler, IntoResponse, Request, Response};
 use http::StatusCode;
 use tokio::sync::oneshot;
 
-use crate::pool::{HttpJob, RouteKey, Saturated, WorkerPool};
+use crate::pool::{CallInput, HttpJob, RouteKey, Saturated, WorkerPool};
 use crate::request::{self, RequestError};
 use crate::response::unavailable;
 use crate::worker::local::{self, Dispatch};
@@ -52,7 +52,7 @@ pub(crate) async fn run(pool: &WorkerPool, route: RouteKey, request: Request) ->
             let (reply, answer) = oneshot::channel();
             let job = HttpJob {
                 route,
-                request,
+                input: CallInput::Http(request),
                 reply,
             };
             if let Err(Saturated) = pool.submit(job) {

@@ -48,6 +48,7 @@
 mod bindings;
 mod engine;
 mod error;
+mod graphql;
 mod handler;
 mod handoff;
 mod limits;

@@ -28,11 +28,38 @@ pub(crate) struct RouteKey {
     pub index: usize,
 }
 
-/// A request for a worker, and where its response goes.
+/// A call for a worker (a request, or a GraphQL resolver's arguments), and where its answer
+/// goes.
 pub(crate) struct HttpJob {
     pub route: RouteKey,
-    pub request: ScriptRequest,
+    pub input: CallInput,
     pub reply: oneshot::Sender<Response>,
+}
+
+/// What a call hands its handler.
+#[derive(Debug)]
+pub(crate) enum CallInput {
+    /// A request, as `context` (route handlers and stream customizers).
+    Http(ScriptRequest),
+    /// An event of the WebSocket `socket`.
+    Socket { socket: u64, event: SocketEvent },
+    /// A GraphQL resolver's arguments, as JSON text.
+    GraphQl { arguments: String },
+}
+
+impl CallInput {
+    /// The id log lines carry: the request's, or the socket's.
+    pub(crate) fn log_id(&self) -> Arc<str> {
+        match self {
+            CallInput::Http(request)
+            | CallInput::Socket {
+                event: SocketEvent::Open(request),
+                ..
+            } => request.request_id.clone(),
+            CallInput::Socket { socket, .. } => format!("ws-{socket}").into(),
+            CallInput::GraphQl { .. } => "graphql".into(),
+        }
+    }
 }
 
 /// An event of a WebSocket connection for the worker that owns the socket (a socket's

@@ -99,6 +99,25 @@ pub(crate) fn no_metadata() -> Response {
     response
 }
 
+/// Converts a GraphQL resolver's value to JSON text in a 200 (`undefined` is `null`).
+pub(crate) fn json_from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
+    if value.is_undefined() {
+        return Ok(Response::new(Body::from("null")));
+    }
+    let json = value
+        .ctx()
+        .json_stringify(value.clone())
+        .ok()
+        .flatten()
+        .and_then(|text| text.to_string().ok())
+        .ok_or_else(|| {
+            InvalidResponse(
+                "the resolver's value could not be turned into JSON (it must not contain cycles or functions)".into(),
+            )
+        })?;
+    Ok(Response::new(Body::from(json)))
+}
+
 /// Converts what a stream customizer or a WebSocket's `open` returned: an object becomes
 /// the connection's metadata (sent back as JSON in a 200), nothing (`undefined`/`null`) a
 /// 204.

@@ -139,6 +139,7 @@ fn engine_options(args: &RunArgs) -> EngineOptions {
             client_queue: to_usize(args.sse_client_queue),
             replay: to_usize(args.sse_replay),
         },
+        graphql_introspection: !args.no_graphql_introspection,
     }
 }
 

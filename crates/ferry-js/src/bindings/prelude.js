@@ -167,6 +167,26 @@
   const sendWebSocketMessage = (path, data) =>
     host.socketPublish(String(path), ...socketFrame(data), undefined, undefined, undefined);
 
+  // GraphQL: each field's resolver is kept in `handlers` like a route handler and called
+  // with `context.args` (see graphql.rs); the schema is rebuilt from every script's fields.
+  function registerGraphQL(kind, name, sdl, resolver, visibility = undefined) {
+    if (typeof resolver !== "function" && typeof resolver !== "string") {
+      throw new TypeError(
+        `registering GraphQL ${kind} ${JSON.stringify(name)}: the resolver must be a function or the name of a global function, not ${typeof resolver}`,
+      );
+    }
+    const label = host.registerGraphQL(kind, String(name), String(sdl), typeof resolver === "function" ? resolver.name || "anonymous" : resolver);
+    handlers.push(resolver);
+    void visibility;
+    return label;
+  }
+
+  const graphQLRegistry = Object.freeze({
+    registerQuery: (name, sdl, resolver, visibility) => registerGraphQL("query", name, sdl, resolver, visibility),
+    registerMutation: (name, sdl, resolver, visibility) => registerGraphQL("mutation", name, sdl, resolver, visibility),
+    registerSubscription: (name, sdl, resolver, visibility) => registerGraphQL("subscription", name, sdl, resolver, visibility),
+  });
+
   const messageText = (data) => (typeof data === "string" ? data : JSON.stringify(data) ?? String(data));
   const filterText = (filter) => (typeof filter === "string" ? filter : JSON.stringify(filter ?? {}));
   const sendToPath = (path, data) => host.streamSend(String(path), messageText(data), undefined, undefined);
@@ -331,6 +351,10 @@
     sendStreamMessage: (data) => host.streamSend(undefined, messageText(data), undefined, undefined),
     sendStreamMessageToPath: sendToPath,
     registerWebSocket: (path, socketHandlers) => registerWebSocketRoute(path, socketHandlers),
+    graphQLRegistry,
+    registerGraphQLQuery: graphQLRegistry.registerQuery,
+    registerGraphQLMutation: graphQLRegistry.registerMutation,
+    registerGraphQLSubscription: graphQLRegistry.registerSubscription,
     sendWebSocketMessage,
     writeLog,
     console,

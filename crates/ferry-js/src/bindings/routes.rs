@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use ferry_graphql::RootKind;
 use http::Method;
 use rquickjs::{Ctx, Function, Object};
 
@@ -16,6 +17,8 @@ pub(crate) struct Registration {
     /// The handler function's name (or the global name it was registered by), for logs.
     pub handler: String,
     pub kind: RouteKind,
+    /// A GraphQL field's SDL (empty for other kinds).
+    pub sdl: String,
 }
 
 /// What a registered route answers with.
@@ -29,6 +32,9 @@ pub(crate) enum RouteKind {
     /// A WebSocket endpoint; the handler is the object of its `open`, `message` and
     /// `close` functions.
     WebSocket,
+    /// A GraphQL root field; the handler is its resolver. The registration's `pattern` is
+    /// `"<kind> <name>"` and `sdl` its definition.
+    GraphQl(RootKind),
 }
 
 pub(super) fn install<'js>(
@@ -57,13 +63,65 @@ pub(super) fn install<'js>(
         },
     )?;
     host.set("registerStream", register_stream)?;
-    let script = script.clone();
+    let socket_script = script.clone();
     let register_socket = Function::new(ctx.clone(), move |ctx: Ctx<'js>, path: String| {
         check_exact_path(&ctx, &path, "WebSocket")?;
         let handler = "(websocket)".to_owned();
-        record(&ctx, &script, path, "GET", handler, RouteKind::WebSocket)
+        record(
+            &ctx,
+            &socket_script,
+            path,
+            "GET",
+            handler,
+            RouteKind::WebSocket,
+        )
     })?;
-    host.set("registerWebSocket", register_socket)
+    host.set("registerWebSocket", register_socket)?;
+    let graphql_script = script.clone();
+    let register_graphql = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, kind: String, name: String, sdl: String, handler: String| {
+            let kind = match kind.as_str() {
+                "query" => RootKind::Query,
+                "mutation" => RootKind::Mutation,
+                _ => {
+                    return Err(throw(
+                        &ctx,
+                        "GraphQL subscriptions are not supported yet; register queries and mutations",
+                    ));
+                }
+            };
+            let valid_name = name.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+            if !valid_name {
+                return Err(throw(
+                    &ctx,
+                    &format!(
+                        "{name:?} is not a GraphQL field name (letters, digits and _, not starting with a digit)"
+                    ),
+                ));
+            }
+            let pattern = format!("{kind} {name}");
+            let mut label = record(
+                &ctx,
+                &graphql_script,
+                pattern,
+                "GET",
+                handler,
+                RouteKind::GraphQl(kind),
+            )?;
+            if let Some(list) = graphql_script.registrations.borrow_mut().as_mut()
+                && let Some(last) = list.last_mut()
+            {
+                last.sdl = sdl;
+            }
+            label.push_str(" (GraphQL)");
+            Ok(label)
+        },
+    )?;
+    host.set("registerGraphQL", register_graphql)
 }
 
 /// Streams and WebSockets are addressed by their exact path when messages are sent, so
@@ -100,7 +158,9 @@ fn record(
     };
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| throw(ctx, &format!("{method:?} is not an HTTP method")))?;
-    if let Err(error) = ferry_core::router::check_pattern(&pattern) {
+    if !matches!(kind, RouteKind::GraphQl(_))
+        && let Err(error) = ferry_core::router::check_pattern(&pattern)
+    {
         return Err(throw(ctx, &error.to_string()));
     }
     if list
@@ -116,12 +176,14 @@ fn record(
         RouteKind::Http => format!("registered {method} {pattern}"),
         RouteKind::Stream { .. } => format!("registered stream {pattern}"),
         RouteKind::WebSocket => format!("registered WebSocket {pattern}"),
+        RouteKind::GraphQl(_) => format!("registered {pattern}"),
     };
     list.push(Registration {
         pattern,
         method,
         handler,
         kind,
+        sdl: String::new(),
     });
     Ok(label)
 }

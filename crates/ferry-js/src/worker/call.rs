@@ -2,8 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
 use ferry_core::Response;
 use rquickjs::function::Args;
 use rquickjs::promise::PromiseState;
@@ -12,9 +10,9 @@ use rquickjs::{Ctx, Function, Object, Promise, TypedArray, Value};
 use super::failure::{Failure, Thrown};
 use super::sandbox::Deadline;
 use crate::bindings::{self, RouteKind, context};
-use crate::pool::SocketEvent;
-use crate::request::ScriptRequest;
+use crate::pool::{CallInput, SocketEvent};
 use crate::{response, stream};
+use ferry_graphql::RootKind;
 
 /// What a handler's return value is turned into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +24,8 @@ pub(crate) enum Expect {
     Metadata,
     /// Nothing (a WebSocket's `message` and `close`): any value is ignored.
     Nothing,
+    /// Any value, as JSON text in a 200 (a GraphQL resolver).
+    Json,
 }
 
 impl Expect {
@@ -34,47 +34,26 @@ impl Expect {
             Expect::Response => response::from_js(value),
             Expect::Metadata => stream::metadata_from_js(value),
             Expect::Nothing => Ok(stream::no_metadata()),
+            Expect::Json => stream::json_from_js(value),
         }
         .map_err(Failure::Invalid)
     }
 }
 
-/// What a call hands its handler.
-#[derive(Debug)]
-pub(crate) enum CallInput {
-    /// A request, as `context` (route handlers and stream customizers).
-    Http(ScriptRequest),
-    /// An event of the WebSocket `socket`.
-    Socket { socket: u64, event: SocketEvent },
-}
-
-impl CallInput {
-    /// The id log lines carry: the request's, or the socket's.
-    pub(crate) fn log_id(&self) -> Arc<str> {
-        match self {
-            CallInput::Http(request)
-            | CallInput::Socket {
-                event: SocketEvent::Open(request),
+/// What the handler of a route of `kind` must return for `input`.
+pub(crate) fn expect(input: &CallInput, kind: RouteKind) -> Expect {
+    match (kind, input) {
+        (RouteKind::Http, _) => Expect::Response,
+        (RouteKind::GraphQl(_), _) => Expect::Json,
+        (RouteKind::Stream { .. }, _)
+        | (
+            RouteKind::WebSocket,
+            CallInput::Socket {
+                event: SocketEvent::Open(_),
                 ..
-            } => request.request_id.clone(),
-            CallInput::Socket { socket, .. } => format!("ws-{socket}").into(),
-        }
-    }
-
-    /// What the handler of a route of `kind` must return for this input.
-    pub(crate) fn expect(&self, kind: RouteKind) -> Expect {
-        match (kind, self) {
-            (RouteKind::Http, _) => Expect::Response,
-            (RouteKind::Stream { .. }, _)
-            | (
-                RouteKind::WebSocket,
-                CallInput::Socket {
-                    event: SocketEvent::Open(_),
-                    ..
-                },
-            ) => Expect::Metadata,
-            (RouteKind::WebSocket, _) => Expect::Nothing,
-        }
+            },
+        ) => Expect::Metadata,
+        (RouteKind::WebSocket, _) => Expect::Nothing,
     }
 }
 
@@ -84,6 +63,9 @@ pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
         RouteKind::Http => None,
         RouteKind::Stream { .. } => Some("streamCustomization"),
         RouteKind::WebSocket => Some("webSocket"),
+        RouteKind::GraphQl(RootKind::Query) => Some("graphqlQuery"),
+        RouteKind::GraphQl(RootKind::Mutation) => Some("graphqlMutation"),
+        RouteKind::GraphQl(RootKind::Subscription) => Some("graphqlSubscription"),
     }
 }
 
@@ -131,7 +113,7 @@ pub(crate) fn invoke(
     call: u64,
 ) -> Invocation {
     let Callee { index, kind } = callee;
-    let expect = input.expect(kind);
+    let expect = expect(&input, kind);
     let prepared = (|| -> rquickjs::Result<(Function<'_>, Args<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
         let (handler, args) = arguments(ctx, &internal, index, kind, input)?;
@@ -191,6 +173,15 @@ fn arguments<'js>(
             return Ok((handler, args));
         }
         CallInput::Socket { socket, event } => (socket, event),
+        CallInput::GraphQl { arguments } => {
+            let handler = resolve_handler(ctx, internal, index)?;
+            let context = Object::new(ctx.clone())?;
+            context.set("args", ctx.json_parse(arguments)?)?;
+            context.set("kind", context_kind(kind).unwrap_or("graphql"))?;
+            let mut args = Args::new(ctx.clone(), 1);
+            args.push_arg(context)?;
+            return Ok((handler, args));
+        }
     };
     let dispatch: Function = internal.get("socketEvent")?;
     let mut args = Args::new(ctx.clone(), 5);

@@ -195,6 +195,26 @@ impl Failure {
     }
 
     /// The client's answer; with `dev`, it carries the details (message and stack).
+    /// The answer for a GraphQL resolver's failure: a 500 whose body is the message the
+    /// client sees in `errors` (what the script threw; never a stack).
+    pub(crate) fn resolver_error(&self) -> Response {
+        let message = match self {
+            Failure::Timeout(limit) => {
+                format!("the resolver ran longer than {} ms", limit.as_millis())
+            }
+            // `throw new Error("not found")` reads "not found", as GraphQL servers say it.
+            Failure::Thrown(thrown) => thrown
+                .message
+                .strip_prefix("Error: ")
+                .unwrap_or(&thrown.message)
+                .to_owned(),
+            Failure::Invalid(invalid) => invalid.0.clone(),
+            Failure::OutOfMemory => "the resolver ran out of memory".to_owned(),
+            Failure::Missing(_) => "the resolver is not available".to_owned(),
+        };
+        (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+    }
+
     pub(crate) fn response(&self, dev: bool) -> Response {
         let status = match self {
             Failure::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,

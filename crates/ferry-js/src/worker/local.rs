@@ -48,7 +48,7 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
             return Dispatch::Elsewhere(route, request);
         };
         let wake = worker.next_wake();
-        let dispatched = match worker.call(route, super::call::CallInput::Http(request)) {
+        let dispatched = match worker.call(route, crate::pool::CallInput::Http(request)) {
             Call::Done(response) => Dispatch::Done(response),
             Call::Pending(waiting) => {
                 let (reply, answer) = oneshot::channel();

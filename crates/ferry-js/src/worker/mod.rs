@@ -22,12 +22,12 @@ use ferry_core::Response;
 use rquickjs::Context;
 use tokio::sync::oneshot;
 
-use self::call::{CallInput, Callee, Expect, Invocation};
+use self::call::{Callee, Expect, Invocation};
 use self::failure::{CallLabel, Failure};
 use self::sandbox::Sandbox;
 use crate::bindings::{Host, Registration, ScriptHost};
 use crate::handoff::ReplyBatch;
-use crate::pool::{Control, HttpJob, RouteKey, SocketJob, WorkerSettings};
+use crate::pool::{CallInput, Control, HttpJob, RouteKey, SocketJob, WorkerSettings};
 use crate::response::unavailable;
 use crate::script::Script;
 
@@ -232,14 +232,14 @@ impl Worker {
     pub(crate) fn http(&mut self, job: HttpJob) {
         let HttpJob {
             route,
-            request,
+            input,
             reply,
         } = job;
         if reply.is_closed() {
             // The client gave up while the request waited in the queue.
             return;
         }
-        match self.call(route, CallInput::Http(request)) {
+        match self.call(route, input) {
             Call::Done(response) => self.respond(reply, response),
             Call::Pending(waiting) => self.park(waiting, reply),
         }
@@ -281,7 +281,7 @@ impl Worker {
             index: route.index,
             kind: registration.kind,
         };
-        let expect = input.expect(registration.kind);
+        let expect = call::expect(&input, registration.kind);
         let deadline = Instant::now() + limits.call_timeout;
         let request_id = input.log_id();
         *self.host.request_id.borrow_mut() = Some(request_id.clone());
@@ -298,7 +298,9 @@ impl Worker {
         });
         *self.host.request_id.borrow_mut() = None;
         match invocation {
-            Invocation::Finished(outcome) => Call::Done(self.finish(outcome, &route, &request_id)),
+            Invocation::Finished(outcome) => {
+                Call::Done(self.finish(outcome, &route, &request_id, expect))
+            }
             Invocation::Pending => Call::Pending(Waiting {
                 call,
                 route,
@@ -336,6 +338,7 @@ impl Worker {
         outcome: Result<Response, Failure>,
         route: &RouteKey,
         request_id: &str,
+        expect: Expect,
     ) -> Response {
         match outcome {
             Ok(response) => response,
@@ -343,6 +346,10 @@ impl Worker {
                 failure.log(&self.label(route), request_id);
                 if failure.poisons_runtime() || self.sandbox.exhausted() {
                     self.rebuild = true;
+                }
+                if expect == Expect::Json {
+                    // A GraphQL resolver's error goes to the client as a GraphQL error.
+                    return failure.resolver_error();
                 }
                 failure.response(self.settings.dev)
             }
@@ -376,7 +383,7 @@ impl Worker {
                 None => waiting.push(pending),
                 Some(outcome) => {
                     let call = &pending.waiting;
-                    let response = self.finish(outcome, &call.route, &call.request_id);
+                    let response = self.finish(outcome, &call.route, &call.request_id, call.expect);
                     self.respond(pending.reply, response);
                 }
             }

@@ -84,6 +84,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=65_536))]
     pub sse_replay: u64,
 
+    /// Refuse GraphQL introspection (`__schema`, `__type`) at /graphql.
+    #[arg(long)]
+    pub no_graphql_introspection: bool,
+
     /// Turn on the management API (POST /engine/upsert_script, POST /engine/delete_script,
     /// GET /engine/scripts, GET /engine/read_script), which then requires
     /// `Authorization: Bearer TOKEN`. FERRY_ADMIN_TOKEN keeps it out of shell history.

@@ -1,0 +1,69 @@
+//! GraphQL fields registered by scripts: their resolvers run on the JavaScript workers, like
+//! route handlers, with the same limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_core::Response;
+use ferry_graphql::{Resolver, ResolverCall};
+use futures_util::future::BoxFuture;
+use http::StatusCode;
+use tokio::sync::oneshot;
+
+use crate::pool::{CallInput, HttpJob, RouteKey, Saturated, WorkerPool};
+
+/// Extra time a resolver call may wait beyond the call limit (its turn in the queue).
+const QUEUE_ALLOWANCE: Duration = Duration::from_secs(10);
+
+/// The most a resolver's JSON may weigh.
+const VALUE_LIMIT: usize = 16 << 20;
+
+/// Calls a script's resolver function on a worker.
+pub(crate) struct JsResolver {
+    pub pool: Arc<WorkerPool>,
+    pub key: RouteKey,
+}
+
+impl Resolver for JsResolver {
+    fn resolve(&self, call: ResolverCall) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+        let pool = self.pool.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            let arguments = serde_json::Value::Object(call.arguments).to_string();
+            let (reply, answer) = oneshot::channel();
+            let job = HttpJob {
+                route: key,
+                input: CallInput::GraphQl { arguments },
+                reply,
+            };
+            if let Err(Saturated) = pool.submit(job) {
+                return Err("every JavaScript worker is busy; try again later".into());
+            }
+            let limit = pool.settings().limits.call_timeout + QUEUE_ALLOWANCE;
+            match tokio::time::timeout(limit, answer).await {
+                Ok(Ok(response)) => value_of(response).await,
+                Ok(Err(_)) => Err("the JavaScript worker stopped".into()),
+                Err(_) => Err("the resolver waited too long for a JavaScript worker".into()),
+            }
+        })
+    }
+}
+
+/// The resolver's value (a 200 with JSON), or its error message (any other answer).
+async fn value_of(response: Response) -> Result<serde_json::Value, String> {
+    let status = response.status();
+    let body = response
+        .into_body()
+        .to_bytes(VALUE_LIMIT)
+        .await
+        .map_err(|error| error.to_string())?;
+    if status == StatusCode::OK {
+        return serde_json::from_slice(&body).map_err(|error| error.to_string());
+    }
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    Err(if text.is_empty() {
+        format!("the resolver failed ({status})")
+    } else {
+        text
+    })
+}
