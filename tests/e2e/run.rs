@@ -454,3 +454,90 @@ async fn websocket_example_works_with_the_python_websockets_client() {
         serde_json::json!({ "type": "left", "name": "bob" })
     );
 }
+
+/// The GraphQL example: queries and mutations over HTTP, a resolver's error with its path,
+/// and every audit of the `graphql-http` suite (GraphQL over HTTP conformance) passing.
+#[tokio::test]
+async fn graphql_example_answers_and_passes_the_graphql_http_audit() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(&examples().join("graphql/app.js"), data.path(), &[]);
+    assert!(
+        ferry.banner.join("\n").contains("GRAPHQL query todos"),
+        "{:?}",
+        ferry.banner
+    );
+    let client = reqwest::Client::new();
+    let post = |query: &str| {
+        client
+            .post(ferry.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "query": query }).to_string())
+            .send()
+    };
+    let json = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    let added = json(
+        post("mutation { addTodo(text: \"write docs\") { id text done } }")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        added,
+        serde_json::json!({ "data": { "addTodo": { "id": "1", "text": "write docs", "done": false } } })
+    );
+    let failed = json(
+        post("mutation { setDone(id: \"9\") { id } }")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(failed["errors"][0]["message"], "no todo 9");
+    assert_eq!(failed["errors"][0]["path"], serde_json::json!(["setDone"]));
+    let listed = json(
+        client
+            .get(ferry.url("/graphql?query=%7Btodos%7Btext%7D%7D"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        listed,
+        serde_json::json!({ "data": { "todos": [{ "text": "write docs" }] } })
+    );
+
+    let audit_dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/graphql"));
+    assert!(
+        audit_dir.join("node_modules/graphql-http").is_dir(),
+        "graphql-http is not installed: run scripts/install-test-tools"
+    );
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(audit_dir.join("audit.mjs"))
+        .arg(ferry.url("/graphql"));
+    let output =
+        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    let audits = report["audits"].as_array().unwrap();
+    assert!(audits.len() >= 50, "the suite ran {} audits", audits.len());
+    let failing: Vec<_> = audits
+        .iter()
+        .filter(|audit| audit["status"] != "ok")
+        .collect();
+    assert!(failing.is_empty(), "audits not passed: {failing:#?}");
+}

@@ -266,3 +266,32 @@ fn conflicting_registrations_are_refused_with_both_names() {
     })];
     graphql.check(&only_mutation).unwrap();
 }
+
+#[tokio::test]
+async fn browsers_get_graphiql_only_when_it_is_on() {
+    let page_for = |graphiql: bool| async move {
+        let graphql = GraphQl::with_graphiql(SchemaOptions::default(), graphiql);
+        graphql
+            .replace(&demo(Arc::new(AtomicUsize::new(0))))
+            .unwrap();
+        let url = serve(&graphql).await;
+        reqwest::Client::new()
+            .get(&url)
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap()
+    };
+    let page = page_for(true).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("GraphiQL.createFetcher({ url: \"/graphql\" })")
+    );
+    // Without it, a browser's GET without a query is a bad GraphQL request.
+    let plain = page_for(false).await;
+    assert_eq!(plain.status(), 400);
+}
