@@ -10,7 +10,8 @@ use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::GraphQl;
-use crate::graphiql;
+use crate::{graphiql, transport_sse, transport_ws};
+use ferry_core::ws;
 
 /// Largest request body read (queries are small; this only bounds abuse).
 const BODY_LIMIT: usize = 1 << 20;
@@ -51,13 +52,13 @@ impl Flavour {
 
 /// A well-formed GraphQL-over-HTTP request's parameters.
 #[derive(Debug, Default, PartialEq)]
-struct Parameters {
-    query: String,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
+pub(crate) struct Parameters {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Option<Map<String, Value>>,
 }
 
-async fn serve(graphql: &GraphQl, request: Request) -> Response {
+async fn serve(graphql: &GraphQl, mut request: Request) -> Response {
     let Some(schema) = graphql.current() else {
         return (
             StatusCode::NOT_FOUND,
@@ -65,6 +66,12 @@ async fn serve(graphql: &GraphQl, request: Request) -> Response {
         )
             .into_response();
     };
+    if ws::is_upgrade(&request) {
+        return transport_ws::accept(&schema, &mut request);
+    }
+    // What an event stream needs of the request (the server's shutdown signal) outlives it.
+    let mut probe = Request::new(Body::empty());
+    *probe.extensions_mut() = request.extensions().clone();
     let accept = request
         .headers()
         .get(ACCEPT)
@@ -82,7 +89,8 @@ async fn serve(graphql: &GraphQl, request: Request) -> Response {
     {
         return graphiql::page(request.uri().path());
     }
-    let Some(flavour) = negotiate(&accept) else {
+    let event_stream = wants_event_stream(&accept);
+    let Some(flavour) = negotiate(&accept).or(event_stream.then_some(Flavour::Json)) else {
         return problem(
             StatusCode::NOT_ACCEPTABLE,
             Flavour::Json,
@@ -121,6 +129,12 @@ async fn serve(graphql: &GraphQl, request: Request) -> Response {
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
+    }
+    if event_stream {
+        if let Err(error) = async_graphql::parser::parse_query(&parameters.query) {
+            return problem(StatusCode::BAD_REQUEST, flavour, &error.to_string());
+        }
+        return transport_sse::respond(&schema, parameters, &probe);
     }
     let response = execute(
         &schema,
@@ -212,6 +226,17 @@ fn add_root_paths(
             error.path = vec![async_graphql::PathSegment::Field(key)];
         }
     }
+}
+
+/// Whether the client asks for an event stream (the graphql-sse protocol).
+fn wants_event_stream(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        item.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("text/event-stream")
+    })
 }
 
 /// Picks the response media type from `Accept` (none given: JSON).

@@ -36,6 +36,9 @@ mod graphiql;
 mod http_endpoint;
 mod schema;
 mod sdl;
+mod subscriptions;
+mod transport_sse;
+mod transport_ws;
 
 use std::sync::Arc;
 
@@ -127,6 +130,7 @@ pub struct GraphQl {
 
 struct Inner {
     schema: ArcSwapOption<async_graphql::dynamic::Schema>,
+    subscriptions: Arc<subscriptions::SubscriptionHub>,
     options: SchemaOptions,
     graphiql: bool,
 }
@@ -152,6 +156,7 @@ impl GraphQl {
         GraphQl {
             inner: Arc::new(Inner {
                 schema: ArcSwapOption::empty(),
+                subscriptions: Arc::default(),
                 options,
                 graphiql,
             }),
@@ -160,13 +165,13 @@ impl GraphQl {
 
     /// Checks that `registrations` make a valid schema, without using it.
     pub fn check(&self, registrations: &[Registration]) -> Result<(), SchemaError> {
-        schema::build(registrations, self.inner.options).map(|_| ())
+        schema::build(registrations, self.inner.options, &self.inner.subscriptions).map(|_| ())
     }
 
     /// Builds the schema of `registrations` and swaps it in (none: the endpoint answers
     /// 404). On error the previous schema stays.
     pub fn replace(&self, registrations: &[Registration]) -> Result<(), SchemaError> {
-        let built = schema::build(registrations, self.inner.options)?;
+        let built = schema::build(registrations, self.inner.options, &self.inner.subscriptions)?;
         self.inner.schema.store(built.map(Arc::new));
         Ok(())
     }
@@ -195,6 +200,18 @@ impl GraphQl {
         let response =
             http_endpoint::execute(&schema, query.to_owned(), variables, operation_name).await;
         http_endpoint::response_json(&response)
+    }
+
+    /// Publishes `value` to the subscribers of the subscription field `name` whose
+    /// metadata `filter` lets through (all without one); returns how many subscribers the
+    /// field has. A string where the field's type is an object or list is read as JSON.
+    pub fn publish(
+        &self,
+        name: &str,
+        value: serde_json::Value,
+        filter: Option<ferry_core::sse::Filter>,
+    ) -> usize {
+        self.inner.subscriptions.publish(name, value, filter)
     }
 
     /// The handler of `/graphql` (route both GET and POST to it).

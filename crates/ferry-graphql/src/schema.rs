@@ -7,11 +7,14 @@ use std::sync::Arc;
 use async_graphql::Value;
 use async_graphql::dynamic::{
     Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar,
-    Schema, SchemaBuilder, TypeRef,
+    Schema, SchemaBuilder, Subscription, SubscriptionField, SubscriptionFieldFuture, TypeRef,
 };
 use async_graphql::parser::types::{BaseType, FieldDefinition, Type, TypeDefinition, TypeKind};
+use futures_util::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::sdl::{Fragment, SdlError, parse_fragment};
+use crate::subscriptions::{SubscriptionHub, lets_through};
 use crate::{Registration, ResolverCall, RootKind};
 
 /// Why the registered fields do not make a schema.
@@ -48,9 +51,10 @@ impl Default for SchemaOptions {
 pub const EMPTY_QUERY_FIELD: &str = "_empty";
 
 /// Builds the schema of `registrations`; `None` when there are none.
-pub fn build(
+pub(crate) fn build(
     registrations: &[Registration],
     options: SchemaOptions,
+    hub: &Arc<SubscriptionHub>,
 ) -> Result<Option<Schema>, SchemaError> {
     if registrations.is_empty() {
         return Ok(None);
@@ -96,20 +100,28 @@ pub fn build(
 
     let mut query = Object::new(RootKind::Query.type_name());
     let mut mutation = None;
+    let mut subscription = None;
     for (kind, fields) in &roots {
-        if *kind == RootKind::Subscription {
-            return Err(SchemaError::Invalid(
-                "subscriptions are not supported yet".into(),
-            ));
-        }
-        let mut object = Object::new(kind.type_name());
-        for (definition, registration) in fields {
-            object = object.field(root_field(definition, registration, &objects));
-        }
         match kind {
-            RootKind::Query => query = object,
-            RootKind::Mutation => mutation = Some(object),
-            RootKind::Subscription => {}
+            RootKind::Subscription => {
+                let mut object = Subscription::new(kind.type_name());
+                for (definition, registration) in fields {
+                    object =
+                        object.field(subscription_field(definition, registration, &objects, hub));
+                }
+                subscription = Some(object);
+            }
+            RootKind::Query | RootKind::Mutation => {
+                let mut object = Object::new(kind.type_name());
+                for (definition, registration) in fields {
+                    object = object.field(root_field(definition, registration, &objects));
+                }
+                if *kind == RootKind::Query {
+                    query = object;
+                } else {
+                    mutation = Some(object);
+                }
+            }
         }
     }
     if !roots.contains_key(&RootKind::Query) {
@@ -123,11 +135,16 @@ pub fn build(
     let mut builder: SchemaBuilder = Schema::build(
         RootKind::Query.type_name(),
         mutation.as_ref().map(|_| RootKind::Mutation.type_name()),
-        None,
+        subscription
+            .as_ref()
+            .map(|_| RootKind::Subscription.type_name()),
     )
     .register(query);
     if let Some(mutation) = mutation {
         builder = builder.register(mutation);
+    }
+    if let Some(subscription) = subscription {
+        builder = builder.register(subscription);
     }
     for (ty, owner) in types.values() {
         builder = register_type(builder, ty, owner, &objects)?;
@@ -176,6 +193,83 @@ fn root_field(
                     .await
                     .map_err(resolver_error)?;
                 Ok(to_field_value(value, &shape, &objects))
+            })
+        },
+    );
+    if let Some(description) = &definition.description {
+        field = field.description(description.node.clone());
+    }
+    for argument in &definition.arguments {
+        field = field.argument(input_value(&argument.node));
+    }
+    field
+}
+
+/// A subscription field: its resolver names the subscriber's metadata (an object; anything
+/// else means the arguments are the metadata), then each message published to the field's
+/// name that the metadata lets through becomes an event.
+fn subscription_field(
+    definition: &FieldDefinition,
+    registration: &Registration,
+    objects: &Arc<HashSet<String>>,
+    hub: &Arc<SubscriptionHub>,
+) -> SubscriptionField {
+    let resolver = registration.resolver.clone();
+    let name = registration.name.clone();
+    let shape = Arc::new(definition.ty.node.clone());
+    let objects = objects.clone();
+    let hub = hub.clone();
+    let mut field = SubscriptionField::new(
+        definition.name.node.to_string(),
+        type_ref(&definition.ty.node),
+        move |context| {
+            let resolver = resolver.clone();
+            let name = name.clone();
+            let shape = shape.clone();
+            let objects = objects.clone();
+            let hub = hub.clone();
+            let arguments = arguments_json(&context);
+            SubscriptionFieldFuture::new(async move {
+                // Subscribe first: nothing published while the resolver runs is lost.
+                let receiver = hub.subscribe(&name);
+                let value = resolver
+                    .resolve(ResolverCall {
+                        kind: RootKind::Subscription,
+                        field: name,
+                        arguments: arguments.clone(),
+                    })
+                    .await
+                    .map_err(resolver_error)?;
+                let metadata = match value {
+                    serde_json::Value::Object(metadata) => metadata,
+                    _ => arguments,
+                };
+                let events = futures_util::stream::unfold(Some(receiver), move |receiver| {
+                    let metadata = metadata.clone();
+                    async move {
+                        let mut receiver = receiver?;
+                        loop {
+                            match receiver.recv().await {
+                                Ok(message) if lets_through(&message, &metadata) => {
+                                    return Some((Ok(message.value.clone()), Some(receiver)));
+                                }
+                                Ok(_) => {}
+                                Err(RecvError::Lagged(missed)) => {
+                                    let error = async_graphql::Error::new(format!(
+                                        "the subscriber fell {missed} messages behind and was ended; subscribe again"
+                                    ));
+                                    return Some((Err(error), None));
+                                }
+                                Err(RecvError::Closed) => return None,
+                            }
+                        }
+                    }
+                });
+                Ok(events.map(move |event| {
+                    event.map(|value| {
+                        to_field_value(value, &shape, &objects).unwrap_or(FieldValue::NULL)
+                    })
+                }))
             })
         },
     );

@@ -169,6 +169,7 @@ impl Engine {
             store: store.clone(),
             streams: streams.clone(),
             sockets: sockets.clone(),
+            graphql: graphql.clone(),
             completions,
         });
         let pool = match options.model {
@@ -389,7 +390,8 @@ impl Engine {
             .flat_map(|loaded| &loaded.registrations)
             .any(|registration| matches!(registration.kind, RouteKind::GraphQl(_)));
         if has_graphql {
-            for method in [Method::GET, Method::POST] {
+            // CONNECT: GraphQL over WebSocket on HTTP/2 (RFC 8441).
+            for method in [Method::GET, Method::POST, Method::CONNECT] {
                 router
                     .add(
                         GRAPHQL_PATH,

@@ -112,6 +112,8 @@ pub(crate) struct WorkerSettings {
     pub streams: StreamHub,
     /// The engine's open WebSockets.
     pub sockets: SocketHub,
+    /// The engine's GraphQL endpoint (for publishing to subscribers).
+    pub graphql: ferry_graphql::GraphQl,
     /// Where pool workers hand their replies over (None: reply directly).
     pub completions: Option<Arc<Completions>>,
 }

@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use ferry_core::sse::StreamHub;
+use ferry_graphql::GraphQl;
 use ferry_store::{SqliteStore, StoreConnection};
 
 use crate::sockets::SocketHub;
@@ -38,18 +39,25 @@ pub(crate) struct Host {
     store: Option<SqliteStore>,
     streams: StreamHub,
     sockets: SocketHub,
+    graphql: GraphQl,
     connection: RefCell<Option<StoreConnection>>,
     /// The request id of the call in progress, for log lines.
     pub request_id: RefCell<Option<Arc<str>>>,
 }
 
 impl Host {
-    pub(crate) fn new(store: Option<SqliteStore>, streams: StreamHub, sockets: SocketHub) -> Self {
+    pub(crate) fn new(
+        store: Option<SqliteStore>,
+        streams: StreamHub,
+        sockets: SocketHub,
+        graphql: GraphQl,
+    ) -> Self {
         Host {
             timers: RefCell::new(TimerQueue::default()),
             store,
             streams,
             sockets,
+            graphql,
             connection: RefCell::new(None),
             request_id: RefCell::new(None),
         }

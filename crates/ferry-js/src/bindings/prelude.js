@@ -181,10 +181,17 @@
     return label;
   }
 
+  // A subscription message is the field's value (JSON text is read as JSON for object types).
+  const publish = (name, data, filter, mode) =>
+    host.graphqlPublish(String(name), JSON.stringify(data) ?? "null", filter, mode);
+
   const graphQLRegistry = Object.freeze({
     registerQuery: (name, sdl, resolver, visibility) => registerGraphQL("query", name, sdl, resolver, visibility),
     registerMutation: (name, sdl, resolver, visibility) => registerGraphQL("mutation", name, sdl, resolver, visibility),
     registerSubscription: (name, sdl, resolver, visibility) => registerGraphQL("subscription", name, sdl, resolver, visibility),
+    sendSubscriptionMessage: (name, data) => publish(name, data, undefined, undefined),
+    sendSubscriptionMessageFiltered: (name, data, filter = {}, mode = "subset") =>
+      publish(name, data, typeof filter === "string" ? filter : JSON.stringify(filter ?? {}), String(mode)),
   });
 
   const messageText = (data) => (typeof data === "string" ? data : JSON.stringify(data) ?? String(data));
@@ -355,6 +362,7 @@
     registerGraphQLQuery: graphQLRegistry.registerQuery,
     registerGraphQLMutation: graphQLRegistry.registerMutation,
     registerGraphQLSubscription: graphQLRegistry.registerSubscription,
+    sendSubscriptionMessage: graphQLRegistry.sendSubscriptionMessage,
     sendWebSocketMessage,
     writeLog,
     console,

@@ -84,12 +84,8 @@ pub(super) fn install<'js>(
             let kind = match kind.as_str() {
                 "query" => RootKind::Query,
                 "mutation" => RootKind::Mutation,
-                _ => {
-                    return Err(throw(
-                        &ctx,
-                        "GraphQL subscriptions are not supported yet; register queries and mutations",
-                    ));
-                }
+                "subscription" => RootKind::Subscription,
+                other => return Err(throw(&ctx, &format!("{other:?} is not a GraphQL root"))),
             };
             let valid_name = name.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
                 && name

@@ -1,5 +1,6 @@
-//! Sending messages to Server-Sent Events streams: `sendStreamMessage`,
-//! `sendStreamMessageToPath` and `routeRegistry.sendStreamMessage(Filtered)`.
+//! Sending messages to Server-Sent Events streams (`sendStreamMessage`,
+//! `sendStreamMessageToPath`, `routeRegistry.sendStreamMessage(Filtered)`) and to GraphQL
+//! subscribers (`sendSubscriptionMessage(Filtered)`).
 
 use std::rc::Rc;
 
@@ -12,6 +13,7 @@ pub(super) fn install<'js>(
     host_object: &Object<'js>,
     host: &Rc<Host>,
 ) -> rquickjs::Result<()> {
+    let graphql = host.graphql.clone();
     let host = host.clone();
     let send = Function::new(
         ctx.clone(),
@@ -39,5 +41,24 @@ pub(super) fn install<'js>(
             }
         },
     )?;
-    host_object.set("streamSend", send)
+    host_object.set("streamSend", send)?;
+
+    let publish = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>,
+              name: String,
+              json: String,
+              filter: Option<String>,
+              mode: Option<String>|
+              -> rquickjs::Result<usize> {
+            let value: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|_| throw(&ctx, "the subscription message must be JSON-serialisable"))?;
+            let filter = match filter {
+                Some(json) => Some(super::sockets::parse_filter(&ctx, &json, mode.as_deref())?),
+                None => None,
+            };
+            Ok(graphql.publish(&name, value, filter))
+        },
+    )?;
+    host_object.set("graphqlPublish", publish)
 }

@@ -132,6 +132,7 @@ impl Worker {
                 settings.store.clone(),
                 settings.streams.clone(),
                 settings.sockets.clone(),
+                settings.graphql.clone(),
             )),
             settings,
             scripts: HashMap::new(),
