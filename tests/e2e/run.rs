@@ -541,3 +541,43 @@ async fn graphql_example_answers_and_passes_the_graphql_http_audit() {
         .collect();
     assert!(failing.is_empty(), "audits not passed: {failing:#?}");
 }
+
+/// The GraphQL chat example with the real graphql-ws (WebSocket) and graphql-sse clients:
+/// both subscriptions receive the message a mutation sends to their room.
+#[tokio::test]
+async fn chat_example_delivers_subscriptions_to_graphql_ws_and_graphql_sse_clients() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(&examples().join("chat/app.js"), data.path(), &[]);
+    assert!(
+        ferry
+            .banner
+            .join("\n")
+            .contains("GRAPHQL subscription messages"),
+        "{:?}",
+        ferry.banner
+    );
+    let clients = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/graphql"));
+    assert!(
+        clients.join("node_modules/graphql-ws").is_dir(),
+        "graphql-ws is not installed: run scripts/install-test-tools"
+    );
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(clients.join("subscribe.mjs"))
+        .arg(ferry.url("/graphql"));
+    let output =
+        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let received: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    let expected = serde_json::json!({ "room": "e2e", "author": "node", "text": "hello" });
+    assert_eq!(received["ws"]["data"]["messages"], expected, "{received}");
+    assert_eq!(received["sse"]["data"]["messages"], expected, "{received}");
+}
