@@ -228,6 +228,19 @@ fn add_root_paths(
     }
 }
 
+/// Whether `query` holds valid GET parameters (for the fuzz targets).
+pub(crate) fn parse_get(query: &str) -> bool {
+    from_query(query).is_ok_and(|parameters| {
+        let _ = is_mutation(&parameters);
+        true
+    })
+}
+
+/// Whether `Accept` leads to a response (for the fuzz targets).
+pub(crate) fn accepts(header: &str) -> bool {
+    negotiate(header).is_some() || wants_event_stream(header)
+}
+
 /// Whether the client asks for an event stream (the graphql-sse protocol).
 fn wants_event_stream(accept: &str) -> bool {
     accept.split(',').any(|item| {

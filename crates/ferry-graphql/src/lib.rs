@@ -46,6 +46,26 @@ use arc_swap::ArcSwapOption;
 use futures_util::future::BoxFuture;
 
 pub use http_endpoint::GraphQlHandler;
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input this crate
+/// owns. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses the parameters of a `GET /graphql?…` query string.
+    pub fn get_parameters(query: &str) -> bool {
+        crate::http_endpoint::parse_get(query)
+    }
+
+    /// Picks the response media type from an `Accept` header value.
+    pub fn accept(header: &str) -> bool {
+        crate::http_endpoint::accepts(header)
+    }
+
+    /// Parses a field's SDL registered for the query root.
+    pub fn sdl_fragment(name: &str, sdl: &str) -> bool {
+        crate::sdl::parse_fragment(crate::RootKind::Query, name, sdl).is_ok()
+    }
+}
 pub use schema::{EMPTY_QUERY_FIELD, SchemaError, SchemaOptions};
 pub use sdl::SdlError;
 
