@@ -4,6 +4,7 @@
 //   node check.mjs demo URL               -> the demo site's own check results
 //   node check.mjs live-reload URL DIR    -> what live reload did (see liveReload below)
 //   node check.mjs websocket URL          -> a WebSocket echo from the page at URL (/echo)
+//   node check.mjs graphql-chat URL       -> two chat pages: what the second shows of the first
 //
 // Prints one JSON object on stdout; exits non-zero on failure.
 
@@ -58,6 +59,8 @@ try {
   } else if (mode === "websocket") {
     await page.goto(url);
     result = await page.evaluate(webSocketEcho);
+  } else if (mode === "graphql-chat") {
+    result = await graphqlChat(browser, url);
   } else if (mode === "live-reload") {
     result = await liveReload(page, url, dir);
   } else {
@@ -120,4 +123,30 @@ async function webSocketEcho() {
     closeCode: await closed,
     pageProtocol: performance.getEntriesByType("navigation")[0].nextHopProtocol,
   };
+}
+
+// Opens the GraphQL chat example twice in one room; the first page sends a message and the
+// second must show it (it arrives through the page's subscription over graphql-sse).
+async function graphqlChat(browser, url) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const reader = await context.newPage();
+  await reader.goto(`${url}?room=browser&name=reader`);
+  const writer = await context.newPage();
+  await writer.goto(`${url}?room=browser&name=writer`);
+  // Keep sending until the reader's subscription is live and shows a message.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await writer.fill("#text", `hello ${attempt}`);
+    await writer.press("#text", "Enter");
+    try {
+      await reader.waitForFunction(() => document.getElementById("log").textContent.includes("writer: hello"), null, {
+        timeout: 500,
+      });
+      break;
+    } catch {
+      // not yet
+    }
+  }
+  const shown = await reader.evaluate(() => document.getElementById("log").textContent);
+  await context.close();
+  return { shown };
 }

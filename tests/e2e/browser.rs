@@ -94,3 +94,20 @@ fn a_browser_websocket_over_https_and_http2_reaches_the_script() {
         "the WebSocket did not come over HTTP/2: {log:?}"
     );
 }
+
+/// The GraphQL chat example in a real browser: one page's message reaches another page
+/// through its subscription (graphql-sse over fetch streaming).
+#[test]
+fn the_graphql_chat_page_delivers_messages_between_browser_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = crate::support::ferry_command();
+    command
+        .arg("run")
+        .arg(repository().join("examples/apps/chat/app.js"))
+        .args(["--port", "0", "--quiet", "--no-watch", "--data-dir"])
+        .arg(data.path());
+    let ferry = Ferry::start(command);
+    let result = browser("graphql-chat", &[&ferry.url("/")]);
+    let shown = result["shown"].as_str().unwrap_or_default();
+    assert!(shown.contains("writer: hello"), "{result}");
+}
