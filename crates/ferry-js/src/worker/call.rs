@@ -114,12 +114,12 @@ pub(crate) fn invoke(
 ) -> Invocation {
     let Callee { index, kind } = callee;
     let expect = expect(&input, kind);
-    let prepared = (|| -> rquickjs::Result<(Function<'_>, Args<'_>, Object<'_>)> {
+    let prepared = (|| -> rquickjs::Result<(Prepared<'_>, Object<'_>)> {
         let internal = bindings::internal(ctx)?;
-        let (handler, args) = arguments(ctx, &internal, index, kind, input)?;
-        Ok((handler, args, internal))
+        let call = prepare(ctx, &internal, index, kind, input)?;
+        Ok((call, internal))
     })();
-    let (handler, args, internal) = match prepared {
+    let (prepared, internal) = match prepared {
         Ok(parts) => parts,
         Err(error) => {
             let thrown = Thrown::catch(ctx, &error);
@@ -127,7 +127,7 @@ pub(crate) fn invoke(
         }
     };
     guard.arm(deadline);
-    let result = args.apply::<Value>(&handler);
+    let result = prepared.call();
     if result.is_ok() {
         drain_microtasks(ctx, deadline);
     }
@@ -155,22 +155,39 @@ pub(crate) fn invoke(
     }
 }
 
-/// The function to call for `input` and its arguments: a route handler gets `context`; a
-/// WebSocket event goes to the prelude's `internal.socketEvent(index, socket, event,
-/// payload, extra)`, which finds the socket's object and the handler.
-fn arguments<'js>(
+/// What to call: a handler with its one argument (a route handler's or a stream
+/// customizer's `context`, a resolver's `{ args, kind }`), or the prelude's socket event
+/// dispatcher with its arguments.
+enum Prepared<'js> {
+    /// The common case, called without building an argument list.
+    One(Function<'js>, Object<'js>),
+    Many(Function<'js>, Args<'js>),
+}
+
+impl<'js> Prepared<'js> {
+    fn call(self) -> rquickjs::Result<Value<'js>> {
+        match self {
+            Prepared::One(function, argument) => function.call((argument,)),
+            Prepared::Many(function, args) => args.apply(&function),
+        }
+    }
+}
+
+/// The call for `input`: a route handler gets `context`; a WebSocket event goes to the
+/// prelude's `internal.socketEvent(index, socket, event, payload, extra)`, which finds the
+/// socket's object and the handler.
+fn prepare<'js>(
     ctx: &Ctx<'js>,
     internal: &Object<'js>,
     index: usize,
     kind: RouteKind,
     input: CallInput,
-) -> rquickjs::Result<(Function<'js>, Args<'js>)> {
+) -> rquickjs::Result<Prepared<'js>> {
     let (socket, event) = match input {
         CallInput::Http(request) => {
             let handler = resolve_handler(ctx, internal, index)?;
-            let mut args = Args::new(ctx.clone(), 1);
-            args.push_arg(context::create(ctx, internal, request, context_kind(kind))?)?;
-            return Ok((handler, args));
+            let argument = context::create(ctx, internal, request, context_kind(kind))?;
+            return Ok(Prepared::One(handler, argument));
         }
         CallInput::Socket { socket, event } => (socket, event),
         CallInput::GraphQl { arguments } => {
@@ -178,9 +195,7 @@ fn arguments<'js>(
             let context = Object::new(ctx.clone())?;
             context.set("args", ctx.json_parse(arguments)?)?;
             context.set("kind", context_kind(kind).unwrap_or("graphql"))?;
-            let mut args = Args::new(ctx.clone(), 1);
-            args.push_arg(context)?;
-            return Ok((handler, args));
+            return Ok(Prepared::One(handler, context));
         }
     };
     let dispatch: Function = internal.get("socketEvent")?;
@@ -208,7 +223,7 @@ fn arguments<'js>(
             args.push_arg(reason)?;
         }
     }
-    Ok((dispatch, args))
+    Ok(Prepared::Many(dispatch, args))
 }
 
 /// The handler function at `index`: registered as a function, or by the name of a global
