@@ -170,6 +170,10 @@ pub(crate) async fn execute(
     let mut response = schema.execute(request).await;
     if response.errors.iter().any(is_resolver_error) {
         add_root_paths(&query, operation_name.as_deref(), &mut response);
+        // Marked errors come from non-null root fields (nullable ones become null on the
+        // spot): their null propagates to the parent, which for a root field is `data`.
+        // async-graphql's dynamic schema leaves the other fields instead.
+        response.data = async_graphql::Value::Null;
     }
     response
 }

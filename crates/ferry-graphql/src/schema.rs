@@ -183,15 +183,30 @@ fn root_field(
             let shape = shape.clone();
             let objects = objects_for_field.clone();
             let arguments = arguments_json(&context);
+            let graphql_context = context.ctx;
             FieldFuture::new(async move {
-                let value = resolver
+                let value = match resolver
                     .resolve(ResolverCall {
                         kind,
                         field: name,
                         arguments,
                     })
                     .await
-                    .map_err(resolver_error)?;
+                {
+                    Ok(value) => value,
+                    // A nullable field that failed is null, with its error beside the data
+                    // (async-graphql's dynamic schema would drop the field instead).
+                    Err(message) if shape.nullable => {
+                        let error = async_graphql::ServerError::new(
+                            message,
+                            Some(graphql_context.item.pos),
+                        );
+                        graphql_context.add_error(graphql_context.set_error_path(error));
+                        return Ok(None);
+                    }
+                    // A non-null one nulls its parent, as the specification says.
+                    Err(message) => return Err(resolver_error(message)),
+                };
                 Ok(to_field_value(value, &shape, &objects))
             })
         },
@@ -282,8 +297,9 @@ fn subscription_field(
     field
 }
 
-/// The extension that marks an error as raised by a root field's resolver, so that the
-/// endpoint can give it the field's path (and then removes the mark).
+/// The extension that marks an error as raised by a non-null root field's resolver, so
+/// that the endpoint can give it the field's path and null the data (then removes the
+/// mark).
 pub(crate) const RESOLVER_MARK: &str = "ferryResolverError";
 
 fn resolver_error(message: String) -> async_graphql::Error {

@@ -71,6 +71,9 @@ fn demo(counter: Arc<AtomicUsize>) -> Vec<Registration> {
         registration(RootKind::Query, "me", "me: User", |_| {
             Ok(json!("{\"id\":\"1\",\"name\":\"me\",\"friends\":[]}"))
         }),
+        registration(RootKind::Query, "boom", "boom: Int!", |_| {
+            Err("boom failed".into())
+        }),
         registration(
             RootKind::Mutation,
             "bump",
@@ -133,10 +136,21 @@ async fn queries_mutations_and_errors_over_http() {
     )
     .await;
     assert_eq!(status, 200);
+    assert!(
+        body["data"].as_object().unwrap().contains_key("user"),
+        "{body}"
+    );
     assert_eq!(body["data"]["user"], Value::Null);
     assert_eq!(body["data"]["me"]["name"], "me");
     assert_eq!(body["errors"][0]["message"], "no user 0");
     assert_eq!(body["errors"][0]["path"], json!(["user"]));
+
+    // A non-null field that fails nulls the whole data (its parent), with the path.
+    let (status, _, body) = post(&url, accept, json!({ "query": "{ boom me { name } }" })).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"], Value::Null);
+    assert_eq!(body["errors"][0]["message"], "boom failed");
+    assert_eq!(body["errors"][0]["path"], json!(["boom"]));
 
     // Mutations: over POST they run (with the default argument); over GET they are refused.
     let (_, _, body) = post(&url, accept, json!({ "query": "mutation { bump }" })).await;

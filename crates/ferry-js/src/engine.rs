@@ -170,6 +170,7 @@ impl Engine {
             streams: streams.clone(),
             sockets: sockets.clone(),
             graphql: graphql.clone(),
+            runtime: tokio::runtime::Handle::current(),
             completions,
         });
         let pool = match options.model {

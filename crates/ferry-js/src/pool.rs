@@ -101,7 +101,19 @@ pub(crate) enum Control {
     Remove { name: Arc<str> },
     /// Run a WebSocket handler (boxed: the event carries a whole request).
     Socket(Box<SocketJob>),
+    /// Settle the promise of a host call (`executeGraphQL`) of `script` `version` with its
+    /// result: JSON text, or an error message.
+    Settle {
+        script: Arc<str>,
+        version: u64,
+        id: u32,
+        result: Result<String, String>,
+    },
 }
+
+/// How a worker's bindings send a [`Control`] to their own worker (to settle a promise
+/// when work done elsewhere finishes).
+pub(crate) type ToSelf = Arc<dyn Fn(Control) + Send + Sync>;
 
 /// What every worker is configured with.
 pub(crate) struct WorkerSettings {
@@ -112,8 +124,10 @@ pub(crate) struct WorkerSettings {
     pub streams: StreamHub,
     /// The engine's open WebSockets.
     pub sockets: SocketHub,
-    /// The engine's GraphQL endpoint (for publishing to subscribers).
+    /// The engine's GraphQL endpoint (for publishing to subscribers, and `executeGraphQL`).
     pub graphql: ferry_graphql::GraphQl,
+    /// The async runtime the engine started on, for work scripts start (`executeGraphQL`).
+    pub runtime: tokio::runtime::Handle,
     /// Where pool workers hand their replies over (None: reply directly).
     pub completions: Option<Arc<Completions>>,
 }
@@ -161,7 +175,17 @@ impl WorkerPool {
         let mut controls = Vec::with_capacity(count);
         for id in 0..count {
             let (control, control_queue) = crossbeam_channel::unbounded();
-            spawn(id, settings.clone(), job_queue.clone(), control_queue)?;
+            let own = control.clone();
+            let to_self: ToSelf = Arc::new(move |message| {
+                let _ = own.send(message);
+            });
+            spawn(
+                id,
+                settings.clone(),
+                job_queue.clone(),
+                control_queue,
+                to_self,
+            )?;
             controls.push(ControlSender::Thread(control));
         }
         Ok(WorkerPool {
@@ -190,8 +214,18 @@ impl WorkerPool {
         let (control, controls) = mpsc::unbounded_channel();
         let (job, jobs) = mpsc::channel(self.settings.limits.queue_per_worker.max(1));
         let mut senders = lock(&self.controls);
-        let driver = worker::local::attach(senders.len(), self.settings.clone(), controls, jobs)
-            .map_err(|error| EngineError::Runtime(error.to_string()))?;
+        let own = control.clone();
+        let to_self: ToSelf = Arc::new(move |message| {
+            let _ = own.send(message);
+        });
+        let driver = worker::local::attach(
+            senders.len(),
+            self.settings.clone(),
+            to_self,
+            controls,
+            jobs,
+        )
+        .map_err(|error| EngineError::Runtime(error.to_string()))?;
         senders.push(ControlSender::Local(control));
         lock(&self.local_jobs).push(job);
         Ok(driver)
@@ -289,11 +323,12 @@ fn spawn(
     settings: Arc<WorkerSettings>,
     jobs: Receiver<HttpJob>,
     controls: Receiver<Control>,
+    to_self: ToSelf,
 ) -> Result<(), EngineError> {
     std::thread::Builder::new()
         .name(format!("ferry-js-{id}"))
         .stack_size(settings.limits.thread_stack_bytes())
-        .spawn(move || worker::run(id, settings, &jobs, &controls))
+        .spawn(move || worker::run(id, settings, to_self, &jobs, &controls))
         .map(|_| ())
         .map_err(EngineError::Spawn)
 }

@@ -82,6 +82,10 @@ async fn a_throwing_resolver_gives_a_graphql_error_with_its_path() {
     )
     .await;
     assert_eq!(status, 200);
+    assert!(
+        body["data"].as_object().unwrap().contains_key("book"),
+        "{body}"
+    );
     assert_eq!(body["data"]["book"], Value::Null);
     assert_eq!(body["data"]["count"], 0);
     assert_eq!(body["errors"][0]["message"], "no book 0");
@@ -287,4 +291,26 @@ async fn subscriptions_over_graphql_transport_ws() {
         .await
         .unwrap();
     socket.close(None).await.unwrap();
+}
+
+/// `executeGraphQL` from a route handler, with one worker: the handler awaits while the
+/// resolver runs on that same worker.
+#[tokio::test]
+async fn a_handler_can_await_execute_graphql_on_a_single_worker() {
+    let script = format!(
+        "{LIBRARY}\n{}",
+        r#"register("/title", async (c) => {
+          const result = JSON.parse(await graphQLRegistry.executeGraphQL("query ($id: ID!) { book(id: $id) { title } }", { id: c.request.query.id }));
+          return result.data.book?.title ?? result.errors[0].message;
+        });"#
+    );
+    let app = TestApp::with(
+        1,
+        ferry_js::Limits::default(),
+        false,
+        &[("library.js", &script)],
+    )
+    .await;
+    assert_eq!(app.text("/title?id=5").await, (200, "Book 5".to_owned()));
+    assert_eq!(app.text("/title?id=0").await, (200, "no book 0".to_owned()));
 }

@@ -5,6 +5,7 @@
 pub(crate) mod context;
 mod convert;
 mod encoding;
+mod graphql;
 mod log;
 mod routes;
 mod sockets;
@@ -20,6 +21,7 @@ use ferry_core::sse::StreamHub;
 use ferry_graphql::GraphQl;
 use ferry_store::{SqliteStore, StoreConnection};
 
+use crate::pool::ToSelf;
 use crate::sockets::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
@@ -40,6 +42,11 @@ pub(crate) struct Host {
     streams: StreamHub,
     sockets: SocketHub,
     graphql: GraphQl,
+    /// Where work that scripts start runs (`executeGraphQL`).
+    runtime: tokio::runtime::Handle,
+    /// Sends results back to this worker.
+    to_self: ToSelf,
+    next_host_call: std::cell::Cell<u32>,
     connection: RefCell<Option<StoreConnection>>,
     /// The request id of the call in progress, for log lines.
     pub request_id: RefCell<Option<Arc<str>>>,
@@ -51,6 +58,8 @@ impl Host {
         streams: StreamHub,
         sockets: SocketHub,
         graphql: GraphQl,
+        runtime: tokio::runtime::Handle,
+        to_self: ToSelf,
     ) -> Self {
         Host {
             timers: RefCell::new(TimerQueue::default()),
@@ -58,6 +67,9 @@ impl Host {
             streams,
             sockets,
             graphql,
+            runtime,
+            to_self,
+            next_host_call: std::cell::Cell::new(0),
             connection: RefCell::new(None),
             request_id: RefCell::new(None),
         }
@@ -84,6 +96,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs:
     timers::install(ctx, &host, script)?;
     streams::install(ctx, &host, &script.host)?;
     sockets::install(ctx, &host, &script.host)?;
+    graphql::install(ctx, &host, script)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;

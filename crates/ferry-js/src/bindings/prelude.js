@@ -185,7 +185,23 @@
   const publish = (name, data, filter, mode) =>
     host.graphqlPublish(String(name), JSON.stringify(data) ?? "null", filter, mode);
 
+  // Promises of work done outside the worker, settled by Rust through `internal.settle`.
+  const awaiting = new Map();
+  internal.settle = (id, ok, text) => {
+    const entry = awaiting.get(id);
+    if (entry === undefined) return;
+    awaiting.delete(id);
+    if (ok) entry.resolve(text);
+    else entry.reject(new Error(text));
+  };
+  const executeGraphQL = (query, variables = undefined) =>
+    new Promise((resolve, reject) => {
+      const json = variables === undefined || variables === null ? undefined : typeof variables === "string" ? variables : JSON.stringify(variables);
+      awaiting.set(host.executeGraphQL(String(query), json), { resolve, reject });
+    });
+
   const graphQLRegistry = Object.freeze({
+    executeGraphQL,
     registerQuery: (name, sdl, resolver, visibility) => registerGraphQL("query", name, sdl, resolver, visibility),
     registerMutation: (name, sdl, resolver, visibility) => registerGraphQL("mutation", name, sdl, resolver, visibility),
     registerSubscription: (name, sdl, resolver, visibility) => registerGraphQL("subscription", name, sdl, resolver, visibility),

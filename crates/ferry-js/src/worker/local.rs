@@ -14,7 +14,7 @@ use ferry_core::Response;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{Call, Worker};
-use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
+use crate::pool::{Control, HttpJob, RouteKey, ToSelf, WorkerSettings};
 use crate::request::ScriptRequest;
 
 struct LocalWorker {
@@ -72,10 +72,11 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
 pub(crate) fn attach(
     id: usize,
     settings: Arc<WorkerSettings>,
+    to_self: ToSelf,
     controls: mpsc::UnboundedReceiver<Control>,
     jobs: mpsc::Receiver<HttpJob>,
 ) -> rquickjs::Result<impl Future<Output = ()>> {
-    let worker = Rc::new(RefCell::new(Worker::new(id, settings)?));
+    let worker = Rc::new(RefCell::new(Worker::new(id, settings, to_self)?));
     let changed = Rc::new(Notify::new());
     LOCAL.with(|slot| {
         *slot.borrow_mut() = Some(LocalWorker {

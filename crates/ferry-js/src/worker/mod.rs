@@ -25,9 +25,9 @@ use tokio::sync::oneshot;
 use self::call::{Callee, Expect, Invocation};
 use self::failure::{CallLabel, Failure};
 use self::sandbox::Sandbox;
-use crate::bindings::{Host, Registration, ScriptHost};
+use crate::bindings::{self, Host, Registration, ScriptHost};
 use crate::handoff::ReplyBatch;
-use crate::pool::{CallInput, Control, HttpJob, RouteKey, SocketJob, WorkerSettings};
+use crate::pool::{CallInput, Control, HttpJob, RouteKey, SocketJob, ToSelf, WorkerSettings};
 use crate::response::unavailable;
 use crate::script::Script;
 
@@ -35,10 +35,11 @@ use crate::script::Script;
 pub(crate) fn run(
     id: usize,
     settings: Arc<WorkerSettings>,
+    to_self: ToSelf,
     jobs: &Receiver<HttpJob>,
     controls: &Receiver<Control>,
 ) {
-    let mut worker = match Worker::new(id, settings) {
+    let mut worker = match Worker::new(id, settings, to_self) {
         Ok(worker) => worker,
         Err(error) => {
             tracing::error!(worker = id, %error, "cannot create a JavaScript runtime");
@@ -120,7 +121,11 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(id: usize, settings: Arc<WorkerSettings>) -> rquickjs::Result<Self> {
+    pub(crate) fn new(
+        id: usize,
+        settings: Arc<WorkerSettings>,
+        to_self: ToSelf,
+    ) -> rquickjs::Result<Self> {
         let replies = settings
             .completions
             .as_ref()
@@ -133,6 +138,8 @@ impl Worker {
                 settings.streams.clone(),
                 settings.sockets.clone(),
                 settings.graphql.clone(),
+                settings.runtime.clone(),
+                to_self,
             )),
             settings,
             scripts: HashMap::new(),
@@ -309,6 +316,39 @@ impl Worker {
                 deadline,
                 expect,
             }),
+        }
+    }
+
+    /// Settles the promise of host call `id` of `script` `version` (the script's prelude
+    /// resolves or rejects it); its continuations run at the next tick.
+    pub(crate) fn settle_host_call(
+        &mut self,
+        script: &str,
+        version: u64,
+        id: u32,
+        result: Result<String, String>,
+    ) {
+        let Some(instance) = self.find(script, version) else {
+            return;
+        };
+        let deadline = Instant::now() + self.settings.limits.call_timeout;
+        let guard = &self.sandbox.deadline;
+        let outcome = instance.context.with(|ctx| {
+            let settle = bindings::internal(&ctx)?.get::<_, rquickjs::Function>("settle")?;
+            guard.arm(deadline);
+            let (ok, text) = match result {
+                Ok(text) => (true, text),
+                Err(text) => (false, text),
+            };
+            let called = settle.call::<_, ()>((id, ok, text));
+            if called.is_ok() {
+                call::drain_microtasks(&ctx, deadline);
+            }
+            guard.disarm();
+            called
+        });
+        if let Err(error) = outcome {
+            tracing::warn!(target: "ferry::script", script, %error, "settling an executeGraphQL promise failed");
         }
     }
 

@@ -58,6 +58,12 @@ impl Worker {
                 self.scripts.remove(&name);
             }
             Control::Socket(job) => self.socket(*job),
+            Control::Settle {
+                script,
+                version,
+                id,
+                result,
+            } => self.settle_host_call(&script, version, id, result),
         }
     }
 

@@ -1,0 +1,52 @@
+//! `graphQLRegistry.executeGraphQL`: runs an operation against the engine's schema on the
+//! async runtime (its resolvers may run on this very worker, which stays free meanwhile)
+//! and settles the script's promise when it is done.
+
+use std::rc::Rc;
+
+use rquickjs::{Ctx, Function, Object};
+
+use super::ScriptHost;
+use crate::pool::Control;
+
+pub(super) fn install<'js>(
+    ctx: &Ctx<'js>,
+    host_object: &Object<'js>,
+    script: &Rc<ScriptHost>,
+) -> rquickjs::Result<()> {
+    let script = script.clone();
+    let execute = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, query: String, variables: Option<String>| -> rquickjs::Result<u32> {
+            let variables = match variables {
+                Some(text) => Some(serde_json::from_str::<serde_json::Value>(&text).map_err(
+                    |_| {
+                        super::throw(
+                            &ctx,
+                            "the variables of executeGraphQL must be a JSON object",
+                        )
+                    },
+                )?),
+                None => None,
+            };
+            let host = &script.host;
+            let id = host.next_host_call.get().wrapping_add(1);
+            host.next_host_call.set(id);
+            let graphql = host.graphql.clone();
+            let to_self = host.to_self.clone();
+            let name = script.name.clone();
+            let version = script.version;
+            host.runtime.spawn(async move {
+                let response = graphql.execute(&query, variables, None).await;
+                to_self(Control::Settle {
+                    script: name,
+                    version,
+                    id,
+                    result: Ok(response.to_string()),
+                });
+            });
+            Ok(id)
+        },
+    )?;
+    host_object.set("executeGraphQL", execute)
+}
