@@ -455,6 +455,29 @@ async fn websocket_example_works_with_the_python_websockets_client() {
     );
 }
 
+/// Runs `tests/graphql/SCRIPT URL` (real GraphQL clients on Node, installed by
+/// scripts/install-test-tools) and returns the JSON it prints last.
+async fn graphql_client(script: &str, url: &str) -> serde_json::Value {
+    let clients = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/graphql"));
+    assert!(
+        clients.join("node_modules/graphql-http").is_dir(),
+        "the GraphQL clients are not installed: run scripts/install-test-tools"
+    );
+    let mut command = std::process::Command::new("node");
+    command.arg(clients.join(script)).arg(url);
+    let output =
+        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{script}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
 /// The GraphQL example: queries and mutations over HTTP, a resolver's error with its path,
 /// and every audit of the `graphql-http` suite (GraphQL over HTTP conformance) passing.
 #[tokio::test]
@@ -512,27 +535,7 @@ async fn graphql_example_answers_and_passes_the_graphql_http_audit() {
         serde_json::json!({ "data": { "todos": [{ "text": "write docs" }] } })
     );
 
-    let audit_dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/graphql"));
-    assert!(
-        audit_dir.join("node_modules/graphql-http").is_dir(),
-        "graphql-http is not installed: run scripts/install-test-tools"
-    );
-    let mut command = std::process::Command::new("node");
-    command
-        .arg(audit_dir.join("audit.mjs"))
-        .arg(ferry.url("/graphql"));
-    let output =
-        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
-            .await
-            .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    let report = graphql_client("audit.mjs", &ferry.url("/graphql")).await;
     let audits = report["audits"].as_array().unwrap();
     assert!(audits.len() >= 50, "the suite ran {} audits", audits.len());
     let failing: Vec<_> = audits
@@ -556,27 +559,7 @@ async fn chat_example_delivers_subscriptions_to_graphql_ws_and_graphql_sse_clien
         "{:?}",
         ferry.banner
     );
-    let clients = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/graphql"));
-    assert!(
-        clients.join("node_modules/graphql-ws").is_dir(),
-        "graphql-ws is not installed: run scripts/install-test-tools"
-    );
-    let mut command = std::process::Command::new("node");
-    command
-        .arg(clients.join("subscribe.mjs"))
-        .arg(ferry.url("/graphql"));
-    let output =
-        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
-            .await
-            .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let received: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    let received = graphql_client("subscribe.mjs", &ferry.url("/graphql")).await;
     let expected = serde_json::json!({ "room": "e2e", "author": "node", "text": "hello" });
     assert_eq!(received["ws"]["data"]["messages"], expected, "{received}");
     assert_eq!(received["sse"]["data"]["messages"], expected, "{received}");

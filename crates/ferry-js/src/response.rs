@@ -73,6 +73,62 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
     Ok(response)
 }
 
+/// `JSON.stringify(value)`, when it gives text.
+fn json_text(value: &Value<'_>) -> Option<String> {
+    value
+        .ctx()
+        .json_stringify(value.clone())
+        .ok()
+        .flatten()
+        .and_then(|text| text.to_string().ok())
+}
+
+/// The answer of a handler whose value does not matter: `204`, no metadata.
+pub(crate) fn no_metadata() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// Converts a GraphQL resolver's value to JSON text in a 200 (`undefined` is `null`).
+pub(crate) fn json_from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
+    if value.is_undefined() {
+        return Ok(Response::new(Body::from("null")));
+    }
+    let json = json_text(value).ok_or_else(|| {
+        InvalidResponse(
+            "the resolver's value could not be turned into JSON (it must not contain cycles or functions)".into(),
+        )
+    })?;
+    Ok(Response::new(Body::from(json)))
+}
+
+/// Converts what a stream customizer or a WebSocket's `open` returned: an object becomes
+/// the connection's metadata (sent back as JSON in a 200), nothing (`undefined`/`null`) a
+/// 204.
+pub(crate) fn metadata_from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(no_metadata());
+    }
+    if value.type_of() != Type::Object {
+        return Err(invalid(format!(
+            "a stream customizer (or a WebSocket's open handler) returns the connection's metadata as an object, such as {{ room: context.request.query.room }}, or nothing (to use the query parameters); it returned {}",
+            describe_type(value.type_of())
+        )));
+    }
+    let json = json_text(value).ok_or_else(|| {
+        InvalidResponse(
+            "the stream customizer's metadata could not be turned into JSON (it must not contain cycles or functions)".into(),
+        )
+    })?;
+    let mut response = Response::new(Body::from(json));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
 fn field<'js>(object: &Object<'js>, name: &str) -> Result<Value<'js>, InvalidResponse> {
     object
         .get(name)

@@ -1,17 +1,13 @@
 //! Server-Sent Events streams registered by scripts: the route that lets a client join a
-//! stream (after the stream's customizer, if any, named its metadata) and the conversion of
-//! a customizer's return value.
+//! stream (after the stream's customizer, if any, named its metadata).
 
 use ferry_core::sse::{Metadata, StreamHub};
 use ferry_core::{Body, Handler, Request, Response};
 use http::StatusCode;
-use http::header::CONTENT_TYPE;
-use rquickjs::{Type, Value};
 use std::sync::Arc;
 
 use crate::handler;
 use crate::pool::{RouteKey, WorkerPool};
-use crate::response::InvalidResponse;
 
 /// The most metadata one connection may carry.
 const METADATA_LIMIT: usize = 64 * 1024;
@@ -90,64 +86,6 @@ fn query_metadata(query: Option<&str>) -> Metadata {
             .or_insert_with(|| serde_json::Value::String(value.into_owned()));
     }
     metadata
-}
-
-/// The answer of a handler whose value does not matter: `204`, no metadata.
-pub(crate) fn no_metadata() -> Response {
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
-}
-
-/// Converts a GraphQL resolver's value to JSON text in a 200 (`undefined` is `null`).
-pub(crate) fn json_from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
-    if value.is_undefined() {
-        return Ok(Response::new(Body::from("null")));
-    }
-    let json = value
-        .ctx()
-        .json_stringify(value.clone())
-        .ok()
-        .flatten()
-        .and_then(|text| text.to_string().ok())
-        .ok_or_else(|| {
-            InvalidResponse(
-                "the resolver's value could not be turned into JSON (it must not contain cycles or functions)".into(),
-            )
-        })?;
-    Ok(Response::new(Body::from(json)))
-}
-
-/// Converts what a stream customizer or a WebSocket's `open` returned: an object becomes
-/// the connection's metadata (sent back as JSON in a 200), nothing (`undefined`/`null`) a
-/// 204.
-pub(crate) fn metadata_from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(no_metadata());
-    }
-    if value.type_of() != Type::Object {
-        return Err(InvalidResponse(format!(
-            "a stream customizer (or a WebSocket's open handler) returns the connection's metadata as an object, such as {{ room: context.request.query.room }}, or nothing (to use the query parameters); it returned {}",
-            crate::response::describe_type(value.type_of())
-        )));
-    }
-    let json = value
-        .ctx()
-        .json_stringify(value.clone())
-        .ok()
-        .flatten()
-        .and_then(|text| text.to_string().ok())
-        .ok_or_else(|| {
-            InvalidResponse(
-                "the stream customizer's metadata could not be turned into JSON (it must not contain cycles or functions)".into(),
-            )
-        })?;
-    let mut response = Response::new(Body::from(json));
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
 }
 
 #[cfg(test)]

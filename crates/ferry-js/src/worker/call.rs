@@ -11,7 +11,7 @@ use super::failure::{Failure, Thrown};
 use super::sandbox::Deadline;
 use crate::bindings::{self, RouteKind, context};
 use crate::pool::{CallInput, SocketEvent};
-use crate::{response, stream};
+use crate::response;
 use ferry_graphql::RootKind;
 
 /// What a handler's return value is turned into.
@@ -32,9 +32,9 @@ impl Expect {
     fn convert(self, value: &Value<'_>) -> Result<Response, Failure> {
         match self {
             Expect::Response => response::from_js(value),
-            Expect::Metadata => stream::metadata_from_js(value),
-            Expect::Nothing => Ok(stream::no_metadata()),
-            Expect::Json => stream::json_from_js(value),
+            Expect::Metadata => response::metadata_from_js(value),
+            Expect::Nothing => Ok(response::no_metadata()),
+            Expect::Json => response::json_from_js(value),
         }
         .map_err(Failure::Invalid)
     }
