@@ -365,9 +365,9 @@ async fn dashboard_example_pushes_readings_to_stream_clients() {
     assert!(page.text().await.unwrap().contains("new EventSource"));
 }
 
-/// The Python interpreter with the `websockets` client (scripts/install-test-tools puts it
-/// in tests/python/.venv).
-fn python_with_websockets() -> std::path::PathBuf {
+/// The Python interpreter with the `websockets` client and the MCP SDK
+/// (scripts/install-test-tools puts it in tests/python/.venv).
+fn python_clients() -> std::path::PathBuf {
     let venv = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/.venv/bin/python"
@@ -416,7 +416,7 @@ async fn websocket_example_works_with_the_python_websockets_client() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/ws_client.py"
     ));
-    let mut command = std::process::Command::new(python_with_websockets());
+    let mut command = std::process::Command::new(python_clients());
     command.arg(client).arg(base.trim_end_matches('/'));
     let output =
         tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(30)))
@@ -563,4 +563,159 @@ async fn chat_example_delivers_subscriptions_to_graphql_ws_and_graphql_sse_clien
     let expected = serde_json::json!({ "room": "e2e", "author": "node", "text": "hello" });
     assert_eq!(received["ws"]["data"]["messages"], expected, "{received}");
     assert_eq!(received["sse"]["data"]["messages"], expected, "{received}");
+}
+
+/// Runs `tests/python/mcp_client.py ARGS` (the official MCP Python SDK) and returns what
+/// it printed last.
+async fn mcp_client(args: Vec<std::ffi::OsString>) -> serde_json::Value {
+    let client = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/mcp_client.py"
+    ));
+    let mut command = std::process::Command::new(python_clients());
+    command.arg(client).args(args);
+    let output =
+        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
+/// What the MCP example offers, as the SDK sees it over either transport.
+fn assert_mcp_example(seen: &serde_json::Value) {
+    assert_eq!(seen["server"], "ferry", "{seen}");
+    assert_eq!(
+        seen["tools"],
+        serde_json::json!(["add", "save_note"]),
+        "{seen}"
+    );
+    assert_eq!(seen["add"], "5", "{seen}");
+    assert_eq!(seen["bad_args"]["is_error"], true, "{seen}");
+    assert!(
+        seen["bad_args"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("$.b is required"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["save"]["structured"],
+        serde_json::json!({ "saved": "n1", "length": 11 }),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["resources"],
+        serde_json::json!(["config://app"]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["templates"],
+        serde_json::json!(["notes://{id}"]),
+        "{seen}"
+    );
+    assert_eq!(seen["note"], serde_json::json!(["hello notes"]), "{seen}");
+    assert_eq!(seen["config_mime"], "application/json", "{seen}");
+    assert_eq!(seen["prompts"], serde_json::json!(["summarize"]), "{seen}");
+    assert_eq!(
+        seen["prompt"],
+        serde_json::json!([[
+            "user",
+            "Summarize in one sentence:\n\nFerry is a web server."
+        ]]),
+        "{seen}"
+    );
+}
+
+/// The MCP example over Streamable HTTP with the official Python SDK: tools (arguments
+/// checked against the schema), resources and templates, prompts, and
+/// `notifications/tools/list_changed` when the script is edited.
+#[tokio::test]
+async fn mcp_example_over_streamable_http_with_the_python_sdk() {
+    let data = tempfile::tempdir().unwrap();
+    let app = data.path().join("app.js");
+    std::fs::copy(examples().join("mcp/app.js"), &app).unwrap();
+    let ferry = run(&app, &data.path().join("data"), &[]);
+    assert!(
+        ferry.banner.join("\n").contains("MCP tool add"),
+        "{:?}",
+        ferry.banner
+    );
+    let seen = mcp_client(vec!["http".into(), ferry.url("/mcp").into(), app.into()]).await;
+    assert_mcp_example(&seen);
+    assert_eq!(seen["list_changed"], true, "{seen}");
+    assert_eq!(
+        seen["tools_after_reload"],
+        serde_json::json!(["add", "ping", "save_note"]),
+        "{seen}"
+    );
+}
+
+/// `ferry mcp APP` speaks MCP over stdio to the same SDK.
+#[tokio::test]
+async fn ferry_mcp_serves_the_example_over_stdio() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ferry"));
+    let seen = mcp_client(vec![
+        "stdio".into(),
+        ferry.into(),
+        examples().join("mcp/app.js").into(),
+        data.path().into(),
+    ])
+    .await;
+    assert_mcp_example(&seen);
+}
+
+/// `/mcp` refuses browsers from other origins (DNS rebinding, cross-site requests) and,
+/// with `--mcp-token`, requests without the token.
+#[tokio::test]
+async fn mcp_checks_origin_and_token() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(
+        &examples().join("mcp/app.js"),
+        data.path(),
+        &["--mcp-token", "a-long-enough-token-123"],
+    );
+    let client = reqwest::Client::new();
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": { "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "e2e", "version": "1" } }
+    });
+    let post = |token: Option<&str>, origin: Option<&str>| {
+        let mut request = client
+            .post(ferry.url("/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(initialize.to_string());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let no_token = post(None, None).await.unwrap();
+    assert_eq!(no_token.status(), 401);
+    assert_eq!(no_token.headers()["www-authenticate"], "Bearer");
+    assert_eq!(post(Some("wrong"), None).await.unwrap().status(), 401);
+    let evil = post(
+        Some("a-long-enough-token-123"),
+        Some("https://evil.example"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(evil.status(), 403);
+    let local = post(
+        Some("a-long-enough-token-123"),
+        Some("http://localhost:3000"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(local.status(), 200);
 }

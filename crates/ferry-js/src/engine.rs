@@ -9,12 +9,16 @@ use ferry_core::Handler;
 use ferry_core::router::{RouteError, Router, Routes};
 use ferry_core::sse::{HubSettings, StreamHub};
 use ferry_graphql::{GraphQl, SchemaOptions};
+use ferry_mcp::{
+    Mcp, McpHandler, McpOptions, PromptArgumentEntry, PromptEntry, Registry as McpRegistry,
+    ResourceEntry, ToolEntry,
+};
 use ferry_store::SqliteStore;
 use http::Method;
 
-use crate::bindings::{Registration, RouteKind};
+use crate::bindings::{McpKind, Registration, RouteKind};
+use crate::call_js::JsCall;
 use crate::error::{EngineError, ScriptError};
-use crate::graphql::JsResolver;
 use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
 use crate::limits::Limits;
@@ -40,6 +44,8 @@ pub struct EngineOptions {
     pub streams: HubSettings,
     /// Whether GraphQL clients may ask for the schema (`__schema`, `__type`).
     pub graphql_introspection: bool,
+    /// How `/mcp` guards itself (token, allowed hosts and origins).
+    pub mcp: McpOptions,
 }
 
 /// Where JavaScript runs relative to the threads that serve HTTP.
@@ -65,12 +71,16 @@ impl Default for EngineOptions {
             model: WorkerModel::Pool,
             streams: HubSettings::default(),
             graphql_introspection: true,
+            mcp: McpOptions::default(),
         }
     }
 }
 
 /// Where scripts' GraphQL fields are served.
 pub const GRAPHQL_PATH: &str = "/graphql";
+
+/// Where scripts' MCP tools, resources and prompts are served.
+pub const MCP_PATH: &str = "/mcp";
 
 /// A script the engine runs, with the routes it registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +109,7 @@ impl Loaded {
                     RouteKind::Stream { .. } => format!("STREAM {}", registration.pattern),
                     RouteKind::WebSocket => format!("WEBSOCKET {}", registration.pattern),
                     RouteKind::GraphQl(_) => format!("GRAPHQL {}", registration.pattern),
+                    RouteKind::Mcp(_) => format!("MCP {}", registration.pattern),
                 })
                 .collect(),
         }
@@ -112,6 +123,9 @@ struct Shared {
     streams: StreamHub,
     sockets: SocketHub,
     graphql: GraphQl,
+    mcp: Mcp,
+    /// Built once: its sessions must outlive reloads.
+    mcp_handler: McpHandler,
     scripts: Mutex<BTreeMap<Arc<str>, Loaded>>,
     /// Serialises changes, so that two reloads never interleave their steps.
     changes: tokio::sync::Mutex<()>,
@@ -157,6 +171,7 @@ impl Engine {
         };
         let streams = StreamHub::new(options.streams);
         let sockets = SocketHub::default();
+        let mcp = Mcp::new(options.mcp.clone());
         let graphql = GraphQl::with_graphiql(
             SchemaOptions {
                 introspection: options.graphql_introspection,
@@ -185,6 +200,8 @@ impl Engine {
                 streams,
                 sockets,
                 graphql,
+                mcp_handler: mcp.handler(),
+                mcp,
                 scripts: Mutex::new(BTreeMap::new()),
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
@@ -221,6 +238,12 @@ impl Engine {
     /// The number of WebSockets open at the path `path`.
     pub fn websockets(&self, path: &str) -> usize {
         self.shared.sockets.count(path)
+    }
+
+    /// The MCP server of the scripts' tools, resources and prompts (also for `ferry mcp`
+    /// over stdio).
+    pub fn mcp(&self) -> &Mcp {
+        &self.shared.mcp
     }
 
     /// The sandbox limits.
@@ -327,13 +350,21 @@ impl Engine {
             abort();
             return Err(ScriptError::new(&name, error.to_string()).into());
         }
+        let offered = match self.mcp_registry(&table, Some(&loaded), None) {
+            Ok(offered) => offered,
+            Err(error) => {
+                abort();
+                return Err(ScriptError::new(&name, error).into());
+            }
+        };
         pool.notify(|| Control::Commit {
             name: name.clone(),
             version,
         });
         self.shared.routes.replace(router);
-        // Checked above: the schema builds.
+        // Checked above: the schema builds, the MCP registry is consistent.
         let _ = self.shared.graphql.replace(&fields);
+        let _ = self.shared.mcp.replace(offered);
         let described = loaded.describe();
         table.insert(name.clone(), loaded);
         self.sync_streams(&table);
@@ -357,6 +388,10 @@ impl Engine {
             .graphql
             .replace(&fields)
             .map_err(|error| ScriptError::new(&name, error.to_string()))?;
+        let offered = self
+            .mcp_registry(&table, None, Some(&name))
+            .map_err(|error| ScriptError::new(&name, error))?;
+        let _ = self.shared.mcp.replace(offered);
         self.shared.routes.replace(router);
         table.remove(&name);
         self.sync_streams(&table);
@@ -411,6 +446,28 @@ impl Engine {
                     })?;
             }
         }
+        let has_mcp = table
+            .values()
+            .filter(|loaded| Some(loaded.script.name()) != skipped)
+            .chain(added)
+            .flat_map(|loaded| &loaded.registrations)
+            .any(|registration| matches!(registration.kind, RouteKind::Mcp(_)));
+        if has_mcp {
+            for method in [Method::GET, Method::POST, Method::DELETE] {
+                router
+                    .add(MCP_PATH, method, Arc::new(self.shared.mcp_handler.clone()))
+                    .map_err(|error| {
+                        let name = added.map_or_else(
+                            || "(engine)".into(),
+                            |loaded| loaded.script.name().clone(),
+                        );
+                        ScriptError::new(
+                            &name,
+                            format!("{error}: {MCP_PATH} is where MCP is served"),
+                        )
+                    })?;
+            }
+        }
         if let Some(loaded) = added {
             self.add_routes(&mut router, loaded).map_err(|error| {
                 let owner = clash_owner(table, &error, loaded.script.name());
@@ -432,7 +489,7 @@ impl Engine {
                 version: loaded.version,
                 index,
             };
-            if matches!(registration.kind, RouteKind::GraphQl(_)) {
+            if matches!(registration.kind, RouteKind::GraphQl(_) | RouteKind::Mcp(_)) {
                 continue;
             }
             let handler: Arc<dyn Handler> = match registration.kind {
@@ -444,7 +501,7 @@ impl Engine {
                     path: registration.pattern.as_str().into(),
                     customized,
                 }),
-                RouteKind::GraphQl(_) => continue,
+                RouteKind::GraphQl(_) | RouteKind::Mcp(_) => continue,
                 RouteKind::WebSocket => Arc::new(SocketRoute {
                     pool,
                     hub: self.shared.sockets.clone(),
@@ -491,8 +548,8 @@ impl Engine {
                         Some(ferry_graphql::Registration {
                             kind,
                             name,
-                            sdl: registration.sdl.clone(),
-                            resolver: Arc::new(JsResolver {
+                            sdl: registration.definition.clone(),
+                            resolver: Arc::new(JsCall {
                                 pool: self.shared.pool.clone(),
                                 key: RouteKey {
                                     script: loaded.script.name().clone(),
@@ -504,6 +561,98 @@ impl Engine {
                     })
             })
             .collect()
+    }
+
+    /// The MCP tools, resources and prompts of every script in `table`, with `added` in
+    /// place of its namesake and without `removed`; an error names what is wrong.
+    fn mcp_registry(
+        &self,
+        table: &BTreeMap<Arc<str>, Loaded>,
+        added: Option<&Loaded>,
+        removed: Option<&Arc<str>>,
+    ) -> Result<McpRegistry, String> {
+        let skipped = added.map(|loaded| loaded.script.name()).or(removed);
+        let mut offered = McpRegistry::default();
+        let loaded_scripts = table
+            .values()
+            .filter(|loaded| Some(loaded.script.name()) != skipped)
+            .chain(added);
+        for loaded in loaded_scripts {
+            for (index, registration) in loaded.registrations.iter().enumerate() {
+                let RouteKind::Mcp(kind) = registration.kind else {
+                    continue;
+                };
+                let callback = Arc::new(JsCall {
+                    pool: self.shared.pool.clone(),
+                    key: RouteKey {
+                        script: loaded.script.name().clone(),
+                        version: loaded.version,
+                        index,
+                    },
+                });
+                let key = registration
+                    .pattern
+                    .split_once(' ')
+                    .map_or(registration.pattern.as_str(), |(_, key)| key)
+                    .to_owned();
+                let definition: serde_json::Value =
+                    serde_json::from_str(&registration.definition).unwrap_or_default();
+                let text = |field: &str| {
+                    definition
+                        .get(field)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                match kind {
+                    McpKind::Tool => offered.tools.push(ToolEntry {
+                        name: key,
+                        description: text("description"),
+                        input_schema: definition
+                            .get("inputSchema")
+                            .and_then(serde_json::Value::as_object)
+                            .cloned()
+                            .unwrap_or_default(),
+                        callback,
+                    }),
+                    McpKind::Resource => offered.resources.push(ResourceEntry {
+                        uri: key,
+                        name: text("name"),
+                        description: text("description"),
+                        mime_type: Some(text("mimeType")).filter(|mime| !mime.is_empty()),
+                        callback,
+                    }),
+                    McpKind::Prompt => offered.prompts.push(PromptEntry {
+                        name: key,
+                        description: text("description"),
+                        arguments: definition
+                            .get("arguments")
+                            .and_then(serde_json::Value::as_array)
+                            .map(|arguments| {
+                                arguments
+                                    .iter()
+                                    .filter_map(|argument| {
+                                        Some(PromptArgumentEntry {
+                                            name: argument.get("name")?.as_str()?.to_owned(),
+                                            description: argument
+                                                .get("description")
+                                                .and_then(serde_json::Value::as_str)
+                                                .map(str::to_owned),
+                                            required: argument
+                                                .get("required")
+                                                .and_then(serde_json::Value::as_bool)
+                                                .unwrap_or(false),
+                                        })
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        callback,
+                    }),
+                }
+            }
+        }
+        offered.check().map(|()| offered)
     }
 
     /// Opens the streams the scripts in `table` register and closes the others (their

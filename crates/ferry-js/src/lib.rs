@@ -46,9 +46,9 @@
 //! requests must see belongs in `sharedStorage`, which [`ferry_store`] persists.
 
 mod bindings;
+mod call_js;
 mod engine;
 mod error;
-mod graphql;
 mod handler;
 mod handoff;
 mod limits;

@@ -43,8 +43,8 @@ pub(crate) enum CallInput {
     Http(ScriptRequest),
     /// An event of the WebSocket `socket`.
     Socket { socket: u64, event: SocketEvent },
-    /// A GraphQL resolver's arguments, as JSON text.
-    GraphQl { arguments: String },
+    /// A JSON input as text: a GraphQL resolver's arguments, an MCP call's input.
+    Json { input: String },
 }
 
 impl CallInput {
@@ -57,7 +57,7 @@ impl CallInput {
                 ..
             } => request.request_id.clone(),
             CallInput::Socket { socket, .. } => format!("ws-{socket}").into(),
-            CallInput::GraphQl { .. } => "graphql".into(),
+            CallInput::Json { .. } => "json".into(),
         }
     }
 }

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Run(args) => run_server(&args.log.clone(), run::run(args)),
+        Command::Mcp(args) => run_mcp(args),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -39,6 +40,33 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Runs `ferry mcp`: logs go to standard error, which MCP leaves free.
+fn run_mcp(args: cli::McpArgs) -> ExitCode {
+    let log = cli::LogArgs {
+        verbose: args.verbose,
+        quiet: !args.verbose,
+        log_format: cli::LogFormat::Human,
+    };
+    let _log_guard = logging::init(&log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run::mcp(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

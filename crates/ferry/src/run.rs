@@ -11,10 +11,11 @@ use ferry_core::{App, BoxService, ServerConfig};
 use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
 use ferry_js::{Engine, EngineOptions, Limits, LoadedScript, Script, WorkerModel};
+use ferry_mcp::McpOptions;
 use ferry_static::{StaticFiles, StaticOptions};
 
 use crate::banner;
-use crate::cli::{RunArgs, WorkerModelArg};
+use crate::cli::{McpArgs, RunArgs, WorkerModelArg};
 use crate::listen::{self, Outcome};
 use crate::threads::{Servers, StartError};
 
@@ -90,6 +91,38 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::of(&report))
 }
 
+/// Runs `ferry mcp`: the app's MCP offer over stdio until the client leaves.
+pub async fn mcp(args: McpArgs) -> anyhow::Result<()> {
+    let files = ScriptFiles::new(&args.app)?;
+    let scripts = files.read_all()?;
+    let defaults = EngineOptions::default();
+    let options = EngineOptions {
+        workers: args.workers.map_or(defaults.workers, usize::from),
+        limits: Limits {
+            memory_bytes: args.memory_limit,
+            call_timeout: Duration::from_millis(args.timeout),
+            ..Limits::default()
+        },
+        data_dir: Some(args.data_dir.clone()),
+        ..defaults
+    };
+    let engine = Engine::start(options)
+        .await
+        .context("cannot start the JavaScript engine")?;
+    load_scripts(&engine, scripts).await?;
+    if !engine.mcp().is_active() {
+        return Err(anyhow!(
+            "{} registers no MCP tool, resource or prompt\n  hint: call registerMCPTool (or registerMCPResource, registerMCPPrompt) in the script",
+            args.app.display()
+        ));
+    }
+    engine
+        .mcp()
+        .serve_stdio()
+        .await
+        .map_err(|error| anyhow!("MCP over stdio: {error}"))
+}
+
 /// Loads the app's scripts, then those uploaded through the management API.
 async fn load_scripts(engine: &Engine, scripts: Vec<Script>) -> anyhow::Result<Vec<LoadedScript>> {
     let mut loaded = Vec::with_capacity(scripts.len());
@@ -140,6 +173,11 @@ fn engine_options(args: &RunArgs) -> EngineOptions {
             replay: to_usize(args.sse_replay),
         },
         graphql_introspection: !args.no_graphql_introspection,
+        mcp: McpOptions {
+            token: args.mcp_token.clone(),
+            allowed_hosts: args.mcp_allowed_host.clone(),
+            allowed_origins: args.mcp_allowed_origin.clone(),
+        },
     }
 }
 

@@ -25,7 +25,7 @@ use crate::pool::ToSelf;
 use crate::sockets::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
-pub(crate) use routes::{Registration, RouteKind};
+pub(crate) use routes::{McpKind, Registration, RouteKind};
 pub(crate) use timers::TimerQueue;
 
 /// The name of the global that holds the engine's bookkeeping in each context (handlers,

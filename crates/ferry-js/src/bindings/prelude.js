@@ -210,6 +210,36 @@
       publish(name, data, typeof filter === "string" ? filter : JSON.stringify(filter ?? {}), String(mode)),
   });
 
+  // MCP: tools, resources and prompts; each handler gets `context.args` (and `context.uri`
+  // for resources). The definitions go to Rust as JSON (see engine.rs).
+  const jsonOf = (value, what) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw new TypeError(`${what} must be an object or its JSON text`);
+    }
+  };
+  function registerMCP(kind, key, definition, handler) {
+    if (typeof handler !== "function" && typeof handler !== "string") {
+      throw new TypeError(`the handler of MCP ${kind} ${JSON.stringify(key)} must be a function or the name of a global function`);
+    }
+    const label = host.registerMCP(kind, String(key), JSON.stringify(definition), typeof handler === "function" ? handler.name || "anonymous" : handler);
+    handlers.push(handler);
+    return label;
+  }
+  const registerMCPTool = (name, description, inputSchema, handler) =>
+    registerMCP("tool", name, { description: String(description ?? ""), inputSchema: jsonOf(inputSchema ?? { type: "object" }, "the input schema") }, handler);
+  const registerMCPResource = (uri, name, description, handler, mimeType = undefined) =>
+    registerMCP("resource", uri, { name: String(name ?? uri), description: String(description ?? ""), mimeType: mimeType ?? null }, handler);
+  const registerMCPPrompt = (name, description, args, handler) =>
+    registerMCP("prompt", name, { description: String(description ?? ""), arguments: jsonOf(args ?? [], "the prompt arguments") }, handler);
+  const mcpRegistry = Object.freeze({
+    registerTool: registerMCPTool,
+    registerResource: registerMCPResource,
+    registerPrompt: registerMCPPrompt,
+  });
+
   const messageText = (data) => (typeof data === "string" ? data : JSON.stringify(data) ?? String(data));
   const filterText = (filter) => (typeof filter === "string" ? filter : JSON.stringify(filter ?? {}));
   const sendToPath = (path, data) => host.streamSend(String(path), messageText(data), undefined, undefined);
@@ -375,6 +405,10 @@
     sendStreamMessageToPath: sendToPath,
     registerWebSocket: (path, socketHandlers) => registerWebSocketRoute(path, socketHandlers),
     graphQLRegistry,
+    mcpRegistry,
+    registerMCPTool,
+    registerMCPResource,
+    registerMCPPrompt,
     registerGraphQLQuery: graphQLRegistry.registerQuery,
     registerGraphQLMutation: graphQLRegistry.registerMutation,
     registerGraphQLSubscription: graphQLRegistry.registerSubscription,

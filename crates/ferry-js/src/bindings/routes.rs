@@ -17,8 +17,8 @@ pub(crate) struct Registration {
     /// The handler function's name (or the global name it was registered by), for logs.
     pub handler: String,
     pub kind: RouteKind,
-    /// A GraphQL field's SDL (empty for other kinds).
-    pub sdl: String,
+    /// A GraphQL field's SDL, or an MCP entry's definition as JSON (empty for other kinds).
+    pub definition: String,
 }
 
 /// What a registered route answers with.
@@ -33,8 +33,30 @@ pub(crate) enum RouteKind {
     /// `close` functions.
     WebSocket,
     /// A GraphQL root field; the handler is its resolver. The registration's `pattern` is
-    /// `"<kind> <name>"` and `sdl` its definition.
+    /// `"<kind> <name>"` and `definition` its SDL.
     GraphQl(RootKind),
+    /// An MCP tool, resource or prompt; the handler answers it. The `pattern` is
+    /// `"<kind> <name or URI>"` and `definition` the rest of it as JSON.
+    Mcp(McpKind),
+}
+
+/// What an MCP registration offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum McpKind {
+    Tool,
+    Resource,
+    Prompt,
+}
+
+impl McpKind {
+    /// Its name in patterns, labels and `context.kind`.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            McpKind::Tool => "tool",
+            McpKind::Resource => "resource",
+            McpKind::Prompt => "prompt",
+        }
+    }
 }
 
 pub(super) fn install<'js>(
@@ -111,13 +133,48 @@ pub(super) fn install<'js>(
             if let Some(list) = graphql_script.registrations.borrow_mut().as_mut()
                 && let Some(last) = list.last_mut()
             {
-                last.sdl = sdl;
+                last.definition = sdl;
             }
             label.push_str(" (GraphQL)");
             Ok(label)
         },
     )?;
-    host.set("registerGraphQL", register_graphql)
+    host.set("registerGraphQL", register_graphql)?;
+    let mcp_script = script.clone();
+    let register_mcp = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, kind: String, key: String, definition: String, handler: String| {
+            let kind = match kind.as_str() {
+                "tool" => McpKind::Tool,
+                "resource" => McpKind::Resource,
+                "prompt" => McpKind::Prompt,
+                other => return Err(throw(&ctx, &format!("{other:?} is not an MCP kind"))),
+            };
+            if key.trim().is_empty() {
+                return Err(throw(
+                    &ctx,
+                    &format!("an MCP {} needs a name", kind.label()),
+                ));
+            }
+            let pattern = format!("{} {key}", kind.label());
+            let mut label = record(
+                &ctx,
+                &mcp_script,
+                pattern,
+                "POST",
+                handler,
+                RouteKind::Mcp(kind),
+            )?;
+            if let Some(list) = mcp_script.registrations.borrow_mut().as_mut()
+                && let Some(last) = list.last_mut()
+            {
+                last.definition = definition;
+            }
+            label.push_str(" (MCP)");
+            Ok(label)
+        },
+    )?;
+    host.set("registerMCP", register_mcp)
 }
 
 /// Streams and WebSockets are addressed by their exact path when messages are sent, so
@@ -154,7 +211,7 @@ fn record(
     };
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| throw(ctx, &format!("{method:?} is not an HTTP method")))?;
-    if !matches!(kind, RouteKind::GraphQl(_))
+    if !matches!(kind, RouteKind::GraphQl(_) | RouteKind::Mcp(_))
         && let Err(error) = ferry_core::router::check_pattern(&pattern)
     {
         return Err(throw(ctx, &error.to_string()));
@@ -172,14 +229,14 @@ fn record(
         RouteKind::Http => format!("registered {method} {pattern}"),
         RouteKind::Stream { .. } => format!("registered stream {pattern}"),
         RouteKind::WebSocket => format!("registered WebSocket {pattern}"),
-        RouteKind::GraphQl(_) => format!("registered {pattern}"),
+        RouteKind::GraphQl(_) | RouteKind::Mcp(_) => format!("registered {pattern}"),
     };
     list.push(Registration {
         pattern,
         method,
         handler,
         kind,
-        sdl: String::new(),
+        definition: String::new(),
     });
     Ok(label)
 }

@@ -9,7 +9,7 @@ use rquickjs::{Ctx, Function, Object, Promise, TypedArray, Value};
 
 use super::failure::{Failure, Thrown};
 use super::sandbox::Deadline;
-use crate::bindings::{self, RouteKind, context};
+use crate::bindings::{self, McpKind, RouteKind, context};
 use crate::pool::{CallInput, SocketEvent};
 use crate::response;
 use ferry_graphql::RootKind;
@@ -44,7 +44,7 @@ impl Expect {
 pub(crate) fn expect(input: &CallInput, kind: RouteKind) -> Expect {
     match (kind, input) {
         (RouteKind::Http, _) => Expect::Response,
-        (RouteKind::GraphQl(_), _) => Expect::Json,
+        (RouteKind::GraphQl(_) | RouteKind::Mcp(_), _) => Expect::Json,
         (RouteKind::Stream { .. }, _)
         | (
             RouteKind::WebSocket,
@@ -66,6 +66,9 @@ pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
         RouteKind::GraphQl(RootKind::Query) => Some("graphqlQuery"),
         RouteKind::GraphQl(RootKind::Mutation) => Some("graphqlMutation"),
         RouteKind::GraphQl(RootKind::Subscription) => Some("graphqlSubscription"),
+        RouteKind::Mcp(McpKind::Tool) => Some("mcpTool"),
+        RouteKind::Mcp(McpKind::Resource) => Some("mcpResource"),
+        RouteKind::Mcp(McpKind::Prompt) => Some("mcpPrompt"),
     }
 }
 
@@ -190,11 +193,19 @@ fn prepare<'js>(
             return Ok(Prepared::One(handler, argument));
         }
         CallInput::Socket { socket, event } => (socket, event),
-        CallInput::GraphQl { arguments } => {
+        CallInput::Json { input } => {
             let handler = resolve_handler(ctx, internal, index)?;
             let context = Object::new(ctx.clone())?;
-            context.set("args", ctx.json_parse(arguments)?)?;
-            context.set("kind", context_kind(kind).unwrap_or("graphql"))?;
+            let input: Value = ctx.json_parse(input)?;
+            if kind == RouteKind::Mcp(McpKind::Resource) {
+                // `{ uri, params }`: the template's variables are the arguments.
+                let input = input.into_object().unwrap_or(Object::new(ctx.clone())?);
+                context.set("args", input.get::<_, Value>("params")?)?;
+                context.set("uri", input.get::<_, Value>("uri")?)?;
+            } else {
+                context.set("args", input)?;
+            }
+            context.set("kind", context_kind(kind).unwrap_or("json"))?;
             return Ok(Prepared::One(handler, context));
         }
     };

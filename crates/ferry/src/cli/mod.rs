@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use bench::BenchArgs;
 pub use listen::ListenArgs;
-pub use run::{RunArgs, WorkerModelArg};
+pub use run::{McpArgs, RunArgs, WorkerModelArg};
 pub use serve::{CoepArg, ServeArgs};
 
 /// Ferry: a fast single-binary web server.
@@ -29,6 +29,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a JavaScript app: a script (or a directory of scripts) that registers routes.
     Run(RunArgs),
+    /// Serve a JavaScript app's MCP tools, resources and prompts over stdin/stdout (for MCP
+    /// clients that start their servers).
+    Mcp(McpArgs),
     /// Measure Ferry, and optionally other servers, on this machine.
     Bench(BenchArgs),
 }

@@ -88,6 +88,21 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_graphql_introspection: bool,
 
+    /// Require `Authorization: Bearer TOKEN` at /mcp (FERRY_MCP_TOKEN keeps it out of
+    /// shell history).
+    #[arg(long, env = "FERRY_MCP_TOKEN", hide_env_values = true, value_name = "TOKEN", value_parser = parse_token)]
+    pub mcp_token: Option<String>,
+
+    /// Also accept this `Host` at /mcp (besides localhost, 127.0.0.1 and ::1), e.g. the
+    /// name clients use when Ferry listens on a network address. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub mcp_allowed_host: Vec<String>,
+
+    /// Also accept browser requests from this origin at /mcp (e.g.
+    /// `https://app.example.com:443`; ports may be `*`). Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub mcp_allowed_origin: Vec<String>,
+
     /// Turn on the management API (POST /engine/upsert_script, POST /engine/delete_script,
     /// GET /engine/scripts, GET /engine/read_script), which then requires
     /// `Authorization: Bearer TOKEN`. FERRY_ADMIN_TOKEN keeps it out of shell history.
@@ -166,4 +181,32 @@ mod tests {
         );
         assert!(parse_size("0").is_err());
     }
+}
+
+/// Flags of `ferry mcp`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct McpArgs {
+    /// A script, or a directory of scripts, that register MCP tools, resources and prompts.
+    #[arg(value_name = "APP")]
+    pub app: PathBuf,
+
+    /// JavaScript workers.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+
+    /// Memory limit of each worker's JavaScript runtime.
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: usize,
+
+    /// Time limit of one call, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Where `sharedStorage` data is kept.
+    #[arg(long, default_value = ".ferry", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Log more (to standard error; standard output carries the protocol).
+    #[arg(short, long)]
+    pub verbose: bool,
 }

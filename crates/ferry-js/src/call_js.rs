@@ -1,5 +1,6 @@
-//! GraphQL fields registered by scripts: their resolvers run on the JavaScript workers, like
-//! route handlers, with the same limits.
+//! Calls into scripts from Rust with JSON in and out — GraphQL resolvers and MCP tools,
+//! resources and prompts: they run on the JavaScript workers like route handlers, with the
+//! same limits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,28 +13,32 @@ use tokio::sync::oneshot;
 
 use crate::pool::{CallInput, HttpJob, RouteKey, Saturated, WorkerPool};
 
-/// Extra time a resolver call may wait beyond the call limit (its turn in the queue).
+/// Extra time a call may wait beyond the call limit (its turn in the queue).
 const QUEUE_ALLOWANCE: Duration = Duration::from_secs(10);
 
-/// The most a resolver's JSON may weigh.
+/// The most a handler's JSON may weigh.
 const VALUE_LIMIT: usize = 16 << 20;
 
-/// Calls a script's resolver function on a worker.
-pub(crate) struct JsResolver {
+/// Calls a script's handler on a worker with a JSON input (its `context.args`).
+pub(crate) struct JsCall {
     pub pool: Arc<WorkerPool>,
     pub key: RouteKey,
 }
 
-impl Resolver for JsResolver {
-    fn resolve(&self, call: ResolverCall) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+impl JsCall {
+    fn call(
+        &self,
+        input: serde_json::Value,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         let pool = self.pool.clone();
         let key = self.key.clone();
         Box::pin(async move {
-            let arguments = serde_json::Value::Object(call.arguments).to_string();
             let (reply, answer) = oneshot::channel();
             let job = HttpJob {
                 route: key,
-                input: CallInput::GraphQl { arguments },
+                input: CallInput::Json {
+                    input: input.to_string(),
+                },
                 reply,
             };
             if let Err(Saturated) = pool.submit(job) {
@@ -43,13 +48,28 @@ impl Resolver for JsResolver {
             match tokio::time::timeout(limit, answer).await {
                 Ok(Ok(response)) => value_of(response).await,
                 Ok(Err(_)) => Err("the JavaScript worker stopped".into()),
-                Err(_) => Err("the resolver waited too long for a JavaScript worker".into()),
+                Err(_) => Err("the call waited too long for a JavaScript worker".into()),
             }
         })
     }
 }
 
-/// The resolver's value (a 200 with JSON), or its error message (any other answer).
+impl Resolver for JsCall {
+    fn resolve(&self, call: ResolverCall) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+        self.call(serde_json::Value::Object(call.arguments))
+    }
+}
+
+impl ferry_mcp::Callback for JsCall {
+    fn call(
+        &self,
+        input: serde_json::Value,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+        JsCall::call(self, input)
+    }
+}
+
+/// The handler's value (a 200 with JSON), or its error message (any other answer).
 async fn value_of(response: Response) -> Result<serde_json::Value, String> {
     let status = response.status();
     let body = response
@@ -62,7 +82,7 @@ async fn value_of(response: Response) -> Result<serde_json::Value, String> {
     }
     let text = String::from_utf8_lossy(&body).trim().to_owned();
     Err(if text.is_empty() {
-        format!("the resolver failed ({status})")
+        format!("the handler failed ({status})")
     } else {
         text
     })
