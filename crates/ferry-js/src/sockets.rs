@@ -137,8 +137,16 @@ impl SocketHub {
         delivered
     }
 
-    /// Asks the socket `id` to close with `code` and `reason`.
-    pub(crate) fn close(&self, id: u64, code: u16, reason: String) -> Result<(), SendError> {
+    /// Asks the socket `id` to close with `code` and `reason` (cut to the 123 bytes a close
+    /// frame can carry).
+    pub(crate) fn close(&self, id: u64, code: u16, mut reason: String) -> Result<(), SendError> {
+        if reason.len() > 123 {
+            let mut end = 123;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.into(),
