@@ -63,6 +63,58 @@ pub mod watch;
 mod worker;
 
 pub use engine::{Engine, EngineOptions, LoadedScript, WorkerModel};
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input this crate
+/// owns. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static RUNTIME: RefCell<Option<(rquickjs::Runtime, rquickjs::Context)>> = const { RefCell::new(None) };
+        static TOKIO: Option<tokio::runtime::Runtime> = tokio::runtime::Builder::new_current_thread().build().ok();
+    }
+
+    /// Validates a handler's return value given as JSON (any shape) into a response.
+    pub fn response_from_json(json: &str) -> bool {
+        RUNTIME
+            .with(|slot| {
+                let mut slot = slot.borrow_mut();
+                if slot.is_none() {
+                    let runtime = rquickjs::Runtime::new().ok()?;
+                    let context = rquickjs::Context::full(&runtime).ok()?;
+                    *slot = Some((runtime, context));
+                }
+                let (_, context) = slot.as_ref()?;
+                Some(context.with(|ctx| {
+                    let Ok(value) = ctx.json_parse(json) else {
+                        return false;
+                    };
+                    crate::response::from_js(&value).is_ok()
+                }))
+            })
+            .unwrap_or(false)
+    }
+
+    /// Reads a request with this `Content-Type` and body as a script would see it (query,
+    /// url-encoded and multipart forms, uploaded files).
+    pub fn request_body(content_type: &[u8], body: &[u8]) -> bool {
+        let mut request = ferry_core::Request::new(ferry_core::Body::from(body.to_vec()));
+        *request.method_mut() = http::Method::POST;
+        if let Ok(value) = http::HeaderValue::from_bytes(content_type) {
+            request
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, value);
+        }
+        TOKIO.with(|runtime| {
+            runtime.as_ref().is_some_and(|runtime| {
+                runtime
+                    .block_on(crate::request::read(request, 1 << 20))
+                    .is_ok()
+            })
+        })
+    }
+}
 pub use error::{EngineError, ScriptError};
 pub use limits::Limits;
 pub use script::Script;

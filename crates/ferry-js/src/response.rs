@@ -163,7 +163,8 @@ fn status(object: &Object<'_>) -> Result<StatusCode, InvalidResponse> {
 
 /// A likely intended status for a mistyped one: 2000 → 200, 40 → 400, 200.5 → 200.
 fn suggest_status(number: f64) -> Option<u16> {
-    if !number.is_finite() || number <= 0.0 {
+    // Below 1 there is no digit to scale up (and 0 would never reach 100): no guess.
+    if !number.is_finite() || number < 1.0 {
         return None;
     }
     let mut guess = number.trunc();
@@ -411,5 +412,9 @@ mod tests {
         assert_eq!(suggest_status(200.5), Some(200));
         assert_eq!(suggest_status(-1.0), None);
         assert_eq!(suggest_status(f64::NAN), None);
+        // Found by the script_response fuzz target: a fraction below 1 looped forever.
+        assert_eq!(suggest_status(0.5), None);
+        assert_eq!(suggest_status(f64::MIN_POSITIVE), None);
+        assert_eq!(suggest_status(1e300), Some(100));
     }
 }

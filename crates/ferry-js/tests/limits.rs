@@ -174,6 +174,7 @@ async fn a_full_queue_answers_503_with_retry_after() {
 #[tokio::test]
 async fn invalid_responses_are_500_with_the_reason_in_dev_mode_only() {
     let script = r#"register("/bad", () => ({ status: 2000, body: "x" }));
+        register("/fraction", () => ({ status: 0.5 }));
         register("/throws", () => { throw new TypeError("bad input"); });"#;
     let production = TestApp::with(1, Limits::default(), false, &[("bad.js", script)]).await;
     let (status, body) = production.text("/bad").await;
@@ -187,11 +188,18 @@ async fn invalid_responses_are_500_with_the_reason_in_dev_mode_only() {
     let (status, body) = dev.text("/bad").await;
     assert_eq!(status, 500);
     assert!(body.contains("did you mean 200?"), "{body}");
+    // A status below 1 once sent the worker into an endless loop (found by fuzzing).
+    let (status, body) = dev.text("/fraction").await;
+    assert_eq!(status, 500);
+    assert!(
+        body.contains("status 0.5 is not a valid HTTP status"),
+        "{body}"
+    );
     let (status, body) = dev.text("/throws").await;
     assert_eq!(status, 500);
     assert!(body.contains("TypeError: bad input"), "{body}");
     assert!(
-        body.contains("bad.js:2"),
+        body.contains("bad.js:3"),
         "the stack names the file and line: {body}"
     );
 }
