@@ -399,6 +399,22 @@ fn output_within(mut command: std::process::Command, limit: Duration) -> std::pr
     child.wait_with_output().unwrap()
 }
 
+/// Runs a client `command` (a Python or Node program driving Ferry) to its end within
+/// `limit` and returns the JSON object it prints last.
+async fn client_json(command: std::process::Command, limit: Duration) -> serde_json::Value {
+    let described = format!("{command:?}");
+    let output = tokio::task::spawn_blocking(move || output_within(command, limit))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{described} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
 /// The WebSocket example, driven by a real client (Python `websockets`): echo of text,
 /// binary, fragmented and large messages, ping/pong, the close handshake, and the chat's
 /// joins, broadcasts, refusal of binary messages and leaves.
@@ -418,17 +434,7 @@ async fn websocket_example_works_with_the_python_websockets_client() {
     ));
     let mut command = std::process::Command::new(python_clients());
     command.arg(client).arg(base.trim_end_matches('/'));
-    let output =
-        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(30)))
-            .await
-            .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "client failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let seen = client_json(command, Duration::from_secs(30)).await;
     let echo = &seen["echo"];
     assert_eq!(echo["text"], "hello");
     assert_eq!(echo["binary"], serde_json::json!([0, 1, 255]));
@@ -465,17 +471,7 @@ async fn graphql_client(script: &str, url: &str) -> serde_json::Value {
     );
     let mut command = std::process::Command::new("node");
     command.arg(clients.join(script)).arg(url);
-    let output =
-        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
-            .await
-            .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{script}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+    client_json(command, Duration::from_secs(60)).await
 }
 
 /// The GraphQL example: queries and mutations over HTTP, a resolver's error with its path,
@@ -574,17 +570,7 @@ async fn mcp_client(args: Vec<std::ffi::OsString>) -> serde_json::Value {
     ));
     let mut command = std::process::Command::new(python_clients());
     command.arg(client).args(args);
-    let output =
-        tokio::task::spawn_blocking(move || output_within(command, Duration::from_secs(60)))
-            .await
-            .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+    client_json(command, Duration::from_secs(60)).await
 }
 
 /// What the MCP example offers, as the SDK sees it over either transport.

@@ -58,6 +58,20 @@ pub(crate) struct Parameters {
     pub variables: Option<Map<String, Value>>,
 }
 
+impl Parameters {
+    /// The request to execute.
+    pub fn request(&self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query.clone());
+        if let Some(name) = &self.operation_name {
+            request = request.operation_name(name.clone());
+        }
+        if let Some(variables) = &self.variables {
+            request = request.variables(Variables::from_json(Value::Object(variables.clone())));
+        }
+        request
+    }
+}
+
 async fn serve(graphql: &GraphQl, mut request: Request) -> Response {
     let Some(schema) = graphql.current() else {
         return (
@@ -134,15 +148,9 @@ async fn serve(graphql: &GraphQl, mut request: Request) -> Response {
         if let Err(error) = async_graphql::parser::parse_query(&parameters.query) {
             return problem(StatusCode::BAD_REQUEST, flavour, &error.to_string());
         }
-        return transport_sse::respond(&schema, parameters, &probe);
+        return transport_sse::respond(&schema, &parameters, &probe);
     }
-    let response = execute(
-        &schema,
-        parameters.query,
-        parameters.variables.map(Value::Object),
-        parameters.operation_name,
-    )
-    .await;
+    let response = execute(&schema, &parameters).await;
     let request_error = is_request_error(&response);
     let status = if request_error && flavour == Flavour::GraphQlResponse {
         StatusCode::BAD_REQUEST
@@ -156,20 +164,15 @@ async fn serve(graphql: &GraphQl, mut request: Request) -> Response {
 /// which async-graphql leaves out for dynamic schemas.
 pub(crate) async fn execute(
     schema: &async_graphql::dynamic::Schema,
-    query: String,
-    variables: Option<Value>,
-    operation_name: Option<String>,
+    parameters: &Parameters,
 ) -> async_graphql::Response {
-    let mut request = async_graphql::Request::new(query.clone());
-    if let Some(name) = &operation_name {
-        request = request.operation_name(name.clone());
-    }
-    if let Some(variables) = variables {
-        request = request.variables(Variables::from_json(variables));
-    }
-    let mut response = schema.execute(request).await;
+    let mut response = schema.execute(parameters.request()).await;
     if response.errors.iter().any(is_resolver_error) {
-        add_root_paths(&query, operation_name.as_deref(), &mut response);
+        add_root_paths(
+            &parameters.query,
+            parameters.operation_name.as_deref(),
+            &mut response,
+        );
         // Marked errors come from non-null root fields (nullable ones become null on the
         // spot): their null propagates to the parent, which for a root field is `data`.
         // async-graphql's dynamic schema leaves the other fields instead.

@@ -217,8 +217,15 @@ impl GraphQl {
         let Some(schema) = self.inner.schema.load_full() else {
             return serde_json::json!({ "errors": [{ "message": "no GraphQL schema: register a query first" }] });
         };
-        let response =
-            http_endpoint::execute(&schema, query.to_owned(), variables, operation_name).await;
+        let parameters = http_endpoint::Parameters {
+            query: query.to_owned(),
+            operation_name,
+            variables: variables.and_then(|variables| match variables {
+                serde_json::Value::Object(map) => Some(map),
+                _ => None,
+            }),
+        };
+        let response = http_endpoint::execute(&schema, &parameters).await;
         http_endpoint::response_json(&response)
     }
 

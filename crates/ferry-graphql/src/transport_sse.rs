@@ -18,17 +18,12 @@ const QUEUE: usize = 64;
 
 /// Runs the operation of `parameters` and streams its results; `request` carries the
 /// server's shutdown signal.
-pub(crate) fn respond(schema: &Arc<Schema>, parameters: Parameters, request: &Request) -> Response {
-    let mut graphql_request = async_graphql::Request::new(parameters.query);
-    if let Some(name) = parameters.operation_name {
-        graphql_request = graphql_request.operation_name(name);
-    }
-    if let Some(variables) = parameters.variables {
-        graphql_request = graphql_request.variables(async_graphql::Variables::from_json(
-            serde_json::Value::Object(variables),
-        ));
-    }
-    let mut results = Executor::execute_stream(schema.as_ref(), graphql_request, None);
+pub(crate) fn respond(
+    schema: &Arc<Schema>,
+    parameters: &Parameters,
+    request: &Request,
+) -> Response {
+    let mut results = Executor::execute_stream(schema.as_ref(), parameters.request(), None);
     let (events, receiver) = mpsc::channel(QUEUE);
     tokio::spawn(async move {
         while let Some(result) = results.next().await {

@@ -9,19 +9,16 @@ use ferry_core::Handler;
 use ferry_core::router::{RouteError, Router, Routes};
 use ferry_core::sse::{HubSettings, StreamHub};
 use ferry_graphql::{GraphQl, SchemaOptions};
-use ferry_mcp::{
-    Mcp, McpHandler, McpOptions, PromptArgumentEntry, PromptEntry, Registry as McpRegistry,
-    ResourceEntry, ToolEntry,
-};
+use ferry_mcp::{Mcp, McpHandler, McpOptions};
 use ferry_store::SqliteStore;
 use http::Method;
 
-use crate::bindings::{McpKind, Registration, RouteKind};
-use crate::call_js::JsCall;
+use crate::bindings::{Registration, RouteKind};
 use crate::error::{EngineError, ScriptError};
 use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
 use crate::limits::Limits;
+use crate::offers;
 use crate::pool::{Control, RouteKey, WorkerPool, WorkerSettings};
 use crate::script::Script;
 use crate::sockets::{SocketHub, SocketRoute};
@@ -91,13 +88,23 @@ pub struct LoadedScript {
     pub routes: Vec<String>,
 }
 
-struct Loaded {
-    script: Script,
-    version: u64,
-    registrations: Vec<Registration>,
+/// A script version the engine runs, with what it registered.
+pub(crate) struct Loaded {
+    pub script: Script,
+    pub version: u64,
+    pub registrations: Vec<Registration>,
 }
 
 impl Loaded {
+    /// The key of this version's registration at `index`.
+    pub(crate) fn key(&self, index: usize) -> RouteKey {
+        RouteKey {
+            script: self.script.name().clone(),
+            version: self.version,
+            index,
+        }
+    }
+
     fn describe(&self) -> LoadedScript {
         LoadedScript {
             name: self.script.name().clone(),
@@ -345,18 +352,20 @@ impl Engine {
                 return Err(error.into());
             }
         };
-        let fields = self.graphql_fields(&table, Some(&loaded), None);
+        let fields =
+            offers::graphql_fields(&self.shared.pool, in_effect(&table, Some(&loaded), None));
         if let Err(error) = self.shared.graphql.check(&fields) {
             abort();
             return Err(ScriptError::new(&name, error.to_string()).into());
         }
-        let offered = match self.mcp_registry(&table, Some(&loaded), None) {
-            Ok(offered) => offered,
-            Err(error) => {
-                abort();
-                return Err(ScriptError::new(&name, error).into());
-            }
-        };
+        let offered =
+            match offers::mcp_registry(&self.shared.pool, in_effect(&table, Some(&loaded), None)) {
+                Ok(offered) => offered,
+                Err(error) => {
+                    abort();
+                    return Err(ScriptError::new(&name, error).into());
+                }
+            };
         pool.notify(|| Control::Commit {
             name: name.clone(),
             version,
@@ -383,13 +392,13 @@ impl Engine {
             return Ok(false);
         };
         let router = self.build_router(&table, None, Some(&name))?;
-        let fields = self.graphql_fields(&table, None, Some(&name));
+        let fields =
+            offers::graphql_fields(&self.shared.pool, in_effect(&table, None, Some(&name)));
         self.shared
             .graphql
             .replace(&fields)
             .map_err(|error| ScriptError::new(&name, error.to_string()))?;
-        let offered = self
-            .mcp_registry(&table, None, Some(&name))
+        let offered = offers::mcp_registry(&self.shared.pool, in_effect(&table, None, Some(&name)))
             .map_err(|error| ScriptError::new(&name, error))?;
         let _ = self.shared.mcp.replace(offered);
         self.shared.routes.replace(router);
@@ -411,62 +420,48 @@ impl Engine {
         removed: Option<&Arc<str>>,
     ) -> Result<Router, ScriptError> {
         let mut router = Router::new();
-        let skipped = added.map(|loaded| loaded.script.name()).or(removed);
-        for loaded in table.values() {
-            if Some(loaded.script.name()) == skipped {
-                continue;
-            }
+        // The changed script goes in last (below), so a clash is reported as its fault.
+        for loaded in in_effect(
+            table,
+            None,
+            added.map(|loaded| loaded.script.name()).or(removed),
+        ) {
             self.add_routes(&mut router, loaded)
                 .map_err(|error| ScriptError::new(loaded.script.name(), error.to_string()))?;
         }
-        let has_graphql = table
-            .values()
-            .filter(|loaded| Some(loaded.script.name()) != skipped)
-            .chain(added)
-            .flat_map(|loaded| &loaded.registrations)
-            .any(|registration| matches!(registration.kind, RouteKind::GraphQl(_)));
-        if has_graphql {
+        let registers = |wanted: fn(RouteKind) -> bool| {
+            in_effect(table, added, removed)
+                .flat_map(|loaded| &loaded.registrations)
+                .any(|registration| wanted(registration.kind))
+        };
+        let who = added.map_or_else(|| "(engine)".into(), |loaded| loaded.script.name().clone());
+        if registers(|kind| matches!(kind, RouteKind::GraphQl(_))) {
             // CONNECT: GraphQL over WebSocket on HTTP/2 (RFC 8441).
-            for method in [Method::GET, Method::POST, Method::CONNECT] {
-                router
-                    .add(
-                        GRAPHQL_PATH,
-                        method,
-                        Arc::new(self.shared.graphql.handler()),
-                    )
-                    .map_err(|error| {
-                        let name = added.map_or_else(
-                            || "(engine)".into(),
-                            |loaded| loaded.script.name().clone(),
-                        );
-                        ScriptError::new(
-                            &name,
-                            format!("{error}: {GRAPHQL_PATH} is where GraphQL is served"),
-                        )
-                    })?;
-            }
+            let methods = [Method::GET, Method::POST, Method::CONNECT];
+            mount(
+                &mut router,
+                GRAPHQL_PATH,
+                &methods,
+                Arc::new(self.shared.graphql.handler()),
+            )
+            .map_err(|error| {
+                ScriptError::new(
+                    &who,
+                    format!("{error}: {GRAPHQL_PATH} is where GraphQL is served"),
+                )
+            })?;
         }
-        let has_mcp = table
-            .values()
-            .filter(|loaded| Some(loaded.script.name()) != skipped)
-            .chain(added)
-            .flat_map(|loaded| &loaded.registrations)
-            .any(|registration| matches!(registration.kind, RouteKind::Mcp(_)));
-        if has_mcp {
-            for method in [Method::GET, Method::POST, Method::DELETE] {
-                router
-                    .add(MCP_PATH, method, Arc::new(self.shared.mcp_handler.clone()))
-                    .map_err(|error| {
-                        let name = added.map_or_else(
-                            || "(engine)".into(),
-                            |loaded| loaded.script.name().clone(),
-                        );
-                        ScriptError::new(
-                            &name,
-                            format!("{error}: {MCP_PATH} is where MCP is served"),
-                        )
-                    })?;
-            }
+        if registers(|kind| matches!(kind, RouteKind::Mcp(_))) {
+            let methods = [Method::GET, Method::POST, Method::DELETE];
+            mount(
+                &mut router,
+                MCP_PATH,
+                &methods,
+                Arc::new(self.shared.mcp_handler.clone()),
+            )
+            .map_err(|error| {
+                ScriptError::new(&who, format!("{error}: {MCP_PATH} is where MCP is served"))
+            })?;
         }
         if let Some(loaded) = added {
             self.add_routes(&mut router, loaded).map_err(|error| {
@@ -484,14 +479,7 @@ impl Engine {
     fn add_routes(&self, router: &mut Router, loaded: &Loaded) -> Result<(), RouteError> {
         for (index, registration) in loaded.registrations.iter().enumerate() {
             let pool = self.shared.pool.clone();
-            let key = RouteKey {
-                script: loaded.script.name().clone(),
-                version: loaded.version,
-                index,
-            };
-            if matches!(registration.kind, RouteKind::GraphQl(_) | RouteKind::Mcp(_)) {
-                continue;
-            }
+            let key = loaded.key(index);
             let handler: Arc<dyn Handler> = match registration.kind {
                 RouteKind::Http => Arc::new(ScriptRoute { pool, key }),
                 RouteKind::Stream { customized } => Arc::new(StreamRoute {
@@ -518,143 +506,6 @@ impl Engine {
         Ok(())
     }
 
-    /// The GraphQL fields of every script in `table`, with `added` in place of its
-    /// namesake and without `removed`.
-    fn graphql_fields(
-        &self,
-        table: &BTreeMap<Arc<str>, Loaded>,
-        added: Option<&Loaded>,
-        removed: Option<&Arc<str>>,
-    ) -> Vec<ferry_graphql::Registration> {
-        let skipped = added.map(|loaded| loaded.script.name()).or(removed);
-        table
-            .values()
-            .filter(|loaded| Some(loaded.script.name()) != skipped)
-            .chain(added)
-            .flat_map(|loaded| {
-                loaded
-                    .registrations
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(index, registration)| {
-                        let RouteKind::GraphQl(kind) = registration.kind else {
-                            return None;
-                        };
-                        let name = registration
-                            .pattern
-                            .split_once(' ')
-                            .map_or(registration.pattern.as_str(), |(_, name)| name)
-                            .to_owned();
-                        Some(ferry_graphql::Registration {
-                            kind,
-                            name,
-                            sdl: registration.definition.clone(),
-                            resolver: Arc::new(JsCall {
-                                pool: self.shared.pool.clone(),
-                                key: RouteKey {
-                                    script: loaded.script.name().clone(),
-                                    version: loaded.version,
-                                    index,
-                                },
-                            }),
-                        })
-                    })
-            })
-            .collect()
-    }
-
-    /// The MCP tools, resources and prompts of every script in `table`, with `added` in
-    /// place of its namesake and without `removed`; an error names what is wrong.
-    fn mcp_registry(
-        &self,
-        table: &BTreeMap<Arc<str>, Loaded>,
-        added: Option<&Loaded>,
-        removed: Option<&Arc<str>>,
-    ) -> Result<McpRegistry, String> {
-        let skipped = added.map(|loaded| loaded.script.name()).or(removed);
-        let mut offered = McpRegistry::default();
-        let loaded_scripts = table
-            .values()
-            .filter(|loaded| Some(loaded.script.name()) != skipped)
-            .chain(added);
-        for loaded in loaded_scripts {
-            for (index, registration) in loaded.registrations.iter().enumerate() {
-                let RouteKind::Mcp(kind) = registration.kind else {
-                    continue;
-                };
-                let callback = Arc::new(JsCall {
-                    pool: self.shared.pool.clone(),
-                    key: RouteKey {
-                        script: loaded.script.name().clone(),
-                        version: loaded.version,
-                        index,
-                    },
-                });
-                let key = registration
-                    .pattern
-                    .split_once(' ')
-                    .map_or(registration.pattern.as_str(), |(_, key)| key)
-                    .to_owned();
-                let definition: serde_json::Value =
-                    serde_json::from_str(&registration.definition).unwrap_or_default();
-                let text = |field: &str| {
-                    definition
-                        .get(field)
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                match kind {
-                    McpKind::Tool => offered.tools.push(ToolEntry {
-                        name: key,
-                        description: text("description"),
-                        input_schema: definition
-                            .get("inputSchema")
-                            .and_then(serde_json::Value::as_object)
-                            .cloned()
-                            .unwrap_or_default(),
-                        callback,
-                    }),
-                    McpKind::Resource => offered.resources.push(ResourceEntry {
-                        uri: key,
-                        name: text("name"),
-                        description: text("description"),
-                        mime_type: Some(text("mimeType")).filter(|mime| !mime.is_empty()),
-                        callback,
-                    }),
-                    McpKind::Prompt => offered.prompts.push(PromptEntry {
-                        name: key,
-                        description: text("description"),
-                        arguments: definition
-                            .get("arguments")
-                            .and_then(serde_json::Value::as_array)
-                            .map(|arguments| {
-                                arguments
-                                    .iter()
-                                    .filter_map(|argument| {
-                                        Some(PromptArgumentEntry {
-                                            name: argument.get("name")?.as_str()?.to_owned(),
-                                            description: argument
-                                                .get("description")
-                                                .and_then(serde_json::Value::as_str)
-                                                .map(str::to_owned),
-                                            required: argument
-                                                .get("required")
-                                                .and_then(serde_json::Value::as_bool)
-                                                .unwrap_or(false),
-                                        })
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        callback,
-                    }),
-                }
-            }
-        }
-        offered.check().map(|()| offered)
-    }
-
     /// Opens the streams the scripts in `table` register and closes the others (their
     /// clients' responses end; clients of a stream a new version still registers stay).
     fn sync_streams(&self, table: &BTreeMap<Arc<str>, Loaded>) {
@@ -669,6 +520,33 @@ impl Engine {
         }
         self.shared.streams.retain(|path| paths.contains(path));
     }
+}
+
+/// The scripts of `table` as they are once `added` replaces its namesake and `removed` is
+/// gone.
+fn in_effect<'a>(
+    table: &'a BTreeMap<Arc<str>, Loaded>,
+    added: Option<&'a Loaded>,
+    removed: Option<&'a Arc<str>>,
+) -> impl Iterator<Item = &'a Loaded> {
+    let skipped = added.map(|loaded| loaded.script.name()).or(removed);
+    table
+        .values()
+        .filter(move |loaded| Some(loaded.script.name()) != skipped)
+        .chain(added)
+}
+
+/// Routes `methods` of `path` to `handler`.
+fn mount(
+    router: &mut Router,
+    path: &str,
+    methods: &[Method],
+    handler: Arc<dyn Handler>,
+) -> Result<(), RouteError> {
+    for method in methods {
+        router.add(path, method.clone(), handler.clone())?;
+    }
+    Ok(())
 }
 
 /// The other script that registered the route a clash is about.

@@ -53,6 +53,7 @@ mod handler;
 mod handoff;
 mod limits;
 pub mod management;
+mod offers;
 mod pool;
 mod request;
 mod response;

@@ -251,7 +251,8 @@ impl Connection {
         let (mut sink, mut incoming) = socket.split();
         let (outgoing, mut queue) = mpsc::channel::<Message>(SEND_QUEUE);
         let too_slow = Arc::new(AtomicBool::new(false));
-        let query = query_metadata(request.query.as_slice());
+        let query =
+            crate::stream::metadata_of(request.query.iter().map(|(key, value)| (key, value)));
         self.hub.write().insert(
             self.id,
             Entry {
@@ -374,15 +375,4 @@ impl Connection {
             _ => crate::response::unavailable("the JavaScript worker did not answer"),
         }
     }
-}
-
-/// The query parameters as metadata (the first value of a repeated key wins).
-fn query_metadata(query: &[(String, String)]) -> Metadata {
-    let mut metadata = Metadata::new();
-    for (key, value) in query {
-        metadata
-            .entry(key.clone())
-            .or_insert_with(|| serde_json::Value::String(value.clone()));
-    }
-    metadata
 }

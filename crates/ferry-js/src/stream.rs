@@ -79,11 +79,19 @@ async fn metadata_from_answer(answer: Response) -> Result<Option<Metadata>, Resp
 
 /// The query parameters as metadata (the first value of a repeated key wins).
 fn query_metadata(query: Option<&str>) -> Metadata {
+    metadata_of(form_urlencoded::parse(query.unwrap_or_default().as_bytes()))
+}
+
+/// Key-value pairs as a connection's metadata, the first value of a repeated key winning
+/// (the default metadata of streams and WebSockets: their query parameters).
+pub(crate) fn metadata_of<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Metadata {
     let mut metadata = Metadata::new();
-    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+    for (key, value) in pairs {
         metadata
-            .entry(key.into_owned())
-            .or_insert_with(|| serde_json::Value::String(value.into_owned()));
+            .entry(key.as_ref())
+            .or_insert_with(|| serde_json::Value::String(value.as_ref().to_owned()));
     }
     metadata
 }

@@ -69,6 +69,19 @@ impl Subscriber {
     }
 }
 
+/// POSTs `body` (`{ path, data, filter, mode? }`) to the script's `/filtered` route and
+/// returns how many clients it reached.
+async fn send_filtered(app: &TestApp, body: serde_json::Value) -> String {
+    let response = app
+        .client
+        .post(app.url("/filtered"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    response.text().await.unwrap()
+}
+
 /// Waits until the stream at `path` has `count` clients.
 async fn wait_for_clients(app: &TestApp, path: &str, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -156,19 +169,7 @@ async fn filtered_messages_match_customizer_metadata_as_subset_or_overlap() {
     let mut ann = Subscriber::open(&app, "/chat?room=1&user=ann", None).await;
     let mut bob = Subscriber::open(&app, "/chat?room=2&user=bob", None).await;
     wait_for_clients(&app, "/chat", 2).await;
-    let send = |body: serde_json::Value| {
-        let app = &app;
-        async move {
-            let response = app
-                .client
-                .post(app.url("/filtered"))
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-            response.text().await.unwrap()
-        }
-    };
+    let send = |body: serde_json::Value| send_filtered(&app, body);
     let to_room_one =
         serde_json::json!({ "path": "/chat", "data": "for room 1", "filter": { "room": "1" } });
     assert_eq!(send(to_room_one).await, "1");
@@ -197,14 +198,7 @@ async fn without_a_customizer_the_query_parameters_are_the_metadata() {
     wait_for_clients(&app, "/plain", 2).await;
     let body =
         serde_json::json!({ "path": "/plain", "data": "go red", "filter": { "team": "red" } });
-    let response = app
-        .client
-        .post(app.url("/filtered"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), "1");
+    assert_eq!(send_filtered(&app, body).await, "1");
     assert_eq!(red.next_event().await, "id: 1\ndata: go red\n\n");
 }
 

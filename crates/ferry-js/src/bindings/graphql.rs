@@ -1,12 +1,13 @@
-//! `graphQLRegistry.executeGraphQL`: runs an operation against the engine's schema on the
-//! async runtime (its resolvers may run on this very worker, which stays free meanwhile)
-//! and settles the script's promise when it is done.
+//! GraphQL from scripts: `sendSubscriptionMessage(Filtered)`, and
+//! `graphQLRegistry.executeGraphQL`, which runs an operation against the engine's schema on
+//! the async runtime (its resolvers may run on this very worker, which stays free
+//! meanwhile) and settles the script's promise when it is done.
 
 use std::rc::Rc;
 
 use rquickjs::{Ctx, Function, Object};
 
-use super::ScriptHost;
+use super::{ScriptHost, filter_of, throw};
 use crate::pool::Control;
 
 pub(super) fn install<'js>(
@@ -14,6 +15,7 @@ pub(super) fn install<'js>(
     host_object: &Object<'js>,
     script: &Rc<ScriptHost>,
 ) -> rquickjs::Result<()> {
+    let graphql = script.host.graphql.clone();
     let script = script.clone();
     let execute = Function::new(
         ctx.clone(),
@@ -48,5 +50,21 @@ pub(super) fn install<'js>(
             Ok(id)
         },
     )?;
-    host_object.set("executeGraphQL", execute)
+    host_object.set("executeGraphQL", execute)?;
+
+    let publish = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>,
+              name: String,
+              json: String,
+              filter: Option<String>,
+              mode: Option<String>|
+              -> rquickjs::Result<usize> {
+            let value: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|_| throw(&ctx, "the subscription message must be JSON-serialisable"))?;
+            let filter = filter_of(&ctx, filter, mode)?;
+            Ok(graphql.publish(&name, value, filter))
+        },
+    )?;
+    host_object.set("graphqlPublish", publish)
 }

@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use ferry_core::sse::StreamHub;
+use ferry_core::sse::{Filter, MatchMode, Metadata, StreamHub};
 use ferry_graphql::GraphQl;
 use ferry_store::{SqliteStore, StoreConnection};
 
@@ -109,6 +109,33 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs:
 /// The engine's bookkeeping object of the context `ctx`.
 pub(crate) fn internal<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     ctx.globals().get(INTERNAL)
+}
+
+/// The filter of a filtered send: `json` (an object of metadata keys and values) matched
+/// per `mode` ("subset", the default, or "overlap"); none without `json`.
+fn filter_of(
+    ctx: &Ctx<'_>,
+    json: Option<String>,
+    mode: Option<String>,
+) -> rquickjs::Result<Option<Filter>> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let mode = match mode {
+        Some(mode) => mode
+            .parse::<MatchMode>()
+            .map_err(|error| throw(ctx, &error))?,
+        None => MatchMode::Subset,
+    };
+    let pairs: Metadata = serde_json::from_str(&json).map_err(|_| {
+        throw(
+            ctx,
+            &format!(
+                "the filter must be an object of metadata keys and values, such as {{\"room\": \"5\"}}; got {json}"
+            ),
+        )
+    })?;
+    Ok(Some(Filter::new(pairs, mode)))
 }
 
 /// Throws a JavaScript `Error` with `message`.

@@ -4,11 +4,10 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use ferry_core::sse::{Filter, MatchMode, Metadata};
 use ferry_core::ws::Message;
 use rquickjs::{Ctx, Function, Object};
 
-use super::{Host, throw};
+use super::{Host, filter_of, throw};
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,
@@ -52,10 +51,7 @@ pub(super) fn install<'js>(
               except: Option<f64>|
               -> rquickjs::Result<usize> {
             let message = message(data, binary);
-            let filter = match filter {
-                Some(json) => Some(parse_filter(&ctx, &json, mode.as_deref())?),
-                None => None,
-            };
+            let filter = filter_of(&ctx, filter, mode)?;
             Ok(sockets.publish(&path, &message, filter.as_ref(), except.map(socket_id)))
         },
     )?;
@@ -95,26 +91,4 @@ fn close_code(ctx: &Ctx<'_>, code: f64) -> rquickjs::Result<u16> {
     // Checked to be a whole number in range.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Ok(code as u16)
-}
-
-pub(super) fn parse_filter(
-    ctx: &Ctx<'_>,
-    json: &str,
-    mode: Option<&str>,
-) -> rquickjs::Result<Filter> {
-    let mode = match mode {
-        Some(mode) => mode
-            .parse::<MatchMode>()
-            .map_err(|error| throw(ctx, &error))?,
-        None => MatchMode::Subset,
-    };
-    let pairs: Metadata = serde_json::from_str(json).map_err(|_| {
-        throw(
-            ctx,
-            &format!(
-                "the filter must be an object of metadata keys and values, such as {{\"room\": \"5\"}}; got {json}"
-            ),
-        )
-    })?;
-    Ok(Filter::new(pairs, mode))
 }

@@ -1,19 +1,17 @@
-//! Sending messages to Server-Sent Events streams (`sendStreamMessage`,
-//! `sendStreamMessageToPath`, `routeRegistry.sendStreamMessage(Filtered)`) and to GraphQL
-//! subscribers (`sendSubscriptionMessage(Filtered)`).
+//! Sending messages to Server-Sent Events streams: `sendStreamMessage`,
+//! `sendStreamMessageToPath` and `routeRegistry.sendStreamMessage(Filtered)`.
 
 use std::rc::Rc;
 
 use rquickjs::{Ctx, Function, Object};
 
-use super::{Host, throw};
+use super::{Host, filter_of, throw};
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,
     host_object: &Object<'js>,
     host: &Rc<Host>,
 ) -> rquickjs::Result<()> {
-    let graphql = host.graphql.clone();
     let host = host.clone();
     let send = Function::new(
         ctx.clone(),
@@ -23,10 +21,7 @@ pub(super) fn install<'js>(
               filter: Option<String>,
               mode: Option<String>|
               -> rquickjs::Result<usize> {
-            let filter = match filter {
-                Some(json) => Some(super::sockets::parse_filter(&ctx, &json, mode.as_deref())?),
-                None => None,
-            };
+            let filter = filter_of(&ctx, filter, mode)?;
             let streams = &host.streams;
             match path {
                 None => Ok(streams.publish_everywhere(&data, filter.as_ref())),
@@ -41,24 +36,5 @@ pub(super) fn install<'js>(
             }
         },
     )?;
-    host_object.set("streamSend", send)?;
-
-    let publish = Function::new(
-        ctx.clone(),
-        move |ctx: Ctx<'js>,
-              name: String,
-              json: String,
-              filter: Option<String>,
-              mode: Option<String>|
-              -> rquickjs::Result<usize> {
-            let value: serde_json::Value = serde_json::from_str(&json)
-                .map_err(|_| throw(&ctx, "the subscription message must be JSON-serialisable"))?;
-            let filter = match filter {
-                Some(json) => Some(super::sockets::parse_filter(&ctx, &json, mode.as_deref())?),
-                None => None,
-            };
-            Ok(graphql.publish(&name, value, filter))
-        },
-    )?;
-    host_object.set("graphqlPublish", publish)
+    host_object.set("streamSend", send)
 }
