@@ -5,6 +5,8 @@
 //! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
 //! - `config`: the config file and FERRY_* variables.
 //! - `live_reload`: `--watch`, its event stream, and a browser following edits.
+//! - `operations`: metrics, log files, health checks and draining, security headers, CORS,
+//!   rate limits and `ferry run`'s config file.
 //! - `run`: `ferry run` with the example apps, static files, reloads and the management API.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
@@ -17,6 +19,7 @@ mod bench;
 mod browser;
 mod config;
 mod live_reload;
+mod operations;
 mod run;
 mod serve;
 mod shutdown;

@@ -3,11 +3,13 @@
 //!
 //! These travel in the request's extensions; [`RequestExt`] reads them conveniently.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use http::HeaderValue;
 use tokio::sync::watch;
+
+use crate::client_addr::ClientAddr;
 
 /// The addresses of the connection a request arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,25 +24,38 @@ pub struct ConnectionInfo {
 
 /// The lifecycle of the server a request came through. Long-lived responses (event
 /// streams, WebSockets) wait on [`ServerLifecycle::stopping`] so they end when the server
-/// starts shutting down instead of holding the shutdown up.
+/// starts shutting down instead of holding the shutdown up; readiness checks ask
+/// [`ServerLifecycle::is_ready`].
 #[derive(Debug, Clone)]
-pub struct ServerLifecycle(watch::Receiver<bool>);
+pub struct ServerLifecycle {
+    /// Set when the server stops accepting and closes connections.
+    stopping: watch::Receiver<bool>,
+    /// Set as soon as shutdown is asked for, a
+    /// [`shutdown_delay`](crate::ServerConfig::shutdown_delay) before `stopping`.
+    draining: watch::Receiver<bool>,
+}
 
 impl ServerLifecycle {
-    pub(crate) fn new(shutdown: watch::Receiver<bool>) -> Self {
-        ServerLifecycle(shutdown)
+    pub(crate) fn new(stopping: watch::Receiver<bool>, draining: watch::Receiver<bool>) -> Self {
+        ServerLifecycle { stopping, draining }
     }
 
-    /// Completes once the server has begun shutting down.
+    /// Completes once the server has begun closing connections.
     pub async fn stopping(&self) {
-        let mut receiver = self.0.clone();
+        let mut receiver = self.stopping.clone();
         // An error means the server is gone altogether: stopping too.
         let _ = receiver.wait_for(|stopping| *stopping).await;
     }
 
-    /// Whether the server has begun shutting down.
+    /// Whether the server has begun closing connections.
     pub fn is_stopping(&self) -> bool {
-        *self.0.borrow()
+        *self.stopping.borrow()
+    }
+
+    /// Whether the server wants new traffic: false from the moment shutdown is asked for,
+    /// while it still serves during its shutdown delay.
+    pub fn is_ready(&self) -> bool {
+        !*self.draining.borrow() && !*self.stopping.borrow()
     }
 }
 
@@ -107,6 +122,9 @@ pub trait RequestExt {
     fn param(&self, name: &str) -> Option<&str>;
     /// The client's address, when the request came from a Ferry server.
     fn peer_addr(&self) -> Option<SocketAddr>;
+    /// The client's IP address: the peer's, or the one a trusted proxy reported (see
+    /// [`client_addr`](crate::client_addr)).
+    fn client_addr(&self) -> Option<IpAddr>;
     /// The request id, when the request id layer has run.
     fn request_id(&self) -> Option<&RequestId>;
 }
@@ -120,6 +138,13 @@ impl<B> RequestExt for http::Request<B> {
         self.extensions()
             .get::<ConnectionInfo>()
             .map(|info| info.peer)
+    }
+
+    fn client_addr(&self) -> Option<IpAddr> {
+        match self.extensions().get::<ClientAddr>() {
+            Some(ClientAddr(ip)) => Some(*ip),
+            None => self.peer_addr().map(|peer| peer.ip()),
+        }
     }
 
     fn request_id(&self) -> Option<&RequestId> {

@@ -31,8 +31,10 @@
 
 pub mod app;
 pub mod body;
+pub mod client_addr;
 pub mod context;
 pub mod handler;
+pub mod health;
 pub mod layers;
 pub mod response;
 pub mod router;
@@ -41,7 +43,7 @@ pub mod sse;
 pub mod ws;
 
 pub use app::{App, AppError};
-pub use body::{Body, BoxError, ReadBodyError};
+pub use body::{Body, BodyTooSlow, BoxError, ReadBodyError};
 pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId, ServerLifecycle};
 pub use handler::{BoxFuture, Handler, ServiceHandler};
 pub use response::{IntoResponse, Json, status_response};

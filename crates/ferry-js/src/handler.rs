@@ -9,7 +9,7 @@ use http::StatusCode;
 use tokio::sync::oneshot;
 
 use crate::pool::{CallInput, HttpJob, RouteKey, Saturated, WorkerPool};
-use crate::request::{self, RequestError};
+use crate::request::{self, RequestError, ScriptRequest};
 use crate::response::unavailable;
 use crate::worker::local::{self, Dispatch};
 
@@ -39,11 +39,31 @@ pub(crate) async fn run(pool: &WorkerPool, route: RouteKey, request: Request) ->
             let text = format!("413 Payload Too Large\n\n{error}\n");
             return (StatusCode::PAYLOAD_TOO_LARGE, text).into_response();
         }
+        Err(error @ RequestError::TooSlow) => {
+            let text = format!("408 Request Timeout\n\n{error}\n");
+            let mut response = (StatusCode::REQUEST_TIMEOUT, text).into_response();
+            // The rest of the body may still be on its way: do not wait for it.
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
         Err(error) => {
             let text = format!("400 Bad Request\n\n{error}\n");
             return (StatusCode::BAD_REQUEST, text).into_response();
         }
     };
+    let started = std::time::Instant::now();
+    let response = call(pool, route, request).await;
+    // Queue wait included: it is part of what the client waits for.
+    metrics::histogram!("ferry_js_call_duration_seconds").record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Hands a read request to a worker and waits for its answer.
+async fn call(pool: &WorkerPool, route: RouteKey, request: ScriptRequest) -> Response {
+    let limits = &pool.settings().limits;
     // Thread-per-core: this thread's own worker runs the handler at once.
     let answer = match local::dispatch(route, request) {
         Dispatch::Done(response) => return response,

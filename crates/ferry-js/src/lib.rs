@@ -65,6 +65,10 @@ mod worker;
 
 pub use engine::{Engine, EngineOptions, LoadedScript, WorkerModel};
 
+/// The `tracing` target of every log line a script writes (`console.*`, `writeLog`) and of
+/// script failures, so they can be filtered or written apart from the server's own.
+pub const SCRIPT_LOG_TARGET: &str = "ferry::script";
+
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input this crate
 /// owns. Not part of the API.
 #[doc(hidden)]

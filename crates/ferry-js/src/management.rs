@@ -95,6 +95,7 @@ impl Management {
             Err(error) => {
                 let status = match error {
                     request::RequestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    request::RequestError::TooSlow => StatusCode::REQUEST_TIMEOUT,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 json_response(status, &json!({ "error": error.to_string() }))

@@ -239,9 +239,11 @@ impl WorkerPool {
     /// Queues `job` for a worker; refuses it when the queue is full.
     pub(crate) fn submit(&self, job: HttpJob) -> Result<(), Saturated> {
         if let Some(jobs) = &self.jobs {
-            return jobs.try_send(job).map_err(|error| match error {
+            let sent = jobs.try_send(job).map_err(|error| match error {
                 TrySendError::Full(_) | TrySendError::Disconnected(_) => Saturated,
             });
+            metrics::gauge!("ferry_js_queue_depth").set(jobs.len() as f64);
+            return sent;
         }
         let queues = lock(&self.local_jobs);
         let start = self.next_local.fetch_add(1, Ordering::Relaxed);

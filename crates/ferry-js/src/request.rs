@@ -38,6 +38,8 @@ pub(crate) struct UploadedFile {
 pub(crate) enum RequestError {
     #[error("the request body is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("the request body arrived too slowly")]
+    TooSlow,
     #[error("the request body could not be read: {0}")]
     Read(String),
     #[error("malformed multipart/form-data body: {0}")]
@@ -60,6 +62,7 @@ pub(crate) async fn read(
         .await
         .map_err(|error| match error {
             ReadBodyError::TooLarge { limit } => RequestError::TooLarge { limit },
+            ReadBodyError::TooSlow => RequestError::TooSlow,
             ReadBodyError::Read(error) => RequestError::Read(error.to_string()),
         })?;
     let request_id = parts

@@ -173,9 +173,11 @@ impl SocketHub {
     }
 
     fn drop_slow(&self, id: u64) {
-        if let Some(entry) = self.write().remove(&id) {
+        let mut sockets = self.write();
+        if let Some(entry) = sockets.remove(&id) {
             entry.too_slow.store(true, Ordering::Relaxed);
         }
+        record_open(sockets.len());
     }
 
     fn set_metadata(&self, id: u64, metadata: Metadata) {
@@ -185,8 +187,15 @@ impl SocketHub {
     }
 
     fn remove(&self, id: u64) {
-        self.write().remove(&id);
+        let mut sockets = self.write();
+        sockets.remove(&id);
+        record_open(sockets.len());
     }
+}
+
+/// Reports the number of open script WebSockets (a no-op without a metrics recorder).
+fn record_open(count: usize) {
+    metrics::gauge!("ferry_websocket_connections").set(count as f64);
 }
 
 /// Accepts WebSocket handshakes for a path a script registered with `open`, `message` and
@@ -253,17 +262,21 @@ impl Connection {
         let too_slow = Arc::new(AtomicBool::new(false));
         let query =
             crate::stream::metadata_of(request.query.iter().map(|(key, value)| (key, value)));
-        self.hub.write().insert(
-            self.id,
-            Entry {
-                path: self.path.clone(),
-                script: self.key.script.clone(),
-                version: self.key.version,
-                outgoing,
-                too_slow: too_slow.clone(),
-                metadata: query,
-            },
-        );
+        {
+            let mut sockets = self.hub.write();
+            sockets.insert(
+                self.id,
+                Entry {
+                    path: self.path.clone(),
+                    script: self.key.script.clone(),
+                    version: self.key.version,
+                    outgoing,
+                    too_slow: too_slow.clone(),
+                    metadata: query,
+                },
+            );
+            record_open(sockets.len());
+        }
         // The hub holds the only sender: when it drops the socket (closed, or too slow),
         // the writer below sees the queue end.
         let slow = too_slow.clone();

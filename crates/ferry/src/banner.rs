@@ -76,6 +76,8 @@ pub struct Banner<'a> {
     pub tls: Option<&'a str>,
     /// Whether live reload is on.
     pub live_reload: bool,
+    /// Where metrics are served, when on a listener of their own.
+    pub metrics: Option<&'a str>,
 }
 
 impl Banner<'_> {
@@ -101,6 +103,9 @@ impl Banner<'_> {
         }
         if self.live_reload {
             text.push_str("  Reload:   pages reload when files change\n");
+        }
+        if let Some(metrics) = self.metrics {
+            text.push_str(&format!("  Metrics:  {metrics}\n"));
         }
         text.push_str("\n  Press Ctrl+C to stop\n");
         text
@@ -162,6 +167,7 @@ mod tests {
             loopback: true,
             tls: None,
             live_reload: false,
+            metrics: None,
         };
         let text = banner.render();
         assert!(text.contains("serving ./site"));

@@ -5,10 +5,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::anyhow;
+use ferry_core::client_addr::TrustedProxies;
 use ferry_core::server::TlsConfig;
 use ferry_core::{AppError, BindError, ServerConfig, ShutdownReport};
 
-use crate::cli::ListenArgs;
+use crate::cli::{LimitArgs, ListenArgs};
 
 /// How a server command ended.
 pub enum Outcome {
@@ -83,15 +84,35 @@ fn self_signed_names(host: IpAddr, interfaces: &[IpAddr]) -> Vec<String> {
 }
 
 /// Connection limits and timeouts from the flags.
-pub fn server_config(args: &ListenArgs) -> anyhow::Result<ServerConfig> {
-    let shutdown_timeout = Duration::try_from_secs_f64(args.shutdown_timeout)
-        .map_err(|_| anyhow!("--shutdown-timeout must be a number of seconds, 0 or more"))?;
+pub fn server_config(args: &ListenArgs, limits: &LimitArgs) -> anyhow::Result<ServerConfig> {
+    let seconds = |value: f64, flag: &str| {
+        Duration::try_from_secs_f64(value)
+            .map_err(|_| anyhow!("--{flag} must be a number of seconds, 0 or more"))
+    };
     let config = ServerConfig {
-        shutdown_timeout,
-        max_connections: args.max_connections,
+        shutdown_timeout: seconds(args.shutdown_timeout, "shutdown-timeout")?,
+        shutdown_delay: seconds(args.shutdown_delay, "shutdown-delay")?,
+        trusted_proxies: TrustedProxies::new(args.trusted_proxy.iter().copied()),
+        max_connections: limits.max_connections,
+        max_connections_per_ip: limits.max_connections_per_ip,
+        header_read_timeout: seconds(limits.header_timeout, "header-timeout")?,
+        keep_alive_timeout: seconds(limits.keep_alive_timeout, "keep-alive-timeout")?,
+        body_read_timeout: seconds(limits.body_timeout, "body-timeout")?,
+        send_timeout: seconds(limits.send_timeout, "send-timeout")?,
+        min_body_rate: limits.min_body_rate,
+        max_header_bytes: limits.max_header_size,
+        max_headers: usize::from(limits.max_headers),
         ..ServerConfig::default()
     };
-    config.validate().map_err(|error| anyhow!("{error}"))?;
+    config.validate().map_err(|error| {
+        let flag = match error.setting {
+            "max_header_bytes" => "max-header-size".to_owned(),
+            "header_read_timeout" => "header-timeout".to_owned(),
+            "body_read_timeout" => "body-timeout".to_owned(),
+            other => other.replace('_', "-"),
+        };
+        anyhow!("--{flag}: {}", error.reason)
+    })?;
     Ok(config)
 }
 

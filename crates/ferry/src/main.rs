@@ -8,6 +8,8 @@ mod config;
 mod launch;
 mod listen;
 mod logging;
+mod prometheus;
+mod protection;
 mod run;
 mod serve;
 mod threads;
@@ -25,13 +27,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(&raw);
     match cli.command {
         Command::Serve(_) => match config::serve_settings(&raw) {
-            Ok(settings) => run_server(&settings.args.log.clone(), serve::run(settings)),
+            Ok(settings) => run_server(&settings.args.log.clone(), None, serve::run(settings)),
             Err(error) => {
                 eprintln!("error: {error:#}");
                 ExitCode::FAILURE
             }
         },
-        Command::Run(args) => run_server(&args.log.clone(), run::run(args)),
+        Command::Run(_) => match config::run_settings(&raw) {
+            Ok(settings) => {
+                let log = settings.args.log.clone();
+                let script_log = settings.args.script_log_file.clone();
+                run_server(&log, script_log.as_deref(), run::run(settings))
+            }
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Mcp(args) => run_mcp(args),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -49,8 +61,17 @@ fn run_mcp(args: cli::McpArgs) -> ExitCode {
         verbose: args.verbose,
         quiet: !args.verbose,
         log_format: cli::LogFormat::Human,
+        log_file: None,
+        log_rotation: cli::LogRotation::Never,
+        log_keep: 1,
     };
-    let _log_guard = logging::init(&log);
+    let _log_guards = match logging::init(&log, None) {
+        Ok(guards) => guards,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,9 +95,16 @@ fn run_mcp(args: cli::McpArgs) -> ExitCode {
 /// exit code (errors are printed with their causes and hints).
 fn run_server(
     log: &cli::LogArgs,
+    script_log: Option<&std::path::Path>,
     command: impl std::future::Future<Output = anyhow::Result<listen::Outcome>>,
 ) -> ExitCode {
-    let _log_guard = logging::init(log);
+    let _log_guards = match logging::init(log, script_log) {
+        Ok(guards) => guards,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use ferry_core::router::RouterService;
+use ferry_core::health::HealthChecks;
+use ferry_core::layers::{HttpMetricsLayer, ResponseHeadersLayer};
+use ferry_core::router::{RouterService, Routes};
 use ferry_core::sse::HubSettings;
 use ferry_core::{App, BoxService, ServerConfig};
 use ferry_js::management::{self, Management};
@@ -14,15 +16,26 @@ use ferry_js::{Engine, EngineOptions, Limits, LoadedScript, Script, WorkerModel}
 use ferry_mcp::McpOptions;
 use ferry_static::{StaticFiles, StaticOptions};
 
+use http::Method;
+
 use crate::banner;
-use crate::cli::{McpArgs, RunArgs, WorkerModelArg};
+use crate::cli::{FrameOptionsArg, McpArgs, RunArgs, WorkerModelArg};
+use crate::config::RunSettings;
 use crate::listen::{self, Outcome};
+use crate::prometheus::{self, Metrics};
+use crate::protection::{self, SecurityDefaults};
 use crate::threads::{Servers, StartError};
 
+/// Strict-Transport-Security's usual max-age.
+const HSTS_ONE_YEAR: u64 = 365 * 24 * 3600;
+
 /// Runs `ferry run` to completion.
-pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
+    let RunSettings { args, config_file } = settings;
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
+    // Before the engine and servers: they look their metrics up once.
+    let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
     let options = engine_options(&args);
     let workers = options.workers;
     let engine = Engine::start(options)
@@ -37,15 +50,58 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     };
     let interfaces = banner::interface_addresses();
     let tls = listen::tls_config(&args.listen, &interfaces)?;
-    let config = listen::server_config(&args.listen)?;
+    let config = listen::server_config(&args.listen, &args.limits)?;
     let app_engine = engine.clone();
     let app_tls = tls.as_ref().map(|(tls, _)| tls.clone());
     let admin_token = args.admin_token.clone();
+    let headers = protection::security_headers(
+        ResponseHeadersLayer::new(),
+        &args.security,
+        SecurityDefaults {
+            frame_options: FrameOptionsArg::Deny,
+            // A self-signed certificate is for testing: no HSTS pinning by default.
+            hsts: args.listen.tls_cert.is_some().then_some(HSTS_ONE_YEAR),
+        },
+        tls.is_some(),
+    )?;
+    let cors = protection::cors(
+        &args.security,
+        false,
+        &[
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ],
+    )?;
+    let rate_limits = protection::rate_limits(&args.limits);
+    // Health checks answer after the scripts' routes: a script may serve /live itself.
+    let after_scripts = if args.no_health {
+        static_files
+    } else {
+        let health = HealthChecks::new(env!("CARGO_PKG_VERSION")).into_router();
+        Some(BoxService::new(RouterService::new(
+            Routes::new(health),
+            static_files,
+        )))
+    };
+    let app_metrics = metrics.clone().filter(|_| args.observe.metrics);
+    let count_requests = metrics.is_some();
     let make_app = move |config: ServerConfig| {
         let mut app = App::new().config(config).fallback(RouterService::new(
             app_engine.routes(),
-            static_files.clone(),
+            after_scripts.clone(),
         ));
+        if count_requests {
+            app = app.layer(HttpMetricsLayer::new());
+        }
+        if let Some(metrics) = &app_metrics {
+            app = metrics.route(app);
+        }
+        app = app.layer(headers.clone());
+        app = protection::install(app, cors.clone(), rate_limits.clone());
         if let Some(tls) = &app_tls {
             app = app.tls(tls.clone());
         }
@@ -68,6 +124,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
         WorkerModelArg::Pool => Servers::One(make_app(config).bind(addr).await.map_err(explain)?),
     };
+    let metrics_server = match (&metrics, args.observe.metrics_addr) {
+        (Some(metrics), Some(addr)) => Some(metrics.listener(addr).await?),
+        _ => None,
+    };
+    let metrics_url = metrics_server
+        .as_ref()
+        .map(|server| format!("http://{}{}", server.local_addr(), prometheus::METRICS_PATH));
+    if let Some(metrics_server) = metrics_server {
+        tokio::spawn(metrics_server.run());
+    }
     let loaded = load_scripts(&engine, scripts).await?;
     // Kept alive while the server runs: dropping it stops the reloading.
     let watcher = if args.no_watch {
@@ -84,7 +150,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.log.quiet {
         println!("{}", urls.local);
     } else {
-        print!("{}", describe(&args, &engine, &loaded, &urls));
+        let extra = BannerExtras {
+            settings: config_file.as_deref(),
+            metrics: metrics_url.as_deref(),
+        };
+        print!("{}", describe(&args, &engine, &loaded, &urls, &extra));
     }
     let report = servers.run().await;
     drop(watcher);
@@ -186,6 +256,14 @@ fn to_usize(count: u64) -> usize {
     usize::try_from(count).unwrap_or(usize::MAX)
 }
 
+/// Banner lines that only some runs have.
+struct BannerExtras<'a> {
+    /// The config file read.
+    settings: Option<&'a std::path::Path>,
+    /// Where metrics are served, when on a listener of their own.
+    metrics: Option<&'a str>,
+}
+
 /// The start-up banner of `ferry run`: the scripts and their routes, and where they are
 /// served.
 fn describe(
@@ -193,6 +271,7 @@ fn describe(
     engine: &Engine,
     scripts: &[LoadedScript],
     urls: &banner::Urls,
+    extra: &BannerExtras<'_>,
 ) -> String {
     let mut text = format!(
         "\n  Ferry running {} on {} JavaScript worker{}\n\n",
@@ -211,6 +290,12 @@ fn describe(
     text.push_str(&format!("\n  Local:    {}\n", urls.local));
     for url in &urls.network {
         text.push_str(&format!("  Network:  {url}\n"));
+    }
+    if let Some(metrics) = extra.metrics {
+        text.push_str(&format!("  Metrics:  {metrics}\n"));
+    }
+    if let Some(settings) = extra.settings {
+        text.push_str(&format!("  Settings: {}\n", settings.display()));
     }
     if args.admin_token.is_some() {
         text.push_str("\n  Management API on /engine/ (bearer token required).");

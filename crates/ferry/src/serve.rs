@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ferry_core::App;
-use ferry_core::layers::{BasicAuthLayer, CorsLayer, ResponseHeadersLayer};
+use ferry_core::health::HealthChecks;
+use ferry_core::layers::{BasicAuthLayer, HttpMetricsLayer, ResponseHeadersLayer};
 use ferry_static::live_reload::{self, LiveReload};
 use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
 use http::Method;
 
-use crate::cli::{CoepArg, ServeArgs};
+use crate::cli::{CoepArg, FrameOptionsArg, ServeArgs};
 use crate::config::ServeSettings;
 use crate::listen::{self, Outcome};
+use crate::prometheus::{self, Metrics};
+use crate::protection::{self, SecurityDefaults};
 use crate::{banner, launch};
 
 /// Runs `ferry serve` to completion.
@@ -32,13 +35,34 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let files = StaticFiles::new(&args.dir, options)
         .with_context(|| format!("cannot serve {}", args.dir.display()))?;
     let files_root = files.root().to_path_buf();
-    let config = listen::server_config(&args.listen)?;
+    let config = listen::server_config(&args.listen, &args.limits)?;
     let addr = SocketAddr::new(args.listen.host, args.listen.port);
 
     let interfaces = banner::interface_addresses();
     let tls = listen::tls_config(&args.listen, &interfaces)?;
+    let cors = protection::cors(&args.security, args.cors, &[Method::GET, Method::HEAD])?;
+    let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
 
-    let mut app = App::new().config(config).layer(response_headers(&args));
+    let mut app = App::new().config(config);
+    if let Some(metrics) = &metrics {
+        app = app.layer(HttpMetricsLayer::new());
+        if args.observe.metrics {
+            app = metrics.route(app);
+        }
+    }
+    if args.health {
+        app = HealthChecks::new(env!("CARGO_PKG_VERSION")).install(app);
+    }
+    let headers = protection::security_headers(
+        response_headers(&args),
+        &args.security,
+        SecurityDefaults {
+            frame_options: FrameOptionsArg::Sameorigin,
+            hsts: None,
+        },
+        tls.is_some(),
+    )?;
+    app = app.layer(headers);
     // Kept alive for as long as the server runs: dropping it stops the watcher.
     let live_reload = if args.watch {
         let live = LiveReload::watch(&files_root, args.hidden)
@@ -50,9 +74,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    if args.cors {
-        app = app.layer(CorsLayer::any_origin().allow_methods(&[Method::GET, Method::HEAD]));
-    }
+    app = protection::install(app, cors, protection::rate_limits(&args.limits));
     // Inside CORS: preflights, which never carry credentials, are answered before it.
     if let Some((user, password)) = &args.auth {
         app = app.layer(BasicAuthLayer::new(user, password, "ferry"));
@@ -66,6 +88,17 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         .await
         .map_err(|error| listen::explain_bind_error(error, &args.listen))?;
 
+    let metrics_server = match (&metrics, args.observe.metrics_addr) {
+        (Some(metrics), Some(addr)) => Some(metrics.listener(addr).await?),
+        _ => None,
+    };
+    let metrics_url = metrics_server
+        .as_ref()
+        .map(|server| format!("http://{}{}", server.local_addr(), prometheus::METRICS_PATH));
+    if let Some(metrics_server) = metrics_server {
+        tokio::spawn(metrics_server.run());
+    }
+
     let local = server.local_addr();
     let urls = banner::urls(local, tls.is_some(), &interfaces);
     if args.log.quiet {
@@ -77,6 +110,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
             loopback: local.ip().is_loopback(),
             tls: tls.as_ref().map(|(_, description)| description.as_str()),
             live_reload: args.watch,
+            metrics: metrics_url.as_deref(),
         };
         print!("{}", banner.render());
     }
@@ -120,7 +154,8 @@ fn response_headers(args: &ServeArgs) -> ResponseHeadersLayer {
         (false, CoepArg::Credentialless) => CrossOriginIsolation::Credentialless,
     };
     let mut layer = ResponseHeadersLayer::new();
-    for (name, value) in isolation.headers(args.cors) {
+    let cross_origin = args.cors || !args.security.cors_origin.is_empty();
+    for (name, value) in isolation.headers(cross_origin) {
         layer = layer.set_if_absent(name, value);
     }
     for (name, value) in &args.headers {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use http::uri::PathAndQuery;
 use http::{Method, StatusCode};
 
-use crate::context::{ConnectionInfo, RequestId};
+use crate::context::{RequestExt, RequestId};
 use crate::{Request, Response};
 
 /// The `tracing` target of access-log events.
@@ -61,10 +61,8 @@ where
         let pending =
             tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO).then(|| Pending {
                 started: Instant::now(),
-                peer: request
-                    .extensions()
-                    .get::<ConnectionInfo>()
-                    .map(|info| info.peer.ip()),
+                // The real client behind trusted proxies.
+                peer: request.client_addr(),
                 method: request.method().clone(),
                 path: request.uri().path_and_query().cloned(),
                 request_id: request.extensions().get::<RequestId>().cloned(),

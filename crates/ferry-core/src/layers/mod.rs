@@ -9,6 +9,8 @@ mod access_log;
 mod basic_auth;
 mod catch_panic;
 mod cors;
+mod http_metrics;
+mod rate_limit;
 mod request_id;
 mod response_headers;
 mod uri_limit;
@@ -17,6 +19,11 @@ pub use access_log::{ACCESS_LOG_TARGET, AccessLog, AccessLogFuture, AccessLogLay
 pub use basic_auth::{BasicAuth, BasicAuthFuture, BasicAuthLayer};
 pub use catch_panic::{CatchPanic, CatchPanicFuture, CatchPanicLayer};
 pub use cors::{Cors, CorsFuture, CorsLayer};
+pub use http_metrics::{HttpMetrics, HttpMetricsFuture, HttpMetricsLayer, UNMATCHED_ROUTE};
+pub use rate_limit::{
+    InvalidQuota, InvalidRule, RateLimit, RateLimitFuture, RateLimitLayer, RateLimitQuota,
+    RateLimitRule,
+};
 pub use request_id::{RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};
 pub use response_headers::{ResponseHeaders, ResponseHeadersFuture, ResponseHeadersLayer};
 pub use uri_limit::{UriLimit, UriLimitFuture, UriLimitLayer};

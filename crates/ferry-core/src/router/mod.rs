@@ -81,8 +81,27 @@ pub fn check_pattern(pattern: &str) -> Result<(), RouteError> {
         })
 }
 
+/// The route pattern that answered a request (`/users/:id`), as registered. The router
+/// puts it in the response's extensions when the request carries [`ReportRoute`], which the
+/// metrics layer adds so requests can be counted per route without a label per path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRoute(pub Arc<str>);
+
+impl MatchedRoute {
+    /// The pattern.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A request extension asking the router to report the [`MatchedRoute`] on the response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportRoute;
+
 /// One pattern and the handlers registered for it, by method.
 struct Route {
+    /// The pattern as registered, for metrics.
+    pattern: MatchedRoute,
     methods: Vec<(Method, Arc<dyn Handler>)>,
     /// The `Allow` header for 405 answers, kept in step with `methods`.
     allow: HeaderValue,
@@ -123,6 +142,8 @@ pub enum RouteMatch<'a> {
         handler: &'a Arc<dyn Handler>,
         /// Captured path parameters, percent-decoded.
         params: PathParams,
+        /// The pattern that matched.
+        route: &'a MatchedRoute,
     },
     /// The path matches a route, but not for this method.
     MethodNotAllowed {
@@ -219,6 +240,7 @@ impl Router {
             }
         }
         self.routes.push(Route {
+            pattern: MatchedRoute(pattern.into()),
             methods: Vec::new(),
             allow: HeaderValue::from_static(""),
         });
@@ -250,7 +272,11 @@ impl Router {
                             .collect(),
                     )
                 };
-                RouteMatch::Found { handler, params }
+                RouteMatch::Found {
+                    handler,
+                    params,
+                    route: &route.pattern,
+                }
             }
             None => RouteMatch::MethodNotAllowed {
                 allow: &route.allow,

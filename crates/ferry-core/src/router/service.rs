@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use http::StatusCode;
 use http::header::ALLOW;
 
-use super::{RouteMatch, Router};
+use super::{MatchedRoute, ReportRoute, RouteMatch, Router};
 use crate::handler::BoxFuture;
 use crate::response::status_response;
 use crate::{BoxService, Request, Response};
@@ -83,20 +83,28 @@ impl tower::Service<Request> for RouterService {
     fn call(&mut self, mut request: Request) -> RouterFuture {
         let table = self.routes.0.load();
         match table.lookup(request.method(), request.uri().path()) {
-            RouteMatch::Found { handler, params } => {
+            RouteMatch::Found {
+                handler,
+                params,
+                route,
+            } => {
+                let report = request
+                    .extensions()
+                    .get::<ReportRoute>()
+                    .map(|_| route.clone());
                 if !params.is_empty() {
                     request.extensions_mut().insert(params);
                 }
-                RouterFuture::Handler(handler.call(request))
+                RouterFuture::Handler(handler.call(request), report)
             }
             RouteMatch::MethodNotAllowed { allow } => {
                 let mut response = status_response(StatusCode::METHOD_NOT_ALLOWED);
                 response.headers_mut().insert(ALLOW, allow.clone());
-                RouterFuture::Ready(Some(response))
+                RouterFuture::Ready(Some(Box::new(response)))
             }
             RouteMatch::NotFound => match &mut self.fallback {
                 Some(fallback) => RouterFuture::Fallback(fallback.call(request)),
-                None => RouterFuture::Ready(Some(status_response(StatusCode::NOT_FOUND))),
+                None => RouterFuture::Ready(Some(Box::new(status_response(StatusCode::NOT_FOUND)))),
             },
         }
     }
@@ -104,12 +112,12 @@ impl tower::Service<Request> for RouterService {
 
 /// The future of [`RouterService`].
 pub enum RouterFuture {
-    /// A route handler is running.
-    Handler(BoxFuture<Response>),
+    /// A route handler is running; its pattern goes on the response when asked for.
+    Handler(BoxFuture<Response>, Option<MatchedRoute>),
     /// The fallback service is running.
     Fallback(BoxFuture<Result<Response, Infallible>>),
     /// The answer is known already.
-    Ready(Option<Response>),
+    Ready(Option<Box<Response>>),
 }
 
 impl Future for RouterFuture {
@@ -117,9 +125,15 @@ impl Future for RouterFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            RouterFuture::Handler(future) => future.as_mut().poll(cx).map(Ok),
+            RouterFuture::Handler(future, report) => {
+                let mut response = std::task::ready!(future.as_mut().poll(cx));
+                if let Some(route) = report.take() {
+                    response.extensions_mut().insert(route);
+                }
+                Poll::Ready(Ok(response))
+            }
             RouterFuture::Fallback(future) => future.as_mut().poll(cx),
-            RouterFuture::Ready(response) => Poll::Ready(Ok(response
+            RouterFuture::Ready(response) => Poll::Ready(Ok(*response
                 .take()
                 .expect("RouterFuture polled after completion"))),
         }

@@ -9,14 +9,18 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use metrics::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// `head_started_ms` when no request head is being read.
 const NO_HEAD: u64 = u64::MAX;
+
+/// `write_blocked_ms` when writes go through.
+const NOT_BLOCKED: u64 = u64::MAX;
 
 /// What a connection has been doing, shared by its I/O, its service and its task.
 #[derive(Debug)]
@@ -25,6 +29,8 @@ pub(crate) struct ConnectionActivity {
     epoch: Instant,
     /// Last time bytes were read or written, or a response finished.
     last_io_ms: AtomicU64,
+    /// Since when a write has been waiting for the client to read, or [`NOT_BLOCKED`].
+    write_blocked_ms: AtomicU64,
     /// When the current request head started arriving, or [`NO_HEAD`].
     head_started_ms: AtomicU64,
     /// Requests dispatched whose responses have not finished.
@@ -33,6 +39,37 @@ pub(crate) struct ConnectionActivity {
     http2: AtomicBool,
     /// Whether the first read has been seen (to detect the HTTP/2 preface).
     first_read_seen: AtomicBool,
+    /// Set when a request head took too long: the next read answers 408 and fails.
+    expired: AtomicBool,
+    /// The body framings ([`CONTENT_LENGTH`], [`TRANSFER_ENCODING`]) the current request
+    /// head names. hyper drops `Content-Length` when both are present, so this is the only
+    /// place that still knows.
+    framing: AtomicU8,
+}
+
+/// A request head with a `Content-Length` line.
+pub(crate) const CONTENT_LENGTH: u8 = 1;
+/// A request head with a `Transfer-Encoding` line.
+pub(crate) const TRANSFER_ENCODING: u8 = 2;
+
+/// The framing header lines in `head` (bytes of a request head, possibly followed by
+/// body bytes, which are not looked at).
+fn framing_in(head: &[u8]) -> u8 {
+    let end = head
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(head.len());
+    let mut found = 0;
+    for line in head[..end].split(|byte| *byte == b'\n').skip(1) {
+        let starts =
+            |name: &[u8]| line.len() > name.len() && line[..name.len()].eq_ignore_ascii_case(name);
+        match line.first() {
+            Some(b'c' | b'C') if starts(b"content-length:") => found |= CONTENT_LENGTH,
+            Some(b't' | b'T') if starts(b"transfer-encoding:") => found |= TRANSFER_ENCODING,
+            _ => {}
+        }
+    }
+    found
 }
 
 /// What the connection task should do now.
@@ -44,6 +81,17 @@ pub(crate) enum Verdict {
     HeaderTimeout,
     /// Idle for the keep-alive timeout: close gracefully.
     Idle,
+    /// The client has not read what the server sent for the send timeout: drop the
+    /// connection.
+    SendTimeout,
+}
+
+/// The timeouts [`ConnectionActivity::check`] applies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub header: Duration,
+    pub keep_alive: Duration,
+    pub send: Duration,
 }
 
 impl ConnectionActivity {
@@ -52,11 +100,38 @@ impl ConnectionActivity {
         ConnectionActivity {
             epoch: Instant::now(),
             last_io_ms: AtomicU64::new(0),
+            write_blocked_ms: AtomicU64::new(NOT_BLOCKED),
             head_started_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             http2: AtomicBool::new(false),
             first_read_seen: AtomicBool::new(false),
+            expired: AtomicBool::new(false),
+            framing: AtomicU8::new(0),
         }
+    }
+
+    /// The framings the request head just dispatched named (see [`framing_in`]); reset for
+    /// the next head.
+    pub(crate) fn take_framing(&self) -> u8 {
+        self.framing.swap(0, Ordering::Relaxed)
+    }
+
+    /// Whether part of a request head has arrived (as opposed to a connection that never
+    /// sent anything, which is closed without an answer).
+    pub(crate) fn head_bytes_seen(&self) -> bool {
+        self.first_read_seen.load(Ordering::Relaxed)
+            && !self.http2.load(Ordering::Relaxed)
+            && self.head_started_ms.load(Ordering::Relaxed) != NO_HEAD
+    }
+
+    /// Marks the request head as timed out; true the first time.
+    pub(crate) fn expire(&self) -> bool {
+        !self.expired.swap(true, Ordering::Relaxed)
+    }
+
+    /// Whether the request head timed out.
+    pub(crate) fn is_expired(&self) -> bool {
+        self.expired.load(Ordering::Relaxed)
     }
 
     fn now_ms(&self) -> u64 {
@@ -74,16 +149,30 @@ impl ConnectionActivity {
         }
         let now = self.now_ms();
         self.last_io_ms.store(now, Ordering::Relaxed);
-        if self.in_flight.load(Ordering::Relaxed) == 0
-            && !self.http2.load(Ordering::Relaxed)
-            && self.head_started_ms.load(Ordering::Relaxed) == NO_HEAD
-        {
-            self.head_started_ms.store(now, Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Relaxed) == 0 && !self.http2.load(Ordering::Relaxed) {
+            if self.head_started_ms.load(Ordering::Relaxed) == NO_HEAD {
+                self.head_started_ms.store(now, Ordering::Relaxed);
+            }
+            let framing = framing_in(bytes);
+            if framing != 0 {
+                self.framing.fetch_or(framing, Ordering::Relaxed);
+            }
         }
     }
 
     fn on_write(&self) {
         self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+        if self.write_blocked_ms.load(Ordering::Relaxed) != NOT_BLOCKED {
+            self.write_blocked_ms.store(NOT_BLOCKED, Ordering::Relaxed);
+        }
+    }
+
+    /// A write could not proceed: the client's receive window is full.
+    fn on_write_blocked(&self) {
+        if self.write_blocked_ms.load(Ordering::Relaxed) == NOT_BLOCKED {
+            self.write_blocked_ms
+                .store(self.now_ms(), Ordering::Relaxed);
+        }
     }
 
     /// A complete request head arrived and was dispatched.
@@ -98,14 +187,24 @@ impl ConnectionActivity {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Decides what is due, given the two timeouts.
+    /// Decides what is due, given the timeouts.
     ///
     /// Nothing wakes the connection task when a request starts or finishes, so a
-    /// [`Verdict::CheckAt`] is never further away than the shorter timeout: state changes are
-    /// noticed within that time.
-    pub(crate) fn check(&self, header_timeout: Duration, keep_alive: Duration) -> Verdict {
+    /// [`Verdict::CheckAt`] is never further away than the shortest timeout: state changes
+    /// are noticed within that time.
+    pub(crate) fn check(&self, timeouts: Timeouts) -> Verdict {
+        let Timeouts {
+            header: header_timeout,
+            keep_alive,
+            send,
+        } = timeouts;
         let now = self.now_ms();
-        let recheck = now.saturating_add(header_timeout.min(keep_alive).as_millis() as u64);
+        let shortest = header_timeout.min(keep_alive).min(send);
+        let recheck = now.saturating_add(shortest.as_millis() as u64);
+        let blocked = self.write_blocked_ms.load(Ordering::Relaxed);
+        if blocked != NOT_BLOCKED && now >= blocked.saturating_add(send.as_millis() as u64) {
+            return Verdict::SendTimeout;
+        }
         let head_started = self.head_started_ms.load(Ordering::Relaxed);
         if head_started != NO_HEAD {
             let deadline = head_started.saturating_add(header_timeout.as_millis() as u64);
@@ -147,31 +246,58 @@ impl Drop for InFlightGuard {
     }
 }
 
-/// A socket that reports its reads and writes to a [`ConnectionActivity`].
-#[derive(Debug)]
+/// Where a connection's byte counts go (metrics counters; no-ops without a recorder).
+pub(crate) struct ByteCounters {
+    pub received: Counter,
+    pub sent: Counter,
+}
+
+/// The answer to a request head that did not arrive in time.
+const REQUEST_TIMEOUT: &[u8] =
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n\
+connection: close\r\ncontent-length: 39\r\n\r\nThe request was not received in time.\r\n";
+
+/// A socket that reports its reads and writes to a [`ConnectionActivity`], and answers 408
+/// once the activity has expired.
 pub(crate) struct ActivityIo<T> {
     inner: T,
     activity: Arc<ConnectionActivity>,
+    counters: ByteCounters,
 }
 
 impl<T> ActivityIo<T> {
-    pub(crate) fn new(inner: T, activity: Arc<ConnectionActivity>) -> Self {
-        ActivityIo { inner, activity }
+    pub(crate) fn new(inner: T, activity: Arc<ConnectionActivity>, counters: ByteCounters) -> Self {
+        ActivityIo {
+            inner,
+            activity,
+            counters,
+        }
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for ActivityIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
         let this = &mut *self;
+        if this.activity.is_expired() {
+            // Best effort: hyper has not answered anything on this connection since the
+            // head began, so these are the next bytes the client sees.
+            let _ = Pin::new(&mut this.inner).poll_write(cx, REQUEST_TIMEOUT);
+            let _ = Pin::new(&mut this.inner).poll_flush(cx);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head not received in time",
+            )));
+        }
+        let before = buf.filled().len();
         let result = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = result {
             let read = &buf.filled()[before..];
             if !read.is_empty() {
+                this.counters.received.increment(read.len() as u64);
                 this.activity.on_read(read);
             }
         }
@@ -187,10 +313,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(written)) = result
-            && written > 0
-        {
-            this.activity.on_write();
+        match result {
+            Poll::Ready(Ok(written)) if written > 0 => {
+                this.counters.sent.increment(written as u64);
+                this.activity.on_write();
+            }
+            Poll::Pending => this.activity.on_write_blocked(),
+            _ => {}
         }
         result
     }
@@ -202,10 +331,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(written)) = result
-            && written > 0
-        {
-            this.activity.on_write();
+        match result {
+            Poll::Ready(Ok(written)) if written > 0 => {
+                this.counters.sent.increment(written as u64);
+                this.activity.on_write();
+            }
+            Poll::Pending => this.activity.on_write_blocked(),
+            _ => {}
         }
         result
     }
@@ -229,15 +361,27 @@ mod tests {
 
     const HEADER: Duration = Duration::from_secs(10);
     const IDLE: Duration = Duration::from_secs(60);
+    const SEND: Duration = Duration::from_secs(60);
+
+    fn timeouts(header: Duration, keep_alive: Duration) -> Timeouts {
+        Timeouts {
+            header,
+            keep_alive,
+            send: SEND,
+        }
+    }
 
     #[test]
     fn a_new_connection_must_send_a_head_in_time() {
         let activity = ConnectionActivity::new();
-        match activity.check(HEADER, IDLE) {
+        match activity.check(timeouts(HEADER, IDLE)) {
             Verdict::CheckAt(at) => assert!(at <= activity.epoch + HEADER),
             other => panic!("{other:?}"),
         }
-        assert_eq!(activity.check(Duration::ZERO, IDLE), Verdict::HeaderTimeout);
+        assert_eq!(
+            activity.check(timeouts(Duration::ZERO, IDLE)),
+            Verdict::HeaderTimeout
+        );
     }
 
     #[test]
@@ -247,11 +391,11 @@ mod tests {
         drop(InFlightGuard::new(activity.clone()));
         // No head in progress: only the keep-alive timeout applies.
         assert_eq!(
-            activity.check(Duration::ZERO, Duration::ZERO),
+            activity.check(timeouts(Duration::ZERO, Duration::ZERO)),
             Verdict::Idle
         );
         assert!(matches!(
-            activity.check(Duration::ZERO, IDLE),
+            activity.check(timeouts(Duration::ZERO, IDLE)),
             Verdict::CheckAt(_)
         ));
     }
@@ -262,7 +406,10 @@ mod tests {
         activity.on_read(b"GET / HTTP/1.1\r\n\r\n");
         drop(InFlightGuard::new(activity.clone()));
         activity.on_read(b"GET /next HT");
-        assert_eq!(activity.check(Duration::ZERO, IDLE), Verdict::HeaderTimeout);
+        assert_eq!(
+            activity.check(timeouts(Duration::ZERO, IDLE)),
+            Verdict::HeaderTimeout
+        );
     }
 
     #[test]
@@ -271,9 +418,45 @@ mod tests {
         activity.on_read(b"GET / HTTP/1.1\r\n\r\n");
         let _guard = InFlightGuard::new(activity.clone());
         assert!(matches!(
-            activity.check(Duration::ZERO, Duration::ZERO),
+            activity.check(timeouts(Duration::ZERO, Duration::ZERO)),
             Verdict::CheckAt(_)
         ));
+    }
+
+    #[test]
+    fn framing_lines_of_the_head_are_found_and_the_body_is_not_read() {
+        assert_eq!(framing_in(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        assert_eq!(
+            framing_in(
+                b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTRANSFER-ENCODING: chunked\r\n\r\n"
+            ),
+            CONTENT_LENGTH | TRANSFER_ENCODING
+        );
+        assert_eq!(
+            framing_in(b"POST / HTTP/1.1\r\ncontent-length: 40\r\n\r\ntransfer-encoding: x\r\n"),
+            CONTENT_LENGTH
+        );
+        // A header whose name merely starts alike is not a framing header.
+        assert_eq!(
+            framing_in(b"GET / HTTP/1.1\r\nContent-Lengthy: 1\r\n\r\n"),
+            0
+        );
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_hits_the_send_timeout() {
+        let activity = Arc::new(ConnectionActivity::new());
+        activity.on_read(b"GET /big HTTP/1.1\r\n\r\n");
+        let _guard = InFlightGuard::new(activity.clone());
+        activity.on_write_blocked();
+        let zero_send = Timeouts {
+            header: HEADER,
+            keep_alive: IDLE,
+            send: Duration::ZERO,
+        };
+        assert_eq!(activity.check(zero_send), Verdict::SendTimeout);
+        activity.on_write();
+        assert!(matches!(activity.check(zero_send), Verdict::CheckAt(_)));
     }
 
     #[test]
@@ -282,7 +465,7 @@ mod tests {
         activity.on_read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         activity.on_read(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00");
         assert_eq!(
-            activity.check(Duration::ZERO, Duration::ZERO),
+            activity.check(timeouts(Duration::ZERO, Duration::ZERO)),
             Verdict::Idle
         );
     }

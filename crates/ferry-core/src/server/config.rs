@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::client_addr::TrustedProxies;
+
 /// How a [`Server`](crate::Server) treats connections: limits, timeouts and protocol
 /// settings. The defaults suit a server facing browsers directly.
 ///
@@ -21,6 +23,10 @@ pub struct ServerConfig {
     /// Connections served at once. When the limit is reached the server stops accepting
     /// (new clients wait in the listen backlog) until a connection closes.
     pub max_connections: usize,
+    /// Connections one client address may hold open at once; 0 for no limit. A client over
+    /// it gets 429 (on plain HTTP) and its extra connection is closed. Counted per peer
+    /// address: behind a proxy, this limits the proxy.
+    pub max_connections_per_ip: usize,
     /// Largest request head (request line and headers) in bytes; larger heads are
     /// answered 431. At least 8192 (hyper's smallest read buffer).
     pub max_header_bytes: usize,
@@ -34,8 +40,26 @@ pub struct ServerConfig {
     /// Time a connection may sit with no request in progress and no bytes moving before
     /// the server closes it (HTTP/1.1 keep-alive and HTTP/2 alike).
     pub keep_alive_timeout: Duration,
+    /// Longest a response may wait for the client to read it (its receive window full)
+    /// before the connection is dropped: a client that stops reading (slow read) cannot
+    /// hold a connection and its buffers forever.
+    pub send_timeout: Duration,
+    /// Longest wait for the next bytes of a request body once a handler reads it; a stalled
+    /// body fails with [`BodyTooSlow`](crate::BodyTooSlow) (answered 408).
+    pub body_read_timeout: Duration,
+    /// Slowest average rate, in bytes per second, a request body may arrive at once
+    /// [`BODY_RATE_GRACE`] has passed; 0 turns the check off. This is what stops a client
+    /// that trickles a body (slow POST) from holding a connection for hours.
+    pub min_body_rate: u64,
     /// On shutdown, time in-flight requests get to finish before connections are cut.
     pub shutdown_timeout: Duration,
+    /// On shutdown, time the server goes on serving, with readiness checks answering 503,
+    /// before it stops accepting: a load balancer polling `/ready` takes it out of rotation
+    /// while it can still answer. 0 (the default) stops accepting at once.
+    pub shutdown_delay: Duration,
+    /// Proxies whose `X-Forwarded-For` header names the client (see
+    /// [`client_addr`](crate::client_addr)). Empty by default: the peer is the client.
+    pub trusted_proxies: TrustedProxies,
     /// Concurrent streams per HTTP/2 connection.
     pub http2_max_concurrent_streams: u32,
     /// Listen backlog: connections the kernel queues while the server is busy.
@@ -49,12 +73,18 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_connections: 4096,
+            max_connections_per_ip: 0,
             max_header_bytes: 32 * 1024,
             max_headers: 100,
             max_uri_bytes: 8 * 1024,
             header_read_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(75),
+            send_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            min_body_rate: 240,
             shutdown_timeout: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
+            trusted_proxies: TrustedProxies::default(),
             http2_max_concurrent_streams: 250,
             listen_backlog: 1024,
             reuse_port: false,
@@ -71,6 +101,10 @@ pub struct ConfigError {
     /// What is wrong and what to use instead.
     pub reason: String,
 }
+
+/// Time a request body has before [`ServerConfig::min_body_rate`] applies (the rate of a
+/// body's first seconds says little: connections start slowly).
+pub const BODY_RATE_GRACE: Duration = Duration::from_secs(5);
 
 /// The smallest request-head limit hyper can work with.
 pub const MIN_HEADER_BYTES: usize = 8192;
@@ -98,6 +132,12 @@ impl ServerConfig {
         }
         if self.header_read_timeout.is_zero() {
             return fail("header_read_timeout", "must be longer than zero");
+        }
+        if self.send_timeout.is_zero() {
+            return fail("send_timeout", "must be longer than zero");
+        }
+        if self.body_read_timeout.is_zero() {
+            return fail("body_read_timeout", "must be longer than zero");
         }
         if self.keep_alive_timeout.is_zero() {
             return fail("keep_alive_timeout", "must be longer than zero");

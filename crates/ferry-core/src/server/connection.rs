@@ -16,9 +16,19 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::activity::{ActivityIo, ConnectionActivity, InFlightGuard, Verdict};
+use metrics::{Counter, Gauge};
+
+use super::activity::{
+    ActivityIo, ByteCounters, CONTENT_LENGTH, ConnectionActivity, InFlightGuard, TRANSFER_ENCODING,
+    Timeouts, Verdict,
+};
+use crate::body::BodyPace;
+use crate::client_addr::ClientAddr;
 use crate::context::{ConnectionInfo, ServerLifecycle};
 use crate::{Body, BoxError, BoxService, ServerConfig};
+
+/// How long a connection whose request head timed out gets to send its 408 answer.
+const EXPIRED_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What every connection of one server shares.
 pub(crate) struct ConnectionContext {
@@ -26,6 +36,89 @@ pub(crate) struct ConnectionContext {
     pub service: BoxService,
     pub config: Arc<ServerConfig>,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Set once shutdown has been asked for (readiness).
+    pub draining: watch::Receiver<bool>,
+    pub metrics: ConnectionMetrics,
+}
+
+/// Connection-level metrics, looked up once per server (see
+/// [`HttpMetricsLayer`](crate::layers::HttpMetricsLayer) for request metrics). Without an
+/// installed recorder these are no-ops.
+pub(crate) struct ConnectionMetrics {
+    pub open: Gauge,
+    pub accepted: Counter,
+    pub refused_per_ip: Counter,
+    pub tls_ok: Counter,
+    pub tls_failed: Counter,
+    pub header_timeouts: Counter,
+    pub send_timeouts: Counter,
+    pub received_bytes: Counter,
+    pub sent_bytes: Counter,
+}
+
+impl ConnectionMetrics {
+    pub(crate) fn new() -> Self {
+        ConnectionMetrics {
+            open: metrics::gauge!("ferry_connections_open"),
+            accepted: metrics::counter!("ferry_connections_total"),
+            refused_per_ip: metrics::counter!("ferry_connections_refused_total", "reason" => "per_ip_limit"),
+            tls_ok: metrics::counter!("ferry_tls_handshakes_total", "result" => "ok"),
+            tls_failed: metrics::counter!("ferry_tls_handshakes_total", "result" => "failed"),
+            header_timeouts: metrics::counter!("ferry_request_header_timeouts_total"),
+            send_timeouts: metrics::counter!("ferry_send_timeouts_total"),
+            received_bytes: metrics::counter!("ferry_received_bytes_total"),
+            sent_bytes: metrics::counter!("ferry_sent_bytes_total"),
+        }
+    }
+}
+
+/// Keeps the open-connections gauge in step with one connection's life.
+struct OpenConnection<'a>(&'a Gauge);
+
+impl<'a> OpenConnection<'a> {
+    fn new(metrics: &'a ConnectionMetrics) -> Self {
+        metrics.accepted.increment(1);
+        metrics.open.increment(1.0);
+        OpenConnection(&metrics.open)
+    }
+}
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// The body of the answer to a client over [`ServerConfig::max_connections_per_ip`] (on
+/// plain HTTP only: on a TLS port the connection is just closed).
+const TOO_MANY_CONNECTIONS: &str = "This address has too many connections open.\n";
+
+/// Turns away a connection from a client that already holds its share.
+pub(crate) async fn refuse_over_limit(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    context: Arc<ConnectionContext>,
+) {
+    context.metrics.refused_per_ip.increment(1);
+    tracing::debug!(%peer, "too many connections from this address; refused");
+    if context.tls.is_some() {
+        return;
+    }
+    let answer = async {
+        let answer = format!(
+            "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\n\
+connection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{TOO_MANY_CONNECTIONS}",
+            TOO_MANY_CONNECTIONS.len()
+        );
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await?;
+        // Read what the client sent, so closing does not reset the connection before it
+        // has read the answer.
+        let mut sink = [0u8; 4096];
+        while tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), answer).await;
 }
 
 /// The first byte of a TLS handshake record.
@@ -42,6 +135,7 @@ pub(crate) async fn handle(
     context: Arc<ConnectionContext>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let _open = OpenConnection::new(&context.metrics);
     let Some(acceptor) = &context.tls else {
         return serve_connection(stream, info, &context, shutdown).await;
     };
@@ -73,9 +167,15 @@ connection: close\r\ncontent-length: {}\r\n\r\n{PLAIN_HTTP_ON_TLS_PORT}",
         _ = shutdown.changed() => return,
     };
     match accepted {
-        Ok(Some(tls)) => serve_connection(tls, info, &context, shutdown).await,
-        Ok(None) => {}
-        Err(_) => tracing::debug!(peer = %info.peer, "TLS handshake not finished in time"),
+        Ok(Some(tls)) => {
+            context.metrics.tls_ok.increment(1);
+            serve_connection(tls, info, &context, shutdown).await;
+        }
+        Ok(None) => context.metrics.tls_failed.increment(1),
+        Err(_) => {
+            context.metrics.tls_failed.increment(1);
+            tracing::debug!(peer = %info.peer, "TLS handshake not finished in time");
+        }
     }
 }
 
@@ -126,19 +226,32 @@ async fn serve_connection<I>(
     let config = &context.config;
     tracing::debug!(peer = %info.peer, "connection opened");
     let activity = Arc::new(ConnectionActivity::new());
-    let io = TokioIo::new(ActivityIo::new(stream, activity.clone()));
+    let io = TokioIo::new(ActivityIo::new(
+        stream,
+        activity.clone(),
+        ByteCounters {
+            received: context.metrics.received_bytes.clone(),
+            sent: context.metrics.sent_bytes.clone(),
+        },
+    ));
     let hyper_service = ConnectionService {
         service: context.service.clone(),
         info,
-        lifecycle: ServerLifecycle::new(shutdown.clone()),
+        lifecycle: ServerLifecycle::new(shutdown.clone(), context.draining.clone()),
         activity: activity.clone(),
+        config: config.clone(),
     };
     let connection = context
         .builder
         .serve_connection_with_upgrades(io, hyper_service);
     tokio::pin!(connection);
 
-    let timer = tokio::time::sleep(config.header_read_timeout.min(config.keep_alive_timeout));
+    let timeouts = Timeouts {
+        header: config.header_read_timeout,
+        keep_alive: config.keep_alive_timeout,
+        send: config.send_timeout,
+    };
+    let timer = tokio::time::sleep(timeouts.header.min(timeouts.keep_alive).min(timeouts.send));
     tokio::pin!(timer);
     let mut closing = false;
     loop {
@@ -158,11 +271,29 @@ async fn serve_connection<I>(
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = timer.as_mut(), if !closing => {
-                match activity.check(config.header_read_timeout, config.keep_alive_timeout) {
+            () = timer.as_mut(), if !closing || activity.is_expired() => {
+                if activity.is_expired() {
+                    tracing::debug!(peer = %info.peer, "the 408 answer was not taken; closing");
+                    return;
+                }
+                match activity.check(timeouts) {
                     Verdict::CheckAt(at) => timer.as_mut().reset(at.into()),
                     Verdict::HeaderTimeout => {
-                        tracing::debug!(peer = %info.peer, "request head not received in time; closing");
+                        context.metrics.header_timeouts.increment(1);
+                        if activity.head_bytes_seen() && activity.expire() {
+                            // The connection's next read answers 408 and fails; give it a
+                            // moment to be written.
+                            tracing::debug!(peer = %info.peer, "request head not received in time; answering 408");
+                            timer.as_mut().reset((std::time::Instant::now() + EXPIRED_GRACE).into());
+                            closing = true;
+                            continue;
+                        }
+                        tracing::debug!(peer = %info.peer, "no request received in time; closing");
+                        return;
+                    }
+                    Verdict::SendTimeout => {
+                        context.metrics.send_timeouts.increment(1);
+                        tracing::debug!(peer = %info.peer, "the client stopped reading; closing");
                         return;
                     }
                     Verdict::Idle => {
@@ -184,6 +315,7 @@ struct ConnectionService {
     info: ConnectionInfo,
     lifecycle: ServerLifecycle,
     activity: Arc<ConnectionActivity>,
+    config: Arc<ServerConfig>,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnectionService {
@@ -192,10 +324,32 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let framing = self.activity.take_framing();
         let guard = InFlightGuard::new(self.activity.clone());
-        let mut request = request.map(Body::from);
+        if is_ambiguously_framed(&request, framing) {
+            let response = ambiguous_framing_answer().map(|body| TrackedBody {
+                body,
+                _guard: guard,
+            });
+            return Box::pin(std::future::ready(Ok(response)));
+        }
+        let config = &self.config;
+        let client = if config.trusted_proxies.is_empty() {
+            self.info.peer.ip()
+        } else {
+            config
+                .trusted_proxies
+                .client_of(self.info.peer.ip(), request.headers())
+        };
+        let mut request = request.map(|incoming| {
+            Body::paced(
+                incoming,
+                BodyPace::new(config.body_read_timeout, config.min_body_rate),
+            )
+        });
         let extensions = request.extensions_mut();
         extensions.insert(self.info);
+        extensions.insert(ClientAddr(client));
         extensions.insert(self.lifecycle.clone());
         let response = self.service.clone().oneshot(request);
         Box::pin(async move {
@@ -206,6 +360,29 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
             }))
         })
     }
+}
+
+/// Whether an HTTP/1 request's head named both `Content-Length` and `Transfer-Encoding`
+/// (`framing`, from the raw head: hyper keeps only the second): the two framings disagree
+/// about where the body ends, which is how requests are smuggled past proxies that pick
+/// the other one. RFC 9112 §6.1 lets a server reject it; Ferry does.
+fn is_ambiguously_framed<B>(request: &http::Request<B>, framing: u8) -> bool {
+    framing == CONTENT_LENGTH | TRANSFER_ENCODING
+        && request.version() <= http::Version::HTTP_11
+        && request
+            .headers()
+            .contains_key(http::header::TRANSFER_ENCODING)
+}
+
+/// 400 for an ambiguously framed request; the connection closes after it, so nothing the
+/// client sent after the head is read as another request.
+fn ambiguous_framing_answer() -> crate::Response {
+    let mut response = crate::response::status_response(http::StatusCode::BAD_REQUEST);
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// A response body that marks its request finished when hyper is done with it.

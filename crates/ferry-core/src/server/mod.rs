@@ -3,6 +3,7 @@
 mod activity;
 mod config;
 mod connection;
+mod per_ip;
 mod signals;
 mod tls;
 
@@ -16,7 +17,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
+pub use config::{BODY_RATE_GRACE, ConfigError, MIN_HEADER_BYTES, ServerConfig};
 pub use signals::{ShutdownSignals, shutdown_signal};
 pub use tls::{TlsConfig, TlsError};
 
@@ -88,7 +89,8 @@ pub struct Server {
     config: Arc<ServerConfig>,
     service: BoxService,
     tls: Option<TlsConfig>,
-    shutdown: Arc<watch::Sender<bool>>,
+    /// Set by a [`ShutdownHandle`].
+    requested: Arc<watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -119,14 +121,14 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|source| BindError::Io { addr, source })?;
-        let (shutdown, _) = watch::channel(false);
+        let (requested, _) = watch::channel(false);
         Ok(Server {
             listener,
             local_addr,
             config: Arc::new(config),
             service,
             tls: None,
-            shutdown: Arc::new(shutdown),
+            requested: Arc::new(requested),
         })
     }
 
@@ -148,7 +150,7 @@ impl Server {
 
     /// A handle that shuts this server down from elsewhere.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.shutdown.clone())
+        ShutdownHandle(self.requested.clone())
     }
 
     /// Serves until SIGINT (Ctrl+C) or SIGTERM, or until a [`ShutdownHandle`] is used, then
@@ -161,8 +163,9 @@ impl Server {
     }
 
     /// Serves until `signal` completes or a [`ShutdownHandle`] is used, then shuts down
-    /// gracefully: stops accepting, lets in-flight requests finish for up to
-    /// [`ServerConfig::shutdown_timeout`], and cuts what is left.
+    /// gracefully: reports not ready (and keeps serving) for
+    /// [`ServerConfig::shutdown_delay`], stops accepting, lets in-flight requests finish for
+    /// up to [`ServerConfig::shutdown_timeout`], and cuts what is left.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> ShutdownReport {
         self.serve(signal, None::<fn() -> std::future::Pending<()>>)
             .await
@@ -183,18 +186,39 @@ impl Server {
             config,
             service,
             tls,
-            shutdown,
+            requested,
         } = self;
+        let (shutdown, _) = watch::channel(false);
+        let (draining, _) = watch::channel(false);
         let context = Arc::new(connection::ConnectionContext {
             builder: connection::http_builder(&config),
             service,
             config: config.clone(),
             tls: tls.as_ref().map(TlsConfig::acceptor),
+            draining: draining.subscribe(),
+            metrics: connection::ConnectionMetrics::new(),
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
+        let per_ip = (config.max_connections_per_ip > 0)
+            .then(|| per_ip::PerIpConnections::new(config.max_connections_per_ip));
         let mut connections = JoinSet::new();
-        let mut stop = shutdown.subscribe();
-        tokio::pin!(signal);
+        let mut stop = requested.subscribe();
+        // Shutdown begins with the signal or a handle; accepting stops after the delay.
+        let stop_accepting = async {
+            tokio::select! {
+                () = signal => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+            draining.send_replace(true);
+            if !config.shutdown_delay.is_zero() {
+                tracing::info!(
+                    "shutting down: not ready any more, still serving for {:.1}s",
+                    config.shutdown_delay.as_secs_f64()
+                );
+                tokio::time::sleep(config.shutdown_delay).await;
+            }
+        };
+        tokio::pin!(stop_accepting);
 
         let mut at_limit = false;
         loop {
@@ -215,16 +239,14 @@ impl Server {
                         permit = limit.clone().acquire_owned() => {
                             permit.expect("the connection semaphore is never closed")
                         }
-                        () = &mut signal => break,
-                        _ = stop.changed() => break,
+                        () = &mut stop_accepting => break,
                     }
                 }
             };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 Some(_) = connections.join_next() => continue,
-                () = &mut signal => break,
-                _ = stop.changed() => break,
+                () = &mut stop_accepting => break,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -232,6 +254,20 @@ impl Server {
                     handle_accept_error(&error).await;
                     continue;
                 }
+            };
+            let ip_slot = match &per_ip {
+                Some(table) => match table.admit(peer.ip()) {
+                    Some(slot) => Some(slot),
+                    None => {
+                        connections.spawn(connection::refuse_over_limit(
+                            stream,
+                            peer,
+                            context.clone(),
+                        ));
+                        continue;
+                    }
+                },
+                None => None,
             };
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
@@ -245,6 +281,7 @@ impl Server {
                 connection::handle(stream, info, context.clone(), shutdown.subscribe());
             connections.spawn(async move {
                 connection.await;
+                drop(ip_slot);
                 drop(permit);
             });
         }

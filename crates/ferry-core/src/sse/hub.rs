@@ -260,8 +260,16 @@ struct Membership {
     client: u64,
 }
 
+impl Membership {
+    fn new(stream: Arc<Stream>, client: u64) -> Self {
+        metrics::gauge!("ferry_sse_clients").increment(1.0);
+        Membership { stream, client }
+    }
+}
+
 impl Drop for Membership {
     fn drop(&mut self) {
+        metrics::gauge!("ferry_sse_clients").decrement(1.0);
         self.stream.state().clients.remove(&self.client);
     }
 }
@@ -393,7 +401,7 @@ impl StreamHub {
             );
             client
         };
-        let membership = Membership { stream, client };
+        let membership = Membership::new(stream, client);
         Ok(stream_response(
             request,
             Source::Frames {

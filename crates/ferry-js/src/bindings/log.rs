@@ -6,9 +6,7 @@ use rquickjs::{Ctx, Function, Object};
 
 use super::ScriptHost;
 
-/// The tracing target of every script log line, so that they can be filtered or routed apart
-/// from the server's own (`RUST_LOG=ferry::script=debug`).
-pub(crate) const TARGET: &str = "ferry::script";
+use crate::SCRIPT_LOG_TARGET as TARGET;
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,

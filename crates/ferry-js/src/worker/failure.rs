@@ -167,28 +167,36 @@ impl Failure {
         let script = &*label.script;
         let handler = label.handler.as_str();
         let route = label.route.as_str();
+        let kind = match self {
+            Failure::Timeout(_) => "timeout",
+            Failure::Thrown(_) => "thrown",
+            Failure::Invalid(_) => "invalid_response",
+            Failure::OutOfMemory => "out_of_memory",
+            Failure::Missing(_) => "missing_handler",
+        };
+        metrics::counter!("ferry_script_errors_total", "kind" => kind).increment(1);
         match self {
             Failure::Timeout(limit) => tracing::error!(
-                target: "ferry::script", script, handler, route, request_id,
+                target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
                 "handler {handler} ({route}) in {script} ran longer than {} ms and was stopped (raise --timeout if it needs longer)",
                 limit.as_millis()
             ),
             Failure::Thrown(thrown) => tracing::error!(
-                target: "ferry::script", script, handler, route, request_id,
+                target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
                 "handler {handler} ({route}) in {script} threw {}{}",
                 thrown.message,
                 thrown.stack.as_deref().map(|stack| format!("\n{stack}")).unwrap_or_default()
             ),
             Failure::Invalid(problem) => tracing::error!(
-                target: "ferry::script", script, handler, route, request_id,
+                target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
                 "handler {handler} ({route}) in {script} returned an invalid response: {problem}"
             ),
             Failure::OutOfMemory => tracing::error!(
-                target: "ferry::script", script, handler, route, request_id,
+                target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
                 "handler {handler} ({route}) in {script} ran out of memory (raise --memory-limit if it needs more); the worker's runtime is rebuilt"
             ),
             Failure::Missing(reason) => tracing::error!(
-                target: "ferry::script", script, handler, route, request_id,
+                target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
                 "handler {handler} ({route}) in {script} cannot be called: {reason}"
             ),
         }

@@ -348,7 +348,7 @@ impl Worker {
             called
         });
         if let Err(error) = outcome {
-            tracing::warn!(target: "ferry::script", script, %error, "settling an executeGraphQL promise failed");
+            tracing::warn!(target: crate::SCRIPT_LOG_TARGET, script, %error, "settling an executeGraphQL promise failed");
         }
     }
 

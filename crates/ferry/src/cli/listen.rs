@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use ferry_core::client_addr::IpNetwork;
 
 /// Listening, TLS and connection flags of every server command.
 #[derive(Debug, Clone, Args)]
@@ -34,7 +35,13 @@ pub struct ListenArgs {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub shutdown_timeout: f64,
 
-    /// Connections served at once; more wait until one closes.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
-    pub max_connections: usize,
+    /// On SIGTERM, seconds to go on serving with /ready answering 503 before connections
+    /// drain, so a load balancer stops sending traffic first.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    pub shutdown_delay: f64,
+
+    /// A proxy (address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For header names
+    /// the real client, for logs and rate limits. Repeatable; none by default.
+    #[arg(long, value_name = "NETWORK")]
+    pub trusted_proxy: Vec<IpNetwork>,
 }

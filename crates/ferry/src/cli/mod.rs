@@ -2,15 +2,23 @@
 
 mod bench;
 mod header;
+mod limits;
 mod listen;
+mod observe;
 mod run;
+mod security;
 mod serve;
+
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use bench::BenchArgs;
+pub use limits::LimitArgs;
 pub use listen::ListenArgs;
+pub use observe::ObserveArgs;
 pub use run::{McpArgs, RunArgs, WorkerModelArg};
+pub use security::{FrameOptionsArg, SecurityArgs};
 pub use serve::{CoepArg, ServeArgs};
 
 /// Ferry: a fast single-binary web server.
@@ -50,6 +58,30 @@ pub struct LogArgs {
     /// Log format: `human` for people, `json` (one object per line) for machines.
     #[arg(long, value_enum, default_value_t = LogFormat::Human, value_name = "FORMAT")]
     pub log_format: LogFormat,
+
+    /// Write logs to this file instead of standard error; it is rotated (FILE.2026-11-22,
+    /// ...) as --log-rotation says.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// When --log-file starts a new file.
+    #[arg(long, value_enum, default_value_t = LogRotation::Daily, value_name = "WHEN")]
+    pub log_rotation: LogRotation,
+
+    /// Rotated log files kept; older ones are deleted.
+    #[arg(long, default_value_t = 7, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub log_keep: u16,
+}
+
+/// When a log file is rotated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogRotation {
+    /// A new file every hour.
+    Hourly,
+    /// A new file every day.
+    Daily,
+    /// One file, never rotated.
+    Never,
 }
 
 /// How log lines are written.

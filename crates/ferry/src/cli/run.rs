@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{ListenArgs, LogArgs};
+use super::{LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
 
 /// Flags of `ferry run`.
 #[derive(Debug, Clone, Args)]
@@ -13,12 +13,37 @@ pub struct RunArgs {
     #[arg(value_name = "APP")]
     pub app: PathBuf,
 
+    /// Read settings from this file (TOML, YAML or JSON) instead of a ferry.toml,
+    /// ferry.yaml or ferry.json beside the app. Command-line flags and FERRY_* variables
+    /// win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Serve the files of DIR for every path no route answers (routes come first).
     #[arg(long = "static", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
 
     #[command(flatten)]
     pub listen: ListenArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub security: SecurityArgs,
+
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+
+    /// Do not answer health checks at /health, /live and /ready (a script's own route on
+    /// one of these paths wins anyway).
+    #[arg(long)]
+    pub no_health: bool,
+
+    /// Write script log lines (console.*, writeLog, script errors) to this file instead
+    /// of the server log; rotated like --log-file.
+    #[arg(long, value_name = "FILE")]
+    pub script_log_file: Option<PathBuf>,
 
     /// Where scripts run: `pool` (worker threads of their own behind a queue: a long call
     /// never delays other requests) or `thread-per-core` (each server thread has its own

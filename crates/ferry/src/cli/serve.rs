@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use http::{HeaderName, HeaderValue};
 
 use super::header::parse_header;
-use super::{ListenArgs, LogArgs};
+use super::{LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
 
 /// Flags of `ferry serve`.
 #[derive(Debug, Clone, Args)]
@@ -22,6 +22,19 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub listen: ListenArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub security: SecurityArgs,
+
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+
+    /// Answer health checks at /health, /live and /ready (for load balancers).
+    #[arg(long)]
+    pub health: bool,
 
     /// Answer 404 for directories without an index file instead of listing them.
     #[arg(long)]

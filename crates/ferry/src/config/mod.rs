@@ -1,9 +1,9 @@
-//! Layered settings for `ferry serve`: defaults < config file < `FERRY_*` environment <
-//! command line.
+//! Layered settings for `ferry serve` and `ferry run`: defaults < config file < `FERRY_*`
+//! environment < command line.
 //!
-//! Every setting is defined once, as a flag of [`ServeArgs`]. A config file key is the flag's
-//! name (`port`, `no_listing`, `tls_cert`; `-` and `_` alike), and its environment variable is
-//! `FERRY_` and the name in capitals (`FERRY_PORT`). File and environment values are turned
+//! Every setting is defined once, as a flag of [`ServeArgs`] or [`RunArgs`]. A config file
+//! key is the flag's name (`port`, `no_listing`, `tls_cert`; `-` and `_` alike), and its
+//! environment variable is `FERRY_` and the name in capitals (`FERRY_PORT`). File and environment values are turned
 //! into the flags they stand for and placed before the real command line, so clap parses all
 //! three with the same value parsers and a later source overrides an earlier one. Each value
 //! is checked on its own first, so a bad one is reported with its file and line, or its
@@ -22,11 +22,12 @@ use serde_json::Value;
 
 pub use file::{CONFIG_NAMES, ConfigFile};
 
-use crate::cli::{Cli, ServeArgs};
+use crate::cli::{Cli, RunArgs, ServeArgs};
 
-/// Flags that no config file or variable sets: where the config comes from, and the
-/// directory (set in a file with `dir`, relative to the file).
-const NOT_FROM_SOURCES: [&str; 4] = ["config", "dir", "help", "version"];
+/// Flags that no config file or variable sets: where the config comes from, the
+/// positional arguments (`serve`'s directory is set in a file with `dir`, relative to the
+/// file; `run`'s app only on the command line), and clap's own.
+const NOT_FROM_SOURCES: [&str; 5] = ["config", "dir", "app", "help", "version"];
 
 /// `ferry serve` settings from every source, merged.
 #[derive(Debug)]
@@ -49,56 +50,30 @@ fn serve_settings_with(
     raw: &[OsString],
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<ServeSettings> {
-    let command = Cli::command();
-    let matches = command.clone().try_get_matches_from(raw)?;
-    let cli_serve = matches
+    let cli = Cli::command().try_get_matches_from(raw)?;
+    let cli_serve = cli
         .subcommand_matches("serve")
         .context("expected the serve command")?;
-    let serve_command = command
-        .find_subcommand("serve")
-        .context("the serve command exists")?
-        .clone();
-
-    let file = find_config_file(cli_serve, env)?;
-    let mut synthetic: Vec<OsString> = Vec::new();
-    if let Some(file) = &file {
-        for setting in &file.settings {
-            synthetic.extend(file_setting(&serve_command, file, setting)?);
-        }
-    }
-    for arg in serve_command.get_arguments() {
-        let id = arg.get_id().as_str();
-        if NOT_FROM_SOURCES.contains(&id) {
-            continue;
-        }
-        let name = env_name(id);
-        if let Some(value) = env(&name) {
-            synthetic.extend(env_setting(&serve_command, arg, &name, &value)?);
-        }
-    }
-
-    let Some(serve_at) = raw.iter().position(|a| a == "serve") else {
-        bail!("expected the serve command");
+    let dir_from_cli = cli_serve.value_source("dir") == Some(ValueSource::CommandLine);
+    let search_dir = if dir_from_cli {
+        cli_serve
+            .get_one::<PathBuf>("dir")
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        env("FERRY_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from)
     };
-    let mut argv: Vec<OsString> = raw[..=serve_at].to_vec();
-    argv.extend(synthetic);
-    argv.extend(raw[serve_at + 1..].iter().cloned());
-    if cli_serve.value_source("dir") != Some(ValueSource::CommandLine) {
+    let file = find_config_file(cli_serve, &search_dir, env)?;
+    let mut positional = Vec::new();
+    if !dir_from_cli {
         if let Some(dir) = env("FERRY_DIR") {
-            argv.extend([OsString::from("--"), dir]);
+            positional.extend([OsString::from("--"), dir]);
         } else if let Some(dir) = file.as_ref().and_then(file_dir) {
-            argv.extend([OsString::from("--"), dir?.into_os_string()]);
+            positional.extend([OsString::from("--"), dir?.into_os_string()]);
         }
     }
-
-    let layered = Cli::command().mut_subcommand("serve", |serve| serve.args_override_self(true));
-    let merged = layered.try_get_matches_from(&argv).map_err(|error| {
-        anyhow!(
-            "{} (settings from the config file and FERRY_* variables count as flags)",
-            first_line(&error.to_string())
-        )
-    })?;
-    let crate::cli::Command::Serve(args) = Cli::from_arg_matches(&merged)?.command else {
+    let crate::cli::Command::Serve(args) = merge(raw, "serve", file.as_ref(), positional, env)?
+    else {
         bail!("expected the serve command");
     };
     Ok(ServeSettings {
@@ -108,27 +83,118 @@ fn serve_settings_with(
     })
 }
 
+/// `ferry run` settings from every source, merged.
+#[derive(Debug)]
+pub struct RunSettings {
+    /// The merged flags.
+    pub args: RunArgs,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Merges defaults, the config file (`--config`, or a `ferry.toml` beside the app),
+/// `FERRY_*` variables and the command line `raw` of a `run` command.
+pub fn run_settings(raw: &[OsString]) -> anyhow::Result<RunSettings> {
+    run_settings_with(raw, &|name| std::env::var_os(name))
+}
+
+fn run_settings_with(
+    raw: &[OsString],
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<RunSettings> {
+    let cli = Cli::command().try_get_matches_from(raw)?;
+    let cli_run = cli
+        .subcommand_matches("run")
+        .context("expected the run command")?;
+    let app = cli_run
+        .get_one::<PathBuf>("app")
+        .cloned()
+        .unwrap_or_default();
+    let search_dir = if app.is_dir() {
+        app.clone()
+    } else {
+        app.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let file = find_config_file(cli_run, &search_dir, env)?;
+    if let Some(file) = &file
+        && !file.header_rules.is_empty()
+    {
+        bail!(
+            "{}: `headers` (per-path header rules) applies to `ferry serve` only",
+            file.path.display()
+        );
+    }
+    let crate::cli::Command::Run(args) = merge(raw, "run", file.as_ref(), Vec::new(), env)? else {
+        bail!("expected the run command");
+    };
+    Ok(RunSettings {
+        args,
+        config_file: file.map(|f| f.path),
+    })
+}
+
+/// Parses `raw` again with the settings of `file` and the `FERRY_*` variables placed as
+/// flags before the command line's own, and `positional` after them.
+fn merge(
+    raw: &[OsString],
+    name: &str,
+    file: Option<&ConfigFile>,
+    positional: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<crate::cli::Command> {
+    let subcommand = Cli::command()
+        .find_subcommand(name)
+        .with_context(|| format!("the {name} command exists"))?
+        .clone();
+    let mut synthetic: Vec<OsString> = Vec::new();
+    if let Some(file) = file {
+        for setting in &file.settings {
+            synthetic.extend(file_setting(&subcommand, name, file, setting)?);
+        }
+    }
+    for arg in subcommand.get_arguments() {
+        let id = arg.get_id().as_str();
+        if NOT_FROM_SOURCES.contains(&id) {
+            continue;
+        }
+        let variable = env_name(id);
+        if let Some(value) = env(&variable) {
+            synthetic.extend(env_setting(&subcommand, arg, &variable, &value)?);
+        }
+    }
+    let Some(at) = raw.iter().position(|a| a == name) else {
+        bail!("expected the {name} command");
+    };
+    let mut argv: Vec<OsString> = raw[..=at].to_vec();
+    argv.extend(synthetic);
+    argv.extend(raw[at + 1..].iter().cloned());
+    argv.extend(positional);
+
+    let layered = Cli::command().mut_subcommand(name, |command| command.args_override_self(true));
+    let merged = layered.try_get_matches_from(&argv).map_err(|error| {
+        anyhow!(
+            "{} (settings from the config file and FERRY_* variables count as flags)",
+            first_line(&error.to_string())
+        )
+    })?;
+    Ok(Cli::from_arg_matches(&merged)?.command)
+}
+
 /// The config file: `--config FILE` or `FERRY_CONFIG`, else a `ferry.toml` (or `.yaml`,
-/// `.yml`, `.json`) in the directory to serve.
+/// `.yml`, `.json`) in `dir`.
 fn find_config_file(
-    cli_serve: &ArgMatches,
+    matches: &ArgMatches,
+    dir: &Path,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<Option<ConfigFile>> {
-    let explicit = cli_serve
+    let explicit = matches
         .get_one::<PathBuf>("config")
         .cloned()
         .or_else(|| env("FERRY_CONFIG").map(PathBuf::from));
     if let Some(path) = explicit {
         return ConfigFile::load(&path).map(Some);
     }
-    let dir = if cli_serve.value_source("dir") == Some(ValueSource::CommandLine) {
-        cli_serve
-            .get_one::<PathBuf>("dir")
-            .cloned()
-            .unwrap_or_default()
-    } else {
-        env("FERRY_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from)
-    };
     let found: Vec<PathBuf> = CONFIG_NAMES
         .iter()
         .map(|name| dir.join(name))
@@ -167,6 +233,7 @@ fn file_dir(file: &ConfigFile) -> Option<anyhow::Result<PathBuf>> {
 /// The flags one config file setting stands for.
 fn file_setting(
     command: &Command,
+    name: &str,
     file: &ConfigFile,
     setting: &file::Setting,
 ) -> anyhow::Result<Vec<OsString>> {
@@ -183,7 +250,7 @@ fn file_setting(
             .map(|name| format!(" (did you mean `{name}`?)"))
             .unwrap_or_default();
         bail!(
-            "{}: unknown setting `{}`{hint}; the settings are the flags of `ferry serve --help`",
+            "{}: unknown setting `{}`{hint}; the settings are the flags of `ferry {name} --help`",
             at(),
             setting.key
         );

@@ -1,0 +1,140 @@
+//! The protective layers both server commands share, built from their flags: security
+//! response headers, CORS and rate limits.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use ferry_core::App;
+use ferry_core::health;
+use ferry_core::layers::{CorsLayer, RateLimitLayer, ResponseHeadersLayer};
+use http::{HeaderName, HeaderValue, Method};
+
+use crate::cli::{FrameOptionsArg, LimitArgs, SecurityArgs};
+
+/// What a command sends when its flags leave a security header unset.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityDefaults {
+    /// X-Frame-Options.
+    pub frame_options: FrameOptionsArg,
+    /// Strict-Transport-Security max-age, when serving HTTPS.
+    pub hsts: Option<u64>,
+}
+
+/// Adds the security headers the flags ask for to `layer`, each only where a handler (or a
+/// script) did not set its own. `tls` says whether the server speaks HTTPS.
+pub fn security_headers(
+    mut layer: ResponseHeadersLayer,
+    args: &SecurityArgs,
+    defaults: SecurityDefaults,
+    tls: bool,
+) -> anyhow::Result<ResponseHeadersLayer> {
+    if args.no_security_headers {
+        return Ok(layer);
+    }
+    let header = |name: &'static str, value: &str, flag: &str| {
+        HeaderValue::from_str(value)
+            .map(|value| (HeaderName::from_static(name), value))
+            .map_err(|_| anyhow!("--{flag}: `{value}` cannot be sent in a header"))
+    };
+    let mut headers = vec![header("x-content-type-options", "nosniff", "")?];
+    match args.frame_options.unwrap_or(defaults.frame_options) {
+        FrameOptionsArg::Deny => headers.push(header("x-frame-options", "DENY", "")?),
+        FrameOptionsArg::Sameorigin => {
+            headers.push(header("x-frame-options", "SAMEORIGIN", "")?);
+        }
+        FrameOptionsArg::Off => {}
+    }
+    if args.referrer_policy != "off" {
+        headers.push(header(
+            "referrer-policy",
+            &args.referrer_policy,
+            "referrer-policy",
+        )?);
+    }
+    if let Some(csp) = &args.csp {
+        headers.push(header("content-security-policy", csp, "csp")?);
+    }
+    let hsts = args.hsts.or(defaults.hsts).filter(|seconds| *seconds > 0);
+    if let (true, Some(seconds)) = (tls, hsts) {
+        headers.push(header(
+            "strict-transport-security",
+            &format!("max-age={seconds}"),
+            "hsts",
+        )?);
+    }
+    for (name, value) in headers {
+        layer = layer.set_if_absent(name, value);
+    }
+    Ok(layer)
+}
+
+/// The CORS layer the flags ask for, if any. `any_origin` is `ferry serve --cors`;
+/// `methods` are allowed unless --cors-methods says otherwise.
+pub fn cors(
+    args: &SecurityArgs,
+    any_origin: bool,
+    methods: &[Method],
+) -> anyhow::Result<Option<CorsLayer>> {
+    if args.cors_origin.is_empty() && !any_origin {
+        return Ok(None);
+    }
+    let mut layer = if any_origin {
+        CorsLayer::any_origin()
+    } else {
+        CorsLayer::allow_origins(args.cors_origin.iter().map(String::as_str))
+            .map_err(|error| anyhow!("--cors-origin: {error}"))?
+    };
+    let methods = if args.cors_methods.is_empty() {
+        methods
+    } else {
+        &args.cors_methods
+    };
+    layer = layer
+        .allow_methods(methods)
+        .allow_credentials(args.cors_credentials)
+        .max_age(Duration::from_secs(args.cors_max_age));
+    if !args.cors_headers.is_empty() {
+        let names: Vec<&str> = args.cors_headers.iter().map(String::as_str).collect();
+        layer = layer
+            .allow_headers(&names)
+            .map_err(|error| anyhow!("--cors-headers: {error}"))?;
+    }
+    Ok(Some(layer))
+}
+
+/// The rate-limit layer the flags ask for, if any. Health checks and metrics are exempt:
+/// a load balancer or Prometheus polling from one address must not be turned away.
+pub fn rate_limits(args: &LimitArgs) -> Option<RateLimitLayer> {
+    let mut layer = RateLimitLayer::new();
+    if let Some(quota) = args.rate_limit {
+        layer = layer.limit_all(quota);
+    }
+    for rule in &args.rate_limit_route {
+        layer = layer.limit(rule.clone());
+    }
+    if layer.is_empty() {
+        return None;
+    }
+    for path in [
+        health::HEALTH_PATH,
+        health::LIVE_PATH,
+        health::READY_PATH,
+        crate::prometheus::METRICS_PATH,
+    ] {
+        layer = layer.exempt(path);
+    }
+    Some(layer)
+}
+
+/// Adds CORS and rate limits to `app`, in that order: a preflight is answered before it
+/// counts against a client's allowance.
+pub fn install(app: App, cors: Option<CorsLayer>, limits: Option<RateLimitLayer>) -> App {
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    match limits {
+        Some(limits) => app.layer(limits),
+        None => app,
+    }
+}

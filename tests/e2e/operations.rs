@@ -1,0 +1,399 @@
+//! Running Ferry in production: Prometheus metrics (checked with the official Python
+//! parser), JSON logs in rotated files with script logs apart, health checks through a
+//! SIGTERM drain, security headers, CORS, rate limits and `ferry run`'s config file.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::{Ferry, ferry_command, run_to_end, site};
+
+fn examples() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/apps"))
+}
+
+fn python() -> std::path::PathBuf {
+    let venv = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/.venv/bin/python"
+    ));
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/install-test-tools",
+        venv.display()
+    );
+    venv.to_path_buf()
+}
+
+/// Parses the metrics at `url` with prometheus_client; returns its JSON report.
+fn scrape(url: &str) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/metrics_check.py"
+    );
+    let output = Command::new(python())
+        .arg(script)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the Prometheus parser refused {url}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The value of the sample `name` with all of `labels`, if there is one.
+fn sample(
+    report: &serde_json::Value,
+    family: &str,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    report["families"][family]["samples"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name && labels.iter().all(|(key, value)| s["labels"][key] == *value))
+        .and_then(|s| s["value"].as_f64())
+}
+
+/// Starts `ferry run APP --port 0 EXTRA...` with its data in `data`.
+fn run(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
+    let mut command = ferry_command();
+    command
+        .arg("run")
+        .arg(app)
+        .args(["--port", "0", "--data-dir"])
+        .arg(data)
+        .args(extra);
+    Ferry::start(command)
+}
+
+#[tokio::test]
+async fn serve_metrics_are_valid_prometheus_text_with_every_family() {
+    let site = site();
+    let ferry = Ferry::serve(site.path(), &["--metrics"]);
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        client.get(ferry.url("/")).send().await.unwrap();
+    }
+    client.get(ferry.url("/missing")).send().await.unwrap();
+    let report = scrape(&ferry.url("/metrics"));
+    assert!(
+        report["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{report}"
+    );
+    let families = &report["families"];
+    assert_eq!(families["ferry_http_requests"]["type"], "counter");
+    assert_eq!(
+        families["ferry_http_request_duration_seconds"]["type"],
+        "histogram"
+    );
+    assert_eq!(families["ferry_connections_open"]["type"], "gauge");
+    assert_eq!(families["process_resident_memory_bytes"]["type"], "gauge");
+    assert!(
+        families["ferry_http_requests"]["help"]
+            .as_str()
+            .unwrap()
+            .contains("by method")
+    );
+    let ok = [("method", "GET"), ("route", "(none)"), ("status", "200")];
+    assert_eq!(
+        sample(
+            &report,
+            "ferry_http_requests",
+            "ferry_http_requests_total",
+            &ok
+        ),
+        Some(3.0)
+    );
+    let missing = [("status", "404")];
+    assert_eq!(
+        sample(
+            &report,
+            "ferry_http_requests",
+            "ferry_http_requests_total",
+            &missing
+        ),
+        Some(1.0)
+    );
+    assert!(sample(&report, "ferry_sent_bytes", "ferry_sent_bytes_total", &[]).unwrap() > 0.0);
+    assert!(
+        sample(
+            &report,
+            "ferry_http_request_duration_seconds",
+            "ferry_http_request_duration_seconds_count",
+            &[("route", "(none)")]
+        )
+        .unwrap()
+            >= 4.0
+    );
+}
+
+#[tokio::test]
+async fn run_metrics_on_their_own_listener_count_script_routes() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(
+        &examples().join("bench.js"),
+        data.path(),
+        &["--metrics-addr", "127.0.0.1:0"],
+    );
+    let banner = ferry.banner.join("\n");
+    let metrics_url = banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Metrics:"))
+        .map(|url| url.trim().to_owned())
+        .unwrap_or_else(|| panic!("no metrics URL in {banner}"));
+    let client = reqwest::Client::new();
+    for id in ["1", "2"] {
+        let user = client
+            .get(ferry.url(&format!("/users/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(user.status(), 200);
+    }
+    // Not on the public port.
+    let public = client.get(ferry.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let report = scrape(&metrics_url);
+    let by_route = [("route", "/users/:id"), ("status", "200")];
+    assert_eq!(
+        sample(
+            &report,
+            "ferry_http_requests",
+            "ferry_http_requests_total",
+            &by_route
+        ),
+        Some(2.0),
+        "{report}"
+    );
+    assert_eq!(
+        report["families"]["ferry_js_call_duration_seconds"]["type"],
+        "histogram"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_go_to_a_rotated_file_and_script_logs_to_their_own() {
+    let data = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let server_log = logs.path().join("ferry.log");
+    let script_log = logs.path().join("scripts.log");
+    let mut ferry = run(
+        &examples().join("hello/app.js"),
+        data.path(),
+        &[
+            "--log-format",
+            "json",
+            "--log-file",
+            server_log.to_str().unwrap(),
+            "--script-log-file",
+            script_log.to_str().unwrap(),
+        ],
+    );
+    let hello = reqwest::get(ferry.url("/hello?name=Ada")).await.unwrap();
+    assert_eq!(hello.text().await.unwrap(), "Hello, Ada!");
+    ferry.signal("TERM");
+    assert!(ferry.wait_exit(Duration::from_secs(10)).is_some());
+
+    let read_all = |prefix: &str| -> String {
+        std::fs::read_dir(logs.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| {
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(prefix)
+            })
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .collect()
+    };
+    // Daily rotation: the file name carries the date.
+    let names: Vec<String> = std::fs::read_dir(logs.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|name| name.starts_with("ferry.log.2")),
+        "{names:?}"
+    );
+    let server = read_all("ferry.log");
+    let scripts = read_all("scripts.log");
+    let access = server
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|event| event["path"] == "/hello?name=Ada")
+        .unwrap_or_else(|| panic!("no access line in {server}"));
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["status"], 200);
+    assert!(access["timestamp"].is_string());
+    assert!(
+        access["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    let greeting = scripts
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|event| {
+            event["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("greeting Ada"))
+        })
+        .unwrap_or_else(|| panic!("no script line in {scripts}"));
+    assert_eq!(greeting["request_id"], access["request_id"]);
+    assert!(!server.contains("greeting Ada"), "{server}");
+}
+
+#[tokio::test]
+async fn ready_answers_503_during_the_shutdown_delay_while_requests_are_served() {
+    let data = tempfile::tempdir().unwrap();
+    let mut ferry = run(
+        &examples().join("hello/app.js"),
+        data.path(),
+        &["--shutdown-delay", "2"],
+    );
+    let client = reqwest::Client::new();
+    let health: serde_json::Value = serde_json::from_str(
+        &client
+            .get(ferry.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(health["status"], "healthy");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        client
+            .get(ferry.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    ferry.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fresh = reqwest::Client::new();
+    assert_eq!(
+        fresh
+            .get(ferry.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    let hello = fresh.get(ferry.url("/hello")).send().await.unwrap();
+    assert_eq!(hello.text().await.unwrap(), "Hello, world!");
+    assert!(ferry.wait_exit(Duration::from_secs(10)).unwrap().success());
+}
+
+#[tokio::test]
+async fn security_headers_differ_between_serve_and_run_and_can_be_set() {
+    let site = site();
+    let serve = Ferry::serve(
+        site.path(),
+        &[
+            "--csp",
+            "default-src 'self'",
+            "--referrer-policy",
+            "no-referrer",
+        ],
+    );
+    let page = reqwest::get(serve.url("/")).await.unwrap();
+    let headers = page.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["content-security-policy"], "default-src 'self'");
+    assert!(!headers.contains_key("strict-transport-security"));
+
+    let data = tempfile::tempdir().unwrap();
+    let app = run(&examples().join("hello/app.js"), data.path(), &[]);
+    let hello = reqwest::get(app.url("/hello")).await.unwrap();
+    assert_eq!(hello.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        hello.headers()["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
+
+    let bare = Ferry::serve(site.path(), &["--no-security-headers"]);
+    let page = reqwest::get(bare.url("/")).await.unwrap();
+    assert!(!page.headers().contains_key("x-frame-options"));
+    assert!(!page.headers().contains_key("x-content-type-options"));
+}
+
+#[tokio::test]
+async fn run_reads_its_config_file_for_rate_limits_and_cors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(examples().join("hello/app.js"), dir.path().join("app.js")).unwrap();
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        "rate_limit = \"2/min\"\ncors_origin = [\"https://app.example.com\"]\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(dir.path(), data.path(), &[]);
+    assert!(
+        ferry
+            .banner
+            .iter()
+            .any(|line| line.contains("Settings:") && line.contains("ferry.toml")),
+        "{:?}",
+        ferry.banner
+    );
+    let client = reqwest::Client::new();
+    let allowed = client
+        .get(ferry.url("/hello"))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let other = client
+        .get(ferry.url("/hello"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    let limited = client.get(ferry.url("/hello")).send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    // Health checks are never rate limited.
+    let health = client.get(ferry.url("/live")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[test]
+fn a_bad_limit_in_a_config_file_names_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "register('/', () => 'hi');\n").unwrap();
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        "port = 0\nrate_limit = \"fast\"\n",
+    )
+    .unwrap();
+    let (status, _, stderr) = run_to_end(&["run", dir.path().to_str().unwrap()]);
+    assert!(!status.success());
+    assert!(stderr.contains("ferry.toml:2"), "{stderr}");
+    assert!(stderr.contains("rate_limit"), "{stderr}");
+    assert!(stderr.contains("100/s"), "{stderr}");
+}
