@@ -427,3 +427,30 @@ async fn open_event_streams_end_when_the_server_shuts_down() {
         "the client sees the end of the stream"
     );
 }
+
+#[tokio::test]
+async fn an_idle_connection_is_parked_and_serves_its_next_request() {
+    let server = start(demo_app()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    for round in 0..3 {
+        // Idle long enough to be parked between requests; the next one arrives in pieces.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stream.write_all(b"GET /hello HTT").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stream.write_all(b"P/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let answer = read_for(&mut stream, Duration::from_millis(300)).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "round {round}: {answer}"
+        );
+        assert!(answer.ends_with("Hello, world!"), "round {round}: {answer}");
+    }
+    // A keep-alive client pool reuses the parked connection without noticing.
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        let response = client.get(server.url("/hello")).send().await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "Hello, world!");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    server.stop().await;
+}

@@ -22,6 +22,8 @@ pub(crate) struct ScriptRequest {
     pub body: Option<String>,
     pub files: Vec<UploadedFile>,
     pub request_id: Arc<str>,
+    /// The client's address (after trusted proxies), when known.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// One file of a `multipart/form-data` request.
@@ -87,6 +89,7 @@ pub(crate) async fn read(
         headers: headers(&parts.headers),
         params,
         request_id,
+        ip: client_ip(&parts.extensions),
         method: parts.method,
         ..ScriptRequest::default()
     };
@@ -194,10 +197,11 @@ pub(crate) enum RequestField {
     Form,
     Body,
     Files,
+    Ip,
 }
 
 impl RequestField {
-    const ALL: [RequestField; 8] = [
+    const ALL: [RequestField; 9] = [
         RequestField::Path,
         RequestField::Method,
         RequestField::Headers,
@@ -206,6 +210,7 @@ impl RequestField {
         RequestField::Form,
         RequestField::Body,
         RequestField::Files,
+        RequestField::Ip,
     ];
 
     /// The field at `index` of the prelude's `requestFields`.
@@ -224,6 +229,7 @@ impl RequestField {
             RequestField::Form => "form",
             RequestField::Body => "body",
             RequestField::Files => "files",
+            RequestField::Ip => "ip",
         }
     }
 }
@@ -244,6 +250,7 @@ impl ScriptRequest {
             RequestField::Form => pairs_object(ctx, &self.form).map(Object::into_value),
             RequestField::Body => self.body.as_deref().into_js(ctx),
             RequestField::Files => self.files_to_js(ctx).map(rquickjs::Array::into_value),
+            RequestField::Ip => self.ip.map(|ip| ip.to_string()).into_js(ctx),
         }
     }
 
@@ -262,6 +269,17 @@ impl ScriptRequest {
             files.set(index, entry)?;
         }
         Ok(files)
+    }
+}
+
+/// The client address Ferry's server put in the request: the peer's, or the one a trusted
+/// proxy reported.
+fn client_ip(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
+    match extensions.get::<ferry_core::client_addr::ClientAddr>() {
+        Some(client) => Some(client.0),
+        None => extensions
+            .get::<ferry_core::ConnectionInfo>()
+            .map(|info| info.peer.ip()),
     }
 }
 

@@ -96,6 +96,7 @@ async fn lazily_built_request_fields_behave_like_plain_properties() {
     assert_eq!(seen["whole"]["request"]["query"]["added"], "yes");
     assert_eq!(seen["whole"]["request"]["method"], "CHANGED");
     assert_eq!(seen["whole"]["request"]["body"], Value::Null);
+    assert_eq!(seen["whole"]["request"]["ip"], "127.0.0.1");
     assert_eq!(seen["whole"]["kind"], "httpRoute");
     assert_eq!(seen["kind"], "httpRoute");
     assert_eq!(seen["hasInvocationId"], true);

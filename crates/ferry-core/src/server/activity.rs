@@ -13,14 +13,22 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use metrics::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 
 /// `head_started_ms` when no request head is being read.
 const NO_HEAD: u64 = u64::MAX;
 
 /// `write_blocked_ms` when writes go through.
 const NOT_BLOCKED: u64 = u64::MAX;
+
+/// How long a parkable connection stays idle, with hyper's state and buffers, before it is
+/// parked. Short, so a burst of connections that each make one request does not hold a
+/// buffer each; long enough that a client sending requests back to back is not parked
+/// between them.
+const PARK_AFTER_MS: u64 = 25;
 
 /// What a connection has been doing, shared by its I/O, its service and its task.
 #[derive(Debug)]
@@ -41,6 +49,12 @@ pub(crate) struct ConnectionActivity {
     first_read_seen: AtomicBool,
     /// Set when a request head took too long: the next read answers 408 and fails.
     expired: AtomicBool,
+    /// Whether the connection may be parked when idle (plain-TCP HTTP/1).
+    parkable: bool,
+    /// When the connection task checks next (milliseconds since `epoch`).
+    next_check_ms: AtomicU64,
+    /// Signalled when a response finishes, so a parkable connection's task looks at once.
+    finished: Notify,
     /// The body framings ([`CONTENT_LENGTH`], [`TRANSFER_ENCODING`]) the current request
     /// head names. hyper drops `Content-Length` when both are present, so this is the only
     /// place that still knows.
@@ -55,17 +69,20 @@ pub(crate) const TRANSFER_ENCODING: u8 = 2;
 /// The framing header lines in `head` (bytes of a request head, possibly followed by
 /// body bytes, which are not looked at).
 fn framing_in(head: &[u8]) -> u8 {
-    let end = head
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap_or(head.len());
+    let starts = |line: &[u8], name: &[u8]| {
+        line.len() > name.len() && line[..name.len()].eq_ignore_ascii_case(name)
+    };
     let mut found = 0;
-    for line in head[..end].split(|byte| *byte == b'\n').skip(1) {
-        let starts =
-            |name: &[u8]| line.len() > name.len() && line[..name.len()].eq_ignore_ascii_case(name);
-        match line.first() {
-            Some(b'c' | b'C') if starts(b"content-length:") => found |= CONTENT_LENGTH,
-            Some(b't' | b'T') if starts(b"transfer-encoding:") => found |= TRANSFER_ENCODING,
+    // One pass over the header lines, after the request line, up to the empty line.
+    let mut rest = head;
+    while let Some(end) = rest.iter().position(|byte| *byte == b'\n') {
+        rest = &rest[end + 1..];
+        match rest.first() {
+            None | Some(b'\r' | b'\n') => break,
+            Some(b'c' | b'C') if starts(rest, b"content-length:") => found |= CONTENT_LENGTH,
+            Some(b't' | b'T') if starts(rest, b"transfer-encoding:") => {
+                found |= TRANSFER_ENCODING;
+            }
             _ => {}
         }
     }
@@ -79,6 +96,9 @@ pub(crate) enum Verdict {
     CheckAt(Instant),
     /// A request head took too long: drop the connection.
     HeaderTimeout,
+    /// Idle for a moment on a parkable connection: drop hyper's state and wait for the
+    /// socket.
+    Park,
     /// Idle for the keep-alive timeout: close gracefully.
     Idle,
     /// The client has not read what the server sent for the send timeout: drop the
@@ -96,8 +116,11 @@ pub(crate) struct Timeouts {
 
 impl ConnectionActivity {
     /// A new connection: it is expected to send a request head right away.
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(parkable: bool) -> Self {
         ConnectionActivity {
+            parkable,
+            next_check_ms: AtomicU64::new(0),
+            finished: Notify::new(),
             epoch: Instant::now(),
             last_io_ms: AtomicU64::new(0),
             write_blocked_ms: AtomicU64::new(NOT_BLOCKED),
@@ -114,6 +137,22 @@ impl ConnectionActivity {
     /// the next head.
     pub(crate) fn take_framing(&self) -> u8 {
         self.framing.swap(0, Ordering::Relaxed)
+    }
+
+    /// Whether the connection may be parked when idle.
+    pub(crate) fn parkable(&self) -> bool {
+        self.parkable
+    }
+
+    /// Completes when a response has finished (since the last call).
+    pub(crate) async fn wait_request_finished(&self) {
+        self.finished.notified().await;
+    }
+
+    /// When the connection, idle since its last I/O, reaches the keep-alive timeout.
+    pub(crate) fn idle_deadline(&self, keep_alive: Duration) -> Instant {
+        let last_io = self.last_io_ms.load(Ordering::Relaxed);
+        self.instant_at(last_io.saturating_add(keep_alive.as_millis() as u64))
     }
 
     /// Whether part of a request head has arrived (as opposed to a connection that never
@@ -183,8 +222,23 @@ impl ConnectionActivity {
 
     /// A response finished (or was abandoned).
     pub(crate) fn request_finished(&self) {
-        self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+        let now = self.now_ms();
+        self.last_io_ms.store(now, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        // Wake the task only if its next check is too far off to park in time: while
+        // requests keep coming, checks already come every PARK_AFTER_MS, and a wake per
+        // request would cost a busy connection measurably.
+        if self.parkable
+            && self.next_check_ms.load(Ordering::Relaxed) > now.saturating_add(2 * PARK_AFTER_MS)
+        {
+            self.finished.notify_one();
+        }
+    }
+
+    /// Notes when the connection task will next call [`check`](Self::check).
+    pub(crate) fn checks_at(&self, at: Instant) {
+        let ms = at.saturating_duration_since(self.epoch).as_millis() as u64;
+        self.next_check_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Decides what is due, given the timeouts.
@@ -216,15 +270,19 @@ impl ConnectionActivity {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             return Verdict::CheckAt(self.instant_at(recheck));
         }
-        let idle_deadline = self
-            .last_io_ms
-            .load(Ordering::Relaxed)
-            .saturating_add(keep_alive.as_millis() as u64);
+        let last_io = self.last_io_ms.load(Ordering::Relaxed);
+        let idle_deadline = last_io.saturating_add(keep_alive.as_millis() as u64);
         if now >= idle_deadline {
-            Verdict::Idle
-        } else {
-            Verdict::CheckAt(self.instant_at(idle_deadline.min(recheck)))
+            return Verdict::Idle;
         }
+        if self.parkable && blocked == NOT_BLOCKED {
+            let park_at = last_io.saturating_add(PARK_AFTER_MS);
+            if now >= park_at {
+                return Verdict::Park;
+            }
+            return Verdict::CheckAt(self.instant_at(park_at.min(idle_deadline).min(recheck)));
+        }
+        Verdict::CheckAt(self.instant_at(idle_deadline.min(recheck)))
     }
 }
 
@@ -263,6 +321,9 @@ pub(crate) struct ActivityIo<T> {
     inner: T,
     activity: Arc<ConnectionActivity>,
     counters: ByteCounters,
+    /// Bytes read before the connection was parked that no request has used yet; read
+    /// again first.
+    unread: Bytes,
 }
 
 impl<T> ActivityIo<T> {
@@ -271,7 +332,18 @@ impl<T> ActivityIo<T> {
             inner,
             activity,
             counters,
+            unread: Bytes::new(),
         }
+    }
+
+    /// The socket.
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// Puts `bytes` back, to be read before anything else.
+    pub(crate) fn unread(&mut self, bytes: Bytes) {
+        self.unread = bytes;
     }
 }
 
@@ -291,6 +363,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for ActivityIo<T> {
                 io::ErrorKind::TimedOut,
                 "request head not received in time",
             )));
+        }
+        if !this.unread.is_empty() {
+            let take = this.unread.len().min(buf.remaining());
+            let bytes = this.unread.split_to(take);
+            buf.put_slice(&bytes);
+            this.activity.on_read(&bytes);
+            return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
         let result = Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -373,7 +452,7 @@ mod tests {
 
     #[test]
     fn a_new_connection_must_send_a_head_in_time() {
-        let activity = ConnectionActivity::new();
+        let activity = ConnectionActivity::new(false);
         match activity.check(timeouts(HEADER, IDLE)) {
             Verdict::CheckAt(at) => assert!(at <= activity.epoch + HEADER),
             other => panic!("{other:?}"),
@@ -386,7 +465,7 @@ mod tests {
 
     #[test]
     fn after_a_response_the_connection_is_idle_not_reading_a_head() {
-        let activity = Arc::new(ConnectionActivity::new());
+        let activity = Arc::new(ConnectionActivity::new(false));
         activity.on_read(b"GET / HTTP/1.1\r\n\r\n");
         drop(InFlightGuard::new(activity.clone()));
         // No head in progress: only the keep-alive timeout applies.
@@ -402,7 +481,7 @@ mod tests {
 
     #[test]
     fn bytes_of_a_new_request_start_the_header_timer() {
-        let activity = Arc::new(ConnectionActivity::new());
+        let activity = Arc::new(ConnectionActivity::new(false));
         activity.on_read(b"GET / HTTP/1.1\r\n\r\n");
         drop(InFlightGuard::new(activity.clone()));
         activity.on_read(b"GET /next HT");
@@ -414,7 +493,7 @@ mod tests {
 
     #[test]
     fn a_running_request_is_never_idle() {
-        let activity = Arc::new(ConnectionActivity::new());
+        let activity = Arc::new(ConnectionActivity::new(false));
         activity.on_read(b"GET / HTTP/1.1\r\n\r\n");
         let _guard = InFlightGuard::new(activity.clone());
         assert!(matches!(
@@ -445,7 +524,7 @@ mod tests {
 
     #[test]
     fn a_client_that_stops_reading_hits_the_send_timeout() {
-        let activity = Arc::new(ConnectionActivity::new());
+        let activity = Arc::new(ConnectionActivity::new(false));
         activity.on_read(b"GET /big HTTP/1.1\r\n\r\n");
         let _guard = InFlightGuard::new(activity.clone());
         activity.on_write_blocked();
@@ -460,8 +539,28 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_parkable_connection_is_parked_before_the_keep_alive_ends() {
+        let activity = Arc::new(ConnectionActivity::new(true));
+        activity.on_read(b"GET / HTTP/1.1\r\n\r\n");
+        drop(InFlightGuard::new(activity.clone()));
+        // Just finished: not yet.
+        assert!(matches!(
+            activity.check(timeouts(HEADER, IDLE)),
+            Verdict::CheckAt(_)
+        ));
+        std::thread::sleep(Duration::from_millis(PARK_AFTER_MS + 20));
+        assert_eq!(activity.check(timeouts(HEADER, IDLE)), Verdict::Park);
+        // A blocked write (the client is not reading) keeps the connection as it is.
+        activity.on_write_blocked();
+        assert!(matches!(
+            activity.check(timeouts(HEADER, IDLE)),
+            Verdict::CheckAt(_)
+        ));
+    }
+
+    #[test]
     fn http2_connections_have_no_header_timer() {
-        let activity = ConnectionActivity::new();
+        let activity = ConnectionActivity::new(false);
         activity.on_read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         activity.on_read(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00");
         assert_eq!(

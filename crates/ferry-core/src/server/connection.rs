@@ -1,44 +1,41 @@
-//! Serving one accepted connection: HTTP/1.1 or HTTP/2 (hyper-util's auto builder tells
-//! them apart by the client's first bytes), with Ferry's timeouts and graceful shutdown.
+//! Serving one accepted connection: the TLS handshake, HTTP/1.1 or HTTP/2 (see
+//! `protocol`), Ferry's timeouts, parking idle connections, and graceful shutdown.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body::{Frame, SizeHint};
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use metrics::{Counter, Gauge};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tower::ServiceExt;
 
-use metrics::{Counter, Gauge};
-
-use super::activity::{
-    ActivityIo, ByteCounters, CONTENT_LENGTH, ConnectionActivity, InFlightGuard, TRANSFER_ENCODING,
-    Timeouts, Verdict,
-};
-use crate::body::BodyPace;
-use crate::client_addr::ClientAddr;
+use super::activity::{ActivityIo, ByteCounters, ConnectionActivity, Timeouts, Verdict};
+use super::memory::BusyConnections;
+use super::protocol::{self, Builders, Protocol, Transport};
+use super::service::ConnectionService;
 use crate::context::{ConnectionInfo, ServerLifecycle};
-use crate::{Body, BoxError, BoxService, ServerConfig};
+use crate::{BoxService, ServerConfig};
+
+/// How soon after a response a parkable connection looks whether it has gone idle.
+const PARK_CHECK_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// How long a connection whose request head timed out gets to send its 408 answer.
 const EXPIRED_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What every connection of one server shares.
 pub(crate) struct ConnectionContext {
-    pub builder: auto::Builder<TokioExecutor>,
+    pub builders: Builders,
     pub service: BoxService,
     pub config: Arc<ServerConfig>,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Set once shutdown has been asked for (readiness).
     pub draining: watch::Receiver<bool>,
     pub metrics: ConnectionMetrics,
+    /// Connections holding hyper's state, to give memory back after a burst.
+    pub busy: BusyConnections,
 }
 
 /// Connection-level metrics, looked up once per server (see
@@ -127,20 +124,112 @@ const TLS_HANDSHAKE: u8 = 0x16;
 /// The body of the answer to a plain-HTTP request on a TLS port.
 const PLAIN_HTTP_ON_TLS_PORT: &str = "This server speaks HTTPS: use an https:// URL instead.\n";
 
-/// Takes an accepted connection through the TLS handshake (when the server has TLS) and
-/// serves it.
+/// Takes an accepted connection through the TLS handshake (when the server has TLS) or
+/// the first bytes of plain HTTP, and serves it.
+///
+/// The phases are boxed futures awaited one after the other, so that the task of an idle
+/// connection is small.
 pub(crate) async fn handle(
     stream: TcpStream,
     mut info: ConnectionInfo,
     context: Arc<ConnectionContext>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let _open = OpenConnection::new(&context.metrics);
-    let Some(acceptor) = &context.tls else {
-        return serve_connection(stream, info, &context, shutdown).await;
+    // Boxed, and built in a statement of its own (built where it is awaited, its unboxed
+    // value would be kept in this future's state as well).
+    let serving: Pin<Box<dyn Future<Output = ()> + Send + '_>> = match &context.tls {
+        None => Box::pin(serve_plain(stream, info, &context, shutdown)),
+        Some(acceptor) => {
+            info.tls = true;
+            Box::pin(serve_tls(stream, acceptor, info, &context, shutdown))
+        }
     };
-    info.tls = true;
-    let timeout = context.config.header_read_timeout;
+    serving.await;
+}
+
+/// A plain connection: nothing is set up until the client's first bytes say which HTTP
+/// it speaks.
+async fn serve_plain(
+    stream: TcpStream,
+    info: ConnectionInfo,
+    context: &Arc<ConnectionContext>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // In a block: the finished phase's box is freed before serving starts.
+    let protocol = {
+        let first = Box::pin(first_bytes(&stream, &info, context, &mut shutdown));
+        first.await
+    };
+    let Some(protocol) = protocol else {
+        return;
+    };
+    let serving = Box::pin(serve_connection(stream, protocol, info, context, shutdown));
+    serving.await;
+}
+
+/// A TLS connection: the handshake, then HTTP as ALPN chose.
+async fn serve_tls(
+    stream: TcpStream,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    info: ConnectionInfo,
+    context: &Arc<ConnectionContext>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let accepted = {
+        let handshake = Box::pin(tls_handshake(
+            stream,
+            acceptor,
+            &info,
+            context,
+            &mut shutdown,
+        ));
+        handshake.await
+    };
+    let Some(tls) = accepted else {
+        return;
+    };
+    let protocol = protocol::negotiated(&tls);
+    let serving = Box::pin(serve_connection(tls, protocol, info, context, shutdown));
+    serving.await;
+}
+
+/// Waits for the first bytes of a plain connection and tells which HTTP they are; `None`
+/// if none came in time, the server stopped, or the connection failed. Nothing else is set
+/// up before.
+async fn first_bytes(
+    stream: &TcpStream,
+    info: &ConnectionInfo,
+    context: &ConnectionContext,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Protocol> {
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(context.config.header_read_timeout, protocol::sniff(stream)) => sniffed,
+        _ = shutdown.changed() => return None,
+    };
+    match sniffed {
+        Ok(Ok(protocol)) => Some(protocol),
+        Ok(Err(error)) => {
+            tracing::debug!(peer = %info.peer, %error, "connection failed");
+            None
+        }
+        Err(_) => {
+            context.metrics.header_timeouts.increment(1);
+            tracing::debug!(peer = %info.peer, "no request received in time; closing");
+            None
+        }
+    }
+}
+
+/// The TLS handshake, bounded by the header timeout; plain HTTP on the TLS port gets a 400
+/// that says to use https.
+async fn tls_handshake(
+    stream: TcpStream,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    info: &ConnectionInfo,
+    context: &ConnectionContext,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let handshake = async {
         if speaks_plain_http(&stream).await {
             let mut stream = stream;
@@ -163,18 +252,22 @@ connection: close\r\ncontent-length: {}\r\n\r\n{PLAIN_HTTP_ON_TLS_PORT}",
         }
     };
     let accepted = tokio::select! {
-        accepted = tokio::time::timeout(timeout, handshake) => accepted,
-        _ = shutdown.changed() => return,
+        accepted = tokio::time::timeout(context.config.header_read_timeout, handshake) => accepted,
+        _ = shutdown.changed() => return None,
     };
     match accepted {
         Ok(Some(tls)) => {
             context.metrics.tls_ok.increment(1);
-            serve_connection(tls, info, &context, shutdown).await;
+            Some(tls)
         }
-        Ok(None) => context.metrics.tls_failed.increment(1),
+        Ok(None) => {
+            context.metrics.tls_failed.increment(1);
+            None
+        }
         Err(_) => {
             context.metrics.tls_failed.increment(1);
             tracing::debug!(peer = %info.peer, "TLS handshake not finished in time");
+            None
         }
     }
 }
@@ -188,45 +281,22 @@ async fn speaks_plain_http(stream: &TcpStream) -> bool {
     }
 }
 
-/// Builds the hyper connection builder once per server.
-pub(crate) fn http_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .keep_alive(true)
-        .max_buf_size(config.max_header_bytes)
-        // Not `pipeline_flush`: with it, hyper 1.12 never sends its automatic 400/431
-        // answers to malformed requests.
-        // Ferry times request heads itself (see `activity`); hyper's timer would also
-        // close idle keep-alive connections early.
-        .header_read_timeout(None);
-    if config.max_headers != 100 {
-        // hyper keeps up to 100 headers on the stack; only a different limit costs a
-        // heap allocation per request.
-        builder.http1().max_headers(config.max_headers);
-    }
-    builder
-        .http2()
-        .max_concurrent_streams(config.http2_max_concurrent_streams)
-        // WebSockets over HTTP/2 (RFC 8441): extended CONNECT with :protocol.
-        .enable_connect_protocol()
-        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
-    builder
-}
-
-/// Serves `stream` until the client leaves, a timeout closes it, or the server shuts down.
-async fn serve_connection<I>(
-    stream: I,
+/// Serves `stream`, speaking `protocol`, until the client leaves, a timeout closes it, or
+/// the server shuts down. An idle HTTP/1.1 connection on plain TCP is parked: hyper's
+/// connection (and its buffers) is dropped while the socket waits for the client's next
+/// request, so idle keep-alive connections cost little memory.
+async fn serve_connection<T: Transport>(
+    stream: T,
+    protocol: Protocol,
     info: ConnectionInfo,
-    context: &ConnectionContext,
+    context: &Arc<ConnectionContext>,
     mut shutdown: watch::Receiver<bool>,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) {
     let config = &context.config;
-    tracing::debug!(peer = %info.peer, "connection opened");
-    let activity = Arc::new(ConnectionActivity::new());
-    let io = TokioIo::new(ActivityIo::new(
+    tracing::debug!(peer = %info.peer, ?protocol, "connection opened");
+    let parkable = stream.parkable() && protocol == Protocol::Http1;
+    let activity = Arc::new(ConnectionActivity::new(parkable));
+    let mut io = TokioIo::new(ActivityIo::new(
         stream,
         activity.clone(),
         ByteCounters {
@@ -234,179 +304,192 @@ async fn serve_connection<I>(
             sent: context.metrics.sent_bytes.clone(),
         },
     ));
-    let hyper_service = ConnectionService {
-        service: context.service.clone(),
+    let service = ConnectionService {
+        context: context.clone(),
         info,
         lifecycle: ServerLifecycle::new(shutdown.clone(), context.draining.clone()),
         activity: activity.clone(),
-        config: config.clone(),
     };
-    let connection = context
-        .builder
-        .serve_connection_with_upgrades(io, hyper_service);
-    tokio::pin!(connection);
-
-    let timeouts = Timeouts {
-        header: config.header_read_timeout,
-        keep_alive: config.keep_alive_timeout,
-        send: config.send_timeout,
+    let run = Run {
+        activity: &activity,
+        timeouts: Timeouts {
+            header: config.header_read_timeout,
+            keep_alive: config.keep_alive_timeout,
+            send: config.send_timeout,
+        },
+        info: &info,
+        context,
     };
-    let timer = tokio::time::sleep(timeouts.header.min(timeouts.keep_alive).min(timeouts.send));
-    tokio::pin!(timer);
-    let mut closing = false;
+    if protocol == Protocol::Http2 {
+        let _busy = context.busy.enter();
+        let connection = Box::pin(context.builders.http2.serve_connection(io, service));
+        run.drive(connection, &mut shutdown).await;
+        return;
+    }
     loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                match result {
-                    Ok(()) => tracing::debug!(peer = %info.peer, "connection closed"),
-                    Err(error) => {
-                        tracing::debug!(peer = %info.peer, %error, "connection closed with an error");
-                    }
-                }
-                return;
-            }
-            changed = shutdown.changed(), if !closing => {
-                // A dropped sender means the server is gone: close as on shutdown.
-                let _ = changed;
-                closing = true;
-                connection.as_mut().graceful_shutdown();
-            }
-            () = timer.as_mut(), if !closing || activity.is_expired() => {
-                if activity.is_expired() {
-                    tracing::debug!(peer = %info.peer, "the 408 answer was not taken; closing");
-                    return;
-                }
-                match activity.check(timeouts) {
-                    Verdict::CheckAt(at) => timer.as_mut().reset(at.into()),
-                    Verdict::HeaderTimeout => {
-                        context.metrics.header_timeouts.increment(1);
-                        if activity.head_bytes_seen() && activity.expire() {
-                            // The connection's next read answers 408 and fails; give it a
-                            // moment to be written.
-                            tracing::debug!(peer = %info.peer, "request head not received in time; answering 408");
-                            timer.as_mut().reset((std::time::Instant::now() + EXPIRED_GRACE).into());
-                            closing = true;
-                            continue;
-                        }
-                        tracing::debug!(peer = %info.peer, "no request received in time; closing");
-                        return;
-                    }
-                    Verdict::SendTimeout => {
-                        context.metrics.send_timeouts.increment(1);
-                        tracing::debug!(peer = %info.peer, "the client stopped reading; closing");
-                        return;
-                    }
-                    Verdict::Idle => {
-                        tracing::debug!(peer = %info.peer, "idle keep-alive connection; closing");
-                        closing = true;
-                        connection.as_mut().graceful_shutdown();
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The hyper-facing service of one connection: adds connection context to each request
-/// and keeps the activity record in step with requests and responses.
-#[derive(Clone)]
-struct ConnectionService {
-    service: BoxService,
-    info: ConnectionInfo,
-    lifecycle: ServerLifecycle,
-    activity: Arc<ConnectionActivity>,
-    config: Arc<ServerConfig>,
-}
-
-impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnectionService {
-    type Response = http::Response<TrackedBody>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn call(&self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
-        let framing = self.activity.take_framing();
-        let guard = InFlightGuard::new(self.activity.clone());
-        if is_ambiguously_framed(&request, framing) {
-            let response = ambiguous_framing_answer().map(|body| TrackedBody {
-                body,
-                _guard: guard,
-            });
-            return Box::pin(std::future::ready(Ok(response)));
-        }
-        let config = &self.config;
-        let client = if config.trusted_proxies.is_empty() {
-            self.info.peer.ip()
-        } else {
-            config
-                .trusted_proxies
-                .client_of(self.info.peer.ip(), request.headers())
+        let busy = context.busy.enter();
+        let connection = Box::pin(
+            context
+                .builders
+                .http1
+                .serve_connection(io, service.clone())
+                .with_upgrades(),
+        );
+        let Some(idle) = run.drive(connection, &mut shutdown).await else {
+            return;
         };
-        let mut request = request.map(|incoming| {
-            Body::paced(
-                incoming,
-                BodyPace::new(config.body_read_timeout, config.min_body_rate),
-            )
-        });
-        let extensions = request.extensions_mut();
-        extensions.insert(self.info);
-        extensions.insert(ClientAddr(client));
-        extensions.insert(self.lifecycle.clone());
-        let response = self.service.clone().oneshot(request);
-        Box::pin(async move {
-            let response = response.await?;
-            Ok(response.map(|body| TrackedBody {
-                body,
-                _guard: guard,
-            }))
-        })
+        let Some(parts) = Pin::into_inner(idle).into_parts() else {
+            return;
+        };
+        // Everything but the socket goes now, not at the end of this iteration: an empty
+        // read buffer still holds hyper's allocation, and the service is cloned anew on
+        // resuming.
+        let http1::Parts {
+            io: socket,
+            read_buf,
+            service: used,
+            ..
+        } = parts;
+        drop(used);
+        io = socket;
+        drop(busy);
+        if !read_buf.is_empty() {
+            // The client had already begun its next request: serve it at once.
+            io.inner_mut().unread(read_buf);
+            continue;
+        }
+        drop(read_buf);
+        tracing::trace!(peer = %info.peer, "idle; parked");
+        if !run.park(&io, &mut shutdown).await {
+            tracing::debug!(peer = %info.peer, "parked connection closed");
+            return;
+        }
     }
 }
 
-/// Whether an HTTP/1 request's head named both `Content-Length` and `Transfer-Encoding`
-/// (`framing`, from the raw head: hyper keeps only the second): the two framings disagree
-/// about where the body ends, which is how requests are smuggled past proxies that pick
-/// the other one. RFC 9112 §6.1 lets a server reject it; Ferry does.
-fn is_ambiguously_framed<B>(request: &http::Request<B>, framing: u8) -> bool {
-    framing == CONTENT_LENGTH | TRANSFER_ENCODING
-        && request.version() <= http::Version::HTTP_11
-        && request
-            .headers()
-            .contains_key(http::header::TRANSFER_ENCODING)
+/// A hyper connection future Ferry drives.
+trait Served: Future<Output = hyper::Result<()>> {
+    fn graceful_shutdown(self: Pin<&mut Self>);
 }
 
-/// 400 for an ambiguously framed request; the connection closes after it, so nothing the
-/// client sent after the head is read as another request.
-fn ambiguous_framing_answer() -> crate::Response {
-    let mut response = crate::response::status_response(http::StatusCode::BAD_REQUEST);
-    response.headers_mut().insert(
-        http::header::CONNECTION,
-        http::HeaderValue::from_static("close"),
-    );
-    response
+impl<T: Transport> Served
+    for http1::UpgradeableConnection<TokioIo<ActivityIo<T>>, ConnectionService>
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        http1::UpgradeableConnection::graceful_shutdown(self);
+    }
 }
 
-/// A response body that marks its request finished when hyper is done with it.
-struct TrackedBody {
-    body: Body,
-    _guard: InFlightGuard,
+impl<T: Transport> Served
+    for http2::Connection<TokioIo<ActivityIo<T>>, ConnectionService, TokioExecutor>
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        http2::Connection::graceful_shutdown(self);
+    }
 }
 
-impl http_body::Body for TrackedBody {
-    type Data = Bytes;
-    type Error = BoxError;
+/// What driving one connection needs.
+struct Run<'a> {
+    activity: &'a ConnectionActivity,
+    timeouts: Timeouts,
+    info: &'a ConnectionInfo,
+    context: &'a ConnectionContext,
+}
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+impl Run<'_> {
+    /// Polls `connection` with Ferry's timeouts until it ends (`None`) or has been idle
+    /// long enough to park (`Some`, handed back to take its socket).
+    async fn drive<C: Served>(
+        &self,
+        mut connection: Pin<Box<C>>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<Pin<Box<C>>> {
+        let peer = self.info.peer;
+        let first_check = self
+            .timeouts
+            .header
+            .min(self.timeouts.keep_alive)
+            .min(self.timeouts.send);
+        let timer = tokio::time::sleep(first_check);
+        self.activity
+            .checks_at(std::time::Instant::now() + first_check);
+        tokio::pin!(timer);
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    match result {
+                        Ok(()) => tracing::debug!(%peer, "connection closed"),
+                        Err(error) => {
+                            tracing::debug!(%peer, %error, "connection closed with an error");
+                        }
+                    }
+                    return None;
+                }
+                changed = shutdown.changed(), if !closing => {
+                    // A dropped sender means the server is gone: close as on shutdown.
+                    let _ = changed;
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                () = self.activity.wait_request_finished(), if self.activity.parkable() && !closing => {
+                    // Check soon whether the connection has gone idle.
+                    let at = std::time::Instant::now() + PARK_CHECK_DELAY;
+                    self.activity.checks_at(at);
+                    timer.as_mut().reset(at.into());
+                }
+                () = timer.as_mut(), if !closing || self.activity.is_expired() => {
+                    if self.activity.is_expired() {
+                        tracing::debug!(%peer, "the 408 answer was not taken; closing");
+                        return None;
+                    }
+                    match self.activity.check(self.timeouts) {
+                        Verdict::CheckAt(at) => {
+                            self.activity.checks_at(at);
+                            timer.as_mut().reset(at.into());
+                        }
+                        Verdict::Park => return Some(connection),
+                        Verdict::HeaderTimeout => {
+                            self.context.metrics.header_timeouts.increment(1);
+                            if self.activity.head_bytes_seen() && self.activity.expire() {
+                                // The connection's next read answers 408 and fails; give it
+                                // a moment to be written.
+                                tracing::debug!(%peer, "request head not received in time; answering 408");
+                                timer.as_mut().reset(tokio::time::Instant::now() + EXPIRED_GRACE);
+                                closing = true;
+                                continue;
+                            }
+                            tracing::debug!(%peer, "no request received in time; closing");
+                            return None;
+                        }
+                        Verdict::SendTimeout => {
+                            self.context.metrics.send_timeouts.increment(1);
+                            tracing::debug!(%peer, "the client stopped reading; closing");
+                            return None;
+                        }
+                        Verdict::Idle => {
+                            tracing::debug!(%peer, "idle keep-alive connection; closing");
+                            closing = true;
+                            connection.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+        }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+    /// Waits, without a hyper connection, until the client sends its next request (true),
+    /// or the keep-alive timeout or shutdown closes the connection (false).
+    async fn park<T: Transport>(
+        &self,
+        io: &TokioIo<ActivityIo<T>>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let idle_until = self.activity.idle_deadline(self.timeouts.keep_alive);
+        tokio::select! {
+            ready = io.inner().get_ref().readable() => ready.is_ok(),
+            _ = shutdown.changed() => false,
+            () = tokio::time::sleep_until(idle_until.into()) => false,
+        }
     }
 }

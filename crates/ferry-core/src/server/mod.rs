@@ -3,7 +3,10 @@
 mod activity;
 mod config;
 mod connection;
+mod memory;
 mod per_ip;
+mod protocol;
+mod service;
 mod signals;
 mod tls;
 
@@ -191,17 +194,19 @@ impl Server {
         let (shutdown, _) = watch::channel(false);
         let (draining, _) = watch::channel(false);
         let context = Arc::new(connection::ConnectionContext {
-            builder: connection::http_builder(&config),
+            builders: protocol::Builders::new(&config),
             service,
             config: config.clone(),
             tls: tls.as_ref().map(TlsConfig::acceptor),
             draining: draining.subscribe(),
             metrics: connection::ConnectionMetrics::new(),
+            busy: memory::BusyConnections::default(),
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let per_ip = (config.max_connections_per_ip > 0)
             .then(|| per_ip::PerIpConnections::new(config.max_connections_per_ip));
         let mut connections = JoinSet::new();
+        let freed = memory::FreedMemory::default();
         let mut stop = requested.subscribe();
         // Shutdown begins with the signal or a handle; accepting stops after the delay.
         let stop_accepting = async {
@@ -245,7 +250,10 @@ impl Server {
             };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                Some(_) = connections.join_next() => continue,
+                Some(_) = connections.join_next() => {
+                    freed.note(connections.len());
+                    continue;
+                }
                 () = &mut stop_accepting => break,
             };
             let (stream, peer) = match accepted {
@@ -284,6 +292,7 @@ impl Server {
                 drop(ip_slot);
                 drop(permit);
             });
+            freed.note(connections.len());
         }
 
         drop(listener);

@@ -27,7 +27,7 @@
   // by a function of Rust (see bindings/context.rs), called with the field's index in
   // `requestFields` (the order of `RequestField`).
   const buildField = Symbol("buildField");
-  const requestFields = ["path", "method", "headers", "query", "params", "form", "body", "files"];
+  const requestFields = ["path", "method", "headers", "query", "params", "form", "body", "files", "ip"];
   const own = (target, name, value) =>
     Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
   const requestPrototype = {

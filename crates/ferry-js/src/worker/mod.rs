@@ -99,6 +99,10 @@ struct PendingCall {
     reply: oneshot::Sender<Response>,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned by `wait` and matched at once; boxing the job would allocate per request"
+)]
 enum Event {
     Control(Control),
     Job(HttpJob),

@@ -41,6 +41,14 @@ enum Format {
 impl ConfigFile {
     /// Reads and parses `path`; the format comes from its extension.
     pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            anyhow::anyhow!("cannot read the config file {}: {error}", path.display())
+        })?;
+        ConfigFile::from_text(path, &text)
+    }
+
+    /// Parses `text` as the contents of `path` (whose extension gives the format).
+    pub fn from_text(path: &Path, text: &str) -> anyhow::Result<ConfigFile> {
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some("toml") => Format::Toml,
             Some("yaml" | "yml") => Format::Yaml,
@@ -50,10 +58,7 @@ impl ConfigFile {
                 path.display()
             ),
         };
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            anyhow::anyhow!("cannot read the config file {}: {error}", path.display())
-        })?;
-        ConfigFile::parse(path, &text, format)
+        ConfigFile::parse(path, text, format)
     }
 
     fn parse(path: &Path, text: &str, format: Format) -> anyhow::Result<ConfigFile> {
