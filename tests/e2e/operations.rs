@@ -2,28 +2,10 @@
 //! parser), JSON logs in rotated files with script logs apart, health checks through a
 //! SIGTERM drain, security headers, CORS, rate limits and `ferry run`'s config file.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Ferry, ferry_command, run_to_end, site};
-
-fn examples() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/apps"))
-}
-
-fn python() -> std::path::PathBuf {
-    let venv = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/python/.venv/bin/python"
-    ));
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/install-test-tools",
-        venv.display()
-    );
-    venv.to_path_buf()
-}
+use crate::support::{Ferry, examples, python_clients, run_app as run, run_to_end, site};
 
 /// Parses the metrics at `url` with prometheus_client; returns its JSON report.
 fn scrape(url: &str) -> serde_json::Value {
@@ -31,7 +13,7 @@ fn scrape(url: &str) -> serde_json::Value {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/metrics_check.py"
     );
-    let output = Command::new(python())
+    let output = Command::new(python_clients())
         .arg(script)
         .arg(url)
         .output()
@@ -56,18 +38,6 @@ fn sample(
         .iter()
         .find(|s| s["name"] == name && labels.iter().all(|(key, value)| s["labels"][key] == *value))
         .and_then(|s| s["value"].as_f64())
-}
-
-/// Starts `ferry run APP --port 0 EXTRA...` with its data in `data`.
-fn run(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
-    let mut command = ferry_command();
-    command
-        .arg("run")
-        .arg(app)
-        .args(["--port", "0", "--data-dir"])
-        .arg(data)
-        .args(extra);
-    Ferry::start(command)
 }
 
 #[tokio::test]

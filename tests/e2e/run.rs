@@ -4,23 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{Ferry, ferry_command, run_to_end};
-
-fn examples() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/apps"))
-}
-
-/// Starts `ferry run APP --port 0 EXTRA...` with its data in `data`.
-fn run(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
-    let mut command = ferry_command();
-    command
-        .arg("run")
-        .arg(app)
-        .args(["--port", "0", "--data-dir"])
-        .arg(data)
-        .args(extra);
-    Ferry::start(command)
-}
+use crate::support::{Ferry, examples, python_clients, run_app as run, run_to_end};
 
 #[tokio::test]
 async fn run_serves_the_benchmark_script_and_lists_its_routes() {
@@ -363,21 +347,6 @@ async fn dashboard_example_pushes_readings_to_stream_clients() {
     );
     let page = client.get(ferry.url("/")).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("new EventSource"));
-}
-
-/// The Python interpreter with the `websockets` client and the MCP SDK
-/// (scripts/install-test-tools puts it in tests/python/.venv).
-fn python_clients() -> std::path::PathBuf {
-    let venv = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/python/.venv/bin/python"
-    ));
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/install-test-tools",
-        venv.display()
-    );
-    venv.to_path_buf()
 }
 
 /// Runs `command` to its end, killing it after `limit`.

@@ -187,6 +187,38 @@ pub fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
     (child.wait().unwrap(), stdout, stderr)
 }
 
+/// The example apps.
+pub fn examples() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/apps"))
+}
+
+/// Starts `ferry run APP --port 0 --data-dir DATA EXTRA...` and waits for its URL.
+pub fn run_app(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
+    let mut command = ferry_command();
+    command
+        .arg("run")
+        .arg(app)
+        .args(["--port", "0", "--data-dir"])
+        .arg(data)
+        .args(extra);
+    Ferry::start(command)
+}
+
+/// The Python interpreter with the test clients (`websockets`, the MCP SDK,
+/// `prometheus_client`), which scripts/install-test-tools puts in tests/python/.venv.
+pub fn python_clients() -> std::path::PathBuf {
+    let venv = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/.venv/bin/python"
+    ));
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/install-test-tools",
+        venv.display()
+    );
+    venv.to_path_buf()
+}
+
 /// A temporary site with a few files.
 pub fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

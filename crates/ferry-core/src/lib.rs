@@ -1,10 +1,13 @@
 //! Ferry's server runtime, usable as a library.
 //!
 //! `ferry-core` is the part of Ferry that knows HTTP and nothing of files or scripts: a
-//! listener with a connection limit, HTTP/1.1 (keep-alive, pipelining, chunked bodies) and
-//! HTTP/2 with prior knowledge on one port, header-read and keep-alive timeouts, graceful
-//! shutdown, a router on `matchit` whose tables can be swapped while serving, and the
-//! request pipeline (request ids, access log, limits, CORS, response headers).
+//! listener with connection limits (in total and per client address), HTTP/1.1
+//! (keep-alive, pipelining, chunked bodies; idle connections parked without buffers) and
+//! HTTP/2 with prior knowledge on one port, timeouts for slow heads, bodies and readers,
+//! graceful shutdown with a readiness drain ([`health`]), a router on `matchit` whose tables
+//! can be swapped while serving, and the request pipeline (request ids, access log, limits,
+//! rate limits, metrics, CORS, response headers; see [`layers`]). Client addresses behind
+//! trusted proxies come from [`client_addr`].
 //!
 //! The principal type is [`App`]: add routes with handlers (any `async fn(Request) -> impl
 //! IntoResponse`), optionally a fallback service and tower layers, then [`App::serve`].

@@ -207,13 +207,17 @@ impl Metrics {
         })
     }
 
-    /// Binds a listener of its own that serves only `/metrics`; run it beside the main
-    /// server.
-    pub async fn listener(&self, addr: SocketAddr) -> anyhow::Result<Server> {
-        self.route(App::new())
+    /// Binds a listener of its own at `addr` that serves only `/metrics` and runs it in the
+    /// background; returns its URL for the banner.
+    pub async fn serve_apart(&self, addr: SocketAddr) -> anyhow::Result<String> {
+        let server: Server = self
+            .route(App::new())
             .bind(addr)
             .await
-            .map_err(|error| anyhow!("--metrics-addr {addr}: {error}"))
+            .map_err(|error| anyhow!("--metrics-addr {addr}: {error}"))?;
+        let url = format!("http://{}{METRICS_PATH}", server.local_addr());
+        tokio::spawn(server.run());
+        Ok(url)
     }
 
     /// The current figures in Prometheus' text format.

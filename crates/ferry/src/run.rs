@@ -22,7 +22,7 @@ use crate::banner;
 use crate::cli::{FrameOptionsArg, McpArgs, RunArgs, WorkerModelArg};
 use crate::config::RunSettings;
 use crate::listen::{self, Outcome};
-use crate::prometheus::{self, Metrics};
+use crate::prometheus::Metrics;
 use crate::protection::{self, SecurityDefaults};
 use crate::threads::{Servers, StartError};
 
@@ -124,16 +124,10 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
         }
         WorkerModelArg::Pool => Servers::One(make_app(config).bind(addr).await.map_err(explain)?),
     };
-    let metrics_server = match (&metrics, args.observe.metrics_addr) {
-        (Some(metrics), Some(addr)) => Some(metrics.listener(addr).await?),
+    let metrics_url = match (&metrics, args.observe.metrics_addr) {
+        (Some(metrics), Some(addr)) => Some(metrics.serve_apart(addr).await?),
         _ => None,
     };
-    let metrics_url = metrics_server
-        .as_ref()
-        .map(|server| format!("http://{}{}", server.local_addr(), prometheus::METRICS_PATH));
-    if let Some(metrics_server) = metrics_server {
-        tokio::spawn(metrics_server.run());
-    }
     let loaded = load_scripts(&engine, scripts).await?;
     // Kept alive while the server runs: dropping it stops the reloading.
     let watcher = if args.no_watch {

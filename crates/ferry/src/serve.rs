@@ -15,7 +15,7 @@ use http::Method;
 use crate::cli::{CoepArg, FrameOptionsArg, ServeArgs};
 use crate::config::ServeSettings;
 use crate::listen::{self, Outcome};
-use crate::prometheus::{self, Metrics};
+use crate::prometheus::Metrics;
 use crate::protection::{self, SecurityDefaults};
 use crate::{banner, launch};
 
@@ -88,16 +88,10 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         .await
         .map_err(|error| listen::explain_bind_error(error, &args.listen))?;
 
-    let metrics_server = match (&metrics, args.observe.metrics_addr) {
-        (Some(metrics), Some(addr)) => Some(metrics.listener(addr).await?),
+    let metrics_url = match (&metrics, args.observe.metrics_addr) {
+        (Some(metrics), Some(addr)) => Some(metrics.serve_apart(addr).await?),
         _ => None,
     };
-    let metrics_url = metrics_server
-        .as_ref()
-        .map(|server| format!("http://{}{}", server.local_addr(), prometheus::METRICS_PATH));
-    if let Some(metrics_server) = metrics_server {
-        tokio::spawn(metrics_server.run());
-    }
 
     let local = server.local_addr();
     let urls = banner::urls(local, tls.is_some(), &interfaces);

@@ -28,7 +28,10 @@ const NOT_BLOCKED: u64 = u64::MAX;
 /// parked. Short, so a burst of connections that each make one request does not hold a
 /// buffer each; long enough that a client sending requests back to back is not parked
 /// between them.
-const PARK_AFTER_MS: u64 = 25;
+pub(crate) const PARK_AFTER: Duration = Duration::from_millis(25);
+
+/// [`PARK_AFTER`] in the milliseconds the activity record counts in.
+const PARK_AFTER_MS: u64 = PARK_AFTER.as_millis() as u64;
 
 /// What a connection has been doing, shared by its I/O, its service and its task.
 #[derive(Debug)]

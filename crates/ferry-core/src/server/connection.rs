@@ -12,15 +12,14 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::activity::{ActivityIo, ByteCounters, ConnectionActivity, Timeouts, Verdict};
+use super::activity::{
+    ActivityIo, ByteCounters, ConnectionActivity, PARK_AFTER, Timeouts, Verdict,
+};
 use super::memory::BusyConnections;
 use super::protocol::{self, Builders, Protocol, Transport};
 use super::service::ConnectionService;
 use crate::context::{ConnectionInfo, ServerLifecycle};
 use crate::{BoxService, ServerConfig};
-
-/// How soon after a response a parkable connection looks whether it has gone idle.
-const PARK_CHECK_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// How long a connection whose request head timed out gets to send its 408 answer.
 const EXPIRED_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -434,7 +433,7 @@ impl Run<'_> {
                 }
                 () = self.activity.wait_request_finished(), if self.activity.parkable() && !closing => {
                     // Check soon whether the connection has gone idle.
-                    let at = std::time::Instant::now() + PARK_CHECK_DELAY;
+                    let at = std::time::Instant::now() + PARK_AFTER;
                     self.activity.checks_at(at);
                     timer.as_mut().reset(at.into());
                 }
