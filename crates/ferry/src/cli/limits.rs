@@ -8,6 +8,7 @@ use super::run::parse_size;
 
 /// Connection, timeout, size and rate limits of every server command.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Limits")]
 pub struct LimitArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, default_value_t = 4096, value_name = "N")]

@@ -7,6 +7,7 @@ use clap::Args;
 
 /// Metrics flags of every server command.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Metrics")]
 pub struct ObserveArgs {
     /// Serve Prometheus metrics at /metrics on the main port.
     #[arg(long)]

@@ -26,15 +26,6 @@ pub struct RunArgs {
     #[command(flatten)]
     pub listen: ListenArgs,
 
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
-    #[command(flatten)]
-    pub security: SecurityArgs,
-
-    #[command(flatten)]
-    pub observe: ObserveArgs,
-
     /// Do not answer health checks at /health, /live and /ready (a script's own route on
     /// one of these paths wins anyway).
     #[arg(long)]
@@ -136,6 +127,16 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    // Last: each group sets its own help heading, which would carry over to later flags.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub security: SecurityArgs,
+
+    #[command(flatten)]
+    pub observe: ObserveArgs,
 }
 
 /// `--worker-model` values.

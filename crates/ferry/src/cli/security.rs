@@ -5,6 +5,7 @@ use clap::{Args, ValueEnum};
 
 /// Response-header flags of every server command.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Security headers and CORS")]
 pub struct SecurityArgs {
     /// Send none of the security headers (X-Content-Type-Options, X-Frame-Options,
     /// Referrer-Policy, Content-Security-Policy, Strict-Transport-Security).

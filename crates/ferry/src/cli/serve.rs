@@ -23,15 +23,6 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub listen: ListenArgs,
 
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
-    #[command(flatten)]
-    pub security: SecurityArgs,
-
-    #[command(flatten)]
-    pub observe: ObserveArgs,
-
     /// Answer health checks at /health, /live and /ready (for load balancers).
     #[arg(long)]
     pub health: bool,
@@ -102,6 +93,16 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    // Last: each group sets its own help heading, which would carry over to later flags.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub security: SecurityArgs,
+
+    #[command(flatten)]
+    pub observe: ObserveArgs,
 }
 
 /// Parses `user:password` (the password may contain `:`; the user name may not).
