@@ -13,6 +13,7 @@ mod http_metrics;
 mod rate_limit;
 mod request_id;
 mod response_headers;
+mod timeout;
 mod uri_limit;
 
 pub use access_log::{ACCESS_LOG_TARGET, AccessLog, AccessLogFuture, AccessLogLayer};
@@ -26,4 +27,5 @@ pub use rate_limit::{
 };
 pub use request_id::{RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};
 pub use response_headers::{ResponseHeaders, ResponseHeadersFuture, ResponseHeadersLayer};
+pub use timeout::{Timeout, TimeoutFuture, TimeoutLayer};
 pub use uri_limit::{UriLimit, UriLimitFuture, UriLimitLayer};
