@@ -5,25 +5,19 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Ferry, examples, python_clients, run_app as run, run_to_end, site};
+use crate::support::{
+    Ferry, client_json, examples, python_clients, run_app as run, run_to_end, site,
+};
 
 /// Parses the metrics at `url` with prometheus_client; returns its JSON report.
-fn scrape(url: &str) -> serde_json::Value {
+async fn scrape(url: &str) -> serde_json::Value {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/metrics_check.py"
     );
-    let output = Command::new(python_clients())
-        .arg(script)
-        .arg(url)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "the Prometheus parser refused {url}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let mut command = Command::new(python_clients());
+    command.arg(script).arg(url);
+    client_json(command, Duration::from_secs(30)).await
 }
 
 /// The value of the sample `name` with all of `labels`, if there is one.
@@ -49,7 +43,7 @@ async fn serve_metrics_are_valid_prometheus_text_with_every_family() {
         client.get(ferry.url("/")).send().await.unwrap();
     }
     client.get(ferry.url("/missing")).send().await.unwrap();
-    let report = scrape(&ferry.url("/metrics"));
+    let report = scrape(&ferry.url("/metrics")).await;
     assert!(
         report["content_type"]
             .as_str()
@@ -130,7 +124,7 @@ async fn run_metrics_on_their_own_listener_count_script_routes() {
     // Not on the public port.
     let public = client.get(ferry.url("/metrics")).send().await.unwrap();
     assert_eq!(public.status(), 404);
-    let report = scrape(&metrics_url);
+    let report = scrape(&metrics_url).await;
     let by_route = [("route", "/users/:id"), ("status", "200")];
     assert_eq!(
         sample(

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{Ferry, examples, python_clients, run_app as run, run_to_end};
+use crate::support::{Ferry, client_json, examples, python_clients, run_app as run, run_to_end};
 
 #[tokio::test]
 async fn run_serves_the_benchmark_script_and_lists_its_routes() {
@@ -347,41 +347,6 @@ async fn dashboard_example_pushes_readings_to_stream_clients() {
     );
     let page = client.get(ferry.url("/")).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("new EventSource"));
-}
-
-/// Runs `command` to its end, killing it after `limit`.
-fn output_within(mut command: std::process::Command, limit: Duration) -> std::process::Output {
-    use std::process::Stdio;
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{command:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-/// Runs a client `command` (a Python or Node program driving Ferry) to its end within
-/// `limit` and returns the JSON object it prints last.
-async fn client_json(command: std::process::Command, limit: Duration) -> serde_json::Value {
-    let described = format!("{command:?}");
-    let output = tokio::task::spawn_blocking(move || output_within(command, limit))
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{described} failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
 }
 
 /// The WebSocket example, driven by a real client (Python `websockets`): echo of text,

@@ -219,6 +219,41 @@ pub fn python_clients() -> std::path::PathBuf {
     venv.to_path_buf()
 }
 
+/// Runs `command` to its end, killing it after `limit`.
+pub fn output_within(mut command: std::process::Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs a client `command` (a Python or Node program driving Ferry) to its end within
+/// `limit` and returns the JSON object it prints last.
+pub async fn client_json(command: std::process::Command, limit: Duration) -> serde_json::Value {
+    let described = format!("{command:?}");
+    let output = tokio::task::spawn_blocking(move || output_within(command, limit))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{described} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
 /// A temporary site with a few files.
 pub fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

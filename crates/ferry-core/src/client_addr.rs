@@ -23,11 +23,27 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-/// The client address of a request, after trusted proxies are taken into account. Ferry's
-/// server puts it in every request's extensions; read it with
-/// [`RequestExt::client_addr`](crate::RequestExt::client_addr).
+use crate::ConnectionInfo;
+
+/// The client address a trusted proxy reported for a request. Ferry's server puts it in the
+/// request's extensions when proxies are trusted (otherwise the peer is the client); read
+/// it with [`ClientAddr::of`] or [`RequestExt::client_addr`](crate::RequestExt::client_addr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The client of the request with these extensions: the address a trusted proxy
+    /// reported, else the connection's peer; `None` for a request that did not come from a
+    /// Ferry server.
+    pub fn of(extensions: &http::Extensions) -> Option<IpAddr> {
+        match extensions.get::<ClientAddr>() {
+            Some(ClientAddr(ip)) => Some(*ip),
+            None => extensions
+                .get::<ConnectionInfo>()
+                .map(|info| info.peer.ip()),
+        }
+    }
+}
 
 /// A network in CIDR notation (`10.0.0.0/8`, `fd00::/8`), or one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -141,10 +141,7 @@ impl<B> RequestExt for http::Request<B> {
     }
 
     fn client_addr(&self) -> Option<IpAddr> {
-        match self.extensions().get::<ClientAddr>() {
-            Some(ClientAddr(ip)) => Some(*ip),
-            None => self.peer_addr().map(|peer| peer.ip()),
-        }
+        ClientAddr::of(self.extensions())
     }
 
     fn request_id(&self) -> Option<&RequestId> {

@@ -89,7 +89,7 @@ pub(crate) async fn read(
         headers: headers(&parts.headers),
         params,
         request_id,
-        ip: client_ip(&parts.extensions),
+        ip: ferry_core::client_addr::ClientAddr::of(&parts.extensions),
         method: parts.method,
         ..ScriptRequest::default()
     };
@@ -269,17 +269,6 @@ impl ScriptRequest {
             files.set(index, entry)?;
         }
         Ok(files)
-    }
-}
-
-/// The client address Ferry's server put in the request: the peer's, or the one a trusted
-/// proxy reported.
-fn client_ip(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
-    match extensions.get::<ferry_core::client_addr::ClientAddr>() {
-        Some(client) => Some(client.0),
-        None => extensions
-            .get::<ferry_core::ConnectionInfo>()
-            .map(|info| info.peer.ip()),
     }
 }
 

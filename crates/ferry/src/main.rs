@@ -28,10 +28,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(_) => match config::serve_settings(&raw) {
             Ok(settings) => run_server(&settings.args.log.clone(), None, serve::run(settings)),
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            }
+            Err(error) => failure(&error),
         },
         Command::Run(_) => match config::run_settings(&raw) {
             Ok(settings) => {
@@ -39,18 +36,12 @@ fn main() -> ExitCode {
                 let script_log = settings.args.script_log_file.clone();
                 run_server(&log, script_log.as_deref(), run::run(settings))
             }
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            }
+            Err(error) => failure(&error),
         },
         Command::Mcp(args) => run_mcp(args),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            }
+            Err(error) => failure(&error),
         },
     }
 }
@@ -65,29 +56,9 @@ fn run_mcp(args: cli::McpArgs) -> ExitCode {
         log_rotation: cli::LogRotation::Never,
         log_keep: 1,
     };
-    let _log_guards = match logging::init(&log, None) {
-        Ok(guards) => guards,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run::mcp(args)) {
+    match run_logged(&log, None, run::mcp(args)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
+        Err(error) => failure(&error),
     }
 }
 
@@ -98,30 +69,31 @@ fn run_server(
     script_log: Option<&std::path::Path>,
     command: impl std::future::Future<Output = anyhow::Result<listen::Outcome>>,
 ) -> ExitCode {
-    let _log_guards = match logging::init(log, script_log) {
-        Ok(guards) => guards,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(command) {
+    match run_logged(log, script_log, command) {
         Ok(listen::Outcome::Stopped) => ExitCode::SUCCESS,
         // The conventional status of a process ended by SIGINT.
         Ok(listen::Outcome::Forced) => ExitCode::from(130),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
+        Err(error) => failure(&error),
     }
+}
+
+/// Installs the logger, starts the async runtime and runs `command` on it; the logger's
+/// writers flush when this returns.
+fn run_logged<T>(
+    log: &cli::LogArgs,
+    script_log: Option<&std::path::Path>,
+    command: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let _log_guards = logging::init(log, script_log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(command)
+}
+
+/// Prints `error` with its causes and hints.
+fn failure(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
 }

@@ -17,7 +17,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::client_addr::ClientAddr;
 use crate::response::IntoResponse;
-use crate::{ConnectionInfo, Request, Response};
+use crate::{Request, Response};
 
 /// How many requests a client may make in a period: `100/s`, `600/min`, `1000/h`. The whole
 /// allowance may be used at once; it refills evenly over the period.
@@ -348,13 +348,7 @@ where
 
 /// The client address a request is counted under.
 fn client_of(request: &Request) -> IpAddr {
-    let extensions = request.extensions();
-    if let Some(ClientAddr(ip)) = extensions.get::<ClientAddr>() {
-        return *ip;
-    }
-    extensions
-        .get::<ConnectionInfo>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.peer.ip())
+    ClientAddr::of(request.extensions()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// Whole seconds, rounded up (a client told 0 would retry at once).

@@ -47,13 +47,14 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
             return Box::pin(std::future::ready(Ok(response)));
         }
         let config = &self.context.config;
-        let client = if config.trusted_proxies.is_empty() {
-            self.info.peer.ip()
-        } else {
-            config
-                .trusted_proxies
-                .client_of(self.info.peer.ip(), request.headers())
-        };
+        // Without trusted proxies the peer is the client: nothing to record.
+        let reported = (!config.trusted_proxies.is_empty()).then(|| {
+            ClientAddr(
+                config
+                    .trusted_proxies
+                    .client_of(self.info.peer.ip(), request.headers()),
+            )
+        });
         let mut request = request.map(|incoming| {
             Body::paced(
                 incoming,
@@ -62,7 +63,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
         });
         let extensions = request.extensions_mut();
         extensions.insert(self.info);
-        extensions.insert(ClientAddr(client));
+        if let Some(client) = reported {
+            extensions.insert(client);
+        }
         extensions.insert(self.lifecycle.clone());
         let response = self.context.service.clone().oneshot(request);
         Box::pin(async move {
