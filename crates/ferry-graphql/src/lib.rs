@@ -32,6 +32,7 @@
 //!     .route("/graphql", http::Method::POST, graphql.handler());
 //! ```
 
+mod coerce;
 mod graphiql;
 mod http_endpoint;
 mod schema;

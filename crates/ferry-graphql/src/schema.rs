@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::Value;
 use async_graphql::dynamic::{
     Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar,
     Schema, SchemaBuilder, Subscription, SubscriptionField, SubscriptionFieldFuture, TypeRef,
@@ -13,6 +12,7 @@ use async_graphql::parser::types::{BaseType, FieldDefinition, Type, TypeDefiniti
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::coerce::TypeTable;
 use crate::sdl::{Fragment, SdlError, parse_fragment};
 use crate::subscriptions::{SubscriptionHub, lets_through};
 use crate::{Registration, ResolverCall, RootKind};
@@ -91,12 +91,7 @@ pub(crate) fn build(
             .or_default()
             .push((field, registration));
     }
-    let objects: HashSet<String> = types
-        .iter()
-        .filter(|(_, (ty, _))| matches!(ty.kind, TypeKind::Object(_)))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let objects = Arc::new(objects);
+    let objects = Arc::new(type_table(&types));
 
     let mut query = Object::new(RootKind::Query.type_name());
     let mut mutation = None;
@@ -158,6 +153,28 @@ pub(crate) fn build(
         .map_err(|error| SchemaError::Invalid(error.0))
 }
 
+/// The object types and enum values of `types`, for result coercion.
+fn type_table(types: &BTreeMap<String, (TypeDefinition, String)>) -> TypeTable {
+    let mut table = TypeTable::default();
+    for (name, (ty, _)) in types {
+        match &ty.kind {
+            TypeKind::Object(_) => {
+                table.objects.insert(name.clone());
+            }
+            TypeKind::Enum(values) => {
+                let values = values
+                    .values
+                    .iter()
+                    .map(|value| value.node.value.node.to_string())
+                    .collect();
+                table.enums.insert(name.clone(), values);
+            }
+            _ => {}
+        }
+    }
+    table
+}
+
 fn same_definition(a: &TypeDefinition, b: &TypeDefinition) -> bool {
     format!("{:?}", a.kind) == format!("{:?}", b.kind)
 }
@@ -166,7 +183,7 @@ fn same_definition(a: &TypeDefinition, b: &TypeDefinition) -> bool {
 fn root_field(
     definition: &FieldDefinition,
     registration: &Registration,
-    objects: &Arc<HashSet<String>>,
+    objects: &Arc<TypeTable>,
 ) -> Field {
     let resolver = registration.resolver.clone();
     let kind = registration.kind;
@@ -185,15 +202,16 @@ fn root_field(
             let arguments = arguments_json(&context);
             let graphql_context = context.ctx;
             FieldFuture::new(async move {
-                let value = match resolver
+                let completed = resolver
                     .resolve(ResolverCall {
                         kind,
                         field: name,
                         arguments,
                     })
                     .await
-                {
-                    Ok(value) => value,
+                    .and_then(|value| objects.complete(value, &shape));
+                match completed {
+                    Ok(value) => Ok(value),
                     // A nullable field that failed is null, with its error beside the data
                     // (async-graphql's dynamic schema would drop the field instead).
                     Err(message) if shape.nullable => {
@@ -202,12 +220,11 @@ fn root_field(
                             Some(graphql_context.item.pos),
                         );
                         graphql_context.add_error(graphql_context.set_error_path(error));
-                        return Ok(None);
+                        Ok(None)
                     }
                     // A non-null one nulls its parent, as the specification says.
-                    Err(message) => return Err(resolver_error(message)),
-                };
-                Ok(to_field_value(value, &shape, &objects))
+                    Err(message) => Err(resolver_error(message)),
+                }
             })
         },
     );
@@ -226,7 +243,7 @@ fn root_field(
 fn subscription_field(
     definition: &FieldDefinition,
     registration: &Registration,
-    objects: &Arc<HashSet<String>>,
+    objects: &Arc<TypeTable>,
     hub: &Arc<SubscriptionHub>,
 ) -> SubscriptionField {
     let resolver = registration.resolver.clone();
@@ -281,8 +298,11 @@ fn subscription_field(
                     }
                 });
                 Ok(events.map(move |event| {
-                    event.map(|value| {
-                        to_field_value(value, &shape, &objects).unwrap_or(FieldValue::NULL)
+                    event.and_then(|value| {
+                        objects
+                            .complete(value, &shape)
+                            .map(|value| value.unwrap_or(FieldValue::NULL))
+                            .map_err(async_graphql::Error::new)
                     })
                 }))
             })
@@ -321,49 +341,8 @@ fn arguments_json(context: &ResolverContext<'_>) -> serde_json::Map<String, serd
         .collect()
 }
 
-/// What a resolver's JSON becomes for a field of type `shape`: objects of our types stay
-/// JSON for their fields to read; a string where an object or list is expected is parsed
-/// as JSON (resolvers written for aiwebengine return JSON text).
-fn to_field_value(
-    value: serde_json::Value,
-    shape: &Type,
-    objects: &HashSet<String>,
-) -> Option<FieldValue<'static>> {
-    let value = match value {
-        serde_json::Value::String(text) if wants_structure(shape, objects) => {
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
-        }
-        other => other,
-    };
-    if value.is_null() {
-        return None;
-    }
-    match &shape.base {
-        BaseType::List(inner) => {
-            let items = match value {
-                serde_json::Value::Array(items) => items,
-                single => vec![single],
-            };
-            Some(FieldValue::list(items.into_iter().map(|item| {
-                to_field_value(item, inner, objects).unwrap_or(FieldValue::NULL)
-            })))
-        }
-        BaseType::Named(name) if objects.contains(name.as_str()) => {
-            Some(FieldValue::owned_any(value))
-        }
-        BaseType::Named(_) => Value::from_json(value).ok().map(FieldValue::value),
-    }
-}
-
-fn wants_structure(shape: &Type, objects: &HashSet<String>) -> bool {
-    match &shape.base {
-        BaseType::List(_) => true,
-        BaseType::Named(name) => objects.contains(name.as_str()),
-    }
-}
-
 /// A field of an object type: reads its value from the parent's JSON.
-fn object_field(definition: &FieldDefinition, objects: &Arc<HashSet<String>>) -> Field {
+fn object_field(definition: &FieldDefinition, objects: &Arc<TypeTable>) -> Field {
     let name = definition.name.node.to_string();
     let shape = Arc::new(definition.ty.node.clone());
     let objects = objects.clone();
@@ -375,7 +354,18 @@ fn object_field(definition: &FieldDefinition, objects: &Arc<HashSet<String>>) ->
             .and_then(|parent| parent.get(&key))
             .cloned()
             .unwrap_or(serde_json::Value::Null);
-        FieldFuture::Value(to_field_value(value, &shape, &objects))
+        match objects.complete(value, &shape) {
+            Ok(value) => FieldFuture::Value(value),
+            // As for root fields: a nullable one is null beside its error.
+            Err(message) if shape.nullable => {
+                let error = async_graphql::ServerError::new(message, Some(context.ctx.item.pos));
+                context.ctx.add_error(context.ctx.set_error_path(error));
+                FieldFuture::Value(None)
+            }
+            Err(message) => FieldFuture::new(async move {
+                Err::<Option<FieldValue<'static>>, _>(async_graphql::Error::new(message))
+            }),
+        }
     });
     if let Some(description) = &definition.description {
         field = field.description(description.node.clone());
@@ -390,7 +380,7 @@ fn register_type(
     builder: SchemaBuilder,
     ty: &TypeDefinition,
     owner: &str,
-    objects: &Arc<HashSet<String>>,
+    objects: &Arc<TypeTable>,
 ) -> Result<SchemaBuilder, SchemaError> {
     let name = ty.name.node.to_string();
     let description = ty.description.as_ref().map(|text| text.node.clone());

@@ -309,3 +309,69 @@ async fn browsers_get_graphiql_only_when_it_is_on() {
     let plain = page_for(false).await;
     assert_eq!(plain.status(), 400);
 }
+
+#[tokio::test]
+async fn values_that_do_not_fit_the_field_type_are_field_errors() {
+    let graphql = GraphQl::new(SchemaOptions::default());
+    graphql
+        .replace(&[
+            registration(RootKind::Query, "title", "title: String", |_| {
+                Ok(json!({ "not": "a string" }))
+            }),
+            registration(RootKind::Query, "count", "count: Int!", |_| Ok(json!(1.5))),
+            registration(
+                RootKind::Query,
+                "person",
+                "person: Person type Person { name: String age: Int role: Level } enum Level { LOW HIGH }",
+                |_| Ok(json!({ "name": ["x"], "age": 7, "role": "ROOT" })),
+            ),
+            registration(RootKind::Query, "fine", "fine: String", |_| Ok(json!(42))),
+        ])
+        .unwrap();
+    let url = serve(&graphql).await;
+    let accept = "application/graphql-response+json";
+
+    let (_, _, body) = post(&url, accept, json!({ "query": "{ title fine }" })).await;
+    assert_eq!(
+        body["data"],
+        json!({ "title": null, "fine": "42" }),
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["message"],
+        r#"String cannot represent value: {"not":"a string"}"#
+    );
+    assert_eq!(body["errors"][0]["path"], json!(["title"]));
+
+    // A non-null field nulls its parent.
+    let (_, _, body) = post(&url, accept, json!({ "query": "{ count fine }" })).await;
+    assert_eq!(body["data"], Value::Null, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Int cannot represent non-integer value: 1.5"
+    );
+
+    // Inside an object: each bad field is null with its own error and path.
+    let (_, _, body) = post(
+        &url,
+        accept,
+        json!({ "query": "{ person { name age role } }" }),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["person"],
+        json!({ "name": null, "age": 7, "role": null }),
+        "{body}"
+    );
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{body}");
+    assert!(
+        errors
+            .iter()
+            .any(|error| error["path"] == json!(["person", "name"]))
+    );
+    assert!(errors.iter().any(|error| {
+        error["path"] == json!(["person", "role"])
+            && error["message"] == r#"Enum "Level" cannot represent value: "ROOT""#
+    }));
+}

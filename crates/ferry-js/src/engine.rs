@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use ferry_core::Handler;
 use ferry_core::router::{RouteError, Router, Routes};
@@ -19,8 +19,9 @@ use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
 use crate::limits::Limits;
 use crate::offers;
-use crate::pool::{Control, RouteKey, WorkerPool, WorkerSettings};
+use crate::pool::{Control, WorkerPool, WorkerSettings};
 use crate::script::Script;
+use crate::script_set::{Loaded, ScriptSet};
 use crate::sockets::{SocketHub, SocketRoute};
 use crate::stream::StreamRoute;
 
@@ -88,41 +89,6 @@ pub struct LoadedScript {
     pub routes: Vec<String>,
 }
 
-/// A script version the engine runs, with what it registered.
-pub(crate) struct Loaded {
-    pub script: Script,
-    pub version: u64,
-    pub registrations: Vec<Registration>,
-}
-
-impl Loaded {
-    /// The key of this version's registration at `index`.
-    pub(crate) fn key(&self, index: usize) -> RouteKey {
-        RouteKey {
-            script: self.script.name().clone(),
-            version: self.version,
-            index,
-        }
-    }
-
-    fn describe(&self) -> LoadedScript {
-        LoadedScript {
-            name: self.script.name().clone(),
-            routes: self
-                .registrations
-                .iter()
-                .map(|registration| match registration.kind {
-                    RouteKind::Http => format!("{} {}", registration.method, registration.pattern),
-                    RouteKind::Stream { .. } => format!("STREAM {}", registration.pattern),
-                    RouteKind::WebSocket => format!("WEBSOCKET {}", registration.pattern),
-                    RouteKind::GraphQl(_) => format!("GRAPHQL {}", registration.pattern),
-                    RouteKind::Mcp(_) => format!("MCP {}", registration.pattern),
-                })
-                .collect(),
-        }
-    }
-}
-
 struct Shared {
     pool: Arc<WorkerPool>,
     routes: Routes,
@@ -133,7 +99,7 @@ struct Shared {
     mcp: Mcp,
     /// Built once: its sessions must outlive reloads.
     mcp_handler: McpHandler,
-    scripts: Mutex<BTreeMap<Arc<str>, Loaded>>,
+    scripts: ScriptSet,
     /// Serialises changes, so that two reloads never interleave their steps.
     changes: tokio::sync::Mutex<()>,
     versions: AtomicU64,
@@ -178,6 +144,7 @@ impl Engine {
         };
         let streams = StreamHub::new(options.streams);
         let sockets = SocketHub::default();
+        let scripts = ScriptSet::default();
         let mcp = Mcp::new(options.mcp.clone());
         let graphql = GraphQl::with_graphiql(
             SchemaOptions {
@@ -194,14 +161,16 @@ impl Engine {
             graphql: graphql.clone(),
             runtime: tokio::runtime::Handle::current(),
             completions,
+            scripts: scripts.clone(),
         });
-        let pool = match options.model {
+        let pool = Arc::new(match options.model {
             WorkerModel::Pool => WorkerPool::start(options.workers, settings)?,
             WorkerModel::PerThread => WorkerPool::per_thread(settings),
-        };
+        });
+        crate::watchdog::start(&pool).map_err(EngineError::Spawn)?;
         Ok(Engine {
             shared: Arc::new(Shared {
-                pool: Arc::new(pool),
+                pool,
                 routes: Routes::default(),
                 store,
                 streams,
@@ -209,7 +178,7 @@ impl Engine {
                 graphql,
                 mcp_handler: mcp.handler(),
                 mcp,
-                scripts: Mutex::new(BTreeMap::new()),
+                scripts,
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
             }),
@@ -274,12 +243,7 @@ impl Engine {
     }
 
     fn table(&self) -> MutexGuard<'_, BTreeMap<Arc<str>, Loaded>> {
-        // A panic while holding this lock cannot leave the map half-changed: every change
-        // is a single insert or remove.
-        self.shared
-            .scripts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared.scripts.lock()
     }
 
     /// Adds `script`, or replaces the running script of the same name.
@@ -366,16 +330,19 @@ impl Engine {
                     return Err(ScriptError::new(&name, error).into());
                 }
             };
+        // Into the set first, then to the workers, both under the set's lock: a worker that
+        // replaces a stuck one meanwhile starts with this version or gets the commit.
+        let described = loaded.describe();
+        let committed = loaded.script.clone();
+        table.insert(name.clone(), loaded);
         pool.notify(|| Control::Commit {
-            name: name.clone(),
+            script: committed.clone(),
             version,
         });
         self.shared.routes.replace(router);
         // Checked above: the schema builds, the MCP registry is consistent.
         let _ = self.shared.graphql.replace(&fields);
         let _ = self.shared.mcp.replace(offered);
-        let described = loaded.describe();
-        table.insert(name.clone(), loaded);
         self.sync_streams(&table);
         self.shared.sockets.restart(&name, Some(version));
         Ok(described)

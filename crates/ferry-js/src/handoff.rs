@@ -3,15 +3,15 @@
 //! A reply sent straight from a worker thread wakes its request's task on the server's
 //! runtime; when that runtime is asleep, each such wake-up is a context switch, and on a
 //! busy core the scheduler switches at once, so a burst of replies turns into a ping-pong of
-//! one reply per switch. Instead, a worker collects the replies of a burst and hands them over
-//! together with one wake-up of a dispatcher task on the server's runtime, which delivers
-//! them from there (cheap, thread-local wake-ups).
+//! one reply per switch. Instead, a worker collects the replies of a burst (in its
+//! [`Outbox`](crate::outbox::Outbox)) and hands them over together with one wake-up of a
+//! dispatcher task on the server's runtime, which delivers them from there (cheap,
+//! thread-local wake-ups).
 //!
 //! Replies are held back only while the worker has more work queued, up to 32 of them, and
 //! never behind a long call: the interrupt handler hands them over once a call has run for
 //! 100 µs.
 
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ferry_core::Response;
@@ -51,7 +51,7 @@ impl Completions {
     }
 
     /// Hands over `batch` (emptying it) with one wake-up.
-    fn hand_over(&self, batch: &mut Vec<Reply>) {
+    pub(crate) fn hand_over(&self, batch: &mut Vec<Reply>) {
         if batch.is_empty() {
             return;
         }
@@ -60,43 +60,5 @@ impl Completions {
             .unwrap_or_else(PoisonError::into_inner)
             .append(batch);
         self.wake.notify_one();
-    }
-}
-
-/// One worker's replies of the current burst.
-pub(crate) struct ReplyBatch {
-    replies: RefCell<Vec<Reply>>,
-    completions: Arc<Completions>,
-}
-
-/// Most replies a worker holds back before handing them over.
-const MAX_BATCH: usize = 32;
-
-impl ReplyBatch {
-    pub(crate) fn new(completions: Arc<Completions>) -> Self {
-        ReplyBatch {
-            replies: RefCell::new(Vec::new()),
-            completions,
-        }
-    }
-
-    /// Adds a reply; hands the batch over when it is full.
-    pub(crate) fn push(&self, reply: Reply) {
-        let full = {
-            let mut replies = self.replies.borrow_mut();
-            replies.push(reply);
-            replies.len() >= MAX_BATCH
-        };
-        if full {
-            self.hand_over();
-        }
-    }
-
-    /// Hands the held replies over, if any (and if the batch is not being changed right
-    /// now, which cannot happen on the worker's single thread).
-    pub(crate) fn hand_over(&self) {
-        if let Ok(mut replies) = self.replies.try_borrow_mut() {
-            self.completions.hand_over(&mut replies);
-        }
     }
 }

@@ -54,13 +54,18 @@ mod handoff;
 mod limits;
 pub mod management;
 mod offers;
+mod outbox;
 mod pool;
+mod pulse;
 mod request;
 mod response;
 mod script;
+mod script_set;
 mod sockets;
 mod stream;
+mod thrown;
 pub mod watch;
+mod watchdog;
 mod worker;
 
 pub use engine::{Engine, EngineOptions, LoadedScript, WorkerModel};

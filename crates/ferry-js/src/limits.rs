@@ -21,6 +21,10 @@ pub struct Limits {
     pub queue_per_worker: usize,
     /// Async handlers one worker may have waiting at once; past that, 503. Default 1,024.
     pub pending_per_worker: usize,
+    /// How long past its deadline a worker may stay in host code that the interpreter
+    /// cannot interrupt (a blocking call in a binding) before a fresh worker replaces it
+    /// and its waiting clients get 503/504. Default 1 s.
+    pub stuck_grace: Duration,
 }
 
 impl Default for Limits {
@@ -33,6 +37,7 @@ impl Default for Limits {
             body_bytes: 1024 * 1024,
             queue_per_worker: 256,
             pending_per_worker: 1024,
+            stuck_grace: Duration::from_secs(1),
         }
     }
 }

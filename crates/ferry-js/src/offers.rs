@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::bindings::{McpKind, Registration, RouteKind};
 use crate::call_js::JsCall;
-use crate::engine::Loaded;
 use crate::pool::WorkerPool;
+use crate::script_set::Loaded;
 
 /// The name or URI of a GraphQL or MCP registration (its pattern is `"<kind> <key>"`).
 fn key_of(registration: &Registration) -> String {

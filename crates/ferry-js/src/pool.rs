@@ -1,12 +1,16 @@
 //! The worker pool: N threads, one bounded queue of requests they all take from, and a
-//! control channel per worker for script changes, which every worker must see.
+//! control channel per worker for script changes, which every worker must see. A worker
+//! the watchdog finds stuck in host code past its deadline is replaced here by a fresh one
+//! that loads every running script (see [`WorkerPool::replace_if_stuck`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ferry_core::Response;
 use ferry_core::sse::StreamHub;
+use ferry_core::ws::CloseCode;
 use ferry_store::SqliteStore;
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,10 +18,14 @@ use crate::bindings::Registration;
 use crate::error::{EngineError, ScriptError};
 use crate::handoff::Completions;
 use crate::limits::Limits;
+use crate::outbox::{Doing, Outbox};
+use crate::pulse::Pulse;
 use crate::request::ScriptRequest;
+use crate::response::unavailable;
 use crate::script::Script;
+use crate::script_set::ScriptSet;
 use crate::sockets::SocketHub;
-use crate::worker;
+use crate::worker::{self, WorkerLink};
 
 /// Which handler a request is for: the script, the version of it that registered the route,
 /// and the handler's position in that version's registrations.
@@ -93,8 +101,9 @@ pub(crate) enum Control {
         version: u64,
         reply: oneshot::Sender<Result<Vec<Registration>, ScriptError>>,
     },
-    /// Make the prepared `version` of `name` the running one.
-    Commit { name: Arc<str>, version: u64 },
+    /// Make the prepared `version` of `script` the running one (a worker that did not
+    /// prepare it, having replaced one that did, loads it now).
+    Commit { script: Script, version: u64 },
     /// Drop the prepared `version` of `name`.
     Abort { name: Arc<str>, version: u64 },
     /// Unload the script `name`.
@@ -130,6 +139,8 @@ pub(crate) struct WorkerSettings {
     pub runtime: tokio::runtime::Handle,
     /// Where pool workers hand their replies over (None: reply directly).
     pub completions: Option<Arc<Completions>>,
+    /// The running scripts, which a replacement worker loads.
+    pub scripts: ScriptSet,
 }
 
 /// How a worker receives script changes.
@@ -150,17 +161,36 @@ impl ControlSender {
     }
 }
 
+/// One worker as the pool sees it.
+struct WorkerSlot {
+    control: ControlSender,
+    /// Pool model: the control queue's receiving end, whose leftovers go to a replacement.
+    leftovers: Option<Receiver<Control>>,
+    pulse: Arc<Pulse>,
+    outbox: Arc<Outbox>,
+    /// When the watchdog last reported this worker stuck (server-thread workers, which it
+    /// cannot replace: their thread is the server's).
+    reported: Option<Instant>,
+}
+
 /// The running workers: either a pool of threads that take requests from one queue, or
 /// workers attached to server threads (thread-per-core), which run the requests of their
 /// own thread inline and take jobs from other threads through a queue each.
 pub(crate) struct WorkerPool {
     /// The pool's shared queue (pool model).
     jobs: Option<Sender<HttpJob>>,
+    /// Its receiving end, for replacement workers (pool model).
+    job_queue: Option<Receiver<HttpJob>>,
     /// Each attached worker's queue (thread-per-core model).
     local_jobs: Mutex<Vec<mpsc::Sender<HttpJob>>>,
     next_local: AtomicUsize,
-    controls: Mutex<Vec<ControlSender>>,
+    workers: Mutex<Vec<WorkerSlot>>,
     settings: Arc<WorkerSettings>,
+    /// Threads of replaced workers still stuck; past a limit no more are replaced, so a
+    /// script cannot pile up threads (and their memory) without end.
+    stuck_threads: Arc<AtomicUsize>,
+    /// Workers replaced so far (names the replacements' threads).
+    replacements: std::sync::atomic::AtomicU64,
 }
 
 /// The queue is full: every worker is busy and the backlog is at its limit.
@@ -172,39 +202,34 @@ impl WorkerPool {
         let count = count.max(1);
         let capacity = settings.limits.queue_per_worker.max(1) * count;
         let (jobs, job_queue) = crossbeam_channel::bounded(capacity);
-        let mut controls = Vec::with_capacity(count);
-        for id in 0..count {
-            let (control, control_queue) = crossbeam_channel::unbounded();
-            let own = control.clone();
-            let to_self: ToSelf = Arc::new(move |message| {
-                let _ = own.send(message);
-            });
-            spawn(
-                id,
-                settings.clone(),
-                job_queue.clone(),
-                control_queue,
-                to_self,
-            )?;
-            controls.push(ControlSender::Thread(control));
-        }
-        Ok(WorkerPool {
+        let pool = WorkerPool {
             jobs: Some(jobs),
+            job_queue: Some(job_queue),
             local_jobs: Mutex::new(Vec::new()),
             next_local: AtomicUsize::new(0),
-            controls: Mutex::new(controls),
+            workers: Mutex::new(Vec::with_capacity(count)),
             settings,
-        })
+            stuck_threads: Arc::new(AtomicUsize::new(0)),
+            replacements: std::sync::atomic::AtomicU64::new(0),
+        };
+        for id in 0..count {
+            let slot = pool.spawn(id, 0, Vec::new())?;
+            lock(&pool.workers).push(slot);
+        }
+        Ok(pool)
     }
 
     /// A pool with no threads of its own: workers join with [`WorkerPool::attach`].
     pub(crate) fn per_thread(settings: Arc<WorkerSettings>) -> Self {
         WorkerPool {
             jobs: None,
+            job_queue: None,
             local_jobs: Mutex::new(Vec::new()),
             next_local: AtomicUsize::new(0),
-            controls: Mutex::new(Vec::new()),
+            workers: Mutex::new(Vec::new()),
             settings,
+            stuck_threads: Arc::new(AtomicUsize::new(0)),
+            replacements: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -213,22 +238,80 @@ impl WorkerPool {
     pub(crate) fn attach(&self) -> Result<impl Future<Output = ()> + use<>, EngineError> {
         let (control, controls) = mpsc::unbounded_channel();
         let (job, jobs) = mpsc::channel(self.settings.limits.queue_per_worker.max(1));
-        let mut senders = lock(&self.controls);
+        let mut workers = lock(&self.workers);
         let own = control.clone();
-        let to_self: ToSelf = Arc::new(move |message| {
-            let _ = own.send(message);
+        let pulse = Arc::new(Pulse::new());
+        let outbox = Arc::new(Outbox::new(None));
+        let link = WorkerLink {
+            id: workers.len(),
+            to_self: Arc::new(move |message| {
+                let _ = own.send(message);
+            }),
+            pulse: pulse.clone(),
+            outbox: outbox.clone(),
+        };
+        let driver = worker::local::attach(link, self.settings.clone(), controls, jobs)
+            .map_err(|error| EngineError::Runtime(error.to_string()))?;
+        workers.push(WorkerSlot {
+            control: ControlSender::Local(control),
+            leftovers: None,
+            pulse,
+            outbox,
+            reported: None,
         });
-        let driver = worker::local::attach(
-            senders.len(),
-            self.settings.clone(),
-            to_self,
-            controls,
-            jobs,
-        )
-        .map_err(|error| EngineError::Runtime(error.to_string()))?;
-        senders.push(ControlSender::Local(control));
         lock(&self.local_jobs).push(job);
         Ok(driver)
+    }
+
+    /// Starts worker thread `id` (its `generation`-th incarnation) with `scripts` running.
+    fn spawn(
+        &self,
+        id: usize,
+        generation: u64,
+        scripts: Vec<(Script, u64)>,
+    ) -> Result<WorkerSlot, EngineError> {
+        let Some(jobs) = self.job_queue.clone() else {
+            return Err(EngineError::Runtime(
+                "a thread-per-core engine has no worker threads of its own".into(),
+            ));
+        };
+        let (control, controls) = crossbeam_channel::unbounded();
+        let own = control.clone();
+        let pulse = Arc::new(Pulse::new());
+        let outbox = Arc::new(Outbox::new(self.settings.completions.clone()));
+        let link = WorkerLink {
+            id,
+            to_self: Arc::new(move |message| {
+                let _ = own.send(message);
+            }),
+            pulse: pulse.clone(),
+            outbox: outbox.clone(),
+        };
+        let settings = self.settings.clone();
+        let stuck_threads = self.stuck_threads.clone();
+        let leftovers = controls.clone();
+        let name = match generation {
+            0 => format!("ferry-js-{id}"),
+            _ => format!("ferry-js-{id}.{generation}"),
+        };
+        let thread_pulse = pulse.clone();
+        std::thread::Builder::new()
+            .name(name)
+            .stack_size(settings.limits.thread_stack_bytes())
+            .spawn(move || {
+                worker::run(link, settings, scripts, &jobs, &controls);
+                if thread_pulse.abandoned() {
+                    stuck_threads.fetch_sub(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(EngineError::Spawn)?;
+        Ok(WorkerSlot {
+            control: ControlSender::Thread(control),
+            leftovers: Some(leftovers),
+            pulse,
+            outbox,
+            reported: None,
+        })
     }
 
     /// What the workers are configured with.
@@ -268,11 +351,12 @@ impl WorkerPool {
         message: impl Fn(oneshot::Sender<R>) -> Control,
     ) -> Result<Vec<R>, EngineError> {
         let replies = {
-            let controls = lock(&self.controls);
-            let mut replies = Vec::with_capacity(controls.len());
-            for control in controls.iter() {
+            let workers = lock(&self.workers);
+            let mut replies = Vec::with_capacity(workers.len());
+            for worker in workers.iter() {
                 let (reply, answer) = oneshot::channel();
-                control
+                worker
+                    .control
                     .send(message(reply))
                     .map_err(|_| EngineError::Stopped)?;
                 replies.push(answer);
@@ -289,48 +373,181 @@ impl WorkerPool {
     /// Sends `job` to the worker that owns its socket (when that worker has stopped, the
     /// job's reply channel closes unanswered).
     pub(crate) fn send_socket_event(&self, job: SocketJob) {
-        let controls = lock(&self.controls);
-        if controls.is_empty() {
+        let workers = lock(&self.workers);
+        if workers.is_empty() {
             return;
         }
-        // Sockets are spread over the workers by id; the id never changes.
-        let owner = usize::try_from(job.socket % controls.len() as u64).unwrap_or(0);
-        let _ = controls[owner].send(Control::Socket(Box::new(job)));
+        let owner = owner(job.socket, workers.len());
+        let _ = workers[owner].control.send(Control::Socket(Box::new(job)));
     }
 
     /// Sends a control message that needs no reply to every worker.
     pub(crate) fn notify(&self, message: impl Fn() -> Control) {
-        for control in lock(&self.controls).iter() {
+        for worker in lock(&self.workers).iter() {
             // A worker that has stopped has nothing left to change.
-            let _ = control.send(message());
+            let _ = worker.control.send(message());
         }
     }
 
     /// The number of workers.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.controls).len()
+        lock(&self.workers).len()
+    }
+
+    /// The workers the watchdog should look at now: those in a section overdue by more
+    /// than the grace period.
+    pub(crate) fn overdue(&self, now: Instant) -> Vec<usize> {
+        let grace = self.settings.limits.stuck_grace;
+        lock(&self.workers)
+            .iter()
+            .enumerate()
+            .filter(|(_, worker)| worker.pulse.overdue(now, grace).is_some())
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// Replaces worker `index` if it is still stuck in the section that made it overdue: its
+    /// waiting clients are answered, its sockets closed (their state lived in its runtime),
+    /// and a fresh worker loads every running script and takes its place and its queue. A
+    /// server thread's worker cannot be replaced (its thread is the server's): it is
+    /// reported instead.
+    pub(crate) fn replace_if_stuck(&self, index: usize, now: Instant) {
+        let grace = self.settings.limits.stuck_grace;
+        let limit = self.settings.limits.call_timeout;
+        // The script set first, then the workers: the lock order of commits.
+        let scripts = self.settings.scripts.lock();
+        let mut workers = lock(&self.workers);
+        let count = workers.len();
+        let Some(slot) = workers.get_mut(index) else {
+            return;
+        };
+        if slot.leftovers.is_none() {
+            report_stuck_server_thread(slot, index, now, grace);
+            return;
+        }
+        let ceiling = 2 * count;
+        if self.stuck_threads.load(Ordering::Relaxed) >= ceiling {
+            if slot
+                .reported
+                .is_none_or(|at| now.duration_since(at) > REPORT_EVERY)
+            {
+                slot.reported = Some(now);
+                tracing::error!(
+                    worker = index,
+                    "a JavaScript worker is stuck in host code, but {ceiling} replaced workers are still stuck too; not replacing it, so as not to pile up threads"
+                );
+            }
+            return;
+        }
+        let Some(late) = slot.pulse.abandon_if_overdue(now, grace) else {
+            return;
+        };
+        self.stuck_threads.fetch_add(1, Ordering::Relaxed);
+        let reason = format!(
+            "the JavaScript worker was stuck in host code {} ms past its {} ms deadline and was replaced",
+            late.as_millis(),
+            limit.as_millis()
+        );
+        let doing = slot.outbox.abandon(&reason);
+        let running: Vec<(Script, u64)> = scripts
+            .values()
+            .map(|loaded| (loaded.script.clone(), loaded.version))
+            .collect();
+        let generation = self.replacements.fetch_add(1, Ordering::Relaxed) + 1;
+        let fresh = match self.spawn(index, generation, running) {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::error!(worker = index, %error, "cannot start a worker to replace a stuck one");
+                return;
+            }
+        };
+        let old = std::mem::replace(slot, fresh);
+        if let Some(leftovers) = old.leftovers {
+            forward_leftovers(&leftovers, &slot.control);
+        }
+        drop(workers);
+        drop(scripts);
+        let closed = self.settings.sockets.close_where(
+            |socket| owner(socket, count) == index,
+            CloseCode::Error.into(),
+            "the server replaced the worker of this socket; reconnect",
+        );
+        metrics::counter!("ferry_js_worker_replacements_total").increment(1);
+        let doing = doing.map_or_else(|| "in host code".to_owned(), |doing| self.describe(&doing));
+        tracing::error!(
+            target: crate::SCRIPT_LOG_TARGET,
+            worker = index,
+            "a JavaScript worker was stuck {} ms past its {} ms deadline ({doing}), in host code the interrupt handler cannot stop (a blocking call?); a fresh worker replaces it, its waiting requests got 503/504 and {closed} of its WebSockets were closed",
+            late.as_millis(),
+            limit.as_millis(),
+        );
+    }
+
+    /// Says what a worker was doing, for log lines.
+    fn describe(&self, doing: &Doing) -> String {
+        match doing {
+            Doing::Call(key) => self.settings.scripts.describe_handler(key),
+            Doing::Loading(script) => format!("loading {script}"),
+            Doing::Timer(script) => format!("a timer callback of {script}"),
+            Doing::Settling(script) => format!("an executeGraphQL continuation of {script}"),
+        }
     }
 }
 
-/// Locks `mutex`; the lists it guards are only ever pushed to, so a panic elsewhere cannot
-/// leave them inconsistent.
+/// How often a stuck worker that cannot be replaced is reported.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Logs (now and then) that a server thread's worker is stuck: the watchdog cannot replace
+/// it, since its thread is the server's.
+fn report_stuck_server_thread(slot: &mut WorkerSlot, index: usize, now: Instant, grace: Duration) {
+    let Some(late) = slot.pulse.overdue(now, grace) else {
+        return;
+    };
+    if slot
+        .reported
+        .is_some_and(|at| now.duration_since(at) <= REPORT_EVERY)
+    {
+        return;
+    }
+    slot.reported = Some(now);
+    metrics::counter!("ferry_js_worker_stuck_total").increment(1);
+    tracing::error!(
+        target: crate::SCRIPT_LOG_TARGET,
+        worker = index,
+        "a thread-per-core JavaScript worker has been stuck in host code for {} ms past its deadline; its server thread's connections wait until it returns (the pool model replaces stuck workers)",
+        late.as_millis()
+    );
+}
+
+/// Moves what is left in a replaced worker's control queue to its replacement: script
+/// changes go on (in order); a socket event is answered 503 (the socket's state went with
+/// the old runtime) and a host call's result dropped (its promise did too).
+fn forward_leftovers(leftovers: &Receiver<Control>, to: &ControlSender) {
+    while let Ok(message) = leftovers.try_recv() {
+        match message {
+            Control::Socket(job) => {
+                let _ = job
+                    .reply
+                    .send(unavailable("the socket's worker was replaced"));
+            }
+            Control::Settle { .. } => {}
+            change => {
+                let _ = to.send(change);
+            }
+        }
+    }
+}
+
+/// The worker (of `count`) that owns socket `socket`: sockets are spread by id, which
+/// never changes.
+fn owner(socket: u64, count: usize) -> usize {
+    usize::try_from(socket % count.max(1) as u64).unwrap_or(0)
+}
+
+/// Locks `mutex`; the lists it guards change only by a push or a whole-slot swap, so a
+/// panic elsewhere cannot leave them inconsistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn spawn(
-    id: usize,
-    settings: Arc<WorkerSettings>,
-    jobs: Receiver<HttpJob>,
-    controls: Receiver<Control>,
-    to_self: ToSelf,
-) -> Result<(), EngineError> {
-    std::thread::Builder::new()
-        .name(format!("ferry-js-{id}"))
-        .stack_size(settings.limits.thread_stack_bytes())
-        .spawn(move || worker::run(id, settings, to_self, &jobs, &controls))
-        .map(|_| ())
-        .map_err(EngineError::Spawn)
 }

@@ -8,22 +8,51 @@ use ferry_core::response::TEXT_PLAIN_UTF8;
 use ferry_core::{Body, IntoResponse, Response};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, StatusCode};
-use rquickjs::{Object, Type, Value};
+use rquickjs::{Ctx, Object, Type, Value};
+
+use crate::thrown::Thrown;
 
 const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
 
 /// What is wrong with a handler's return value, written for the script's author.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InvalidResponse(pub String);
+pub(crate) struct InvalidResponse {
+    pub message: String,
+    /// The part of the value being read when script code it ran (a getter, a `toJSON`, a
+    /// proxy's trap) threw or was stopped.
+    pub reading: Option<String>,
+}
 
 impl std::fmt::Display for InvalidResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 fn invalid(message: impl Into<String>) -> InvalidResponse {
-    InvalidResponse(message.into())
+    InvalidResponse {
+        message: message.into(),
+        reading: None,
+    }
+}
+
+/// Reading `part` failed: script code it ran threw (described, and cleared) or was stopped.
+fn unreadable(ctx: &Ctx<'_>, error: &rquickjs::Error, part: String) -> InvalidResponse {
+    let detail = Thrown::catch(ctx, error).message;
+    InvalidResponse {
+        message: format!("reading {part} threw {detail}"),
+        reading: Some(part),
+    }
+}
+
+/// `JSON.stringify(value)` (`None` for a value it skips, such as a function); what it threw
+/// is the error of reading `part`.
+fn stringify(value: &Value<'_>, part: &str) -> Result<Option<String>, InvalidResponse> {
+    let ctx = value.ctx();
+    match ctx.json_stringify(value.clone()) {
+        Ok(text) => Ok(text.and_then(|text| text.to_string().ok())),
+        Err(error) => Err(unreadable(ctx, &error, part.to_owned())),
+    }
 }
 
 /// Converts a handler's return value: a string (200, `text/plain`) or an object
@@ -38,7 +67,7 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
         return Ok(response);
     }
     let object = match value.type_of() {
-        Type::Object => value
+        Type::Object | Type::Proxy => value
             .as_object()
             .ok_or_else(|| invalid("unexpected object"))?,
         other => {
@@ -73,16 +102,6 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
     Ok(response)
 }
 
-/// `JSON.stringify(value)`, when it gives text.
-fn json_text(value: &Value<'_>) -> Option<String> {
-    value
-        .ctx()
-        .json_stringify(value.clone())
-        .ok()
-        .flatten()
-        .and_then(|text| text.to_string().ok())
-}
-
 /// The answer of a handler whose value does not matter: `204`, no metadata.
 pub(crate) fn no_metadata() -> Response {
     let mut response = Response::new(Body::empty());
@@ -95,10 +114,8 @@ pub(crate) fn json_from_js(value: &Value<'_>) -> Result<Response, InvalidRespons
     if value.is_undefined() {
         return Ok(Response::new(Body::from("null")));
     }
-    let json = json_text(value).ok_or_else(|| {
-        InvalidResponse(
-            "the resolver's value could not be turned into JSON (it must not contain cycles or functions)".into(),
-        )
+    let json = stringify(value, "the value (as JSON)")?.ok_or_else(|| {
+        invalid("the value could not be turned into JSON (it must not be a function or a symbol)")
     })?;
     Ok(Response::new(Body::from(json)))
 }
@@ -110,17 +127,14 @@ pub(crate) fn metadata_from_js(value: &Value<'_>) -> Result<Response, InvalidRes
     if value.is_undefined() || value.is_null() {
         return Ok(no_metadata());
     }
-    if value.type_of() != Type::Object {
+    if !is_object(value.type_of()) {
         return Err(invalid(format!(
             "a stream customizer (or a WebSocket's open handler) returns the connection's metadata as an object, such as {{ room: context.request.query.room }}, or nothing (to use the query parameters); it returned {}",
             describe_type(value.type_of())
         )));
     }
-    let json = json_text(value).ok_or_else(|| {
-        InvalidResponse(
-            "the stream customizer's metadata could not be turned into JSON (it must not contain cycles or functions)".into(),
-        )
-    })?;
+    let json = stringify(value, "the metadata (as JSON)")?
+        .ok_or_else(|| invalid("the stream customizer's metadata could not be turned into JSON"))?;
     let mut response = Response::new(Body::from(json));
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -132,7 +146,7 @@ pub(crate) fn metadata_from_js(value: &Value<'_>) -> Result<Response, InvalidRes
 fn field<'js>(object: &Object<'js>, name: &str) -> Result<Value<'js>, InvalidResponse> {
     object
         .get(name)
-        .map_err(|error| invalid(format!("cannot read the response's {name}: {error}")))
+        .map_err(|error| unreadable(object.ctx(), &error, format!("the response's {name}")))
 }
 
 fn status(object: &Object<'_>) -> Result<StatusCode, InvalidResponse> {
@@ -206,7 +220,7 @@ fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
         return Ok((Bytes::new(), TEXT_PLAIN_UTF8));
     }
     let hint = match body.type_of() {
-        Type::Object | Type::Array => {
+        Type::Object | Type::Proxy | Type::Array => {
             "; to send JSON use ResponseBuilder.json(data) or JSON.stringify(data), for binary data use bodyBase64"
         }
         _ => "; convert it with String(value)",
@@ -222,18 +236,21 @@ fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), Inva
     if value.is_undefined() || value.is_null() {
         return Ok(());
     }
-    let Some(headers) = value
-        .as_object()
-        .filter(|_| value.type_of() == Type::Object)
-    else {
+    let Some(headers) = value.as_object().filter(|_| is_object(value.type_of())) else {
         return Err(invalid(format!(
             "headers must be an object such as {{ \"Cache-Control\": \"no-store\" }}, not {}",
             describe_type(value.type_of())
         )));
     };
-    for entry in headers.props::<String, Value>() {
-        let (name, value) =
-            entry.map_err(|error| invalid(format!("cannot read the headers: {error}")))?;
+    let ctx = headers.ctx();
+    let names: Vec<String> = headers
+        .keys::<String>()
+        .collect::<rquickjs::Result<_>>()
+        .map_err(|error| unreadable(ctx, &error, "the response's headers".to_owned()))?;
+    for name in names {
+        let value: Value = headers
+            .get(name.as_str())
+            .map_err(|error| unreadable(ctx, &error, format!("the response's header {name:?}")))?;
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid(format!("{name:?} is not a valid header name")))?;
         if header == CONTENT_LENGTH || header == TRANSFER_ENCODING {
@@ -258,6 +275,11 @@ fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), Inva
         target.insert(header, header_value);
     }
     Ok(())
+}
+
+/// Whether a value of `kind` is read as an object of fields (a proxy is: its traps answer).
+fn is_object(kind: Type) -> bool {
+    matches!(kind, Type::Object | Type::Proxy)
 }
 
 pub(crate) fn describe_type(kind: Type) -> &'static str {
@@ -351,56 +373,67 @@ mod tests {
     fn invalid_status_suggests_the_likely_one() {
         let error = convert("({ status: 2000, body: 'x' })").unwrap_err();
         assert_eq!(
-            error.0,
+            error.message,
             "status 2000 is not a valid HTTP status (100 to 599); did you mean 200?"
         );
         let error = convert("({ status: 40 })").unwrap_err();
-        assert!(error.0.ends_with("did you mean 400?"), "{}", error.0);
+        assert!(
+            error.message.ends_with("did you mean 400?"),
+            "{}",
+            error.message
+        );
         let error = convert("({ status: '200' })").unwrap_err();
-        assert_eq!(error.0, "status must be a number such as 200, not a string");
+        assert_eq!(
+            error.message,
+            "status must be a number such as 200, not a string"
+        );
     }
 
     #[test]
     fn wrong_body_types_say_how_to_fix_them() {
         let error = convert("({ status: 200, body: { a: 1 } })").unwrap_err();
         assert!(
-            error.0.contains("ResponseBuilder.json(data)"),
+            error.message.contains("ResponseBuilder.json(data)"),
             "{}",
-            error.0
+            error.message
         );
         let error = convert("({ body: 42 })").unwrap_err();
-        assert!(error.0.contains("String(value)"), "{}", error.0);
+        assert!(error.message.contains("String(value)"), "{}", error.message);
         let error = convert("({ bodyBase64: '@@@' })").unwrap_err();
         assert!(
-            error.0.starts_with("bodyBase64 is not valid base64"),
+            error.message.starts_with("bodyBase64 is not valid base64"),
             "{}",
-            error.0
+            error.message
         );
     }
 
     #[test]
     fn invalid_headers_are_named() {
         let error = convert("({ headers: { 'Bad Name': 'x' } })").unwrap_err();
-        assert_eq!(error.0, "\"Bad Name\" is not a valid header name");
+        assert_eq!(error.message, "\"Bad Name\" is not a valid header name");
         let error = convert("({ headers: { 'X-A': 'line\\nbreak' } })").unwrap_err();
-        assert!(error.0.contains("\"X-A\""), "{}", error.0);
+        assert!(error.message.contains("\"X-A\""), "{}", error.message);
         let error = convert("({ headers: { 'X-A': {} } })").unwrap_err();
-        assert!(error.0.contains("must be a string"), "{}", error.0);
+        assert!(
+            error.message.contains("must be a string"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
     fn returning_nothing_is_explained() {
         let error = convert("undefined").unwrap_err();
         assert!(
-            error.0.starts_with("the handler returned undefined"),
+            error.message.starts_with("the handler returned undefined"),
             "{}",
-            error.0
+            error.message
         );
         let error = convert("[1]").unwrap_err();
         assert!(
-            error.0.starts_with("the handler returned an array"),
+            error.message.starts_with("the handler returned an array"),
             "{}",
-            error.0
+            error.message
         );
     }
 

@@ -154,6 +154,26 @@ impl SocketHub {
         self.send(id, Message::Close(Some(frame)))
     }
 
+    /// Closes every socket whose id `which` picks with `code` and `reason`; returns how
+    /// many.
+    pub(crate) fn close_where(
+        &self,
+        which: impl Fn(u64) -> bool,
+        code: u16,
+        reason: &str,
+    ) -> usize {
+        let ids: Vec<u64> = self
+            .read()
+            .keys()
+            .copied()
+            .filter(|id| which(*id))
+            .collect();
+        for id in &ids {
+            let _ = self.close(*id, code, reason.to_owned());
+        }
+        ids.len()
+    }
+
     /// Closes the sockets of `script` that belong to a version other than `keep` (with
     /// 1012, "service restart": the script was reloaded or removed).
     pub(crate) fn restart(&self, script: &str, keep: Option<u64>) {
@@ -361,7 +381,19 @@ impl Connection {
                     break;
                 }
             };
-            self.event(event).await;
+            let answer = self.event(event).await;
+            if matches!(
+                answer.status(),
+                StatusCode::GATEWAY_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE
+            ) {
+                // The message handler ran past its deadline (or its worker is gone): the
+                // socket's state can no longer be trusted to be what the script expects.
+                let _ = self.hub.close(
+                    self.id,
+                    CloseCode::Error.into(),
+                    "the message handler did not finish in time".into(),
+                );
+            }
         }
         self.hub.remove(self.id);
         let (code, reason) = closed;

@@ -82,9 +82,12 @@ async fn limits_hold_and_the_worker_recovers() {
         register("/loop", () => { for (;;) {} });
         register("/never", () => new Promise(() => {}));
         register("/bomb", () => { const hog = []; for (;;) hog.push(new Array(100000).fill(1)); });
+        register("/getter", () => ({ get status() { for (;;) {} } }));
     "#;
     with_local_server(limits, &[("app.js", script)], |_engine, base| async move {
         assert_eq!(text(format!("{base}/loop")).await.0, 504);
+        // Reading what the handler returned is under the deadline too.
+        assert_eq!(text(format!("{base}/getter")).await.0, 504);
         assert_eq!(text(format!("{base}/never")).await.0, 504);
         assert_eq!(text(format!("{base}/bomb")).await.0, 500);
         assert_eq!(text(format!("{base}/fast")).await, (200, "fast".into()));

@@ -21,16 +21,13 @@ use ferry_core::sse::{Filter, MatchMode, Metadata, StreamHub};
 use ferry_graphql::GraphQl;
 use ferry_store::{SqliteStore, StoreConnection};
 
-use crate::pool::ToSelf;
+use crate::pool::{ToSelf, WorkerSettings};
 use crate::sockets::SocketHub;
+use crate::worker::Deadline;
 use rquickjs::{Array, Ctx, Function, Object};
 
 pub(crate) use routes::{McpKind, Registration, RouteKind};
 pub(crate) use timers::TimerQueue;
-
-/// The name of the global that holds the engine's bookkeeping in each context (handlers,
-/// pending promises, timer callbacks). A NUL keeps it out of any identifier a script writes.
-pub(crate) const INTERNAL: &str = "\u{0}ferry";
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -50,28 +47,29 @@ pub(crate) struct Host {
     connection: RefCell<Option<StoreConnection>>,
     /// The request id of the call in progress, for log lines.
     pub request_id: RefCell<Option<Arc<str>>>,
+    /// The deadline of the section in progress: long work in bindings stops with it.
+    pub deadline: Rc<Deadline>,
+    /// The most text a binding may build for a script (its runtime's memory limit).
+    output_limit: usize,
 }
 
 impl Host {
-    pub(crate) fn new(
-        store: Option<SqliteStore>,
-        streams: StreamHub,
-        sockets: SocketHub,
-        graphql: GraphQl,
-        runtime: tokio::runtime::Handle,
-        to_self: ToSelf,
-    ) -> Self {
+    /// The bindings' view of a worker configured with `settings`, which sends messages to
+    /// itself through `to_self` and runs its sections under `deadline`.
+    pub(crate) fn new(settings: &WorkerSettings, to_self: ToSelf, deadline: Rc<Deadline>) -> Self {
         Host {
             timers: RefCell::new(TimerQueue::default()),
-            store,
-            streams,
-            sockets,
-            graphql,
-            runtime,
+            store: settings.store.clone(),
+            streams: settings.streams.clone(),
+            sockets: settings.sockets.clone(),
+            graphql: settings.graphql.clone(),
+            runtime: settings.runtime.clone(),
             to_self,
             next_host_call: std::cell::Cell::new(0),
             connection: RefCell::new(None),
             request_id: RefCell::new(None),
+            deadline,
+            output_limit: settings.limits.memory_bytes,
         }
     }
 }
@@ -85,13 +83,19 @@ pub(crate) struct ScriptHost {
     pub host: Rc<Host>,
 }
 
-/// Defines the script API in `ctx` for the script `script`.
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs::Result<()> {
+/// Defines the script API in `ctx` for the script `script`. Returns the engine's
+/// bookkeeping object of the context (handlers, the context builder, the socket
+/// dispatcher, timer callbacks), which the caller keeps: it is in no global, so no script
+/// can reach it.
+pub(crate) fn install<'js>(
+    ctx: &Ctx<'js>,
+    script: &Rc<ScriptHost>,
+) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     routes::install(ctx, &host, script)?;
     log::install(ctx, &host, script)?;
     storage::install(ctx, &host, script)?;
-    convert::install(ctx, &host)?;
+    convert::install(ctx, &host, &script.host)?;
     encoding::install(ctx, &host)?;
     timers::install(ctx, &host, script)?;
     streams::install(ctx, &host, &script.host)?;
@@ -100,15 +104,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, script: &Rc<ScriptHost>) -> rquickjs:
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
-    internal.set("pending", Object::new(ctx.clone())?)?;
-    ctx.globals().set(INTERNAL, internal.clone())?;
     let prelude: Function = ctx.eval(PRELUDE)?;
-    prelude.call::<_, ()>((host, internal))
-}
-
-/// The engine's bookkeeping object of the context `ctx`.
-pub(crate) fn internal<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    ctx.globals().get(INTERNAL)
+    prelude.call::<_, ()>((host, internal.clone()))?;
+    Ok(internal)
 }
 
 /// The filter of a filtered send: `json` (an object of metadata keys and values) matched

@@ -1,13 +1,32 @@
 // Ferry's script API, evaluated in every script's context before the script itself.
 // `host` holds the Rust functions behind the API and `internal` the engine's bookkeeping;
-// scripts see only the globals defined at the end.
+// scripts see only the globals defined at the end. Neither object is reachable from a
+// script, and the code that runs when Ferry dispatches to a script (context building,
+// socket events, timers, settling promises) uses only the built-ins captured here, before
+// any script ran: a script (or a library it imports) that replaces `Array.prototype.push`,
+// `Map.prototype.get` or `Error` cannot change how its requests are dispatched.
 (function (host, internal) {
   "use strict";
 
+  const uncurry = Function.prototype.bind.bind(Function.prototype.call);
+  const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
+  const freeze = Object.freeze;
+  const mapGet = uncurry(Map.prototype.get);
+  const mapSet = uncurry(Map.prototype.set);
+  const mapDelete = uncurry(Map.prototype.delete);
+  const SafeError = Error;
+  const SafePromise = Promise;
+  const stringify = JSON.stringify;
+
   const handlers = internal.handlers;
+  // Appends without `Array.prototype.push` (replaceable) or a plain index write (which a
+  // setter on `Array.prototype` could catch).
+  const addHandler = (handler) =>
+    defineProperty(handlers, handlers.length, { value: handler, writable: false, enumerable: true, configurable: false });
 
   // `context.request.auth` until authentication arrives: nobody is signed in.
-  internal.auth = Object.freeze({
+  internal.auth = freeze({
     isAuthenticated: false,
     isAdmin: false,
     isEditor: false,
@@ -54,7 +73,7 @@
       },
     });
   });
-  Object.freeze(requestPrototype);
+  freeze(requestPrototype);
   internal.context = (build, invocationId, kind = "httpRoute") => ({
     request: { __proto__: requestPrototype, [buildField]: build },
     kind,
@@ -69,7 +88,7 @@
     }
     const name = typeof handler === "function" ? handler.name || "anonymous" : handler;
     const label = host.register(String(path), String(method), name);
-    handlers.push(handler);
+    addHandler(handler);
     void metadata;
     return label;
   }
@@ -85,7 +104,7 @@
     }
     const name = !customized ? null : typeof customizer === "function" ? customizer.name || "anonymous" : customizer;
     const label = host.registerStream(String(path), name);
-    handlers.push(customized ? customizer : null);
+    addHandler(customized ? customizer : null);
     void metadata;
     return label;
   }
@@ -105,7 +124,7 @@
       }
     }
     const label = host.registerWebSocket(String(path));
-    handlers.push({ path: String(path), ...socketHandlers });
+    addHandler(freeze({ path: String(path), open: socketHandlers.open, message: socketHandlers.message, close: socketHandlers.close }));
     void metadata;
     return label;
   }
@@ -149,18 +168,22 @@
 
   const sockets = new Map();
   const callHandler = (handler, args) =>
-    typeof handler === "function" ? handler(...args) : typeof handler === "string" ? globalThis[handler](...args) : undefined;
+    typeof handler === "function"
+      ? apply(handler, undefined, args)
+      : typeof handler === "string"
+        ? apply(globalThis[handler], undefined, args)
+        : undefined;
   internal.socketEvent = (index, id, event, payload, extra) => {
     const entry = handlers[index];
     if (event === "open") {
       const socket = new WebSocketConnection(id, entry.path, payload.request);
-      sockets.set(id, socket);
+      mapSet(sockets, id, socket);
       return callHandler(entry.open, [socket, payload]);
     }
-    const socket = sockets.get(id);
+    const socket = mapGet(sockets, id);
     if (socket === undefined) return undefined;
     if (event === "message") return callHandler(entry.message, [socket, payload]);
-    sockets.delete(id);
+    mapDelete(sockets, id);
     return callHandler(entry.close, [socket, payload, extra]);
   };
 
@@ -176,7 +199,7 @@
       );
     }
     const label = host.registerGraphQL(kind, String(name), String(sdl), typeof resolver === "function" ? resolver.name || "anonymous" : resolver);
-    handlers.push(resolver);
+    addHandler(resolver);
     void visibility;
     return label;
   }
@@ -188,16 +211,16 @@
   // Promises of work done outside the worker, settled by Rust through `internal.settle`.
   const awaiting = new Map();
   internal.settle = (id, ok, text) => {
-    const entry = awaiting.get(id);
+    const entry = mapGet(awaiting, id);
     if (entry === undefined) return;
-    awaiting.delete(id);
-    if (ok) entry.resolve(text);
-    else entry.reject(new Error(text));
+    mapDelete(awaiting, id);
+    if (ok) apply(entry.resolve, undefined, [text]);
+    else apply(entry.reject, undefined, [new SafeError(text)]);
   };
   const executeGraphQL = (query, variables = undefined) =>
-    new Promise((resolve, reject) => {
-      const json = variables === undefined || variables === null ? undefined : typeof variables === "string" ? variables : JSON.stringify(variables);
-      awaiting.set(host.executeGraphQL(String(query), json), { resolve, reject });
+    new SafePromise((resolve, reject) => {
+      const json = variables === undefined || variables === null ? undefined : typeof variables === "string" ? variables : stringify(variables);
+      mapSet(awaiting, host.executeGraphQL(String(query), json), freeze({ resolve, reject }));
     });
 
   const graphQLRegistry = Object.freeze({
@@ -225,7 +248,7 @@
       throw new TypeError(`the handler of MCP ${kind} ${JSON.stringify(key)} must be a function or the name of a global function`);
     }
     const label = host.registerMCP(kind, String(key), JSON.stringify(definition), typeof handler === "function" ? handler.name || "anonymous" : handler);
-    handlers.push(handler);
+    addHandler(handler);
     return label;
   }
   const registerMCPTool = (name, description, inputSchema, handler) =>
@@ -325,25 +348,25 @@
     }
     const ms = Math.max(0, Number(delay) || 0);
     const id = nextTimer++;
-    timers.set(id, { callback, args, repeat: repeat ? Math.max(1, ms) : 0 });
+    mapSet(timers, id, freeze({ callback, args, repeat: repeat ? Math.max(1, ms) : 0 }));
     host.schedule(id, ms);
     return id;
   }
 
   internal.fire = function (id) {
-    const timer = timers.get(id);
+    const timer = mapGet(timers, id);
     if (timer === undefined) return;
     if (timer.repeat) {
       host.schedule(id, timer.repeat);
     } else {
-      timers.delete(id);
+      mapDelete(timers, id);
     }
-    timer.callback(...timer.args);
+    apply(timer.callback, undefined, timer.args);
   };
 
   const setTimeout = (callback, delay = 0, ...args) => schedule(callback, delay, args, false);
   const setInterval = (callback, delay = 0, ...args) => schedule(callback, delay, args, true);
-  const clearTimeout = (id) => void timers.delete(id);
+  const clearTimeout = (id) => void mapDelete(timers, id);
   const queueMicrotask = (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask needs a function");
     Promise.resolve().then(() => callback());
@@ -431,4 +454,5 @@
   for (const [name, value] of Object.entries(api)) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
+  freeze(internal);
 })

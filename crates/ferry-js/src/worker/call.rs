@@ -1,15 +1,22 @@
-//! Calls into a script's context: a route handler, a timer callback, a pending promise.
+//! Calls into a script's context: a route handler, a timer callback, a pending promise, a
+//! host call's settlement.
+//!
+//! Each runs as one section under the deadline (see [`Deadline`]): the call itself, the
+//! promise jobs it queued, reading what it returned and describing what it threw all run
+//! script code, so none of them happens with the deadline disarmed.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ferry_core::Response;
 use rquickjs::function::Args;
 use rquickjs::promise::PromiseState;
-use rquickjs::{Ctx, Function, Object, Promise, TypedArray, Value};
+use rquickjs::{Ctx, Function, Object, Persistent, Promise, TypedArray, Value};
 
-use super::failure::{Failure, Thrown};
+use super::failure::{Failure, Stage};
 use super::sandbox::Deadline;
-use crate::bindings::{self, McpKind, RouteKind, context};
+use crate::bindings::{McpKind, RouteKind, context};
 use crate::pool::{CallInput, SocketEvent};
 use crate::response;
 use ferry_graphql::RootKind;
@@ -29,14 +36,13 @@ pub(crate) enum Expect {
 }
 
 impl Expect {
-    fn convert(self, value: &Value<'_>) -> Result<Response, Failure> {
+    fn convert(self, value: &Value<'_>) -> Result<Response, response::InvalidResponse> {
         match self {
             Expect::Response => response::from_js(value),
             Expect::Metadata => response::metadata_from_js(value),
             Expect::Nothing => Ok(response::no_metadata()),
             Expect::Json => response::json_from_js(value),
         }
-        .map_err(Failure::Invalid)
     }
 }
 
@@ -76,23 +82,51 @@ pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
 pub(crate) enum Invocation {
     /// With a response or a failure.
     Finished(Result<Response, Failure>),
-    /// The handler returned a promise that is still pending under the call's key.
+    /// The handler returned a promise that is still pending, parked under the call's id.
     Pending,
 }
 
-/// The key a pending promise is kept under in the context's bookkeeping.
-pub(crate) fn pending_key(call: u64) -> String {
-    call.to_string()
+/// The promises of calls waiting for them, by call id, held in Rust where the script
+/// cannot reach or replace them.
+#[derive(Default)]
+pub(crate) struct ParkedPromises(RefCell<HashMap<u64, Persistent<Promise<'static>>>>);
+
+impl ParkedPromises {
+    pub(crate) fn park<'js>(&self, ctx: &Ctx<'js>, call: u64, promise: Promise<'js>) {
+        self.0
+            .borrow_mut()
+            .insert(call, Persistent::save(ctx, promise));
+    }
+
+    pub(crate) fn get<'js>(&self, ctx: &Ctx<'js>, call: u64) -> Option<Promise<'js>> {
+        let promise = self.0.borrow().get(&call).cloned()?;
+        promise.restore(ctx).ok()
+    }
+
+    pub(crate) fn forget(&self, call: u64) {
+        self.0.borrow_mut().remove(&call);
+    }
+}
+
+/// Runs `work` as one section that must end by `deadline`.
+pub(crate) fn guarded<T>(guard: &Deadline, deadline: Instant, work: impl FnOnce() -> T) -> T {
+    guard.arm(deadline);
+    let result = work();
+    guard.disarm();
+    result
 }
 
 /// Runs queued promise jobs (of every context of the runtime) until none is left or the
-/// deadline has passed.
-pub(crate) fn drain_microtasks(ctx: &Ctx<'_>, deadline: Instant) {
+/// deadline has passed. A job the deadline stopped is not the current call's fault (the
+/// queue is shared), so the stop is forgotten: the call's own value is still read, and any
+/// script code that reading runs is stopped at once.
+pub(crate) fn drain_microtasks(ctx: &Ctx<'_>, guard: &Deadline, deadline: Instant) {
     while ctx.execute_pending_job() {
         if Instant::now() >= deadline {
             break;
         }
     }
+    guard.forget_fired();
 }
 
 /// Which handler a call runs and what it must return.
@@ -104,57 +138,80 @@ pub(crate) struct Callee {
     pub kind: RouteKind,
 }
 
+/// What a call needs of the script's instance: its bookkeeping object and where its
+/// pending promises are parked.
+pub(crate) struct Target<'a, 'js> {
+    pub internal: &'a Object<'js>,
+    pub parked: &'a ParkedPromises,
+}
+
+/// The deadline a section runs under and the limit it came from (for messages).
+#[derive(Clone, Copy)]
+pub(crate) struct Budget<'a> {
+    pub guard: &'a Deadline,
+    pub deadline: Instant,
+    pub limit: Duration,
+}
+
 /// Calls the handler `callee` with `input`; a returned promise that does not settle at once
 /// is parked under `call`.
-pub(crate) fn invoke(
-    ctx: &Ctx<'_>,
-    guard: &Deadline,
+pub(crate) fn invoke<'js>(
+    ctx: &Ctx<'js>,
+    target: &Target<'_, 'js>,
+    budget: Budget<'_>,
     callee: Callee,
     input: CallInput,
-    deadline: Instant,
-    limit: Duration,
     call: u64,
 ) -> Invocation {
+    guarded(budget.guard, budget.deadline, || {
+        run(ctx, target, budget, callee, input, call)
+    })
+}
+
+fn run<'js>(
+    ctx: &Ctx<'js>,
+    target: &Target<'_, 'js>,
+    budget: Budget<'_>,
+    callee: Callee,
+    input: CallInput,
+    call: u64,
+) -> Invocation {
+    let Budget {
+        guard,
+        deadline,
+        limit,
+    } = budget;
     let Callee { index, kind } = callee;
     let expect = expect(&input, kind);
-    let prepared = (|| -> rquickjs::Result<(Prepared<'_>, Object<'_>)> {
-        let internal = bindings::internal(ctx)?;
-        let call = prepare(ctx, &internal, index, kind, input)?;
-        Ok((call, internal))
-    })();
-    let (prepared, internal) = match prepared {
-        Ok(parts) => parts,
+    let prepared = match prepare(ctx, target.internal, index, kind, input) {
+        Ok(prepared) => prepared,
         Err(error) => {
-            let thrown = Thrown::catch(ctx, &error);
-            return Invocation::Finished(Err(Failure::Missing(thrown.message)));
+            let failure = match Failure::from_error(ctx, &error, guard, limit, Stage::Running) {
+                Failure::Thrown(thrown) => Failure::Missing(thrown.message),
+                other => other,
+            };
+            return Invocation::Finished(Err(failure));
         }
     };
-    guard.arm(deadline);
-    let result = prepared.call();
-    if result.is_ok() {
-        drain_microtasks(ctx, deadline);
-    }
-    let interrupted = guard.disarm();
-    let value = match result {
+    let value = match prepared.call() {
         Ok(value) => value,
         Err(error) => {
-            return Invocation::Finished(Err(Failure::from_error(ctx, &error, interrupted, limit)));
+            let failure = Failure::from_error(ctx, &error, guard, limit, Stage::Running);
+            return Invocation::Finished(Err(failure));
         }
     };
+    drain_microtasks(ctx, guard, deadline);
     match value.as_promise() {
-        None => Invocation::Finished(expect.convert(&value)),
+        None => Invocation::Finished(
+            expect
+                .convert(&value)
+                .map_err(|invalid| Failure::invalid(invalid, guard, limit)),
+        ),
         Some(promise) if promise.state() == PromiseState::Pending => {
-            let parked = internal
-                .get::<_, Object>("pending")
-                .and_then(|pending| pending.set(pending_key(call), promise.clone()));
-            match parked {
-                Ok(()) => Invocation::Pending,
-                Err(error) => {
-                    Invocation::Finished(Err(Failure::from_error(ctx, &error, false, limit)))
-                }
-            }
+            target.parked.park(ctx, call, promise.clone());
+            Invocation::Pending
         }
-        Some(promise) => Invocation::Finished(settled(ctx, promise, expect, limit)),
+        Some(promise) => Invocation::Finished(settled(ctx, promise, expect, guard, limit)),
     }
 }
 
@@ -262,69 +319,129 @@ fn resolve_handler<'js>(
     })
 }
 
-/// The response of a settled promise.
+/// The response of a settled promise (read under the section's deadline).
 fn settled(
     ctx: &Ctx<'_>,
     promise: &Promise<'_>,
     expect: Expect,
+    guard: &Deadline,
     limit: Duration,
 ) -> Result<Response, Failure> {
     match promise.result::<Value>() {
-        Some(Ok(value)) => expect.convert(&value),
-        Some(Err(error)) => Err(Failure::from_error(ctx, &error, false, limit)),
+        Some(Ok(value)) => expect
+            .convert(&value)
+            .map_err(|invalid| Failure::invalid(invalid, guard, limit)),
+        Some(Err(error)) => Err(Failure::from_error(
+            ctx,
+            &error,
+            guard,
+            limit,
+            Stage::Running,
+        )),
         None => Err(Failure::Missing("the promise has not settled".into())),
     }
 }
 
-/// Looks at the promise parked under `call`: still pending (and not `expired`) gives
-/// `None`; otherwise it is removed and its outcome returned.
+/// Looks at the promise parked under `call`: still pending (and not past the deadline)
+/// gives `None`; otherwise it is forgotten and its outcome, read under the deadline,
+/// returned.
 pub(crate) fn poll_pending(
     ctx: &Ctx<'_>,
+    parked: &ParkedPromises,
+    budget: Budget<'_>,
     call: u64,
     expect: Expect,
-    expired: bool,
-    limit: Duration,
 ) -> Option<Result<Response, Failure>> {
-    let lookup = || -> rquickjs::Result<(Object<'_>, Value<'_>)> {
-        let pending: Object = bindings::internal(ctx)?.get("pending")?;
-        let value: Value = pending.get(pending_key(call))?;
-        Ok((pending, value))
-    };
-    let (pending, value) = match lookup() {
-        Ok(found) => found,
-        Err(error) => return Some(Err(Failure::from_error(ctx, &error, false, limit))),
-    };
-    let Some(promise) = value.as_promise() else {
+    let Budget {
+        guard,
+        deadline,
+        limit,
+    } = budget;
+    let Some(promise) = parked.get(ctx, call) else {
         return Some(Err(Failure::Missing("the pending promise was lost".into())));
     };
-    if promise.state() == PromiseState::Pending && !expired {
+    let pending = promise.state() == PromiseState::Pending;
+    if pending && Instant::now() < deadline {
         return None;
     }
-    let _ = pending.remove(pending_key(call));
-    if promise.state() == PromiseState::Pending {
-        return Some(Err(Failure::Timeout(limit)));
+    parked.forget(call);
+    if pending {
+        return Some(Err(Failure::Timeout {
+            limit,
+            during: Stage::Waiting,
+        }));
     }
-    Some(settled(ctx, promise, expect, limit))
+    Some(guarded(guard, deadline, || {
+        settled(ctx, &promise, expect, guard, limit)
+    }))
 }
 
 /// Fires the timer `id` of this context (its callback, then the promise jobs it queued).
 pub(crate) fn fire_timer(
     ctx: &Ctx<'_>,
-    guard: &Deadline,
+    internal: &Object<'_>,
+    budget: Budget<'_>,
     id: u32,
-    limit: Duration,
 ) -> Result<(), Failure> {
-    let deadline = Instant::now() + limit;
-    let fire = bindings::internal(ctx).and_then(|internal| internal.get::<_, Function>("fire"));
-    let fire = match fire {
-        Ok(fire) => fire,
-        Err(error) => return Err(Failure::from_error(ctx, &error, false, limit)),
-    };
-    guard.arm(deadline);
-    let result = fire.call::<_, ()>((id,));
-    if result.is_ok() {
-        drain_microtasks(ctx, deadline);
-    }
-    let interrupted = guard.disarm();
-    result.map_err(|error| Failure::from_error(ctx, &error, interrupted, limit))
+    let Budget {
+        guard,
+        deadline,
+        limit,
+    } = budget;
+    guarded(guard, deadline, || {
+        let fired = internal
+            .get::<_, Function>("fire")
+            .and_then(|fire| fire.call::<_, ()>((id,)));
+        match fired {
+            Ok(()) => {
+                drain_microtasks(ctx, guard, deadline);
+                Ok(())
+            }
+            Err(error) => Err(Failure::from_error(
+                ctx,
+                &error,
+                guard,
+                limit,
+                Stage::Running,
+            )),
+        }
+    })
+}
+
+/// Settles the promise of host call `id` (the prelude resolves or rejects it) and runs the
+/// continuations it queued.
+pub(crate) fn settle_host_call(
+    ctx: &Ctx<'_>,
+    internal: &Object<'_>,
+    budget: Budget<'_>,
+    id: u32,
+    result: Result<String, String>,
+) -> Result<(), Failure> {
+    let Budget {
+        guard,
+        deadline,
+        limit,
+    } = budget;
+    guarded(guard, deadline, || {
+        let (ok, text) = match result {
+            Ok(text) => (true, text),
+            Err(text) => (false, text),
+        };
+        let settled = internal
+            .get::<_, Function>("settle")
+            .and_then(|settle| settle.call::<_, ()>((id, ok, text)));
+        match settled {
+            Ok(()) => {
+                drain_microtasks(ctx, guard, deadline);
+                Ok(())
+            }
+            Err(error) => Err(Failure::from_error(
+                ctx,
+                &error,
+                guard,
+                limit,
+                Stage::Running,
+            )),
+        }
+    })
 }

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use ferry_core::{IntoResponse, Response};
 use http::StatusCode;
-use rquickjs::{Ctx, Value};
+use rquickjs::Ctx;
 
+use super::sandbox::Deadline;
 use crate::bindings::Registration;
-use crate::error::ScriptError;
 use crate::response::InvalidResponse;
+use crate::thrown::Thrown;
 
 /// Which handler a call went to, for log lines.
 #[derive(Debug, Clone)]
@@ -30,94 +31,33 @@ impl CallLabel {
     }
 }
 
-/// An exception thrown by a script, described.
+/// Where a section was when its deadline stopped it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Thrown {
-    /// `Name: message`, as JavaScript prints it.
-    pub message: String,
-    pub stack: Option<String>,
-    /// A status the script asked for by throwing (`request.auth.requireAuth()` → 401).
-    pub status: Option<StatusCode>,
+pub(crate) enum Stage {
+    /// In the handler (or the promise jobs it queued).
+    Running,
+    /// Waiting: the handler's promise had not settled.
+    Waiting,
+    /// Reading what the handler returned: this part of it.
+    Reading(String),
+    /// Reading what the handler threw.
+    Describing,
 }
 
-impl Thrown {
-    /// Describes `error`, taking the pending exception from `ctx` when it is one.
-    pub(crate) fn catch(ctx: &Ctx<'_>, error: &rquickjs::Error) -> Self {
-        if !error.is_exception() {
-            return Thrown {
-                message: error.to_string(),
-                stack: None,
-                status: None,
-            };
+impl Stage {
+    /// The end of the log line of a timeout, after "... and was stopped".
+    fn explain(&self) -> String {
+        match self {
+            Stage::Running => String::new(),
+            Stage::Waiting => " (its promise had not settled)".to_owned(),
+            Stage::Reading(part) => format!(
+                " while Ferry read what it returned: {part} (a getter, toString/valueOf/toJSON or Proxy trap that does not return?)"
+            ),
+            Stage::Describing => {
+                " while Ferry read the error it threw (a getter on the error that does not return?)"
+                    .to_owned()
+            }
         }
-        Self::from_value(&ctx.catch())
-    }
-
-    /// Describes a thrown (or rejected) value.
-    pub(crate) fn from_value(value: &Value<'_>) -> Self {
-        if let Some(exception) = value.as_exception() {
-            let name: Option<String> = exception.get("name").ok();
-            let message = exception.message().unwrap_or_default();
-            let status = exception
-                .get::<_, Option<u16>>("ferryStatus")
-                .ok()
-                .flatten()
-                .and_then(|code| StatusCode::from_u16(code).ok());
-            return Thrown {
-                message: match name {
-                    Some(name) if !name.is_empty() => format!("{name}: {message}"),
-                    _ => message,
-                },
-                stack: exception.stack().filter(|stack| !stack.trim().is_empty()),
-                status,
-            };
-        }
-        let text = if let Some(text) = value.as_string() {
-            text.to_string().unwrap_or_default()
-        } else if value.is_null() {
-            "null".to_owned()
-        } else if value.is_undefined() {
-            "undefined".to_owned()
-        } else {
-            value
-                .ctx()
-                .json_stringify(value.clone())
-                .ok()
-                .flatten()
-                .and_then(|text| text.to_string().ok())
-                .unwrap_or_else(|| format!("a value of type {}", value.type_name()))
-        };
-        Thrown {
-            message: format!("uncaught {text}"),
-            stack: None,
-            status: None,
-        }
-    }
-
-    /// The line in `script` the stack points at first.
-    pub(crate) fn line_in(&self, script: &str) -> Option<u32> {
-        let stack = self.stack.as_deref()?;
-        let needle = format!("{script}:");
-        stack.match_indices(&needle).find_map(|(at, _)| {
-            let digits: String = stack[at + needle.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        })
-    }
-
-    /// This exception as a load error of `script`.
-    pub(crate) fn into_script_error(self, script: &Arc<str>) -> ScriptError {
-        ScriptError {
-            line: self.line_in(script),
-            script: script.clone(),
-            message: self.message,
-        }
-    }
-
-    fn is_out_of_memory(&self) -> bool {
-        self.message.contains("out of memory")
     }
 }
 
@@ -125,7 +65,7 @@ impl Thrown {
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// The call ran past its deadline and was stopped.
-    Timeout(Duration),
+    Timeout { limit: Duration, during: Stage },
     /// The script threw (or its promise rejected).
     Thrown(Thrown),
     /// The handler returned something that is not a response.
@@ -137,24 +77,49 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    /// Classifies an error from a call; `interrupted` says whether the deadline stopped it.
+    /// Classifies an error of a section `guard` watches (still armed: describing what
+    /// was thrown may run script code), which was at `during` when it failed.
     pub(crate) fn from_error(
         ctx: &Ctx<'_>,
         error: &rquickjs::Error,
-        interrupted: bool,
+        guard: &Deadline,
         limit: Duration,
+        during: Stage,
     ) -> Self {
         if matches!(error, rquickjs::Error::Allocation) {
             return Failure::OutOfMemory;
         }
+        if guard.fired() {
+            if error.is_exception() {
+                // The interrupt's own exception: nothing to describe.
+                ctx.catch();
+            }
+            return Failure::Timeout { limit, during };
+        }
         let thrown = Thrown::catch(ctx, error);
-        if interrupted {
-            Failure::Timeout(limit)
+        if guard.fired() {
+            Failure::Timeout {
+                limit,
+                during: Stage::Describing,
+            }
         } else if thrown.is_out_of_memory() {
             Failure::OutOfMemory
         } else {
             Failure::Thrown(thrown)
         }
+    }
+
+    /// The failure of a value that could not be read or is not what was expected; a
+    /// timeout when the deadline stopped the reading.
+    pub(crate) fn invalid(invalid: InvalidResponse, guard: &Deadline, limit: Duration) -> Self {
+        if guard.fired() {
+            let part = invalid.reading.unwrap_or_else(|| "the value".to_owned());
+            return Failure::Timeout {
+                limit,
+                during: Stage::Reading(part),
+            };
+        }
+        Failure::Invalid(invalid)
     }
 
     /// Whether the runtime should be rebuilt after this failure.
@@ -168,7 +133,7 @@ impl Failure {
         let handler = label.handler.as_str();
         let route = label.route.as_str();
         let kind = match self {
-            Failure::Timeout(_) => "timeout",
+            Failure::Timeout { .. } => "timeout",
             Failure::Thrown(_) => "thrown",
             Failure::Invalid(_) => "invalid_response",
             Failure::OutOfMemory => "out_of_memory",
@@ -176,10 +141,11 @@ impl Failure {
         };
         metrics::counter!("ferry_script_errors_total", "kind" => kind).increment(1);
         match self {
-            Failure::Timeout(limit) => tracing::error!(
+            Failure::Timeout { limit, during } => tracing::error!(
                 target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
-                "handler {handler} ({route}) in {script} ran longer than {} ms and was stopped (raise --timeout if it needs longer)",
-                limit.as_millis()
+                "handler {handler} ({route}) in {script} ran longer than {} ms and was stopped{} (raise --timeout if it needs longer)",
+                limit.as_millis(),
+                during.explain()
             ),
             Failure::Thrown(thrown) => tracing::error!(
                 target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
@@ -202,12 +168,11 @@ impl Failure {
         }
     }
 
-    /// The client's answer; with `dev`, it carries the details (message and stack).
     /// The answer for a GraphQL resolver's failure: a 500 whose body is the message the
     /// client sees in `errors` (what the script threw; never a stack).
     pub(crate) fn resolver_error(&self) -> Response {
         let message = match self {
-            Failure::Timeout(limit) => {
+            Failure::Timeout { limit, .. } => {
                 format!("the resolver ran longer than {} ms", limit.as_millis())
             }
             // `throw new Error("not found")` reads "not found", as GraphQL servers say it.
@@ -216,16 +181,17 @@ impl Failure {
                 .strip_prefix("Error: ")
                 .unwrap_or(&thrown.message)
                 .to_owned(),
-            Failure::Invalid(invalid) => invalid.0.clone(),
+            Failure::Invalid(invalid) => invalid.message.clone(),
             Failure::OutOfMemory => "the resolver ran out of memory".to_owned(),
             Failure::Missing(_) => "the resolver is not available".to_owned(),
         };
         (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
     }
 
+    /// The client's answer; with `dev`, it carries the details (message and stack).
     pub(crate) fn response(&self, dev: bool) -> Response {
         let status = match self {
-            Failure::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Failure::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Failure::Thrown(Thrown {
                 status: Some(status),
                 ..
@@ -240,8 +206,13 @@ impl Failure {
         if dev {
             text.push('\n');
             match self {
-                Failure::Timeout(limit) => {
-                    let _ = writeln!(text, "the handler ran longer than {} ms", limit.as_millis());
+                Failure::Timeout { limit, during } => {
+                    let _ = writeln!(
+                        text,
+                        "the handler ran longer than {} ms and was stopped{}",
+                        limit.as_millis(),
+                        during.explain()
+                    );
                 }
                 Failure::Thrown(thrown) => {
                     let _ = writeln!(text, "{}", thrown.message);
@@ -267,19 +238,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_is_found_in_the_stack() {
-        let thrown = Thrown {
-            message: "ReferenceError: x is not defined".into(),
-            stack: Some(
-                "    at handler (apps/app.js:12:5)\n    at <eval> (apps/app.js:20)\n".into(),
-            ),
-            status: None,
-        };
-        assert_eq!(thrown.line_in("apps/app.js"), Some(12));
-        assert_eq!(thrown.line_in("other.js"), None);
-    }
-
-    #[test]
     fn dev_mode_shows_the_details_and_production_does_not() {
         let failure = Failure::Thrown(Thrown {
             message: "Error: boom".into(),
@@ -290,11 +248,10 @@ mod tests {
         assert_eq!(response.status(), 500);
         let dev = failure.response(true);
         assert_eq!(dev.status(), 500);
-        assert_eq!(
-            Failure::Timeout(Duration::from_secs(1))
-                .response(false)
-                .status(),
-            504
-        );
+        let timeout = Failure::Timeout {
+            limit: Duration::from_secs(1),
+            during: Stage::Reading("the response's status".into()),
+        };
+        assert_eq!(timeout.response(false).status(), 504);
     }
 }

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use ferry_core::Response;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::WorkerLink;
 use super::{Call, Worker};
-use crate::pool::{Control, HttpJob, RouteKey, ToSelf, WorkerSettings};
+use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
 use crate::request::ScriptRequest;
 
 struct LocalWorker {
@@ -48,7 +49,8 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
             return Dispatch::Elsewhere(route, request);
         };
         let wake = worker.next_wake();
-        let dispatched = match worker.call(route, crate::pool::CallInput::Http(request)) {
+        let call = worker.next_call();
+        let dispatched = match worker.call(call, route, crate::pool::CallInput::Http(request)) {
             Call::Done(response) => Dispatch::Done(response),
             Call::Pending(waiting) => {
                 let (reply, answer) = oneshot::channel();
@@ -70,13 +72,12 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
 /// Makes the current thread a JavaScript worker. Returns the future that drives its event
 /// loop, to be spawned on the thread's `LocalSet`; it ends when the engine is dropped.
 pub(crate) fn attach(
-    id: usize,
+    link: WorkerLink,
     settings: Arc<WorkerSettings>,
-    to_self: ToSelf,
     controls: mpsc::UnboundedReceiver<Control>,
     jobs: mpsc::Receiver<HttpJob>,
 ) -> rquickjs::Result<impl Future<Output = ()>> {
-    let worker = Rc::new(RefCell::new(Worker::new(id, settings, to_self)?));
+    let worker = Rc::new(RefCell::new(Worker::new(link, settings)?));
     let changed = Rc::new(Notify::new());
     LOCAL.with(|slot| {
         *slot.borrow_mut() = Some(LocalWorker {

@@ -4,7 +4,9 @@
 //! The loop waits for the next of: a control message (script changes come first), a
 //! request from the shared queue, or the next timer or promise deadline. After each it
 //! fires due timers and settles the promises of async handlers. Nothing here blocks on
-//! anything but that wait; a call that runs too long is stopped by the interrupt handler.
+//! anything but that wait; JavaScript that runs too long is stopped by the interrupt
+//! handler, and a worker stuck in host code past its deadline is replaced by the pool's
+//! watchdog (this worker then stops as soon as it comes back).
 
 mod call;
 mod failure;
@@ -19,33 +21,48 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, select};
 use ferry_core::Response;
-use rquickjs::Context;
+use rquickjs::{Context, Object, Persistent};
 use tokio::sync::oneshot;
 
-use self::call::{Callee, Expect, Invocation};
+use self::call::{Budget, Callee, Expect, Invocation, ParkedPromises, Target};
 use self::failure::{CallLabel, Failure};
+pub(crate) use self::sandbox::Deadline;
 use self::sandbox::Sandbox;
-use crate::bindings::{self, Host, Registration, ScriptHost};
-use crate::handoff::ReplyBatch;
+use crate::bindings::{Host, Registration, ScriptHost};
+use crate::outbox::{Doing, Outbox, Waiter};
 use crate::pool::{CallInput, Control, HttpJob, RouteKey, SocketJob, ToSelf, WorkerSettings};
+use crate::pulse::Pulse;
 use crate::response::unavailable;
 use crate::script::Script;
 
-/// The worker thread's body: serves until the engine is dropped.
+/// What a worker is started with besides the settings: how it reports to the pool.
+pub(crate) struct WorkerLink {
+    pub id: usize,
+    pub to_self: ToSelf,
+    pub pulse: Arc<Pulse>,
+    pub outbox: Arc<Outbox>,
+}
+
+/// The worker thread's body: loads `scripts` (a replacement's start), then serves until
+/// the engine is dropped or the watchdog replaces it.
 pub(crate) fn run(
-    id: usize,
+    link: WorkerLink,
     settings: Arc<WorkerSettings>,
-    to_self: ToSelf,
+    scripts: Vec<(Script, u64)>,
     jobs: &Receiver<HttpJob>,
     controls: &Receiver<Control>,
 ) {
-    let mut worker = match Worker::new(id, settings, to_self) {
+    let id = link.id;
+    let mut worker = match Worker::new(link, settings) {
         Ok(worker) => worker,
         Err(error) => {
             tracing::error!(worker = id, %error, "cannot create a JavaScript runtime");
             return;
         }
     };
+    for (script, version) in scripts {
+        worker.adopt(script, version);
+    }
     worker.serve(jobs, controls);
 }
 
@@ -55,6 +72,11 @@ struct ScriptInstance {
     version: u64,
     registrations: Vec<Registration>,
     host: Rc<ScriptHost>,
+    /// The engine's bookkeeping object in the context (handlers, the context builder, the
+    /// socket dispatcher, timer callbacks), held here: no script can reach it.
+    internal: Persistent<Object<'static>>,
+    parked: ParkedPromises,
+    /// Last: the values above belong to this context and must be dropped before it.
     context: Context,
 }
 
@@ -76,7 +98,7 @@ impl Slot {
     }
 }
 
-/// A call whose handler returned a pending promise.
+/// A call whose handler returned a pending promise (its client waits in the outbox).
 pub(crate) struct Waiting {
     call: u64,
     route: RouteKey,
@@ -91,12 +113,6 @@ pub(crate) enum Call {
     Done(Response),
     /// The handler's promise is pending; [`Worker::park`] it with a reply channel.
     Pending(Waiting),
-}
-
-/// An async handler waiting for its promise, and where its response goes.
-struct PendingCall {
-    waiting: Waiting,
-    reply: oneshot::Sender<Response>,
 }
 
 #[allow(
@@ -114,41 +130,35 @@ enum Event {
 pub(crate) struct Worker {
     id: usize,
     settings: Arc<WorkerSettings>,
-    sandbox: Sandbox,
+    deadline: Rc<Deadline>,
+    outbox: Arc<Outbox>,
     host: Rc<Host>,
     scripts: HashMap<Arc<str>, Slot>,
-    pending: Vec<PendingCall>,
-    /// Replies of the current burst (pool workers; see `handoff`).
-    replies: Option<Rc<ReplyBatch>>,
+    /// After the scripts: their values must go before the runtime does.
+    sandbox: Sandbox,
+    pending: Vec<Waiting>,
     next_call: u64,
     rebuild: bool,
 }
 
 impl Worker {
-    pub(crate) fn new(
-        id: usize,
-        settings: Arc<WorkerSettings>,
-        to_self: ToSelf,
-    ) -> rquickjs::Result<Self> {
-        let replies = settings
-            .completions
-            .as_ref()
-            .map(|completions| Rc::new(ReplyBatch::new(completions.clone())));
+    pub(crate) fn new(link: WorkerLink, settings: Arc<WorkerSettings>) -> rquickjs::Result<Self> {
+        let WorkerLink {
+            id,
+            to_self,
+            pulse,
+            outbox,
+        } = link;
+        let deadline = Rc::new(Deadline::new(pulse, outbox.clone()));
         Ok(Worker {
             id,
-            sandbox: Sandbox::new(&settings.limits, replies.clone())?,
-            host: Rc::new(Host::new(
-                settings.store.clone(),
-                settings.streams.clone(),
-                settings.sockets.clone(),
-                settings.graphql.clone(),
-                settings.runtime.clone(),
-                to_self,
-            )),
+            sandbox: Sandbox::new(&settings.limits, &deadline)?,
+            host: Rc::new(Host::new(&settings, to_self, deadline.clone())),
+            deadline,
+            outbox,
             settings,
             scripts: HashMap::new(),
             pending: Vec::new(),
-            replies,
             next_call: 0,
             rebuild: false,
         })
@@ -156,13 +166,18 @@ impl Worker {
 
     fn serve(&mut self, jobs: &Receiver<HttpJob>, controls: &Receiver<Control>) {
         loop {
-            while let Ok(control) = controls.try_recv() {
+            while !self.abandoned()
+                && let Ok(control) = controls.try_recv()
+            {
                 self.control(control);
+            }
+            if self.abandoned() {
+                break;
             }
             let idle = jobs.is_empty();
             if idle {
                 // About to wait: the burst is over, send its replies.
-                self.hand_over_replies();
+                self.outbox.hand_over();
             }
             match self.wait(jobs, controls) {
                 Event::Control(control) => self.control(control),
@@ -177,25 +192,23 @@ impl Worker {
                 Event::Tick => {}
                 Event::Closed => break,
             }
+            if self.abandoned() {
+                break;
+            }
             self.tick();
         }
-    }
-
-    /// Sends a response: at once, or (pool workers) with the burst's batch of replies.
-    fn respond(&mut self, reply: oneshot::Sender<Response>, response: Response) {
-        match &self.replies {
-            Some(batch) => batch.push((reply, response)),
-            None => {
-                let _ = reply.send(response);
-            }
+        if self.abandoned() {
+            tracing::warn!(
+                worker = self.id,
+                "a JavaScript worker that was replaced while stuck came back and stops"
+            );
         }
     }
 
-    /// Hands the held-back replies over to the server's runtime.
-    fn hand_over_replies(&mut self) {
-        if let Some(batch) = &self.replies {
-            batch.hand_over();
-        }
+    /// Whether the watchdog replaced this worker while it was stuck: it must stop, and
+    /// take nothing more from the queues.
+    fn abandoned(&self) -> bool {
+        self.deadline.abandoned()
     }
 
     /// Fires due timers, settles finished promises, and rebuilds the runtime if a failure
@@ -212,7 +225,7 @@ impl Worker {
     pub(crate) fn next_wake(&self) -> Option<Instant> {
         self.pending
             .iter()
-            .map(|call| call.waiting.deadline)
+            .map(|call| call.deadline)
             .chain(self.host.timers.borrow().next_due())
             .min()
     }
@@ -251,10 +264,7 @@ impl Worker {
             // The client gave up while the request waited in the queue.
             return;
         }
-        match self.call(route, input) {
-            Call::Done(response) => self.respond(reply, response),
-            Call::Pending(waiting) => self.park(waiting, reply),
-        }
+        self.call_for(route, input, reply);
     }
 
     /// Runs a WebSocket handler; its answer goes to the job's reply channel, now or when its
@@ -266,21 +276,38 @@ impl Worker {
             event,
             reply,
         } = job;
-        match self.call(route, CallInput::Socket { socket, event }) {
-            Call::Done(response) => self.respond(reply, response),
-            Call::Pending(waiting) => self.park(waiting, reply),
+        self.call_for(route, CallInput::Socket { socket, event }, reply);
+    }
+
+    /// Runs a call whose client waits on `reply`, kept in the outbox while it runs.
+    fn call_for(&mut self, route: RouteKey, input: CallInput, reply: oneshot::Sender<Response>) {
+        let call = self.next_call();
+        self.outbox.begin(
+            Doing::Call(route.clone()),
+            Some(Waiter::Call { call, reply }),
+        );
+        match self.call(call, route, input) {
+            Call::Done(response) => self.outbox.answer_current(response),
+            Call::Pending(waiting) => {
+                self.outbox.park_current();
+                self.pending.push(waiting);
+            }
         }
     }
 
-    /// Runs a handler and returns its answer, or the call to [`Worker::park`] when the
-    /// handler's promise is still pending.
-    pub(crate) fn call(&mut self, route: RouteKey, input: CallInput) -> Call {
+    /// A fresh call id (ids start at 1).
+    pub(crate) fn next_call(&mut self) -> u64 {
+        self.next_call += 1;
+        self.next_call
+    }
+
+    /// Runs a handler as call `call` and returns its answer, or the call to
+    /// [`Worker::park`] when the handler's promise is still pending.
+    pub(crate) fn call(&mut self, call: u64, route: RouteKey, input: CallInput) -> Call {
         let limits = &self.settings.limits;
         if self.pending.len() >= limits.pending_per_worker {
             return Call::Done(unavailable("too many requests are waiting for this worker"));
         }
-        self.next_call += 1;
-        let call = self.next_call;
         let Some(instance) = self.find(&route.script, route.version) else {
             return Call::Done(unavailable(
                 "the script was reloaded while the request waited; retry",
@@ -294,21 +321,28 @@ impl Worker {
             kind: registration.kind,
         };
         let expect = call::expect(&input, registration.kind);
-        let deadline = Instant::now() + limits.call_timeout;
+        let budget = Budget {
+            guard: &self.deadline,
+            deadline: Instant::now() + limits.call_timeout,
+            limit: limits.call_timeout,
+        };
         let request_id = input.log_id();
         *self.host.request_id.borrow_mut() = Some(request_id.clone());
         let invocation = instance.context.with(|ctx| {
-            call::invoke(
-                &ctx,
-                &self.sandbox.deadline,
-                callee,
-                input,
-                deadline,
-                limits.call_timeout,
-                call,
-            )
+            let internal = instance.internal.clone().restore(&ctx);
+            match internal {
+                Ok(internal) => {
+                    let target = Target {
+                        internal: &internal,
+                        parked: &instance.parked,
+                    };
+                    call::invoke(&ctx, &target, budget, callee, input, call)
+                }
+                Err(error) => Invocation::Finished(Err(Failure::Missing(error.to_string()))),
+            }
         });
         *self.host.request_id.borrow_mut() = None;
+        let deadline = budget.deadline;
         match invocation {
             Invocation::Finished(outcome) => {
                 Call::Done(self.finish(outcome, &route, &request_id, expect))
@@ -324,10 +358,10 @@ impl Worker {
     }
 
     /// Settles the promise of host call `id` of `script` `version` (the script's prelude
-    /// resolves or rejects it); its continuations run at the next tick.
+    /// resolves or rejects it); its continuations run at once.
     pub(crate) fn settle_host_call(
         &mut self,
-        script: &str,
+        script: &Arc<str>,
         version: u64,
         id: u32,
         result: Result<String, String>,
@@ -335,31 +369,39 @@ impl Worker {
         let Some(instance) = self.find(script, version) else {
             return;
         };
-        let deadline = Instant::now() + self.settings.limits.call_timeout;
-        let guard = &self.sandbox.deadline;
+        let limit = self.settings.limits.call_timeout;
+        let budget = Budget {
+            guard: &self.deadline,
+            deadline: Instant::now() + limit,
+            limit,
+        };
+        let began = self.outbox.begin(Doing::Settling(script.clone()), None);
         let outcome = instance.context.with(|ctx| {
-            let settle = bindings::internal(&ctx)?.get::<_, rquickjs::Function>("settle")?;
-            guard.arm(deadline);
-            let (ok, text) = match result {
-                Ok(text) => (true, text),
-                Err(text) => (false, text),
-            };
-            let called = settle.call::<_, ()>((id, ok, text));
-            if called.is_ok() {
-                call::drain_microtasks(&ctx, deadline);
-            }
-            guard.disarm();
-            called
+            let internal = instance
+                .internal
+                .clone()
+                .restore(&ctx)
+                .map_err(|error| Failure::Missing(error.to_string()))?;
+            call::settle_host_call(&ctx, &internal, budget, id, result)
         });
-        if let Err(error) = outcome {
-            tracing::warn!(target: crate::SCRIPT_LOG_TARGET, script, %error, "settling an executeGraphQL promise failed");
+        if began {
+            self.outbox.end();
+        }
+        if let Err(failure) = outcome {
+            let label = CallLabel {
+                script: script.clone(),
+                handler: "executeGraphQL continuation".into(),
+                route: "graphQLRegistry.executeGraphQL".into(),
+            };
+            failure.log(&label, "-");
         }
     }
 
     /// Keeps a call whose promise is pending until it settles (or its deadline passes); the
     /// response then goes to `reply`.
     pub(crate) fn park(&mut self, waiting: Waiting, reply: oneshot::Sender<Response>) {
-        self.pending.push(PendingCall { waiting, reply });
+        self.outbox.park(waiting.call, reply);
+        self.pending.push(waiting);
     }
 
     /// Names the handler `route` points at, for log lines.
@@ -405,31 +447,30 @@ impl Worker {
         if self.pending.is_empty() {
             return;
         }
-        let now = Instant::now();
         let limit = self.settings.limits.call_timeout;
         let mut waiting = Vec::with_capacity(self.pending.len());
-        for pending in std::mem::take(&mut self.pending) {
-            let call = &pending.waiting;
-            let outcome = match self.find(&call.route.script, call.route.version) {
-                Some(instance) => {
-                    let expect = call.expect;
-                    let expired = now >= call.deadline;
-                    instance
-                        .context
-                        .with(|ctx| call::poll_pending(&ctx, call.call, expect, expired, limit))
-                }
-                None => {
-                    let response = unavailable("the script was unloaded while the request waited");
-                    self.respond(pending.reply, response);
-                    continue;
-                }
+        for call in std::mem::take(&mut self.pending) {
+            if self.abandoned() {
+                break;
+            }
+            let Some(instance) = self.find(&call.route.script, call.route.version) else {
+                let response = unavailable("the script was unloaded while the request waited");
+                self.outbox.answer(call.call, response);
+                continue;
             };
+            let budget = Budget {
+                guard: &self.deadline,
+                deadline: call.deadline,
+                limit,
+            };
+            let outcome = instance.context.with(|ctx| {
+                call::poll_pending(&ctx, &instance.parked, budget, call.call, call.expect)
+            });
             match outcome {
-                None => waiting.push(pending),
+                None => waiting.push(call),
                 Some(outcome) => {
-                    let call = &pending.waiting;
                     let response = self.finish(outcome, &call.route, &call.request_id, call.expect);
-                    self.respond(pending.reply, response);
+                    self.outbox.answer(call.call, response);
                 }
             }
         }
@@ -441,15 +482,32 @@ impl Worker {
         let now = Instant::now();
         let limit = self.settings.limits.call_timeout;
         loop {
+            if self.abandoned() {
+                break;
+            }
             let Some(timer) = self.host.timers.borrow_mut().pop_due(now) else {
                 break;
             };
             let Some(instance) = self.find(&timer.script, timer.version) else {
                 continue;
             };
-            let fired = instance
-                .context
-                .with(|ctx| call::fire_timer(&ctx, &self.sandbox.deadline, timer.id, limit));
+            let budget = Budget {
+                guard: &self.deadline,
+                deadline: Instant::now() + limit,
+                limit,
+            };
+            let began = self.outbox.begin(Doing::Timer(timer.script.clone()), None);
+            let fired = instance.context.with(|ctx| {
+                let internal = instance
+                    .internal
+                    .clone()
+                    .restore(&ctx)
+                    .map_err(|error| Failure::Missing(error.to_string()))?;
+                call::fire_timer(&ctx, &internal, budget, timer.id)
+            });
+            if began {
+                self.outbox.end();
+            }
             if let Err(failure) = fired {
                 let label = CallLabel {
                     script: timer.script.clone(),

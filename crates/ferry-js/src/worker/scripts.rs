@@ -9,16 +9,21 @@ use std::time::Instant;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::promise::PromiseState;
-use rquickjs::{Context, Function, Object, Value};
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Value};
 
-use super::failure::Thrown;
-use super::sandbox::Sandbox;
-use super::{ScriptInstance, Worker, call};
+use super::call::{self, ParkedPromises};
+use super::sandbox::{Deadline, Sandbox};
+use super::{ScriptInstance, Worker};
 use crate::bindings::{self, ScriptHost};
 use crate::error::ScriptError;
+use crate::outbox::{Doing, Waiter};
 use crate::pool::Control;
 use crate::response::unavailable;
 use crate::script::Script;
+use crate::thrown::Thrown;
+
+/// The call id an async `init()` is parked under (calls count from 1).
+const INIT: u64 = 0;
 
 impl Worker {
     /// Applies a script change.
@@ -30,21 +35,30 @@ impl Worker {
                 reply,
             } => {
                 let name = script.name().clone();
+                self.outbox
+                    .begin(Doing::Loading(name.clone()), Some(Waiter::Load(reply)));
                 let result = self.load(script, version);
-                let _ = reply.send(result.map(|()| {
-                    self.scripts
-                        .get(&name)
-                        .and_then(|slot| slot.staged.as_ref())
-                        .map(|instance| instance.registrations.clone())
-                        .unwrap_or_default()
-                }));
+                if let Some(Waiter::Load(reply)) = self.outbox.end() {
+                    let _ = reply.send(result.map(|()| {
+                        self.scripts
+                            .get(&name)
+                            .and_then(|slot| slot.staged.as_ref())
+                            .map(|instance| instance.registrations.clone())
+                            .unwrap_or_default()
+                    }));
+                }
             }
-            Control::Commit { name, version } => {
-                if let Some(slot) = self.scripts.get_mut(&name)
-                    && slot.staged.as_ref().is_some_and(|s| s.version == version)
-                {
-                    slot.previous = slot.current.take();
-                    slot.current = slot.staged.take();
+            Control::Commit { script, version } => {
+                let name = script.name();
+                let slot = self.scripts.get_mut(name);
+                match slot {
+                    Some(slot) if slot.staged.as_ref().is_some_and(|s| s.version == version) => {
+                        slot.previous = slot.current.take();
+                        slot.current = slot.staged.take();
+                    }
+                    Some(slot) if slot.current.as_ref().is_some_and(|s| s.version == version) => {}
+                    // Prepared on the worker this one replaced: load it here now.
+                    _ => self.adopt(script, version),
                 }
             }
             Control::Abort { name, version } => {
@@ -67,6 +81,24 @@ impl Worker {
         }
     }
 
+    /// Loads `script` as `version` and makes it the running version at once (a
+    /// replacement worker's start, a rebuilt runtime, a commit of a version this worker
+    /// never prepared).
+    pub(super) fn adopt(&mut self, script: Script, version: u64) {
+        let name = script.name().clone();
+        match self.load(script, version) {
+            Ok(()) => {
+                if let Some(slot) = self.scripts.get_mut(&name) {
+                    slot.previous = slot.current.take();
+                    slot.current = slot.staged.take();
+                }
+            }
+            Err(error) => {
+                tracing::error!(worker = self.id, %error, "cannot load the running version of a script on this worker");
+            }
+        }
+    }
+
     /// Evaluates `script` as `version` into a new context, staged beside the running
     /// version: the script API, the top level, then `init()` (awaited if it is async).
     fn load(&mut self, script: Script, version: u64) -> Result<(), ScriptError> {
@@ -82,6 +114,19 @@ impl Worker {
                 ),
             ));
         }
+        let began = self.outbox.begin(Doing::Loading(name.clone()), None);
+        let result = self.load_staged(script, version);
+        if began {
+            self.outbox.end();
+        }
+        if result.is_err() {
+            self.discard_staged(&name, version);
+        }
+        result
+    }
+
+    fn load_staged(&mut self, script: Script, version: u64) -> Result<(), ScriptError> {
+        let name = script.name().clone();
         let context = Context::full(&self.sandbox.runtime).map_err(|error| {
             ScriptError::new(
                 &name,
@@ -94,27 +139,27 @@ impl Worker {
             registrations: RefCell::new(Some(Vec::new())),
             host: self.host.clone(),
         });
+        let internal = context
+            .with(|ctx| {
+                bindings::install(&ctx, &host).map(|internal| Persistent::save(&ctx, internal))
+            })
+            .map_err(|error| {
+                ScriptError::new(&name, format!("cannot install the script API: {error}"))
+            })?;
         let instance = ScriptInstance {
             script,
             version,
             registrations: Vec::new(),
             host,
+            internal,
+            parked: ParkedPromises::default(),
             context,
         };
-        let deadline = Instant::now() + limits.call_timeout;
+        let deadline = Instant::now() + self.settings.limits.call_timeout;
         let started = self.evaluate(&instance, deadline);
-        let slot = self.scripts.entry(name.clone()).or_default();
-        slot.staged = Some(instance);
-        let init_pending = match started {
-            Ok(pending) => pending,
-            Err(error) => {
-                self.discard_staged(&name, version);
-                return Err(error);
-            }
-        };
-        if init_pending && let Err(error) = self.await_init(&name, version, deadline) {
-            self.discard_staged(&name, version);
-            return Err(error);
+        self.scripts.entry(name.clone()).or_default().staged = Some(instance);
+        if started? {
+            self.await_init(&name, version, deadline)?;
         }
         if let Some(instance) = self
             .scripts
@@ -142,62 +187,41 @@ impl Worker {
         }
     }
 
-    /// Installs the API, runs the top level and calls `init()`. Returns whether `init()`
-    /// returned a promise that is still pending (parked under the key `init`).
+    /// Runs the top level and calls `init()`, as one section under `deadline`. Returns
+    /// whether `init()` returned a promise that is still pending (parked under `INIT`).
     fn evaluate(&self, instance: &ScriptInstance, deadline: Instant) -> Result<bool, ScriptError> {
         let name = instance.script.name();
         let limit = self.settings.limits.call_timeout;
-        let guard = &self.sandbox.deadline;
+        let guard = &self.deadline;
         instance.context.with(|ctx| {
-            bindings::install(&ctx, &instance.host).map_err(|error| {
-                ScriptError::new(name, format!("cannot install the script API: {error}"))
-            })?;
             let mut options = EvalOptions::default();
             options.global = true;
             options.strict = false;
             options.backtrace_barrier = true;
             options.filename = Some(name.to_string());
-            guard.arm(deadline);
-            let result = ctx
-                .eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
-                .and_then(|()| call_init(&ctx));
-            if result.is_ok() {
-                call::drain_microtasks(&ctx, deadline);
-            }
-            let interrupted = guard.disarm();
-            let failed = |error: rquickjs::Error| {
-                if interrupted {
-                    ScriptError::new(
-                        name,
-                        format!(
-                            "loading took longer than {} ms and was stopped (an endless loop at top level or in init()?)",
-                            limit.as_millis()
-                        ),
-                    )
-                } else {
-                    Thrown::catch(&ctx, &error).into_script_error(name)
+            call::guarded(guard, deadline, || {
+                let result = ctx
+                    .eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
+                    .and_then(|()| call_init(&ctx));
+                if result.is_ok() {
+                    call::drain_microtasks(&ctx, guard, deadline);
                 }
-            };
-            let Some(promise) = result.map_err(failed)? else {
-                return Ok(false);
-            };
-            match promise.state() {
-                PromiseState::Pending => {
-                    let parked = bindings::internal(&ctx)
-                        .and_then(|internal| internal.get::<_, Object>("pending"))
-                        .and_then(|pending| pending.set("init", promise));
-                    parked.map_err(failed)?;
-                    Ok(true)
+                let promise =
+                    result.map_err(|error| load_error(&ctx, guard, &error, name, limit))?;
+                let Some(promise) = promise else {
+                    return Ok(false);
+                };
+                match promise.state() {
+                    PromiseState::Pending => {
+                        instance.parked.park(&ctx, INIT, promise);
+                        Ok(true)
+                    }
+                    PromiseState::Resolved => Ok(false),
+                    PromiseState::Rejected => {
+                        Err(rejected_init(&ctx, guard, &promise, name, limit))
+                    }
                 }
-                PromiseState::Resolved => Ok(false),
-                PromiseState::Rejected => {
-                    let error = promise.result::<Value>().and_then(Result::err);
-                    Err(match error {
-                        Some(error) => Thrown::catch(&ctx, &error).into_script_error(name),
-                        None => ScriptError::new(name, "init() was rejected"),
-                    })
-                }
-            }
+            })
         })
     }
 
@@ -208,29 +232,31 @@ impl Worker {
         version: u64,
         deadline: Instant,
     ) -> Result<(), ScriptError> {
+        let limit = self.settings.limits.call_timeout;
         loop {
+            if self.abandoned() {
+                return Err(ScriptError::new(
+                    name,
+                    "the worker was replaced while init() ran",
+                ));
+            }
+            let guard = &self.deadline;
             let state = self.find(name, version).map(|instance| {
                 instance.context.with(|ctx| {
-                    let lookup = bindings::internal(&ctx)
-                        .and_then(|internal| internal.get::<_, Object>("pending"))
-                        .and_then(|pending| pending.get::<_, Value>("init"));
-                    match lookup.ok().and_then(|value| value.into_promise()) {
-                        None => Ok(true),
-                        Some(promise) => match promise.state() {
-                            PromiseState::Pending => Ok(false),
-                            PromiseState::Resolved => Ok(true),
-                            PromiseState::Rejected => {
-                                Err(promise.result::<Value>().and_then(Result::err).map_or_else(
-                                    || ScriptError::new(name, "init() was rejected"),
-                                    |error| Thrown::catch(&ctx, &error).into_script_error(name),
-                                ))
-                            }
-                        },
+                    let Some(promise) = instance.parked.get(&ctx, INIT) else {
+                        return Ok(true);
+                    };
+                    match promise.state() {
+                        PromiseState::Pending => Ok(false),
+                        PromiseState::Resolved => Ok(true),
+                        PromiseState::Rejected => Err(call::guarded(guard, deadline, || {
+                            rejected_init(&ctx, guard, &promise, name, limit)
+                        })),
                     }
                 })
             });
             match state {
-                None | Some(Ok(true)) => return Ok(()),
+                None | Some(Ok(true)) => break,
                 Some(Err(error)) => return Err(error),
                 Some(Ok(false)) => {}
             }
@@ -238,10 +264,7 @@ impl Worker {
             if now >= deadline {
                 return Err(ScriptError::new(
                     name,
-                    format!(
-                        "init() did not finish within {} ms",
-                        self.settings.limits.call_timeout.as_millis()
-                    ),
+                    format!("init() did not finish within {} ms", limit.as_millis()),
                 ));
             }
             let next = self
@@ -253,6 +276,10 @@ impl Worker {
             std::thread::sleep(next.saturating_duration_since(now));
             self.fire_due_timers();
         }
+        if let Some(instance) = self.find(name, version) {
+            instance.parked.forget(INIT);
+        }
+        Ok(())
     }
 
     /// Replaces a runtime that ran out of memory: every running script is evaluated again
@@ -264,9 +291,10 @@ impl Worker {
             "rebuilding the JavaScript runtime after it ran out of memory"
         );
         for call in self.pending.drain(..) {
-            let _ = call
-                .reply
-                .send(unavailable("the script's runtime was rebuilt; retry"));
+            self.outbox.answer(
+                call.call,
+                unavailable("the script's runtime was rebuilt; retry"),
+            );
         }
         self.host.timers.borrow_mut().clear();
         let running: Vec<(Script, u64)> = self
@@ -276,31 +304,67 @@ impl Worker {
             .map(|instance| (instance.script.clone(), instance.version))
             .collect();
         self.scripts.clear();
-        match Sandbox::new(&self.settings.limits, self.replies.clone()) {
+        match Sandbox::new(&self.settings.limits, &self.deadline) {
             Ok(sandbox) => self.sandbox = sandbox,
             Err(error) => {
                 tracing::error!(worker = self.id, %error, "cannot create a JavaScript runtime; keeping the old one");
             }
         }
         for (script, version) in running {
-            let name = script.name().clone();
-            match self.load(script, version) {
-                Ok(()) => {
-                    if let Some(slot) = self.scripts.get_mut(&name) {
-                        slot.current = slot.staged.take();
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(worker = self.id, %error, "cannot reload the script after a rebuild")
-                }
-            }
+            self.adopt(script, version);
         }
+    }
+}
+
+/// The load error for `error` of the top level or `init()` (read under the deadline).
+fn load_error(
+    ctx: &Ctx<'_>,
+    guard: &Deadline,
+    error: &rquickjs::Error,
+    name: &Arc<str>,
+    limit: std::time::Duration,
+) -> ScriptError {
+    let too_long = || {
+        ScriptError::new(
+            name,
+            format!(
+                "loading took longer than {} ms and was stopped (an endless loop at top level or in init()?)",
+                limit.as_millis()
+            ),
+        )
+    };
+    if guard.fired() {
+        if error.is_exception() {
+            ctx.catch();
+        }
+        return too_long();
+    }
+    // Describing what was thrown may run script code (a getter, a `toJSON`) that the
+    // deadline stops too.
+    let thrown = Thrown::catch(ctx, error);
+    if guard.fired() {
+        return too_long();
+    }
+    thrown.into_script_error(name)
+}
+
+/// The load error of an `init()` whose promise was rejected (read under the deadline).
+fn rejected_init(
+    ctx: &Ctx<'_>,
+    guard: &Deadline,
+    promise: &Promise<'_>,
+    name: &Arc<str>,
+    limit: std::time::Duration,
+) -> ScriptError {
+    match promise.result::<Value>().and_then(Result::err) {
+        Some(error) => load_error(ctx, guard, &error, name, limit),
+        None => ScriptError::new(name, "init() was rejected"),
     }
 }
 
 /// Calls the script's `init()`, if it defines one, with `{ kind: "init" }`; returns the
 /// promise when it is async.
-fn call_init<'js>(ctx: &rquickjs::Ctx<'js>) -> rquickjs::Result<Option<rquickjs::Promise<'js>>> {
+fn call_init<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Promise<'js>>> {
     let init: Value = ctx.globals().get("init")?;
     let Some(init) = init.as_function() else {
         return Ok(None);
