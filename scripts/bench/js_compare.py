@@ -14,6 +14,10 @@ Usage:
       [--runs 5] [--duration 5] [--servers ferry-run,ferry-run-pool,rust,node,deno,bun] \\
       [--endpoints hello,json,echo,health,user] [--out docs/benchmarks/result.md]
 
+An old build against a new one (same run): --baseline OLD/ferry adds the servers base-run
+and base-run-pool (`ferry run` of that binary), and --reference names the row the ratios
+are taken against.
+
 Deno and Bun come from npm (`npm i deno bun`; the packages ship their binaries).
 """
 
@@ -50,6 +54,8 @@ def server_commands(args, scratch: Path):
     return {
         "ferry-run": (lambda port: ferry_run(args, scratch, port, "thread-per-core"), {}),
         "ferry-run-pool": (lambda port: ferry_run(args, scratch, port, "pool"), {}),
+        "base-run": (lambda port: ferry_run(args, scratch, port, "thread-per-core", args.baseline), {}),
+        "base-run-pool": (lambda port: ferry_run(args, scratch, port, "pool", args.baseline), {}),
         "rust": (lambda port: [args.rust, f"127.0.0.1:{port}"], {}),
         "node": (lambda port: ["node", str(PEERS / "node.mjs"), str(port)], {}),
         "deno": (lambda port: [args.deno, "run", "--allow-net", str(PEERS / "deno.ts"), str(port)], deno_env),
@@ -57,9 +63,9 @@ def server_commands(args, scratch: Path):
     }
 
 
-def ferry_run(args, scratch: Path, port: int, model: str):
+def ferry_run(args, scratch: Path, port: int, model: str, binary=None):
     return [
-        args.ferry, "run", str(REPO / "examples/apps/bench.js"), "--port", str(port),
+        binary or args.ferry, "run", str(REPO / "examples/apps/bench.js"), "--port", str(port),
         "--quiet", "--no-watch", "--data-dir", str(scratch / "ferry-data"), "--worker-model", model,
     ]
 
@@ -85,9 +91,13 @@ def main():
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--servers", default="ferry-run,ferry-run-pool,rust,node,deno,bun")
     parser.add_argument("--endpoints", default="hello,json,echo,health,user")
+    parser.add_argument("--baseline", help="another ferry binary, served as base-run and base-run-pool")
+    parser.add_argument("--reference", help="the server the ratios are against (default: ferry-run)")
     parser.add_argument("--out")
     args = parser.parse_args()
     args.ferry = os.path.abspath(args.ferry)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
     args.rust = os.path.abspath(args.rust)
 
     servers = [s for s in args.servers.split(",") if s]
@@ -140,7 +150,7 @@ def run_all(args, servers, endpoints, scratch):
 
 def render(args, servers, endpoints, results):
     lines = []
-    reference = "ferry-run" if "ferry-run" in servers else servers[0]
+    reference = args.reference or ("ferry-run" if "ferry-run" in servers else servers[0])
     for endpoint in endpoints:
         _, _, description = ENDPOINTS[endpoint]
         lines.append(f"### {endpoint}: {description}, {CONNECTIONS} connections "

@@ -99,6 +99,68 @@ async fn serve_metrics_are_valid_prometheus_text_with_every_family() {
 }
 
 #[tokio::test]
+async fn a_worker_stuck_in_host_code_is_replaced_logged_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.js");
+    std::fs::write(
+        &app,
+        r#"register("/ok", () => "ok");
+register("/write", function write() { sharedStorage.setItem("k", "v"); return "written"; });"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let ferry = run(
+        &app,
+        &data,
+        &["--workers", "1", "--timeout", "300", "--metrics"],
+    );
+    let client = reqwest::Client::new();
+    let write = || async {
+        let response = client.get(ferry.url("/write")).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(write().await, (200, "written".into()));
+    // Another process holds the database: the write blocks inside SQLite, past the
+    // interrupt handler's reach.
+    let holder = rusqlite::Connection::open(data.join("ferry.db")).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let started = std::time::Instant::now();
+    let (status, body) = write().await;
+    assert_eq!(status, 504, "{body}");
+    // The deadline, the grace period (1 s) and the watchdog's tick: well before SQLite's
+    // own five-second wait ends.
+    assert!(
+        started.elapsed() < Duration::from_millis(3000),
+        "{:?}",
+        started.elapsed()
+    );
+    // The only worker was replaced: the server still answers.
+    let ok = client.get(ferry.url("/ok")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let logged = ferry.stderr_until(Duration::from_secs(5), |line| {
+        line.contains("a fresh worker replaces it")
+    });
+    let line = logged.last().unwrap();
+    assert!(
+        line.contains("handler write (GET /write) in") && line.contains("stuck"),
+        "{line}"
+    );
+    let report = scrape(&ferry.url("/metrics")).await;
+    assert_eq!(
+        sample(
+            &report,
+            "ferry_js_worker_replacements",
+            "ferry_js_worker_replacements_total",
+            &[]
+        ),
+        Some(1.0),
+        "{report}"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    assert_eq!(write().await, (200, "written".into()));
+}
+
+#[tokio::test]
 async fn run_metrics_on_their_own_listener_count_script_routes() {
     let data = tempfile::tempdir().unwrap();
     let ferry = run(

@@ -43,20 +43,24 @@ pub(crate) struct WorkerLink {
     pub outbox: Arc<Outbox>,
 }
 
-/// The worker thread's body: loads `scripts` (a replacement's start), then serves until
-/// the engine is dropped or the watchdog replaces it.
+/// The worker thread's body: creates the runtime (telling `started` whether it could),
+/// loads `scripts` (a replacement's start), then serves until the engine is dropped or the
+/// watchdog replaces it.
 pub(crate) fn run(
     link: WorkerLink,
     settings: Arc<WorkerSettings>,
     scripts: Vec<(Script, u64)>,
-    jobs: &Receiver<HttpJob>,
-    controls: &Receiver<Control>,
+    queues: (&Receiver<HttpJob>, &Receiver<Control>),
+    started: impl FnOnce(Result<(), rquickjs::Error>),
 ) {
-    let id = link.id;
+    let (jobs, controls) = queues;
     let mut worker = match Worker::new(link, settings) {
-        Ok(worker) => worker,
+        Ok(worker) => {
+            started(Ok(()));
+            worker
+        }
         Err(error) => {
-            tracing::error!(worker = id, %error, "cannot create a JavaScript runtime");
+            started(Err(error));
             return;
         }
     };
