@@ -58,7 +58,10 @@ register("/rejected-tojson", async () => { await null; throw { toJSON() { for (;
 // Streams and sockets.
 routeRegistry.registerStreamRoute("/stream-getter", () => ({ get room() { for (;;) {} } }));
 routeRegistry.registerStreamRoute("/stream-tojson", () => ({ toJSON() { for (;;) {} } }));
+routeRegistry.registerStreamRoute("/stream-proxy", () => new Proxy({}, { ownKeys() { for (;;) {} } }));
+routeRegistry.registerStreamRoute("/stream-throwing", () => ({ get room() { throw new Error("no room"); } }));
 registerWebSocket("/ws-open", { open() { return { get room() { for (;;) {} } }; } });
+registerWebSocket("/ws-open-proxy", { open() { return new Proxy({}, { getOwnPropertyDescriptor() { for (;;) {} }, ownKeys() { return ["room"]; } }); } });
 registerWebSocket("/ws-message", {
   message(socket, data) {
     if (data === "spin") for (;;) {}
@@ -67,11 +70,16 @@ registerWebSocket("/ws-message", {
 });
 registerWebSocket("/ws-send", { message(socket) { socket.send({ toJSON() { for (;;) {} } }); } });
 
-// GraphQL and MCP values.
+// GraphQL and MCP values: a looping toJSON, getter and proxy trap, and a throwing getter.
 registerGraphQLQuery("spin", "spin: String", () => ({ toJSON() { for (;;) {} } }));
+registerGraphQLQuery("spinGetter", "spinGetter: Thing type Thing { a: Int }", () => ({ get a() { for (;;) {} } }));
+registerGraphQLQuery("spinProxy", "spinProxy: Thing", () => new Proxy({ a: 1 }, { get() { for (;;) {} } }));
+registerGraphQLQuery("throwing", "throwing: Thing", () => ({ get a() { throw new Error("no a"); } }));
 registerGraphQLQuery("fine", "fine: String", () => "fine");
 registerGraphQLQuery("thing", "thing: String", () => ({ not: "a string" }));
 registerMCPTool("spin", "never returns", { type: "object" }, () => ({ get text() { for (;;) {} } }));
+registerMCPTool("spinProxy", "never returns", { type: "object" }, () => new Proxy({}, { ownKeys() { for (;;) {} } }));
+registerMCPTool("throwing", "throws while read", { type: "object" }, () => ({ get text() { throw new Error("no text"); } }));
 registerMCPTool("fine", "returns", { type: "object" }, () => "fine");
 
 // Timers and host calls.
@@ -123,8 +131,14 @@ async fn every_looping_read_gets_504_within_the_deadline_and_names_the_part() {
     );
     let (_, body) = app.text("/thrown-name").await;
     assert!(body.contains("the error it threw"), "{body}");
-    let (status, _, _) = timed(&app, "/stream-tojson").await;
-    assert_eq!(status, 504);
+    for path in ["/stream-tojson", "/stream-proxy"] {
+        let (status, _, took) = timed(&app, path).await;
+        assert_eq!(status, 504, "{path}");
+        assert!(took < TIMEOUT + MARGIN, "{path} took {took:?}");
+    }
+    let (status, body, _) = timed(&app, "/stream-throwing").await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("threw Error: no room"), "{body}");
 }
 
 #[tokio::test]
@@ -200,6 +214,38 @@ async fn graphql_values_are_read_under_the_deadline_and_coerced() {
         body["errors"][0]["message"],
         "the resolver ran longer than 300 ms"
     );
+    let started = Instant::now();
+    let body = graphql(
+        &app,
+        "{ spinGetter { a } spinProxy { a } throwing { a } fine }",
+    )
+    .await;
+    assert!(started.elapsed() < TIMEOUT * 3 + MARGIN);
+    assert_eq!(
+        body["data"],
+        json!({ "spinGetter": null, "spinProxy": null, "throwing": null, "fine": "fine" }),
+        "{body}"
+    );
+    let messages: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|message| **message == "the resolver ran longer than 300 ms")
+            .count(),
+        2,
+        "{body}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|message| message.contains("threw Error: no a")),
+        "{body}"
+    );
     let body = graphql(&app, "{ thing }").await;
     assert_eq!(body["data"]["thing"], Value::Null, "{body}");
     assert_eq!(
@@ -262,6 +308,18 @@ async fn an_mcp_tool_whose_value_loops_is_an_error_result() {
     .await;
     assert!(started.elapsed() < TIMEOUT + MARGIN);
     assert_eq!(answer["result"]["isError"], true, "{answer}");
+    for (id, tool) in [(4, "spinProxy"), (5, "throwing")] {
+        let started = Instant::now();
+        let (_, answer) = mcp(
+            &app,
+            Some(&session),
+            json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": { "name": tool, "arguments": {} } }),
+        )
+        .await;
+        assert!(started.elapsed() < TIMEOUT + MARGIN, "{tool}");
+        assert_eq!(answer["result"]["isError"], true, "{tool}: {answer}");
+    }
     let (_, answer) = mcp(
         &app,
         Some(&session),
@@ -303,8 +361,10 @@ async fn close_code(socket: &mut Socket) -> CloseCode {
 #[tokio::test]
 async fn websocket_handlers_that_loop_close_with_1011() {
     let app = hostile_app(2).await;
-    let mut opened = socket(&app, "/ws-open").await;
-    assert_eq!(close_code(&mut opened).await, CloseCode::Error);
+    for path in ["/ws-open", "/ws-open-proxy"] {
+        let mut opened = socket(&app, path).await;
+        assert_eq!(close_code(&mut opened).await, CloseCode::Error, "{path}");
+    }
 
     let mut talking = socket(&app, "/ws-message").await;
     talking.send(Message::text("hi")).await.unwrap();
