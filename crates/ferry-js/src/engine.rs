@@ -164,7 +164,14 @@ impl Engine {
             scripts: scripts.clone(),
         });
         let pool = Arc::new(match options.model {
-            WorkerModel::Pool => WorkerPool::start(options.workers, settings)?,
+            // Each worker thread creates its runtime before the pool counts it: off the
+            // async threads.
+            WorkerModel::Pool => {
+                let workers = options.workers;
+                tokio::task::spawn_blocking(move || WorkerPool::start(workers, settings))
+                    .await
+                    .map_err(|_| EngineError::Stopped)??
+            }
             WorkerModel::PerThread => WorkerPool::per_thread(settings),
         });
         crate::watchdog::start(&pool).map_err(EngineError::Spawn)?;

@@ -14,8 +14,11 @@
 //!   thread ([`Engine::attach_worker`]), which runs the scripts of its own requests.
 //! - Every runtime is sandboxed by [`Limits`]: memory, stack, time per call (stopped by the
 //!   interpreter's interrupt handler: the client gets 504), script size and request body
-//!   size. A runaway script costs its own request only; the worker recovers, rebuilding its
-//!   runtime when it must.
+//!   size. The deadline covers every moment JavaScript runs — reading what a handler
+//!   returned and describing what it threw included — and a worker stuck in host code past
+//!   it (a blocking call the interrupt cannot reach) is replaced by a fresh one. A runaway
+//!   script costs its own request only; the worker recovers, rebuilding its runtime when it
+//!   must. Scripts cannot reach the engine's bookkeeping: it is held in Rust.
 //! - Handlers may be `async`: each worker drives its own event loop of promises and timers.
 //! - [`Engine::load`] adds or replaces a script while serving: the new version is evaluated
 //!   on every worker first, and only when all succeed are its routes swapped in, atomically;
