@@ -96,6 +96,69 @@ async fn routes_come_first_and_static_files_answer_the_rest() {
     );
 }
 
+#[tokio::test]
+async fn static_files_of_run_are_served_as_serve_serves_them_and_config_files_never() {
+    // The app's directory is its own site: the config file beside the app (with the
+    // management token in it) is also in the served directory.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.js"),
+        r#"register("/api", () => "from the script");"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        "admin-token = \"a-secret-token-of-32-characters!\"\n[headers]\n\"*.css\" = { \"X-Rule\" = \"css\" }\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("other")).unwrap();
+    std::fs::write(
+        dir.path().join("other/ferry.json"),
+        "{\"admin-token\": \"x\"}",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("index.html"), "<p>home</p>").unwrap();
+    std::fs::write(dir.path().join("style.css"), "p {}").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(
+        &dir.path().join("app.js"),
+        data.path(),
+        &[
+            "--static",
+            dir.path().to_str().unwrap(),
+            "--cache",
+            "60",
+            "-H",
+            "X-Site: ferry",
+        ],
+    );
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(ferry.url(path)).send();
+    for secret in ["/ferry.toml", "/other/ferry.json", "/FERRY.TOML"] {
+        let response = get(secret).await.unwrap();
+        assert_eq!(response.status(), 404, "{secret}");
+        assert!(!response.text().await.unwrap().contains("secret"));
+    }
+    let listing = get("/other/").await.unwrap().text().await.unwrap();
+    assert!(!listing.contains("ferry.json"), "{listing}");
+    // The files get what `ferry serve` gives them: isolation, cache policy, -H, rules.
+    let home = get("/").await.unwrap();
+    assert_eq!(home.headers()["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(
+        home.headers()["cross-origin-embedder-policy"],
+        "require-corp"
+    );
+    assert_eq!(home.headers()["cache-control"], "max-age=60");
+    assert_eq!(home.headers()["x-site"], "ferry");
+    let style = get("/style.css").await.unwrap();
+    assert_eq!(style.headers()["x-rule"], "css");
+    // The script's own answers keep theirs.
+    let api = get("/api").await.unwrap();
+    assert!(api.headers().get("cross-origin-embedder-policy").is_none());
+    assert!(api.headers().get("x-site").is_none());
+    assert_eq!(api.text().await.unwrap(), "from the script");
+}
+
 #[test]
 fn a_broken_script_stops_start_up_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -52,5 +52,5 @@ mod variants;
 
 pub use cache::MemoryCacheLimits;
 pub use isolation::CrossOriginIsolation;
-pub use options::{CachePolicy, StaticOptions};
+pub use options::{CONFIG_FILE_NAMES, CachePolicy, StaticOptions, is_config_file_name};
 pub use service::{StaticError, StaticFiles};

@@ -45,7 +45,9 @@ pub(crate) fn read_entries(dir: &Path, policy: ListingPolicy<'_>) -> io::Result<
         if name.first() == Some(&b'.') && !policy.show_hidden {
             continue;
         }
-        if !policy.private_files.is_empty() && policy.private_files.contains(&item.path()) {
+        if crate::is_config_file_name(&item.file_name())
+            || (!policy.private_files.is_empty() && policy.private_files.contains(&item.path()))
+        {
             continue;
         }
         let Ok(file_type) = item.file_type() else {

@@ -1,5 +1,6 @@
 //! How the file service behaves: what it lists, what it refuses, what it caches.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -7,6 +8,20 @@ use http::HeaderValue;
 
 use crate::cache::MemoryCacheLimits;
 use crate::rules::HeaderRule;
+
+/// The names of Ferry's own configuration files. A file of one of these names (in any
+/// letter case) is never served nor listed, in any directory and whatever the options: it
+/// may hold secrets such as the management API's token.
+pub const CONFIG_FILE_NAMES: [&str; 4] = ["ferry.toml", "ferry.yaml", "ferry.yml", "ferry.json"];
+
+/// Whether `name` is one of [`CONFIG_FILE_NAMES`].
+pub fn is_config_file_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|name| {
+        CONFIG_FILE_NAMES
+            .iter()
+            .any(|config| config.eq_ignore_ascii_case(name))
+    })
+}
 
 /// Settings of a [`StaticFiles`](crate::StaticFiles) service. The defaults are those of
 /// `ferry serve`: listings on, hidden files and outward symlinks refused, `no-cache`.
@@ -33,8 +48,8 @@ pub struct StaticOptions {
     /// Headers set on responses to paths matching a glob, applied in order (a later rule
     /// wins over an earlier one for the same header).
     pub header_rules: Vec<HeaderRule>,
-    /// Files under the root that are never served nor listed (answered 404), such as the
-    /// server's own configuration file.
+    /// Files under the root that are never served nor listed (answered 404), besides those
+    /// named like Ferry's configuration files ([`CONFIG_FILE_NAMES`]), which never are.
     pub private_files: Vec<PathBuf>,
     /// Add the live-reload script to every HTML response (see
     /// [`live_reload`](crate::live_reload)); such responses are not compressed and ignore
@@ -86,6 +101,14 @@ impl CachePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_file_names_are_recognised_in_any_case() {
+        assert!(is_config_file_name(OsStr::new("ferry.toml")));
+        assert!(is_config_file_name(OsStr::new("Ferry.JSON")));
+        assert!(!is_config_file_name(OsStr::new("ferry.toml.txt")));
+        assert!(!is_config_file_name(OsStr::new("other.toml")));
+    }
 
     #[test]
     fn cache_policies_render() {

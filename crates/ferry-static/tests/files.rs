@@ -810,3 +810,45 @@ async fn private_files_are_neither_served_nor_listed() {
         "{listing}"
     );
 }
+
+#[tokio::test]
+async fn config_files_are_never_served_whatever_the_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    std::fs::create_dir(root.join("app")).unwrap();
+    std::fs::write(root.join("app/ferry.json"), r#"{"admin-token": "secret"}"#).unwrap();
+    std::fs::write(root.join("Ferry.YAML"), "auth: admin:secret").unwrap();
+    std::fs::write(root.join("page.html"), "page").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join("app/ferry.json"), root.join("settings.txt")).unwrap();
+    // No private files named, hidden files and symlinks allowed: still never served.
+    let files = ferry_static::StaticFiles::new(
+        &root,
+        StaticOptions {
+            hidden: true,
+            follow_symlinks: true,
+            ..StaticOptions::default()
+        },
+    )
+    .unwrap();
+    let server = ferry_core::App::new()
+        .fallback(files)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let base = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run_until(std::future::pending()));
+    for path in ["/app/ferry.json", "/Ferry.YAML", "/settings.txt"] {
+        let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let listing = reqwest::get(format!("{base}/app/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listing.contains("ferry.json"), "{listing}");
+    let page = reqwest::get(format!("{base}/page.html")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}

@@ -5,6 +5,7 @@ mod banner;
 mod bench;
 mod cli;
 mod config;
+mod files;
 mod launch;
 mod listen;
 mod logging;

@@ -14,13 +14,13 @@ use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
 use ferry_js::{Engine, EngineOptions, Limits, LoadedScript, Script, WorkerModel};
 use ferry_mcp::McpOptions;
-use ferry_static::{StaticFiles, StaticOptions};
 
 use http::Method;
 
 use crate::banner;
 use crate::cli::{FrameOptionsArg, McpArgs, RunArgs, WorkerModelArg};
 use crate::config::RunSettings;
+use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
 use crate::prometheus::Metrics;
 use crate::protection::{self, SecurityDefaults};
@@ -31,7 +31,11 @@ const HSTS_ONE_YEAR: u64 = 365 * 24 * 3600;
 
 /// Runs `ferry run` to completion.
 pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
-    let RunSettings { args, config_file } = settings;
+    let RunSettings {
+        args,
+        config_file,
+        header_rules,
+    } = settings;
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
     // Before the engine and servers: they look their metrics up once.
@@ -41,11 +45,19 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let engine = Engine::start(options)
         .await
         .context("cannot start the JavaScript engine")?;
+    // The files get what `ferry serve` gives them: the same flags, config files never
+    // served, and their isolation and `-H` headers (on the files only, not the scripts).
     let static_files = match &args.static_dir {
-        Some(dir) => Some(BoxService::new(
-            StaticFiles::new(dir, StaticOptions::default())
-                .with_context(|| format!("cannot serve {}", dir.display()))?,
-        )),
+        Some(dir) => {
+            let setup = FileSetup {
+                config_file: config_file.clone(),
+                header_rules,
+                live_reload: false,
+            };
+            let files = files::service(dir, &args.files, setup)?;
+            let cross_origin = !args.security.cors_origin.is_empty();
+            Some(files::with_headers(files, &args.files, cross_origin))
+        }
         None => None,
     };
     let interfaces = banner::interface_addresses();

@@ -2,18 +2,17 @@
 //! the server, then runs until Ctrl+C.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use anyhow::Context;
 use ferry_core::App;
 use ferry_core::health::HealthChecks;
-use ferry_core::layers::{BasicAuthLayer, HttpMetricsLayer, ResponseHeadersLayer};
+use ferry_core::layers::{BasicAuthLayer, HttpMetricsLayer};
 use ferry_static::live_reload::{self, LiveReload};
-use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions};
 use http::Method;
 
-use crate::cli::{CoepArg, FrameOptionsArg, ServeArgs};
+use crate::cli::FrameOptionsArg;
 use crate::config::ServeSettings;
+use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
 use crate::prometheus::Metrics;
 use crate::protection::{self, SecurityDefaults};
@@ -26,14 +25,15 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         config_file,
         header_rules,
     } = settings;
-    let options = StaticOptions {
-        header_rules,
-        private_files: config_file.into_iter().collect(),
-        live_reload: args.watch,
-        ..static_options(&args)
-    };
-    let files = StaticFiles::new(&args.dir, options)
-        .with_context(|| format!("cannot serve {}", args.dir.display()))?;
+    let files = files::service(
+        &args.dir,
+        &args.files,
+        FileSetup {
+            config_file,
+            header_rules,
+            live_reload: args.watch,
+        },
+    )?;
     let files_root = files.root().to_path_buf();
     let config = listen::server_config(&args.listen, &args.limits)?;
     let addr = SocketAddr::new(args.listen.host, args.listen.port);
@@ -53,8 +53,9 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     if args.health {
         app = HealthChecks::new(env!("CARGO_PKG_VERSION")).install(app);
     }
+    let cross_origin = args.cors || !args.security.cors_origin.is_empty();
     let headers = protection::security_headers(
-        response_headers(&args),
+        files::response_headers(&args.files, cross_origin),
         &args.security,
         SecurityDefaults {
             frame_options: FrameOptionsArg::Sameorigin,
@@ -65,7 +66,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     app = app.layer(headers);
     // Kept alive for as long as the server runs: dropping it stops the watcher.
     let live_reload = if args.watch {
-        let live = LiveReload::watch(&files_root, args.hidden)
+        let live = LiveReload::watch(&files_root, args.files.hidden)
             .with_context(|| format!("cannot watch {} for changes", files_root.display()))?;
         app = app
             .get(live_reload::EVENTS_PATH, live.events_handler())
@@ -122,38 +123,4 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let report = server.run().await;
     drop(live_reload);
     Ok(Outcome::of(&report))
-}
-
-fn static_options(args: &ServeArgs) -> StaticOptions {
-    StaticOptions {
-        listing: !args.no_listing,
-        hidden: args.hidden,
-        follow_symlinks: args.follow_symlinks,
-        spa: args.spa,
-        compress: !args.no_compress,
-        not_found_page: args.not_found_page.clone(),
-        cache: match args.cache {
-            Some(seconds) => CachePolicy::MaxAge(Duration::from_secs(seconds)),
-            None => CachePolicy::NoCache,
-        },
-        ..StaticOptions::default()
-    }
-}
-
-/// Cross-origin isolation (unless turned off) and the user's `-H` headers, which win.
-fn response_headers(args: &ServeArgs) -> ResponseHeadersLayer {
-    let isolation = match (args.no_isolation, args.coep) {
-        (true, _) => CrossOriginIsolation::Off,
-        (false, CoepArg::RequireCorp) => CrossOriginIsolation::RequireCorp,
-        (false, CoepArg::Credentialless) => CrossOriginIsolation::Credentialless,
-    };
-    let mut layer = ResponseHeadersLayer::new();
-    let cross_origin = args.cors || !args.security.cors_origin.is_empty();
-    for (name, value) in isolation.headers(cross_origin) {
-        layer = layer.set_if_absent(name, value);
-    }
-    for (name, value) in &args.headers {
-        layer = layer.set(name.clone(), value.clone());
-    }
-    layer
 }

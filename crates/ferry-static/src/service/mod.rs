@@ -15,7 +15,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::cache::FileCache;
-use crate::options::StaticOptions;
+use crate::options::{StaticOptions, is_config_file_name};
 use crate::path::{PathRejection, RequestPath};
 use crate::resolve::{self, Found, Missing};
 use crate::responses;
@@ -198,9 +198,19 @@ impl Inner {
         }
     }
 
-    /// Whether `path` is one of the files never served (such as Ferry's own config file).
+    /// Whether `path` is one of the files never served: Ferry's configuration files, by
+    /// name, and the private files of the options.
     fn is_private(&self, path: &Path) -> bool {
-        self.private_files.iter().any(|private| private == path)
+        let private = |path: &Path| {
+            path.file_name().is_some_and(is_config_file_name)
+                || self.private_files.iter().any(|private| private == path)
+        };
+        if private(path) {
+            return true;
+        }
+        // A followed symlink keeps its own name: look at the file it leads to.
+        self.options.follow_symlinks
+            && std::fs::canonicalize(path).is_ok_and(|target| private(&target))
     }
 
     async fn serve_directory(&self, request: &Parts, path: &RequestPath, dir: Found) -> Response {

@@ -1,6 +1,7 @@
 //! The command line: one struct per subcommand, flags documented by their help text.
 
 mod bench;
+mod files;
 mod header;
 mod limits;
 mod listen;
@@ -14,12 +15,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use bench::BenchArgs;
+pub use files::{CoepArg, FileArgs};
 pub use limits::LimitArgs;
 pub use listen::ListenArgs;
 pub use observe::ObserveArgs;
 pub use run::{McpArgs, RunArgs, WorkerModelArg};
 pub use security::{FrameOptionsArg, SecurityArgs};
-pub use serve::{CoepArg, ServeArgs};
+pub use serve::ServeArgs;
 
 /// Ferry: a fast single-binary web server.
 #[derive(Debug, Parser)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
+use super::{FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
 
 /// Flags of `ferry run`.
 #[derive(Debug, Clone, Args)]
@@ -129,6 +129,9 @@ pub struct RunArgs {
     pub log: LogArgs,
 
     // Last: each group sets its own help heading, which would carry over to later flags.
+    #[command(flatten)]
+    pub files: FileArgs,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 

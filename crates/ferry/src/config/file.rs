@@ -7,7 +7,7 @@ use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 /// The names Ferry looks for in the served directory, in this order.
-pub const CONFIG_NAMES: [&str; 4] = ["ferry.toml", "ferry.yaml", "ferry.yml", "ferry.json"];
+pub const CONFIG_NAMES: [&str; 4] = ferry_static::CONFIG_FILE_NAMES;
 
 /// One top-level setting of a config file.
 #[derive(Debug, Clone, PartialEq)]

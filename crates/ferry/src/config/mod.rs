@@ -88,8 +88,10 @@ fn serve_settings_with(
 pub struct RunSettings {
     /// The merged flags.
     pub args: RunArgs,
-    /// The config file that was read, if any.
+    /// The config file that was read, if any (never served).
     pub config_file: Option<PathBuf>,
+    /// Per-glob header rules for the files of `--static`.
+    pub header_rules: Vec<HeaderRule>,
 }
 
 /// Merges defaults, the config file (`--config`, or a `ferry.toml` beside the app),
@@ -117,19 +119,24 @@ fn run_settings_with(
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     let file = find_config_file(cli_run, &search_dir, env)?;
-    if let Some(file) = &file
-        && !file.header_rules.is_empty()
-    {
-        bail!(
-            "{}: `headers` (per-path header rules) applies to `ferry serve` only",
-            file.path.display()
-        );
-    }
     let crate::cli::Command::Run(args) = merge(raw, "run", file.as_ref(), Vec::new(), env)? else {
         bail!("expected the run command");
     };
+    if let Some(file) = &file
+        && !file.header_rules.is_empty()
+        && args.static_dir.is_none()
+    {
+        bail!(
+            "{}: `headers` (per-path header rules) applies to the files of --static, and this app serves none; add `static = \"DIR\"` or remove the rules",
+            file.path.display()
+        );
+    }
     Ok(RunSettings {
         args,
+        header_rules: file
+            .as_ref()
+            .map(|f| f.header_rules.clone())
+            .unwrap_or_default(),
         config_file: file.map(|f| f.path),
     })
 }
@@ -444,15 +451,15 @@ mod tests {
         assert_eq!(
             (
                 from_file.args.listen.port,
-                from_file.args.spa,
-                from_file.args.cache
+                from_file.args.files.spa,
+                from_file.args.files.cache
             ),
             (9001, true, Some(60))
         );
 
         let from_env = run(dir.path(), &[], &[("FERRY_PORT", "9002")]).unwrap();
         assert_eq!(from_env.args.listen.port, 9002);
-        assert_eq!(from_env.args.cache, Some(60));
+        assert_eq!(from_env.args.files.cache, Some(60));
 
         let from_cli = run(dir.path(), &["--port", "9003"], &[("FERRY_PORT", "9002")]).unwrap();
         assert_eq!(from_cli.args.listen.port, 9003);
@@ -465,9 +472,10 @@ mod tests {
             "cors: true\nheader:\n  - 'X-A: 1'\n  - 'X-B: 2'\nno-listing: true\n",
         );
         let settings = run(yaml.path(), &["-H", "X-C: 3"], &[]).unwrap();
-        assert!(settings.args.cors && settings.args.no_listing);
+        assert!(settings.args.cors && settings.args.files.no_listing);
         let names: Vec<&str> = settings
             .args
+            .files
             .headers
             .iter()
             .map(|(n, _)| n.as_str())
@@ -479,9 +487,9 @@ mod tests {
             "{\"hidden\": true, \"404\": \"missing.html\"}",
         );
         let settings = run(json.path(), &[], &[]).unwrap();
-        assert!(settings.args.hidden);
+        assert!(settings.args.files.hidden);
         assert_eq!(
-            settings.args.not_found_page.as_deref(),
+            settings.args.files.not_found_page.as_deref(),
             Some(Path::new("missing.html"))
         );
     }
@@ -575,5 +583,33 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("cannot be used with"), "{error}");
+    }
+
+    #[test]
+    fn header_rules_of_run_apply_to_the_static_files() {
+        let dir = dir_with(
+            "ferry.toml",
+            "[headers]\n\"*.css\" = { \"X-Rule\" = \"css\" }\n",
+        );
+        let app = dir.path().join("app.js");
+        std::fs::write(&app, "").unwrap();
+        let raw = |extra: &[&str]| -> Vec<OsString> {
+            let mut raw: Vec<OsString> = vec!["ferry".into(), "run".into(), app.clone().into()];
+            raw.extend(extra.iter().map(OsString::from));
+            raw
+        };
+        let error = run_settings_with(&raw(&[]), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("applies to the files of --static"),
+            "{error}"
+        );
+        let settings = run_settings_with(&raw(&["--static", "."]), &|_| None).unwrap();
+        assert_eq!(settings.header_rules.len(), 1);
+        assert_eq!(
+            settings.config_file.as_deref(),
+            Some(dir.path().join("ferry.toml").as_path())
+        );
     }
 }
