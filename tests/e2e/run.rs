@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{Ferry, client_json, examples, python_clients, run_app as run, run_to_end};
+use crate::support::{
+    Ferry, assert_bad_targets_and_hosts_are_refused, client_json, examples, python_clients,
+    run_app as run, run_to_end,
+};
 
 #[tokio::test]
 async fn run_serves_the_benchmark_script_and_lists_its_routes() {
@@ -701,4 +704,11 @@ async fn mcp_checks_origin_and_token() {
     .await
     .unwrap();
     assert_eq!(local.status(), 200);
+}
+
+#[test]
+fn run_refuses_requests_without_a_valid_host_or_target() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(&examples().join("bench.js"), data.path(), &[]);
+    assert_bad_targets_and_hosts_are_refused(&ferry);
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Ferry, run_to_end, site};
+use crate::support::{Ferry, assert_bad_targets_and_hosts_are_refused, run_to_end, site};
 
 #[tokio::test]
 async fn serve_prints_a_banner_and_serves_the_directory() {
@@ -423,4 +423,11 @@ fn open_flag_launches_the_browser_with_the_url() {
     std::thread::sleep(Duration::from_millis(50));
     let opened = std::fs::read_to_string(&record).unwrap_or_default();
     assert_eq!(opened.trim(), ferry.url);
+}
+
+#[test]
+fn serve_refuses_requests_without_a_valid_host_or_target() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &[]);
+    assert_bad_targets_and_hosts_are_refused(&ferry);
 }

@@ -265,3 +265,52 @@ pub fn site() -> tempfile::TempDir {
     std::fs::write(dir.path().join("app.wasm"), b"\0asm\x01\0\0\0").unwrap();
     dir
 }
+
+/// Requests RFC 9112 §3.2 says a server must refuse with 400: no `Host` in HTTP/1.1, two
+/// of them, an invalid one, a target that is not a path. Each is sent on a fresh raw
+/// connection to `ferry`, followed by a valid request that must not be answered; the answer
+/// must be 400 and the connection closed.
+pub fn assert_bad_targets_and_hosts_are_refused(ferry: &Ferry) {
+    use std::io::{Read, Write};
+    let authority = ferry
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let cases: [(&str, &str); 5] = [
+        ("no Host", "GET / HTTP/1.1\r\n\r\n"),
+        (
+            "two Host fields",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        ),
+        ("a space in Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+        (
+            "user information in Host",
+            "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+        ),
+        (
+            "a target without /",
+            "GET index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+        ),
+    ];
+    for (name, request) in cases {
+        let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let started = Instant::now();
+        stream
+            .write_all(format!("{request}GET / HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = Vec::new();
+        // Ends when the server closes the connection (or the read timeout passes).
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{name}: {answer:?}");
+        assert!(!answer.contains(" 200 "), "{name}: {answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{name}: the connection stayed open"
+        );
+    }
+}

@@ -233,6 +233,81 @@ async fn hostile_requests_get_4xx_and_a_bystander_sees_no_error() {
 }
 
 #[tokio::test]
+async fn requests_without_a_valid_host_or_target_get_400_and_a_closed_connection() {
+    let server = app_server().await;
+    let cases: [(&str, &[u8]); 8] = [
+        ("no Host", b"GET /hello HTTP/1.1\r\n\r\n"),
+        (
+            "two Host fields",
+            b"GET /hello HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
+        ),
+        (
+            "a space in Host",
+            b"GET /hello HTTP/1.1\r\nHost: exa mple.com\r\n\r\n",
+        ),
+        (
+            "user information in Host",
+            b"GET /hello HTTP/1.1\r\nHost: user@example.com\r\n\r\n",
+        ),
+        (
+            "a target without the leading slash",
+            b"GET hello HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+        (
+            "an authority-form target for GET",
+            b"GET example.com:80 HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+        (
+            "an asterisk target for GET",
+            b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+        (
+            "two Host fields in HTTP/1.0",
+            b"GET /hello HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        ),
+    ];
+    for (name, request) in cases {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        // A second, valid request behind the bad one must not be answered.
+        let mut bytes = request.to_vec();
+        bytes.extend_from_slice(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        stream.write_all(&bytes).await.unwrap();
+        let started = std::time::Instant::now();
+        let answer = read_for(&mut stream, Duration::from_secs(4)).await;
+        assert!(
+            answer.starts_with("HTTP/1.",) && answer.contains(" 400 "),
+            "{name}: {answer:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{name}: the connection stayed open"
+        );
+        assert!(!answer.contains(" 200 "), "{name}: {answer:?}");
+    }
+    // What the RFC allows is served.
+    let allowed: [(&str, &[u8]); 4] = [
+        ("HTTP/1.0 without Host", b"GET /hello HTTP/1.0\r\n\r\n"),
+        (
+            "absolute form",
+            b"GET http://x/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ),
+        (
+            "an IPv6 literal with a port",
+            b"GET /hello HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n",
+        ),
+        (
+            "an empty Host",
+            b"GET /hello HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+        ),
+    ];
+    for (name, request) in allowed {
+        let answer = raw_exchange(server.addr, request, Duration::from_secs(4)).await;
+        assert!(answer.contains(" 200 "), "{name}: {answer:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_pipelining_flood_is_answered_in_order() {
     let server = app_server().await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();

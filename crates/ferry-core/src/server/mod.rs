@@ -6,6 +6,7 @@ mod connection;
 mod memory;
 mod per_ip;
 mod protocol;
+mod request_target;
 mod service;
 mod signals;
 mod tls;

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 use super::activity::{CONTENT_LENGTH, ConnectionActivity, InFlightGuard, TRANSFER_ENCODING};
 use super::connection::ConnectionContext;
+use super::request_target;
 use crate::body::BodyPace;
 use crate::client_addr::ClientAddr;
 use crate::context::{ConnectionInfo, ServerLifecycle};
@@ -40,7 +41,15 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
         let framing = self.activity.take_framing();
         let guard = InFlightGuard::new(self.activity.clone());
         if is_ambiguously_framed(&request, framing) {
-            let response = ambiguous_framing_answer().map(|body| TrackedBody {
+            let response = bad_request_and_close(None).map(|body| TrackedBody {
+                body,
+                _guard: guard,
+            });
+            return Box::pin(std::future::ready(Ok(response)));
+        }
+        if let Some(problem) = request_target::problem(&request) {
+            tracing::debug!(peer = %self.info.peer, problem, "request refused");
+            let response = bad_request_and_close(Some(problem)).map(|body| TrackedBody {
                 body,
                 _guard: guard,
             });
@@ -90,10 +99,17 @@ fn is_ambiguously_framed<B>(request: &http::Request<B>, framing: u8) -> bool {
             .contains_key(http::header::TRANSFER_ENCODING)
 }
 
-/// 400 for an ambiguously framed request; the connection closes after it, so nothing the
-/// client sent after the head is read as another request.
-fn ambiguous_framing_answer() -> crate::Response {
-    let mut response = crate::response::status_response(http::StatusCode::BAD_REQUEST);
+/// 400 for a request whose head cannot be trusted (ambiguous framing, a bad target or
+/// `Host`), saying why when there is more to say; the connection closes after it, so
+/// nothing the client sent after the head is read as another request.
+fn bad_request_and_close(why: Option<&str>) -> crate::Response {
+    let mut response = match why {
+        Some(why) => crate::IntoResponse::into_response((
+            http::StatusCode::BAD_REQUEST,
+            format!("400 Bad Request\n\n{why}\n"),
+        )),
+        None => crate::response::status_response(http::StatusCode::BAD_REQUEST),
+    };
     response.headers_mut().insert(
         http::header::CONNECTION,
         http::HeaderValue::from_static("close"),
