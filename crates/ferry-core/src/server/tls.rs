@@ -102,16 +102,26 @@ impl TlsConfig {
         })
     }
 
-    /// Generates a self-signed certificate for `names` (host names or IP addresses).
-    /// Browsers will warn about it; it is for development.
+    /// Generates a self-signed certificate for `names` (host names or IP addresses): an
+    /// ECDSA P-256 key, valid from an hour ago (clocks drift) for
+    /// [`SELF_SIGNED_DAYS`](Self::SELF_SIGNED_DAYS) days, well inside the 366 days TLS
+    /// scanners accept. Browsers will warn about it; it is for development.
     pub fn self_signed(names: &[String]) -> Result<Self, TlsError> {
-        let generated = rcgen::generate_simple_self_signed(names.to_vec())
+        let failed = |error: rcgen::Error| TlsError::Generate(error.to_string());
+        let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(failed)?;
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = now + time::Duration::days(Self::SELF_SIGNED_DAYS);
+        let key = rcgen::KeyPair::generate().map_err(failed)?;
+        let certificate = params.self_signed(&key).map_err(failed)?;
+        let private_key = PrivateKeyDer::try_from(key.serialize_der())
             .map_err(|error| TlsError::Generate(error.to_string()))?;
-        let certificate = generated.cert.der().clone();
-        let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der())
-            .map_err(|error| TlsError::Generate(error.to_string()))?;
-        Self::new(vec![certificate], key).map_err(|error| TlsError::Generate(error.to_string()))
+        Self::new(vec![certificate.der().clone()], private_key)
+            .map_err(|error| TlsError::Generate(error.to_string()))
     }
+
+    /// How many days a [self-signed](Self::self_signed) certificate is valid.
+    pub const SELF_SIGNED_DAYS: i64 = 90;
 
     fn new(
         chain: Vec<CertificateDer<'static>>,
@@ -220,6 +230,34 @@ mod tests {
             TlsConfig::from_pem_files(&cert, &cert).unwrap_err(),
             TlsError::KeyFile { .. }
         ));
+    }
+
+    #[test]
+    fn a_self_signed_certificate_lives_as_long_as_a_development_one_should() {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let tls =
+            TlsConfig::self_signed(&["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let (_, certificate) = X509Certificate::from_der(tls.certificate_der()).unwrap();
+        let validity = certificate.validity();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let not_before = validity.not_before.timestamp();
+        let not_after = validity.not_after.timestamp();
+        assert!(
+            not_before <= now && now - not_before <= 3700,
+            "{validity:?}"
+        );
+        let days = (not_after - not_before) / 86_400;
+        assert!((90..=91).contains(&days), "{days} days");
+        // Mozilla's intermediate profile: at most 366 days, ECDSA P-256 with SHA-256.
+        assert!(days <= 366);
+        assert_eq!(
+            certificate.signature_algorithm.algorithm.to_id_string(),
+            "1.2.840.10045.4.3.2",
+            "ecdsa-with-SHA256"
+        );
     }
 
     #[test]
