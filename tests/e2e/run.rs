@@ -607,7 +607,25 @@ fn assert_mcp_example(seen: &serde_json::Value) {
     );
     assert_eq!(seen["note"], serde_json::json!(["hello notes"]), "{seen}");
     assert_eq!(seen["config_mime"], "application/json", "{seen}");
-    assert_eq!(seen["prompts"], serde_json::json!(["summarize"]), "{seen}");
+    assert_eq!(
+        seen["prompts"],
+        serde_json::json!(["summarize", "translate"]),
+        "{seen}"
+    );
+    // aiwebengine's prompt shape: the result object, and completions for its arguments.
+    assert_eq!(
+        seen["translate"],
+        serde_json::json!({
+            "description": "Translate into English",
+            "messages": [["user", "Translate into English:\n\nhei"]],
+        }),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["completion"],
+        serde_json::json!({ "values": ["Finnish", "French"], "total": 2, "has_more": false }),
+        "{seen}"
+    );
     assert_eq!(
         seen["prompt"],
         serde_json::json!([[

@@ -45,6 +45,23 @@ async def exercise(session: ClientSession) -> dict:
     seen["prompts"] = [prompt.name for prompt in prompts.prompts]
     prompt = await session.get_prompt("summarize", {"text": "Ferry is a web server."})
     seen["prompt"] = [(message.role, message.content.text) for message in prompt.messages]
+    translated = await session.get_prompt("translate", {"text": "hei", "language": "English"})
+    seen["translate"] = {
+        "description": translated.description,
+        "messages": [(message.role, message.content.text) for message in translated.messages],
+    }
+    from mcp import types
+
+    completed = await session.complete(
+        types.PromptReference(type="ref/prompt", name="translate"),
+        {"name": "language", "value": "f"},
+        {"text": "hei"},
+    )
+    seen["completion"] = {
+        "values": completed.completion.values,
+        "total": completed.completion.total,
+        "has_more": completed.completion.has_more,
+    }
     return seen
 
 

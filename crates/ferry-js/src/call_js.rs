@@ -30,15 +30,19 @@ impl JsCall {
         &self,
         input: serde_json::Value,
     ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+        self.run(CallInput::Json {
+            input: input.to_string(),
+        })
+    }
+
+    fn run(&self, input: CallInput) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         let pool = self.pool.clone();
         let key = self.key.clone();
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
             let job = HttpJob {
                 route: key,
-                input: CallInput::Json {
-                    input: input.to_string(),
-                },
+                input,
                 reply,
             };
             if let Err(Saturated) = pool.submit(job) {
@@ -66,6 +70,20 @@ impl ferry_mcp::Callback for JsCall {
         input: serde_json::Value,
     ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         JsCall::call(self, input)
+    }
+
+    fn complete(
+        &self,
+        request: ferry_mcp::Completion,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+        let input = serde_json::json!({
+            "argument": request.argument,
+            "partial": request.partial,
+            "arguments": request.arguments,
+        });
+        self.run(CallInput::Completion {
+            input: input.to_string(),
+        })
     }
 }
 

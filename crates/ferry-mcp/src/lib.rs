@@ -20,7 +20,7 @@ use rmcp::{RoleServer, ServiceExt};
 
 pub use http_endpoint::McpHandler;
 pub use registry::{
-    Callback, PromptArgumentEntry, PromptEntry, Registry, ResourceEntry, ToolEntry,
+    Callback, Completion, PromptArgumentEntry, PromptEntry, Registry, ResourceEntry, ToolEntry,
 };
 
 /// How the HTTP endpoint guards itself.

@@ -14,6 +14,25 @@ use serde_json::{Map, Value};
 pub trait Callback: Send + Sync + 'static {
     /// Runs the call.
     fn call(&self, input: Value) -> BoxFuture<'static, Result<Value, String>>;
+
+    /// Suggests values for an argument of a prompt as the user types it (MCP
+    /// `completion/complete`). Returns `{ values, total?, hasMore? }` (or just an array of
+    /// values). The default suggests nothing.
+    fn complete(&self, request: Completion) -> BoxFuture<'static, Result<Value, String>> {
+        let _ = request;
+        Box::pin(std::future::ready(Ok(Value::Array(Vec::new()))))
+    }
+}
+
+/// A request for suggestions for one argument of a prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The argument being completed.
+    pub argument: String,
+    /// What has been typed of it so far.
+    pub partial: String,
+    /// The prompt's other arguments, as given so far.
+    pub arguments: Map<String, Value>,
 }
 
 /// A tool: its name, description, the JSON Schema of its arguments and its callback.
@@ -81,8 +100,10 @@ pub struct PromptEntry {
 ///   as JSON text, and as structured content when it is an object).
 /// - A resource's callback returns a string (text, with the entry's media type), or
 ///   `{ text }` / `{ blob }` (base64) with an optional `mimeType`.
-/// - A prompt's callback returns a string (one user message), or an array of
-///   `{ role: "user" | "assistant", content }` messages.
+/// - A prompt's callback returns a string (one user message), an array of
+///   `{ role: "user" | "assistant", content }` messages (`content` a string or an MCP
+///   content block such as `{ type: "text", text }`), or the MCP result object
+///   `{ description?, messages }` with such messages.
 #[derive(Clone, Default)]
 pub struct Registry {
     /// The tools.

@@ -3,18 +3,18 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
-    ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    CompletionInfo, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
-use crate::registry::Registry;
+use crate::registry::{Completion, Registry};
 use crate::template::UriTemplate;
 use crate::{Mcp, schema};
 
@@ -39,6 +39,7 @@ impl ServerHandler for Server {
             .enable_resources_list_changed()
             .enable_prompts()
             .enable_prompts_list_changed()
+            .enable_completions()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("ferry", env!("CARGO_PKG_VERSION")))
@@ -259,11 +260,80 @@ impl ServerHandler for Server {
             .call(Value::Object(arguments))
             .await
             .map_err(|message| McpError::internal_error(message, None))?;
-        let messages = prompt_messages(value)?;
+        let (description, messages) = prompt_result(value)?;
         Ok(GetPromptResponse::Complete(
-            GetPromptResult::new(messages).with_description(prompt.description.clone()),
+            GetPromptResult::new(messages)
+                .with_description(description.unwrap_or_else(|| prompt.description.clone())),
         ))
     }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        // Resource templates have no handler for suggestions: none are offered.
+        let Reference::Prompt(reference) = &request.r#ref else {
+            return Ok(CompleteResult::default());
+        };
+        let registry = self.registry();
+        let prompt = registry
+            .prompts
+            .iter()
+            .find(|prompt| prompt.name == reference.name)
+            .ok_or_else(|| {
+                McpError::invalid_params(format!("no prompt is named {:?}", reference.name), None)
+            })?;
+        let arguments = request
+            .context
+            .and_then(|context| context.arguments)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect();
+        let value = prompt
+            .callback
+            .complete(Completion {
+                argument: request.argument.name,
+                partial: request.argument.value,
+                arguments,
+            })
+            .await
+            .map_err(|message| McpError::internal_error(message, None))?;
+        Ok(CompleteResult::new(completion_info(value)))
+    }
+}
+
+/// Suggestions from a handler's `{ values, total?, hasMore? }` (or a bare array): strings
+/// only, at most the 100 MCP allows (more says `hasMore`). Anything else suggests nothing.
+fn completion_info(value: Value) -> CompletionInfo {
+    let (values, total, has_more) = match value {
+        Value::Array(values) => (values, None, None),
+        Value::Object(mut object) => {
+            let values = match object.remove("values") {
+                Some(Value::Array(values)) => values,
+                _ => Vec::new(),
+            };
+            let total = object
+                .get("total")
+                .and_then(Value::as_u64)
+                .and_then(|total| u32::try_from(total).ok());
+            let has_more = object.get("hasMore").and_then(Value::as_bool);
+            (values, total, has_more)
+        }
+        _ => (Vec::new(), None, None),
+    };
+    let mut values: Vec<String> = values
+        .into_iter()
+        .filter_map(|value| match value {
+            Value::String(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    let cut = values.len() > CompletionInfo::MAX_VALUES;
+    values.truncate(CompletionInfo::MAX_VALUES);
+    let has_more = if cut { Some(true) } else { has_more };
+    CompletionInfo::with_pagination(values, total, has_more.unwrap_or(false)).unwrap_or_default()
 }
 
 fn resource_contents(
@@ -312,30 +382,58 @@ fn resource_contents(
     }
 }
 
-fn prompt_messages(value: Value) -> Result<Vec<PromptMessage>, McpError> {
-    let items = match value {
-        Value::String(text) => return Ok(vec![PromptMessage::new_text(Role::User, text)]),
-        Value::Array(items) => items,
-        _ => {
-            return Err(McpError::internal_error(
-                "a prompt handler returns a string, or an array of { role, content } messages",
-                None,
-            ));
-        }
+/// A prompt's description (when its handler gave one) and messages, from what the handler
+/// returned: a string (one user message), an array of messages, or the MCP result object
+/// `{ description?, messages }`.
+fn prompt_result(value: Value) -> Result<(Option<String>, Vec<PromptMessage>), McpError> {
+    let refused = || {
+        McpError::internal_error(
+            "a prompt handler returns a string, an array of { role, content } messages, or { description?, messages }",
+            None,
+        )
     };
-    items
+    let (description, items) = match value {
+        Value::String(text) => {
+            return Ok((None, vec![PromptMessage::new_text(Role::User, text)]));
+        }
+        Value::Array(items) => (None, items),
+        Value::Object(mut object) => match object.remove("messages") {
+            Some(Value::Array(items)) => {
+                let description = object
+                    .remove("description")
+                    .and_then(|value| value.as_str().map(str::to_owned));
+                (description, items)
+            }
+            _ => return Err(refused()),
+        },
+        _ => return Err(refused()),
+    };
+    let messages = items
         .into_iter()
-        .map(|item| {
-            let role = match item.get("role").and_then(Value::as_str) {
-                Some("assistant") => Role::Assistant,
-                _ => Role::User,
-            };
-            let content = match item.get("content") {
-                Some(Value::String(text)) => text.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            };
-            Ok(PromptMessage::new_text(role, content))
-        })
-        .collect()
+        .map(prompt_message)
+        .collect::<Result<_, _>>()?;
+    Ok((description, messages))
+}
+
+/// One message: `{ role, content }` where `content` is a string or an MCP content block
+/// (`{ type: "text", text }`, an image, an embedded resource...).
+fn prompt_message(item: Value) -> Result<PromptMessage, McpError> {
+    let role = match item.get("role").and_then(Value::as_str) {
+        Some("assistant") => Role::Assistant,
+        _ => Role::User,
+    };
+    let content = match item.get("content") {
+        Some(Value::String(text)) => ContentBlock::text(text.clone()),
+        Some(block @ Value::Object(_)) => {
+            serde_json::from_value(block.clone()).map_err(|error| {
+                McpError::internal_error(
+                    format!("a prompt message's content is not an MCP content block: {error}"),
+                    None,
+                )
+            })?
+        }
+        Some(other) => ContentBlock::text(other.to_string()),
+        None => ContentBlock::text(String::new()),
+    };
+    Ok(PromptMessage::new(role, content))
 }

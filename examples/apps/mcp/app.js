@@ -46,3 +46,30 @@ registerMCPPrompt(
     { role: "user", content: `Summarize in one sentence:\n\n${context.args.text}` },
   ],
 );
+
+// aiwebengine's shape: the handler returns the MCP result object, and answers
+// `completion/complete` for its arguments when `context.mode` is "completion".
+const LANGUAGES = ["English", "Finnish", "French", "German", "Swedish"];
+registerMCPPrompt(
+  "translate",
+  "Asks for a translation.",
+  [
+    { name: "text", description: "What to translate", required: true },
+    { name: "language", description: "Into which language", required: true },
+  ],
+  (context) => {
+    if (context.mode === "completion") {
+      const typed = context.partialValue.toLowerCase();
+      const values = context.completingArgument === "language"
+        ? LANGUAGES.filter((language) => language.toLowerCase().startsWith(typed))
+        : [];
+      return { values, total: values.length, hasMore: false };
+    }
+    return {
+      description: `Translate into ${context.args.language}`,
+      messages: [
+        { role: "user", content: { type: "text", text: `Translate into ${context.args.language}:\n\n${context.args.text}` } },
+      ],
+    };
+  },
+);

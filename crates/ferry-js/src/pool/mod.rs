@@ -53,6 +53,9 @@ pub(crate) enum CallInput {
     Socket { socket: u64, event: SocketEvent },
     /// A JSON input as text: a GraphQL resolver's arguments, an MCP call's input.
     Json { input: String },
+    /// A request for suggestions for a prompt argument (MCP `completion/complete`), as
+    /// JSON text of `{ argument, partial, arguments }`.
+    Completion { input: String },
 }
 
 impl CallInput {
@@ -65,7 +68,7 @@ impl CallInput {
                 ..
             } => request.request_id.clone(),
             CallInput::Socket { socket, .. } => format!("ws-{socket}").into(),
-            CallInput::Json { .. } => "json".into(),
+            CallInput::Json { .. } | CallInput::Completion { .. } => "json".into(),
         }
     }
 }

@@ -265,6 +265,22 @@ fn prepare<'js>(
             context.set("kind", context_kind(kind).unwrap_or("json"))?;
             return Ok(Prepared::One(handler, context));
         }
+        CallInput::Completion { input } => {
+            // aiwebengine's shape: the prompt's handler, told it is completing an argument.
+            let handler = resolve_handler(ctx, internal, index)?;
+            let input: Object = ctx.json_parse(input)?.into_object().ok_or_else(|| {
+                rquickjs::Exception::throw_type(ctx, "a completion request is an object")
+            })?;
+            let context = Object::new(ctx.clone())?;
+            let arguments: Value = input.get("arguments")?;
+            context.set("kind", context_kind(kind).unwrap_or("json"))?;
+            context.set("mode", "completion")?;
+            context.set("completingArgument", input.get::<_, Value>("argument")?)?;
+            context.set("partialValue", input.get::<_, Value>("partial")?)?;
+            context.set("args", arguments.clone())?;
+            context.set("arguments", arguments)?;
+            return Ok(Prepared::One(handler, context));
+        }
     };
     let dispatch: Function = internal.get("socketEvent")?;
     let mut args = Args::new(ctx.clone(), 5);
