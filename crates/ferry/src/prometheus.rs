@@ -25,7 +25,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Every metric Ferry reports: name, unit, what it counts. The one list the `# HELP` lines
 /// and docs/operations.md follow.
-const DESCRIPTIONS: [(&str, Kind, Unit, &str); 21] = [
+const DESCRIPTIONS: [(&str, Kind, Unit, &str); 23] = [
     (
         "ferry_connections_open",
         Kind::Gauge,
@@ -109,6 +109,18 @@ const DESCRIPTIONS: [(&str, Kind, Unit, &str); 21] = [
         Kind::Histogram,
         Unit::Seconds,
         "Time from handing a request to a JavaScript worker to its answer, queue wait included.",
+    ),
+    (
+        "ferry_js_worker_replacements_total",
+        Kind::Counter,
+        Unit::Count,
+        "JavaScript workers stuck in host code past their deadline and replaced by fresh ones.",
+    ),
+    (
+        "ferry_js_worker_stuck_total",
+        Kind::Counter,
+        Unit::Count,
+        "Thread-per-core JavaScript workers found stuck in host code (they cannot be replaced).",
     ),
     (
         "ferry_script_errors_total",
@@ -257,5 +269,42 @@ fn record_process_figures(started: std::time::Instant) {
     }
     if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
         metrics::gauge!("process_open_fds").set(entries.count() as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The metric names of the table in docs/operations.md (a row may name several).
+    fn documented() -> Vec<String> {
+        let operations = include_str!("../../../docs/operations.md");
+        let table = operations
+            .split("| metric | type | labels | what |")
+            .nth(1)
+            .expect("docs/operations.md has the metrics table");
+        table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .filter_map(|line| line.split('|').nth(1))
+            .flat_map(|cell| {
+                cell.split(',')
+                    .map(|name| name.trim().trim_matches('`').to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_metrics_are_the_described_ones() {
+        let mut documented = documented();
+        documented.sort();
+        let mut described: Vec<String> = DESCRIPTIONS
+            .iter()
+            .map(|(name, ..)| (*name).to_owned())
+            .collect();
+        described.sort();
+        assert_eq!(documented, described);
     }
 }
