@@ -11,7 +11,8 @@ use futures_util::future::BoxFuture;
 use http::StatusCode;
 use tokio::sync::oneshot;
 
-use crate::pool::{CallInput, HttpJob, RouteKey, Saturated, WorkerPool};
+use crate::job::{CallInput, HttpJob, RouteKey};
+use crate::pool::{Saturated, WorkerPool};
 
 /// Extra time a call may wait beyond the call limit (its turn in the queue).
 const QUEUE_ALLOWANCE: Duration = Duration::from_secs(10);

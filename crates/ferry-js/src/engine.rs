@@ -13,16 +13,19 @@ use ferry_mcp::{Mcp, McpHandler, McpOptions};
 use ferry_store::SqliteStore;
 use http::Method;
 
-use crate::bindings::{Registration, RouteKind};
 use crate::error::{EngineError, ScriptError};
 use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
+use crate::job::Control;
 use crate::limits::Limits;
 use crate::offers;
-use crate::pool::{Control, WorkerPool, WorkerSettings};
+use crate::pool::WorkerPool;
+use crate::registration::{Registration, RouteKind};
 use crate::script::Script;
-use crate::script_set::{Loaded, ScriptSet};
-use crate::sockets::{SocketHub, SocketRoute};
+use crate::script_set::{Loaded, LoadedScript, ScriptSet};
+use crate::settings::WorkerSettings;
+use crate::socket_hub::SocketHub;
+use crate::sockets::SocketRoute;
 use crate::stream::StreamRoute;
 
 /// How to run the engine.
@@ -79,15 +82,6 @@ pub const GRAPHQL_PATH: &str = "/graphql";
 
 /// Where scripts' MCP tools, resources and prompts are served.
 pub const MCP_PATH: &str = "/mcp";
-
-/// A script the engine runs, with the routes it registered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadedScript {
-    /// The script's name.
-    pub name: Arc<str>,
-    /// Its routes, as `METHOD /pattern`.
-    pub routes: Vec<String>,
-}
 
 struct Shared {
     pool: Arc<WorkerPool>,
@@ -316,27 +310,13 @@ impl Engine {
             registrations: registrations.unwrap_or_default(),
         };
         let mut table = self.table();
-        let router = match self.build_router(&table, Some(&loaded), None) {
-            Ok(router) => router,
+        let next = match self.next_offer(&table, Some(&loaded), None, &name) {
+            Ok(next) => next,
             Err(error) => {
                 abort();
                 return Err(error.into());
             }
         };
-        let fields =
-            offers::graphql_fields(&self.shared.pool, in_effect(&table, Some(&loaded), None));
-        if let Err(error) = self.shared.graphql.check(&fields) {
-            abort();
-            return Err(ScriptError::new(&name, error.to_string()).into());
-        }
-        let offered =
-            match offers::mcp_registry(&self.shared.pool, in_effect(&table, Some(&loaded), None)) {
-                Ok(offered) => offered,
-                Err(error) => {
-                    abort();
-                    return Err(ScriptError::new(&name, error).into());
-                }
-            };
         // Into the set first, then to the workers, both under the set's lock: a worker that
         // replaces a stuck one meanwhile starts with this version or gets the commit.
         let described = loaded.describe();
@@ -346,10 +326,7 @@ impl Engine {
             script: committed.clone(),
             version,
         });
-        self.shared.routes.replace(router);
-        // Checked above: the schema builds, the MCP registry is consistent.
-        let _ = self.shared.graphql.replace(&fields);
-        let _ = self.shared.mcp.replace(offered);
+        self.offer(next);
         self.sync_streams(&table);
         self.shared.sockets.restart(&name, Some(version));
         Ok(described)
@@ -365,17 +342,10 @@ impl Engine {
         else {
             return Ok(false);
         };
-        let router = self.build_router(&table, None, Some(&name))?;
-        let fields =
-            offers::graphql_fields(&self.shared.pool, in_effect(&table, None, Some(&name)));
-        self.shared
-            .graphql
-            .replace(&fields)
-            .map_err(|error| ScriptError::new(&name, error.to_string()))?;
-        let offered = offers::mcp_registry(&self.shared.pool, in_effect(&table, None, Some(&name)))
-            .map_err(|error| ScriptError::new(&name, error))?;
-        let _ = self.shared.mcp.replace(offered);
-        self.shared.routes.replace(router);
+        // Everything is checked before anything changes: a change is applied whole or not
+        // at all.
+        let next = self.next_offer(&table, None, Some(&name), &name)?;
+        self.offer(next);
         table.remove(&name);
         self.sync_streams(&table);
         self.shared.sockets.restart(&name, None);
@@ -383,6 +353,40 @@ impl Engine {
             .pool
             .notify(|| Control::Remove { name: name.clone() });
         Ok(true)
+    }
+
+    /// What the engine offers once `added` replaces its namesake in `table` and `removed` is
+    /// gone: the route table, the GraphQL fields (checked to build a schema) and the MCP
+    /// registry. An error names `who`, the script being changed.
+    fn next_offer(
+        &self,
+        table: &BTreeMap<Arc<str>, Loaded>,
+        added: Option<&Loaded>,
+        removed: Option<&Arc<str>>,
+        who: &Arc<str>,
+    ) -> Result<Offer, ScriptError> {
+        let router = self.build_router(table, added, removed)?;
+        let pool = &self.shared.pool;
+        let fields = offers::graphql_fields(pool, in_effect(table, added, removed));
+        self.shared
+            .graphql
+            .check(&fields)
+            .map_err(|error| ScriptError::new(who, error.to_string()))?;
+        let mcp = offers::mcp_registry(pool, in_effect(table, added, removed))
+            .map_err(|error| ScriptError::new(who, error))?;
+        Ok(Offer {
+            router,
+            fields,
+            mcp,
+        })
+    }
+
+    /// Swaps in what [`Engine::next_offer`] computed and checked.
+    fn offer(&self, next: Offer) {
+        self.shared.routes.replace(next.router);
+        // Checked when computed: the schema builds, the MCP registry is consistent.
+        let _ = self.shared.graphql.replace(&next.fields);
+        let _ = self.shared.mcp.replace(next.mcp);
     }
 
     /// The route table of every script in `table`, with `added` in place of its namesake and
@@ -494,6 +498,13 @@ impl Engine {
         }
         self.shared.streams.retain(|path| paths.contains(path));
     }
+}
+
+/// What the engine serves from its scripts, computed as a whole before it is swapped in.
+struct Offer {
+    router: Router,
+    fields: Vec<ferry_graphql::Registration>,
+    mcp: ferry_mcp::Registry,
 }
 
 /// The scripts of `table` as they are once `added` replaces its namesake and `removed` is

@@ -8,7 +8,8 @@ use ferry_core::{BoxFuture, Handler, IntoResponse, Request, Response};
 use http::StatusCode;
 use tokio::sync::oneshot;
 
-use crate::pool::{CallInput, HttpJob, RouteKey, Saturated, WorkerPool};
+use crate::job::{CallInput, HttpJob, RouteKey};
+use crate::pool::{Saturated, WorkerPool};
 use crate::request::{self, RequestError, ScriptRequest};
 use crate::response::unavailable;
 use crate::worker::local::{self, Dispatch};

@@ -50,20 +50,25 @@
 
 mod bindings;
 mod call_js;
+mod deadline;
 mod engine;
 mod error;
 mod handler;
 mod handoff;
+mod job;
 mod limits;
 pub mod management;
 mod offers;
 mod outbox;
 mod pool;
 mod pulse;
+mod registration;
 mod request;
 mod response;
 mod script;
 mod script_set;
+mod settings;
+mod socket_hub;
 mod sockets;
 mod stream;
 mod thrown;
@@ -71,7 +76,8 @@ pub mod watch;
 mod watchdog;
 mod worker;
 
-pub use engine::{Engine, EngineOptions, LoadedScript, WorkerModel};
+pub use engine::{Engine, EngineOptions, WorkerModel};
+pub use script_set::LoadedScript;
 
 /// The `tracing` target of every log line a script writes (`console.*`, `writeLog`) and of
 /// script failures, so they can be filtered or written apart from the server's own.

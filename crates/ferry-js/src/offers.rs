@@ -7,9 +7,9 @@ use std::sync::Arc;
 use ferry_mcp::{PromptArgumentEntry, PromptEntry, Registry, ResourceEntry, ToolEntry};
 use serde_json::Value;
 
-use crate::bindings::{McpKind, Registration, RouteKind};
 use crate::call_js::JsCall;
 use crate::pool::WorkerPool;
+use crate::registration::{McpKind, Registration, RouteKind};
 use crate::script_set::Loaded;
 
 /// The name or URI of a GraphQL or MCP registration (its pattern is `"<kind> <key>"`).

@@ -14,10 +14,10 @@ use ferry_core::{IntoResponse, Response};
 use http::StatusCode;
 use tokio::sync::oneshot;
 
-use crate::bindings::Registration;
 use crate::error::ScriptError;
 use crate::handoff::{Completions, Reply};
-use crate::pool::RouteKey;
+use crate::job::RouteKey;
+use crate::registration::Registration;
 use crate::response::unavailable;
 
 /// Most replies a worker holds back before handing them over.

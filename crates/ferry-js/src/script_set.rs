@@ -5,10 +5,18 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::bindings::{Registration, RouteKind};
-use crate::engine::LoadedScript;
-use crate::pool::RouteKey;
+use crate::job::RouteKey;
+use crate::registration::{Registration, RouteKind};
 use crate::script::Script;
+
+/// A script the engine runs, with the routes it registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedScript {
+    /// The script's name.
+    pub name: Arc<str>,
+    /// Its routes, as `METHOD /pattern`.
+    pub routes: Vec<String>,
+}
 
 /// A script version the engine runs, with what it registered.
 pub(crate) struct Loaded {

@@ -7,7 +7,8 @@ use http::StatusCode;
 use std::sync::Arc;
 
 use crate::handler;
-use crate::pool::{RouteKey, WorkerPool};
+use crate::job::RouteKey;
+use crate::pool::WorkerPool;
 
 /// The most metadata one connection may carry.
 const METADATA_LIMIT: usize = 64 * 1024;

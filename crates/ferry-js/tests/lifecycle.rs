@@ -211,6 +211,41 @@ async fn removing_a_script_removes_its_routes() {
 }
 
 #[tokio::test]
+async fn a_removal_that_would_break_another_script_changes_nothing() {
+    let app = TestApp::new(&[
+        (
+            "types.js",
+            r#"register("/types", () => "types");
+               registerGraphQLQuery("me", "me: User type User { name: String }", () => ({ name: "me" }));"#,
+        ),
+        (
+            "uses.js",
+            r#"registerGraphQLQuery("other", "other: User", () => ({ name: "other" }));"#,
+        ),
+    ])
+    .await;
+    let error = app.engine.remove("types.js").await.unwrap_err().to_string();
+    assert!(error.contains("types.js"), "{error}");
+    // Nothing was half-applied: the routes, the schema and the script list are as before.
+    assert_eq!(app.text("/types").await, (200, "types".into()));
+    let answer: serde_json::Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&serde_json::json!({ "query": "{ me { name } other { name } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["data"],
+        serde_json::json!({ "me": { "name": "me" }, "other": { "name": "other" } })
+    );
+    assert_eq!(app.engine.scripts().len(), 2);
+}
+
+#[tokio::test]
 async fn changed_files_are_reloaded_and_broken_ones_leave_the_old_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.js");

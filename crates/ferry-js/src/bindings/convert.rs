@@ -6,7 +6,7 @@ use std::rc::Rc;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{Host, throw};
-use crate::worker::Deadline;
+use crate::deadline::Deadline;
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,

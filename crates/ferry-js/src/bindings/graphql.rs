@@ -8,7 +8,7 @@ use std::rc::Rc;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{ScriptHost, filter_of, throw};
-use crate::pool::Control;
+use crate::job::Control;
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,

@@ -21,12 +21,13 @@ use ferry_core::sse::{Filter, MatchMode, Metadata, StreamHub};
 use ferry_graphql::GraphQl;
 use ferry_store::{SqliteStore, StoreConnection};
 
-use crate::pool::{ToSelf, WorkerSettings};
-use crate::sockets::SocketHub;
-use crate::worker::Deadline;
+use crate::deadline::Deadline;
+use crate::job::ToSelf;
+use crate::registration::Registration;
+use crate::settings::WorkerSettings;
+use crate::socket_hub::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
-pub(crate) use routes::{McpKind, Registration, RouteKind};
 pub(crate) use timers::TimerQueue;
 
 const PRELUDE: &str = include_str!("prelude.js");

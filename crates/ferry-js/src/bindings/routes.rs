@@ -8,56 +8,7 @@ use http::Method;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{ScriptHost, throw};
-
-/// One route a script registered; its position in the script's list is its handler's index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Registration {
-    pub pattern: String,
-    pub method: Method,
-    /// The handler function's name (or the global name it was registered by), for logs.
-    pub handler: String,
-    pub kind: RouteKind,
-    /// A GraphQL field's SDL, or an MCP entry's definition as JSON (empty for other kinds).
-    pub definition: String,
-}
-
-/// What a registered route answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RouteKind {
-    /// The handler's response.
-    Http,
-    /// A Server-Sent Events stream; with `customized`, the handler is the stream's
-    /// customizer, which returns each connection's metadata.
-    Stream { customized: bool },
-    /// A WebSocket endpoint; the handler is the object of its `open`, `message` and
-    /// `close` functions.
-    WebSocket,
-    /// A GraphQL root field; the handler is its resolver. The registration's `pattern` is
-    /// `"<kind> <name>"` and `definition` its SDL.
-    GraphQl(RootKind),
-    /// An MCP tool, resource or prompt; the handler answers it. The `pattern` is
-    /// `"<kind> <name or URI>"` and `definition` the rest of it as JSON.
-    Mcp(McpKind),
-}
-
-/// What an MCP registration offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum McpKind {
-    Tool,
-    Resource,
-    Prompt,
-}
-
-impl McpKind {
-    /// Its name in patterns, labels and `context.kind`.
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            McpKind::Tool => "tool",
-            McpKind::Resource => "resource",
-            McpKind::Prompt => "prompt",
-        }
-    }
-}
+use crate::registration::{McpKind, Registration, RouteKind};
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,

@@ -8,143 +8,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use ferry_core::Response;
-use ferry_core::sse::StreamHub;
-use ferry_store::SqliteStore;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bindings::Registration;
-use crate::error::{EngineError, ScriptError};
-use crate::handoff::Completions;
-use crate::limits::Limits;
+use crate::error::EngineError;
+use crate::job::{Control, HttpJob, SocketJob};
 use crate::outbox::Outbox;
 use crate::pulse::Pulse;
-use crate::request::ScriptRequest;
 use crate::script::Script;
-use crate::script_set::ScriptSet;
-use crate::sockets::SocketHub;
+use crate::settings::WorkerSettings;
 use crate::worker::{self, WorkerLink};
 
 mod replace;
-
-/// Which handler a request is for: the script, the version of it that registered the route,
-/// and the handler's position in that version's registrations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RouteKey {
-    pub script: Arc<str>,
-    pub version: u64,
-    pub index: usize,
-}
-
-/// A call for a worker (a request, or a GraphQL resolver's arguments), and where its answer
-/// goes.
-pub(crate) struct HttpJob {
-    pub route: RouteKey,
-    pub input: CallInput,
-    pub reply: oneshot::Sender<Response>,
-}
-
-/// What a call hands its handler.
-#[derive(Debug)]
-pub(crate) enum CallInput {
-    /// A request, as `context` (route handlers and stream customizers).
-    Http(ScriptRequest),
-    /// An event of the WebSocket `socket`.
-    Socket { socket: u64, event: SocketEvent },
-    /// A JSON input as text: a GraphQL resolver's arguments, an MCP call's input.
-    Json { input: String },
-    /// A request for suggestions for a prompt argument (MCP `completion/complete`), as
-    /// JSON text of `{ argument, partial, arguments }`.
-    Completion { input: String },
-}
-
-impl CallInput {
-    /// The id log lines carry: the request's, or the socket's.
-    pub(crate) fn log_id(&self) -> Arc<str> {
-        match self {
-            CallInput::Http(request)
-            | CallInput::Socket {
-                event: SocketEvent::Open(request),
-                ..
-            } => request.request_id.clone(),
-            CallInput::Socket { socket, .. } => format!("ws-{socket}").into(),
-            CallInput::Json { .. } | CallInput::Completion { .. } => "json".into(),
-        }
-    }
-}
-
-/// An event of a WebSocket connection for the worker that owns the socket (a socket's
-/// events all go to one worker, in order, so its JavaScript state lives in one place).
-pub(crate) struct SocketJob {
-    pub route: RouteKey,
-    pub socket: u64,
-    pub event: SocketEvent,
-    pub reply: oneshot::Sender<Response>,
-}
-
-/// What happened on a WebSocket connection.
-#[derive(Debug)]
-pub(crate) enum SocketEvent {
-    /// The connection opened, by this upgrade request.
-    Open(ScriptRequest),
-    /// A text message arrived.
-    Text(String),
-    /// A binary message arrived.
-    Binary(bytes::Bytes),
-    /// The connection closed, with this close code and reason.
-    Close { code: u16, reason: String },
-}
-
-/// A change every worker applies, in the order sent (or, for a socket event, a message for
-/// one worker).
-pub(crate) enum Control {
-    /// Evaluate `script` as `version` beside the running version and report its routes.
-    Prepare {
-        script: Script,
-        version: u64,
-        reply: oneshot::Sender<Result<Vec<Registration>, ScriptError>>,
-    },
-    /// Make the prepared `version` of `script` the running one (a worker that did not
-    /// prepare it, having replaced one that did, loads it now).
-    Commit { script: Script, version: u64 },
-    /// Drop the prepared `version` of `name`.
-    Abort { name: Arc<str>, version: u64 },
-    /// Unload the script `name`.
-    Remove { name: Arc<str> },
-    /// Run a WebSocket handler (boxed: the event carries a whole request).
-    Socket(Box<SocketJob>),
-    /// Settle the promise of a host call (`executeGraphQL`) of `script` `version` with its
-    /// result: JSON text, or an error message.
-    Settle {
-        script: Arc<str>,
-        version: u64,
-        id: u32,
-        result: Result<String, String>,
-    },
-}
-
-/// How a worker's bindings send a [`Control`] to their own worker (to settle a promise
-/// when work done elsewhere finishes).
-pub(crate) type ToSelf = Arc<dyn Fn(Control) + Send + Sync>;
-
-/// What every worker is configured with.
-pub(crate) struct WorkerSettings {
-    pub limits: Limits,
-    pub dev: bool,
-    pub store: Option<SqliteStore>,
-    /// The engine's Server-Sent Events streams.
-    pub streams: StreamHub,
-    /// The engine's open WebSockets.
-    pub sockets: SocketHub,
-    /// The engine's GraphQL endpoint (for publishing to subscribers, and `executeGraphQL`).
-    pub graphql: ferry_graphql::GraphQl,
-    /// The async runtime the engine started on, for work scripts start (`executeGraphQL`).
-    pub runtime: tokio::runtime::Handle,
-    /// Where pool workers hand their replies over (None: reply directly).
-    pub completions: Option<Arc<Completions>>,
-    /// The running scripts, which a replacement worker loads.
-    pub scripts: ScriptSet,
-}
 
 /// How a worker receives script changes.
 enum ControlSender {

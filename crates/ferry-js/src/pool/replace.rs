@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use ferry_core::ws::CloseCode;
 
-use super::{Control, ControlSender, WorkerPool, WorkerSlot, lock, owner};
+use super::{ControlSender, WorkerPool, WorkerSlot, lock, owner};
+use crate::job::Control;
 use crate::outbox::Doing;
 use crate::response::unavailable;
 use crate::script::Script;

@@ -15,9 +15,10 @@ use rquickjs::promise::PromiseState;
 use rquickjs::{Ctx, Function, Object, Persistent, Promise, TypedArray, Value};
 
 use super::failure::{Failure, Stage};
-use super::sandbox::Deadline;
-use crate::bindings::{McpKind, RouteKind, context};
-use crate::pool::{CallInput, SocketEvent};
+use crate::bindings::context;
+use crate::deadline::Deadline;
+use crate::job::{CallInput, SocketEvent};
+use crate::registration::{McpKind, RouteKind};
 use crate::response;
 use ferry_graphql::RootKind;
 

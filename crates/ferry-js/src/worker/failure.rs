@@ -8,8 +8,8 @@ use ferry_core::{IntoResponse, Response};
 use http::StatusCode;
 use rquickjs::Ctx;
 
-use super::sandbox::Deadline;
-use crate::bindings::Registration;
+use crate::deadline::Deadline;
+use crate::registration::Registration;
 use crate::response::InvalidResponse;
 use crate::thrown::Thrown;
 

@@ -15,8 +15,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::WorkerLink;
 use super::{Call, Worker};
-use crate::pool::{Control, HttpJob, RouteKey, WorkerSettings};
+use crate::job::{Control, HttpJob, RouteKey};
 use crate::request::ScriptRequest;
+use crate::settings::WorkerSettings;
 
 struct LocalWorker {
     worker: Rc<RefCell<Worker>>,
@@ -50,7 +51,7 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
         };
         let wake = worker.next_wake();
         let call = worker.next_call();
-        let dispatched = match worker.call(call, route, crate::pool::CallInput::Http(request)) {
+        let dispatched = match worker.call(call, route, crate::job::CallInput::Http(request)) {
             Call::Done(response) => Dispatch::Done(response),
             Call::Pending(waiting) => {
                 let (reply, answer) = oneshot::channel();

@@ -26,14 +26,16 @@ use tokio::sync::oneshot;
 
 use self::call::{Budget, Callee, Expect, Invocation, ParkedPromises, Target};
 use self::failure::{CallLabel, Failure};
-pub(crate) use self::sandbox::Deadline;
 use self::sandbox::Sandbox;
-use crate::bindings::{Host, Registration, ScriptHost};
+use crate::bindings::{Host, ScriptHost};
+use crate::deadline::Deadline;
+use crate::job::{CallInput, Control, HttpJob, RouteKey, SocketJob, ToSelf};
 use crate::outbox::{Doing, Outbox, Waiter};
-use crate::pool::{CallInput, Control, HttpJob, RouteKey, SocketJob, ToSelf, WorkerSettings};
 use crate::pulse::Pulse;
+use crate::registration::Registration;
 use crate::response::unavailable;
 use crate::script::Script;
+use crate::settings::WorkerSettings;
 
 /// What a worker is started with besides the settings: how it reports to the pool.
 pub(crate) struct WorkerLink {

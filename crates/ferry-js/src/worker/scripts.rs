@@ -12,12 +12,13 @@ use rquickjs::promise::PromiseState;
 use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Value};
 
 use super::call::{self, ParkedPromises};
-use super::sandbox::{Deadline, Sandbox};
+use super::sandbox::Sandbox;
 use super::{ScriptInstance, Worker};
 use crate::bindings::{self, ScriptHost};
+use crate::deadline::Deadline;
 use crate::error::ScriptError;
+use crate::job::Control;
 use crate::outbox::{Doing, Waiter};
-use crate::pool::Control;
 use crate::response::unavailable;
 use crate::script::Script;
 use crate::thrown::Thrown;
