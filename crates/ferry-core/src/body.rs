@@ -15,8 +15,6 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 
-use crate::server::BODY_RATE_GRACE;
-
 /// An error type that any body or service error can be converted into.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -104,6 +102,10 @@ impl Body {
     }
 }
 
+/// Time a request body has before [`ServerConfig::min_body_rate`](crate::ServerConfig::min_body_rate)
+/// applies (the rate of a body's first seconds says little: connections start slowly).
+pub const BODY_RATE_GRACE: Duration = Duration::from_secs(5);
+
 /// Why [`Body::to_bytes`] could not read a body.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadBodyError {
@@ -119,6 +121,40 @@ pub enum ReadBodyError {
     /// The connection failed while the body was being read.
     #[error("failed to read the body: {0}")]
     Read(BoxError),
+}
+
+impl ReadBodyError {
+    /// The status a request whose body failed this way is answered with: 413 for a body
+    /// over the limit, 408 for one that arrived too slowly, 400 for a broken one.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            ReadBodyError::TooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
+            ReadBodyError::TooSlow => http::StatusCode::REQUEST_TIMEOUT,
+            ReadBodyError::Read(_) => http::StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// The answer to a request whose body could not be read: its [status](ReadBodyError::status)
+/// with the reason as plain text. After a slow body the connection is closed: the rest of
+/// the body may still be on its way, and nobody should wait for it.
+impl crate::IntoResponse for ReadBodyError {
+    fn into_response(self) -> crate::Response {
+        let status = self.status();
+        let text = format!(
+            "{} {}\n\n{self}\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or_default()
+        );
+        let mut response = (status, text).into_response();
+        if status == http::StatusCode::REQUEST_TIMEOUT {
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
 }
 
 /// The error a request body yields when its client stalls: no bytes for

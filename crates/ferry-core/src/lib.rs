@@ -33,6 +33,7 @@
 //! to replace routes at run time.
 
 pub mod app;
+pub mod bearer;
 pub mod body;
 pub mod client_addr;
 pub mod context;
@@ -46,7 +47,7 @@ pub mod sse;
 pub mod ws;
 
 pub use app::{App, AppError};
-pub use body::{Body, BodyTooSlow, BoxError, ReadBodyError};
+pub use body::{BODY_RATE_GRACE, Body, BodyTooSlow, BoxError, ReadBodyError};
 pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId, ServerLifecycle};
 pub use handler::{BoxFuture, Handler, ServiceHandler};
 pub use response::{IntoResponse, Json, status_response};

@@ -354,7 +354,8 @@ async fn from_body(request: Request) -> Result<Result<Parameters, String>, (Stat
         .into_body()
         .to_bytes(BODY_LIMIT)
         .await
-        .map_err(|error| (StatusCode::PAYLOAD_TOO_LARGE, error.to_string()))?;
+        // 413 over the limit, 408 for a body that arrived too slowly.
+        .map_err(|error| (error.status(), error.to_string()))?;
     let json: Value = serde_json::from_slice(&body).map_err(|error| {
         (
             StatusCode::BAD_REQUEST,

@@ -375,3 +375,37 @@ async fn values_that_do_not_fit_the_field_type_are_field_errors() {
             && error["message"] == r#"Enum "Level" cannot represent value: "ROOT""#
     }));
 }
+
+#[tokio::test]
+async fn a_body_that_arrives_too_slowly_is_408_not_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let graphql = GraphQl::new(SchemaOptions::default());
+    graphql
+        .replace(&demo(Arc::new(AtomicUsize::new(0))))
+        .unwrap();
+    let server = App::new()
+        .config(ferry_core::ServerConfig {
+            body_read_timeout: std::time::Duration::from_millis(300),
+            ..ferry_core::ServerConfig::default()
+        })
+        .route("/graphql", Method::POST, graphql.handler())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run_until(std::future::pending()));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}

@@ -260,7 +260,7 @@ impl Engine {
             return Err(ScriptError::new(
                 &name,
                 format!(
-                    "the script is {} bytes; the limit is {limit} (raise it with --max-script-size)",
+                    "the script is {} bytes, over the script size limit of {limit} bytes",
                     script.source().len()
                 ),
             )

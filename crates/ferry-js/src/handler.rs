@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use crate::job::{CallInput, HttpJob, RouteKey};
 use crate::pool::{Saturated, WorkerPool};
-use crate::request::{self, RequestError, ScriptRequest};
+use crate::request::{self, ScriptRequest};
 use crate::response::unavailable;
 use crate::worker::local::{self, Dispatch};
 
@@ -36,24 +36,8 @@ pub(crate) async fn run(pool: &WorkerPool, route: RouteKey, request: Request) ->
     let limits = &pool.settings().limits;
     let request = match request::read(request, limits.body_bytes).await {
         Ok(request) => request,
-        Err(error @ RequestError::TooLarge { .. }) => {
-            let text = format!("413 Payload Too Large\n\n{error}\n");
-            return (StatusCode::PAYLOAD_TOO_LARGE, text).into_response();
-        }
-        Err(error @ RequestError::TooSlow) => {
-            let text = format!("408 Request Timeout\n\n{error}\n");
-            let mut response = (StatusCode::REQUEST_TIMEOUT, text).into_response();
-            // The rest of the body may still be on its way: do not wait for it.
-            response.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-            return response;
-        }
-        Err(error) => {
-            let text = format!("400 Bad Request\n\n{error}\n");
-            return (StatusCode::BAD_REQUEST, text).into_response();
-        }
+        // 413, 408 (closing the connection: the rest may still be on its way) or 400.
+        Err(error) => return error.into_response(),
     };
     let started = std::time::Instant::now();
     let response = call(pool, route, request).await;

@@ -3,14 +3,12 @@
 //! `Authorization: Bearer <token>`. Uploaded scripts are kept in the data store and loaded
 //! again at start-up.
 
-use std::sync::Arc;
-
+use ferry_core::bearer::{self, BearerToken};
 use ferry_core::{App, Body, IntoResponse, Json, Request, Response};
 use ferry_store::{ScriptRepository, SqliteStore, StoredScript};
-use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -30,7 +28,7 @@ pub const READ_PATH: &str = "/engine/read_script";
 #[derive(Clone)]
 pub struct Management {
     engine: Engine,
-    token: Arc<str>,
+    token: BearerToken,
 }
 
 impl std::fmt::Debug for Management {
@@ -44,7 +42,7 @@ impl Management {
     pub fn new(engine: Engine, token: &str) -> Self {
         Management {
             engine,
-            token: Arc::from(token),
+            token: BearerToken::new(token),
         }
     }
 
@@ -78,41 +76,21 @@ impl Management {
         F: FnOnce(Management, ScriptRequest) -> Fut,
         Fut: Future<Output = Response>,
     {
-        if !self.authorized(&request) {
+        if !self.token.admits(&request) {
             let mut response = json_response(
                 StatusCode::UNAUTHORIZED,
                 &json!({ "error": "missing or wrong bearer token" }),
             );
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"ferry\""),
-            );
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, bearer::CHALLENGE);
             return response;
         }
         let limit = self.engine.limits().script_bytes.saturating_mul(2) + 64 * 1024;
         match request::read(request, limit).await {
             Ok(request) => operation(self.clone(), request).await,
-            Err(error) => {
-                let status = match error {
-                    request::RequestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                    request::RequestError::TooSlow => StatusCode::REQUEST_TIMEOUT,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                json_response(status, &json!({ "error": error.to_string() }))
-            }
+            Err(error) => json_response(error.status(), &json!({ "error": error.to_string() })),
         }
-    }
-
-    fn authorized(&self, request: &Request) -> bool {
-        let Some(presented) = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-        else {
-            return false;
-        };
-        bool::from(presented.trim().as_bytes().ct_eq(self.token.as_bytes()))
     }
 
     async fn upsert(self, request: ScriptRequest) -> Response {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use ferry_core::{ReadBodyError, Request};
+use ferry_core::{IntoResponse, ReadBodyError, Request, Response};
+use http::StatusCode;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Method};
 use rquickjs::{Ctx, IntoJs, Object, Value};
@@ -38,14 +39,34 @@ pub(crate) struct UploadedFile {
 /// Why a request could not be handed to a script.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RequestError {
-    #[error("the request body is larger than the limit of {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("the request body arrived too slowly")]
-    TooSlow,
-    #[error("the request body could not be read: {0}")]
-    Read(String),
+    /// Its body could not be read (too large, too slow, broken).
+    #[error("the request {0}")]
+    Body(#[from] ReadBodyError),
     #[error("malformed multipart/form-data body: {0}")]
     Multipart(String),
+}
+
+impl RequestError {
+    /// The status the request is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            RequestError::Body(error) => error.status(),
+            RequestError::Multipart(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for RequestError {
+    fn into_response(self) -> Response {
+        match self {
+            RequestError::Body(error) => error.into_response(),
+            multipart @ RequestError::Multipart(_) => (
+                StatusCode::BAD_REQUEST,
+                format!("400 Bad Request\n\n{multipart}\n"),
+            )
+                .into_response(),
+        }
+    }
 }
 
 /// Reads `request` (its body up to `body_limit` bytes) into a [`ScriptRequest`].
@@ -57,16 +78,9 @@ pub(crate) async fn read(
     if let Some(length) = content_length(&parts.headers)
         && length > body_limit as u64
     {
-        return Err(RequestError::TooLarge { limit: body_limit });
+        return Err(ReadBodyError::TooLarge { limit: body_limit }.into());
     }
-    let bytes = body
-        .to_bytes(body_limit)
-        .await
-        .map_err(|error| match error {
-            ReadBodyError::TooLarge { limit } => RequestError::TooLarge { limit },
-            ReadBodyError::TooSlow => RequestError::TooSlow,
-            ReadBodyError::Read(error) => RequestError::Read(error.to_string()),
-        })?;
+    let bytes = body.to_bytes(body_limit).await?;
     let request_id = parts
         .extensions
         .get::<ferry_core::RequestId>()
@@ -359,7 +373,10 @@ mod tests {
         let error = read(request("POST", "/", "text/plain", b"0123456789"), 4)
             .await
             .unwrap_err();
-        assert!(matches!(error, RequestError::TooLarge { limit: 4 }));
+        assert!(matches!(
+            error,
+            RequestError::Body(ReadBodyError::TooLarge { limit: 4 })
+        ));
     }
 
     #[tokio::test]

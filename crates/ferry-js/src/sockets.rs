@@ -58,10 +58,7 @@ impl Handler for SocketRoute {
             };
             let request = match request::read(request, limit).await {
                 Ok(request) => request,
-                Err(error) => {
-                    let text = format!("400 Bad Request\n\n{error}\n");
-                    return (StatusCode::BAD_REQUEST, text).into_response();
-                }
+                Err(error) => return error.into_response(),
             };
             let connection = Connection {
                 id: hub.next_id(),

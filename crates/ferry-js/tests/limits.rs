@@ -143,7 +143,10 @@ async fn an_oversized_script_is_refused_with_the_limit() {
         .unwrap_err();
     let message = error.to_string();
     assert!(message.starts_with("big.js: the script is"), "{message}");
-    assert!(message.contains("--max-script-size"), "{message}");
+    assert!(
+        message.contains("over the script size limit of 100 bytes"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

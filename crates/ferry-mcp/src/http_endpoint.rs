@@ -4,12 +4,12 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use ferry_core::bearer::{self, BearerToken};
 use ferry_core::{Body, BoxFuture, Handler, IntoResponse, Request, Response};
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
+use http::header::WWW_AUTHENTICATE;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use subtle::ConstantTimeEq;
 use tower::Service;
 
 use crate::Mcp;
@@ -27,7 +27,7 @@ const LOCAL_ORIGINS: [&str; 4] = [
 #[derive(Clone)]
 pub struct McpHandler {
     service: StreamableHttpService<Server, LocalSessionManager>,
-    token: Option<Arc<str>>,
+    token: Option<BearerToken>,
 }
 
 impl std::fmt::Debug for McpHandler {
@@ -49,7 +49,7 @@ impl McpHandler {
             .with_allowed_hosts(hosts)
             .with_allowed_origins(origins)
             .enforce_origin_validation();
-        let token = options.token.as_deref().map(Arc::from);
+        let token = options.token.as_deref().map(BearerToken::new);
         let factory = move || Ok(Server { mcp: mcp.clone() });
         McpHandler {
             service: StreamableHttpService::new(
@@ -60,24 +60,15 @@ impl McpHandler {
             token,
         }
     }
-
-    fn authorised(&self, request: &Request) -> bool {
-        let Some(token) = &self.token else {
-            return true;
-        };
-        let presented = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or("");
-        bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
-    }
 }
 
 impl Handler for McpHandler {
     fn call(&self, request: Request) -> BoxFuture<Response> {
-        if !self.authorised(&request) {
+        if !self
+            .token
+            .as_ref()
+            .is_none_or(|token| token.admits(&request))
+        {
             let mut response = (
                 StatusCode::UNAUTHORIZED,
                 "401 Unauthorized\n\nthis MCP endpoint needs Authorization: Bearer <token>\n",
@@ -85,7 +76,7 @@ impl Handler for McpHandler {
                 .into_response();
             response
                 .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                .insert(WWW_AUTHENTICATE, bearer::CHALLENGE);
             return Box::pin(async move { response });
         }
         let mut service = self.service.clone();

@@ -48,7 +48,7 @@ pub struct ServerConfig {
     /// body fails with [`BodyTooSlow`](crate::BodyTooSlow) (answered 408).
     pub body_read_timeout: Duration,
     /// Slowest average rate, in bytes per second, a request body may arrive at once
-    /// [`BODY_RATE_GRACE`] has passed; 0 turns the check off. This is what stops a client
+    /// [`BODY_RATE_GRACE`](crate::body::BODY_RATE_GRACE) has passed; 0 turns the check off. This is what stops a client
     /// that trickles a body (slow POST) from holding a connection for hours.
     pub min_body_rate: u64,
     /// On shutdown, time in-flight requests get to finish before connections are cut.
@@ -101,10 +101,6 @@ pub struct ConfigError {
     /// What is wrong and what to use instead.
     pub reason: String,
 }
-
-/// Time a request body has before [`ServerConfig::min_body_rate`] applies (the rate of a
-/// body's first seconds says little: connections start slowly).
-pub const BODY_RATE_GRACE: Duration = Duration::from_secs(5);
 
 /// The smallest request-head limit hyper can work with.
 pub const MIN_HEADER_BYTES: usize = 8192;

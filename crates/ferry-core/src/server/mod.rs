@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-pub use config::{BODY_RATE_GRACE, ConfigError, MIN_HEADER_BYTES, ServerConfig};
+pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
 pub use signals::{ShutdownSignals, shutdown_signal};
 pub use tls::{TlsConfig, TlsError};
 

@@ -143,7 +143,7 @@ impl Failure {
         match self {
             Failure::Timeout { limit, during } => tracing::error!(
                 target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
-                "handler {handler} ({route}) in {script} ran longer than {} ms and was stopped{} (raise --timeout if it needs longer)",
+                "handler {handler} ({route}) in {script} ran longer than its time limit of {} ms and was stopped{}",
                 limit.as_millis(),
                 during.explain()
             ),
@@ -159,7 +159,7 @@ impl Failure {
             ),
             Failure::OutOfMemory => tracing::error!(
                 target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,
-                "handler {handler} ({route}) in {script} ran out of memory (raise --memory-limit if it needs more); the worker's runtime is rebuilt"
+                "handler {handler} ({route}) in {script} ran out of memory (past the runtime's memory limit); the worker's runtime is rebuilt"
             ),
             Failure::Missing(reason) => tracing::error!(
                 target: crate::SCRIPT_LOG_TARGET, script, handler, route, request_id,

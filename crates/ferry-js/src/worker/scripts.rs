@@ -104,17 +104,6 @@ impl Worker {
     /// version: the script API, the top level, then `init()` (awaited if it is async).
     fn load(&mut self, script: Script, version: u64) -> Result<(), ScriptError> {
         let name = script.name().clone();
-        let limits = &self.settings.limits;
-        if script.source().len() > limits.script_bytes {
-            return Err(ScriptError::new(
-                &name,
-                format!(
-                    "the script is {} bytes; the limit is {} (raise it with --max-script-size)",
-                    script.source().len(),
-                    limits.script_bytes
-                ),
-            ));
-        }
         let began = self.outbox.begin(Doing::Loading(name.clone()), None);
         let result = self.load_staged(script, version);
         if began {
