@@ -706,7 +706,10 @@ async fn mcp_checks_origin_and_token() {
     };
     let no_token = post(None, None).await.unwrap();
     assert_eq!(no_token.status(), 401);
-    assert_eq!(no_token.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        no_token.headers()["www-authenticate"],
+        "Bearer realm=\"ferry\""
+    );
     assert_eq!(post(Some("wrong"), None).await.unwrap().status(), 401);
     let evil = post(
         Some("a-long-enough-token-123"),

@@ -9,6 +9,7 @@ mod files;
 mod launch;
 mod listen;
 mod logging;
+mod mcp;
 mod prometheus;
 mod protection;
 mod run;
@@ -57,7 +58,7 @@ fn run_mcp(args: cli::McpArgs) -> ExitCode {
         log_rotation: cli::LogRotation::Never,
         log_keep: 1,
     };
-    match run_logged(&log, None, run::mcp(args)) {
+    match run_logged(&log, None, mcp::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => failure(&error),
     }

@@ -12,13 +12,13 @@ use ferry_core::sse::HubSettings;
 use ferry_core::{App, BoxService, ServerConfig};
 use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
-use ferry_js::{Engine, EngineOptions, Limits, LoadedScript, Script, WorkerModel};
+use ferry_js::{Engine, EngineOptions, LoadedScript, Script, WorkerModel};
 use ferry_mcp::McpOptions;
 
 use http::Method;
 
 use crate::banner;
-use crate::cli::{FrameOptionsArg, McpArgs, RunArgs, WorkerModelArg};
+use crate::cli::{FrameOptionsArg, RunArgs, WorkerModelArg};
 use crate::config::RunSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
@@ -167,40 +167,11 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     Ok(Outcome::of(&report))
 }
 
-/// Runs `ferry mcp`: the app's MCP offer over stdio until the client leaves.
-pub async fn mcp(args: McpArgs) -> anyhow::Result<()> {
-    let files = ScriptFiles::new(&args.app)?;
-    let scripts = files.read_all()?;
-    let defaults = EngineOptions::default();
-    let options = EngineOptions {
-        workers: args.workers.map_or(defaults.workers, usize::from),
-        limits: Limits {
-            memory_bytes: args.memory_limit,
-            call_timeout: Duration::from_millis(args.timeout),
-            ..Limits::default()
-        },
-        data_dir: Some(args.data_dir.clone()),
-        ..defaults
-    };
-    let engine = Engine::start(options)
-        .await
-        .context("cannot start the JavaScript engine")?;
-    load_scripts(&engine, scripts).await?;
-    if !engine.mcp().is_active() {
-        return Err(anyhow!(
-            "{} registers no MCP tool, resource or prompt\n  hint: call registerMCPTool (or registerMCPResource, registerMCPPrompt) in the script",
-            args.app.display()
-        ));
-    }
-    engine
-        .mcp()
-        .serve_stdio()
-        .await
-        .map_err(|error| anyhow!("MCP over stdio: {error}"))
-}
-
 /// Loads the app's scripts, then those uploaded through the management API.
-async fn load_scripts(engine: &Engine, scripts: Vec<Script>) -> anyhow::Result<Vec<LoadedScript>> {
+pub async fn load_scripts(
+    engine: &Engine,
+    scripts: Vec<Script>,
+) -> anyhow::Result<Vec<LoadedScript>> {
     let mut loaded = Vec::with_capacity(scripts.len());
     for script in scripts {
         let script = engine.load(script).await.map_err(|error| {
@@ -225,19 +196,8 @@ async fn load_scripts(engine: &Engine, scripts: Vec<Script>) -> anyhow::Result<V
 }
 
 fn engine_options(args: &RunArgs) -> EngineOptions {
-    let defaults = EngineOptions::default();
     EngineOptions {
-        workers: args.workers.map_or(defaults.workers, usize::from),
-        limits: Limits {
-            memory_bytes: args.memory_limit,
-            call_timeout: Duration::from_millis(args.timeout),
-            stack_bytes: args.stack_size,
-            script_bytes: args.max_script_size,
-            body_bytes: args.max_body_size,
-            ..Limits::default()
-        },
         dev: args.dev,
-        data_dir: Some(args.data_dir.clone()),
         model: match args.worker_model {
             WorkerModelArg::ThreadPerCore => WorkerModel::PerThread,
             WorkerModelArg::Pool => WorkerModel::Pool,
@@ -254,6 +214,7 @@ fn engine_options(args: &RunArgs) -> EngineOptions {
             allowed_hosts: args.mcp_allowed_host.clone(),
             allowed_origins: args.mcp_allowed_origin.clone(),
         },
+        ..args.engine.options()
     }
 }
 

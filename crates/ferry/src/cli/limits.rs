@@ -4,7 +4,7 @@
 use clap::Args;
 use ferry_core::layers::{RateLimitQuota, RateLimitRule};
 
-use super::run::parse_size;
+use super::values::parse_size;
 
 /// Connection, timeout, size and rate limits of every server command.
 #[derive(Debug, Clone, Args)]

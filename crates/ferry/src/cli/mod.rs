@@ -1,25 +1,30 @@
 //! The command line: one struct per subcommand, flags documented by their help text.
 
 mod bench;
+mod engine;
 mod files;
 mod header;
 mod limits;
 mod listen;
+mod mcp;
 mod observe;
 mod run;
 mod security;
 mod serve;
+mod values;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use bench::BenchArgs;
+pub use engine::EngineArgs;
 pub use files::{CoepArg, FileArgs};
 pub use limits::LimitArgs;
 pub use listen::ListenArgs;
+pub use mcp::McpArgs;
 pub use observe::ObserveArgs;
-pub use run::{McpArgs, RunArgs, WorkerModelArg};
+pub use run::{RunArgs, WorkerModelArg};
 pub use security::{FrameOptionsArg, SecurityArgs};
 pub use serve::ServeArgs;
 

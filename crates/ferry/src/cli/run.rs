@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
+use super::values::parse_token;
+use super::{EngineArgs, FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
 
 /// Flags of `ferry run`.
 #[derive(Debug, Clone, Args)]
@@ -44,35 +45,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = WorkerModelArg::Pool, value_name = "MODEL")]
     pub worker_model: WorkerModelArg,
 
-    /// JavaScript worker threads, each with its own runtime [default: number of cores].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub workers: Option<u16>,
-
-    /// Memory one worker's runtime may use, e.g. 64MiB or 1GiB.
-    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub memory_limit: usize,
-
-    /// Milliseconds one call into a script may run (async work included); past it the
-    /// call is stopped and the client gets 504.
-    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout: u64,
-
-    /// JavaScript stack per runtime; deeper recursion throws a RangeError.
-    #[arg(long, default_value = "512KiB", value_name = "SIZE", value_parser = parse_size)]
-    pub stack_size: usize,
-
-    /// Largest script accepted.
-    #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub max_script_size: usize,
-
-    /// Largest request body passed to a script; longer ones get 413.
-    #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub max_body_size: usize,
-
-    /// Where `sharedStorage` data (and scripts uploaded through the management API) are
-    /// kept, in an SQLite database.
-    #[arg(long, default_value = ".ferry", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// Development mode: error messages and stack traces go to the client too.
     #[arg(long)]
@@ -149,93 +123,4 @@ pub enum WorkerModelArg {
     Pool,
     /// One runtime per server thread; requests run where they were accepted.
     ThreadPerCore,
-}
-
-/// An admin token must be long enough not to be guessed.
-fn parse_token(text: &str) -> Result<String, String> {
-    if text.trim().len() < 16 {
-        return Err("use a token of at least 16 characters (e.g. openssl rand -hex 32)".to_owned());
-    }
-    Ok(text.trim().to_owned())
-}
-
-/// Parses a size: a number of bytes, or a number with a unit (`KiB`, `MiB`, `GiB`, or the
-/// decimal `KB`, `MB`, `GB`; `K`, `M`, `G` count as binary).
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|ch: char| !ch.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: usize = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size; write e.g. 65536, 512KiB or 64MiB"))?;
-    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
-    };
-    number
-        .checked_mul(factor)
-        .filter(|size| *size > 0)
-        .ok_or_else(|| format!("{text:?} is not a usable size"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_accept_binary_and_decimal_units() {
-        assert_eq!(parse_size("65536"), Ok(65536));
-        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("64M"), Ok(64 << 20));
-        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("2MB"), Ok(2_000_000));
-    }
-
-    #[test]
-    fn bad_sizes_say_what_to_write() {
-        assert!(parse_size("lots").unwrap_err().contains("64MiB"));
-        assert!(
-            parse_size("5 parsecs")
-                .unwrap_err()
-                .contains("unknown size unit")
-        );
-        assert!(parse_size("0").is_err());
-    }
-}
-
-/// Flags of `ferry mcp`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct McpArgs {
-    /// A script, or a directory of scripts, that register MCP tools, resources and prompts.
-    #[arg(value_name = "APP")]
-    pub app: PathBuf,
-
-    /// JavaScript workers.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub workers: Option<u16>,
-
-    /// Memory limit of each worker's JavaScript runtime.
-    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub memory_limit: usize,
-
-    /// Time limit of one call, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout: u64,
-
-    /// Where `sharedStorage` data is kept.
-    #[arg(long, default_value = ".ferry", value_name = "DIR")]
-    pub data_dir: PathBuf,
-
-    /// Log more (to standard error; standard output carries the protocol).
-    #[arg(short, long)]
-    pub verbose: bool,
 }

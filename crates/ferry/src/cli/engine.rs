@@ -1,0 +1,111 @@
+//! The JavaScript engine's flags, shared by `ferry run` and `ferry mcp`. Their defaults are
+//! the library's ([`Limits::default`]), read from there.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use ferry_js::{EngineOptions, Limits};
+
+use super::values::{Size, millis};
+
+/// How scripts run: workers and the sandbox limits.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// JavaScript worker threads, each with its own runtime [default: number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+
+    /// Memory one worker's runtime may use, e.g. 64MiB or 1GiB.
+    #[arg(long, default_value_t = Size(Limits::default().memory_bytes), value_name = "SIZE")]
+    pub memory_limit: Size,
+
+    /// Milliseconds one call into a script may run (async work included); past it the
+    /// call is stopped and the client gets 504.
+    #[arg(long, default_value_t = millis(Limits::default().call_timeout), value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// JavaScript stack per runtime; deeper recursion throws a RangeError.
+    #[arg(long, default_value_t = Size(Limits::default().stack_bytes), value_name = "SIZE")]
+    pub stack_size: Size,
+
+    /// Largest script accepted.
+    #[arg(long, default_value_t = Size(Limits::default().script_bytes), value_name = "SIZE")]
+    pub max_script_size: Size,
+
+    /// Largest request body passed to a script; longer ones get 413.
+    #[arg(long, default_value_t = Size(Limits::default().body_bytes), value_name = "SIZE")]
+    pub max_body_size: Size,
+
+    /// Where `sharedStorage` data (and scripts uploaded through the management API) are
+    /// kept, in an SQLite database.
+    #[arg(long, default_value = ".ferry", value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+impl EngineArgs {
+    /// The engine's options for these flags (the other options at their defaults).
+    pub fn options(&self) -> EngineOptions {
+        let defaults = EngineOptions::default();
+        EngineOptions {
+            workers: self.workers.map_or(defaults.workers, usize::from),
+            limits: Limits {
+                memory_bytes: self.memory_limit.0,
+                call_timeout: Duration::from_millis(self.timeout),
+                stack_bytes: self.stack_size.0,
+                script_bytes: self.max_script_size.0,
+                body_bytes: self.max_body_size.0,
+                ..Limits::default()
+            },
+            data_dir: Some(self.data_dir.clone()),
+            ..defaults
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn engine_of(args: &[&str]) -> EngineArgs {
+        match Cli::try_parse_from(args).unwrap().command {
+            Command::Run(run) => run.engine,
+            Command::Mcp(mcp) => mcp.engine,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_flags_the_engine_runs_with_the_library_defaults() {
+        for command in [["ferry", "run", "app.js"], ["ferry", "mcp", "app.js"]] {
+            let options = engine_of(&command).options();
+            assert_eq!(options.limits, Limits::default(), "{command:?}");
+            assert_eq!(options.workers, EngineOptions::default().workers);
+        }
+    }
+
+    #[test]
+    fn flags_reach_the_limits() {
+        let options = engine_of(&[
+            "ferry",
+            "mcp",
+            "app.js",
+            "--memory-limit",
+            "16MiB",
+            "--timeout",
+            "250",
+            "--stack-size",
+            "1MiB",
+            "--max-body-size",
+            "2KiB",
+        ])
+        .options();
+        assert_eq!(options.limits.memory_bytes, 16 << 20);
+        assert_eq!(options.limits.call_timeout, Duration::from_millis(250));
+        assert_eq!(options.limits.stack_bytes, 1 << 20);
+        assert_eq!(options.limits.body_bytes, 2 << 10);
+    }
+}
