@@ -40,6 +40,7 @@ pub mod context;
 pub mod handler;
 pub mod health;
 pub mod layers;
+pub mod prometheus;
 pub mod response;
 pub mod router;
 pub mod server;

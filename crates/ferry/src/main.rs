@@ -10,7 +10,6 @@ mod launch;
 mod listen;
 mod logging;
 mod mcp;
-mod prometheus;
 mod protection;
 mod run;
 mod serve;

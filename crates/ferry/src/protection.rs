@@ -119,7 +119,7 @@ pub fn rate_limits(args: &LimitArgs) -> Option<RateLimitLayer> {
         health::HEALTH_PATH,
         health::LIVE_PATH,
         health::READY_PATH,
-        crate::prometheus::METRICS_PATH,
+        ferry_core::prometheus::METRICS_PATH,
     ] {
         layer = layer.exempt(path);
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use ferry_core::health::HealthChecks;
 use ferry_core::layers::{HttpMetricsLayer, ResponseHeadersLayer};
+use ferry_core::prometheus::Metrics;
 use ferry_core::router::{RouterService, Routes};
 use ferry_core::sse::HubSettings;
 use ferry_core::{App, BoxService, ServerConfig};
@@ -22,7 +23,6 @@ use crate::cli::{FrameOptionsArg, RunArgs, WorkerModelArg};
 use crate::config::RunSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
-use crate::prometheus::Metrics;
 use crate::protection::{self, SecurityDefaults};
 use crate::threads::{Servers, StartError};
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 use ferry_core::App;
 use ferry_core::health::HealthChecks;
 use ferry_core::layers::{BasicAuthLayer, HttpMetricsLayer};
+use ferry_core::prometheus::Metrics;
 use ferry_static::live_reload::{self, LiveReload};
 use http::Method;
 
@@ -14,7 +15,6 @@ use crate::cli::FrameOptionsArg;
 use crate::config::ServeSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
-use crate::prometheus::Metrics;
 use crate::protection::{self, SecurityDefaults};
 use crate::{banner, launch};
 

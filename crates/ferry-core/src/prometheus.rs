@@ -1,15 +1,46 @@
-//! Prometheus metrics: the recorder behind the `metrics` facade (which ferry-core and
-//! ferry-js report to), the `/metrics` endpoint on the main port or a listener of its own,
-//! and the process figures read at each scrape.
+//! Prometheus metrics: the recorder behind the `metrics` facade (which Ferry's crates
+//! report to), the `/metrics` endpoint on the main port or on a listener of its own, and
+//! the process figures read at each scrape.
+//!
+//! ```no_run
+//! use ferry_core::App;
+//! use ferry_core::prometheus::Metrics;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Before any server is built: components look their metrics up once.
+//! let metrics = Metrics::install()?;
+//! metrics
+//!     .route(App::new().get("/hello", |_req| async { "hi" }))
+//!     .serve("127.0.0.1:3000")
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
-use ferry_core::{App, IntoResponse, Request, Response, Server};
 use http::{HeaderValue, StatusCode, header};
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::{App, AppError, IntoResponse, Request, Response, Server};
+
+/// Why the exporter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// Another recorder is installed in this process (the `metrics` facade has one).
+    #[error("cannot install the metrics recorder: {0}")]
+    Install(String),
+    /// The listener of its own could not be bound.
+    #[error("cannot serve metrics at {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: AppError,
+    },
+}
 
 /// Where metrics are served.
 pub const METRICS_PATH: &str = "/metrics";
@@ -25,7 +56,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Every metric Ferry reports: name, unit, what it counts. The one list the `# HELP` lines
 /// and docs/operations.md follow.
-const DESCRIPTIONS: [(&str, Kind, Unit, &str); 23] = [
+pub(crate) const DESCRIPTIONS: [(&str, Kind, Unit, &str); 23] = [
     (
         "ferry_connections_open",
         Kind::Gauge,
@@ -167,7 +198,7 @@ const DESCRIPTIONS: [(&str, Kind, Unit, &str); 23] = [
 ];
 
 #[derive(Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     Counter,
     Gauge,
     Histogram,
@@ -183,12 +214,12 @@ pub struct Metrics {
 impl Metrics {
     /// Installs the process-wide recorder and starts its upkeep on the current runtime.
     /// Call before any server is built: components look their metrics up once.
-    pub fn install() -> anyhow::Result<Metrics> {
+    pub fn install() -> Result<Metrics, MetricsError> {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &DURATION_BUCKETS)
-            .context("invalid histogram buckets")?
+            .map_err(|error| MetricsError::Install(error.to_string()))?
             .install_recorder()
-            .map_err(|error| anyhow!("cannot install the metrics recorder: {error}"))?;
+            .map_err(|error| MetricsError::Install(error.to_string()))?;
         for (name, kind, unit, help) in DESCRIPTIONS {
             match kind {
                 Kind::Counter => metrics::describe_counter!(name, unit, help),
@@ -221,12 +252,12 @@ impl Metrics {
 
     /// Binds a listener of its own at `addr` that serves only `/metrics` and runs it in the
     /// background; returns its URL for the banner.
-    pub async fn serve_apart(&self, addr: SocketAddr) -> anyhow::Result<String> {
+    pub async fn serve_apart(&self, addr: SocketAddr) -> Result<String, MetricsError> {
         let server: Server = self
             .route(App::new())
             .bind(addr)
             .await
-            .map_err(|error| anyhow!("--metrics-addr {addr}: {error}"))?;
+            .map_err(|source| MetricsError::Bind { addr, source })?;
         let url = format!("http://{}{METRICS_PATH}", server.local_addr());
         tokio::spawn(server.run());
         Ok(url)
