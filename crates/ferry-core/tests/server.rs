@@ -454,3 +454,49 @@ async fn an_idle_connection_is_parked_and_serves_its_next_request() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn thread_per_core_serves_on_each_thread_after_its_hook() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use ferry_core::server::{OnThread, ThreadPerCore};
+
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let counter = hooked.clone();
+    let on_thread: OnThread = Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        // Work that lives on the thread (not Send): a thread-local counter's reader.
+        let here = std::rc::Rc::new(());
+        Ok(Box::pin(async move {
+            let _kept = here;
+            std::future::pending::<()>().await;
+        }))
+    });
+    let servers = ThreadPerCore::bind(
+        2,
+        |config| {
+            ferry_core::App::new()
+                .config(config)
+                .get("/thread", |_req| async {
+                    std::thread::current().name().unwrap_or("?").to_owned()
+                })
+        },
+        ferry_core::ServerConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(on_thread),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hooked.load(Ordering::SeqCst), 2);
+    let url = format!("http://{}/thread", servers.local_addr());
+    tokio::spawn(servers.run());
+    let mut names = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let client = reqwest::Client::new();
+        let name = client.get(&url).send().await.unwrap().text().await.unwrap();
+        assert!(name.starts_with("ferry-server-"), "{name}");
+        names.insert(name);
+    }
+    assert!(!names.is_empty());
+}

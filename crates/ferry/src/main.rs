@@ -13,7 +13,6 @@ mod mcp;
 mod protection;
 mod run;
 mod serve;
-mod threads;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

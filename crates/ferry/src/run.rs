@@ -2,6 +2,8 @@
 //! routes (and static files beside them), and reloads scripts when their files change.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -9,8 +11,9 @@ use ferry_core::health::HealthChecks;
 use ferry_core::layers::{HttpMetricsLayer, ResponseHeadersLayer};
 use ferry_core::prometheus::Metrics;
 use ferry_core::router::{RouterService, Routes};
+use ferry_core::server::{OnThread, PerThreadError, ShutdownReport, ThreadPerCore};
 use ferry_core::sse::HubSettings;
-use ferry_core::{App, BoxService, ServerConfig};
+use ferry_core::{App, BoxService, Server, ServerConfig};
 use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
 use ferry_js::{Engine, EngineOptions, LoadedScript, Script, WorkerModel};
@@ -24,7 +27,6 @@ use crate::config::RunSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
 use crate::protection::{self, SecurityDefaults};
-use crate::threads::{Servers, StartError};
 
 /// Strict-Transport-Security's usual max-age.
 const HSTS_ONE_YEAR: u64 = 365 * 24 * 3600;
@@ -127,12 +129,18 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     // Thread-per-core: every server thread must be a worker before scripts load.
     let servers = match args.worker_model {
         WorkerModelArg::ThreadPerCore => {
-            Servers::per_thread(&engine, workers, make_app, config, addr)
+            let worker_engine = engine.clone();
+            let attach: OnThread = Arc::new(move || {
+                let driver = worker_engine.attach_worker()?;
+                Ok(Box::pin(driver) as Pin<Box<dyn Future<Output = ()>>>)
+            });
+            let servers = ThreadPerCore::bind(workers, make_app, config, addr, Some(attach))
                 .await
                 .map_err(|error| match error {
-                    StartError::Bind(error) => explain(error),
-                    StartError::Thread(error) => error,
-                })?
+                    PerThreadError::Bind(error) => explain(error),
+                    PerThreadError::Thread(error) => anyhow!(error),
+                })?;
+            Servers::PerThread(servers)
         }
         WorkerModelArg::Pool => Servers::One(make_app(config).bind(addr).await.map_err(explain)?),
     };
@@ -273,4 +281,27 @@ fn describe(
     text.push('\n');
     text.push_str("  Press Ctrl+C to stop\n\n");
     text
+}
+
+/// The servers of `ferry run`: one on the process's multi-threaded runtime, or one per
+/// thread.
+enum Servers {
+    One(Server),
+    PerThread(ThreadPerCore),
+}
+
+impl Servers {
+    fn local_addr(&self) -> SocketAddr {
+        match self {
+            Servers::One(server) => server.local_addr(),
+            Servers::PerThread(servers) => servers.local_addr(),
+        }
+    }
+
+    async fn run(self) -> ShutdownReport {
+        match self {
+            Servers::One(server) => server.run().await,
+            Servers::PerThread(servers) => servers.run().await,
+        }
+    }
 }

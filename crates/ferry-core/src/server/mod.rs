@@ -5,6 +5,7 @@ mod config;
 mod connection;
 mod memory;
 mod per_ip;
+mod per_thread;
 mod protocol;
 mod request_target;
 mod service;
@@ -22,6 +23,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
+pub use per_thread::{OnThread, PerThreadError, ThreadPerCore};
 pub use signals::{ShutdownSignals, shutdown_signal};
 pub use tls::{TlsConfig, TlsError};
 
