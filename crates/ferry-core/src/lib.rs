@@ -31,6 +31,12 @@
 //! request extensions and is read with [`RequestExt`]. [`Server`] is the lower-level piece
 //! for serving any tower service, and [`router::Routes`] is the handle a script engine uses
 //! to replace routes at run time.
+//!
+//! What `ferry serve` and `ferry run` run in production is here too, for library users:
+//! [`stack::Stack`] puts metrics, health checks, response headers, CORS, rate limits and
+//! authentication around an app in one order; [`prometheus::Metrics`] exports the metrics;
+//! [`server::ThreadPerCore`] serves one runtime per core; [`bearer::BearerToken`] guards
+//! an endpoint with a token.
 
 pub mod app;
 pub mod bearer;
@@ -45,6 +51,7 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod sse;
+pub mod stack;
 pub mod ws;
 
 pub use app::{App, AppError};

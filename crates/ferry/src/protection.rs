@@ -1,11 +1,9 @@
-//! The protective layers both server commands share, built from their flags: security
-//! response headers, CORS and rate limits.
+//! The protective steps both server commands share, built from their flags: security
+//! response headers, CORS and rate limits (the stack orders them).
 
 use std::time::Duration;
 
 use anyhow::anyhow;
-use ferry_core::App;
-use ferry_core::health;
 use ferry_core::layers::{CorsLayer, RateLimitLayer, ResponseHeadersLayer};
 use http::{HeaderName, HeaderValue, Method};
 
@@ -102,8 +100,8 @@ pub fn cors(
     Ok(Some(layer))
 }
 
-/// The rate-limit layer the flags ask for, if any. Health checks and metrics are exempt:
-/// a load balancer or Prometheus polling from one address must not be turned away.
+/// The rate-limit layer the flags ask for, if any (the stack exempts its own health and
+/// metrics paths).
 pub fn rate_limits(args: &LimitArgs) -> Option<RateLimitLayer> {
     let mut layer = RateLimitLayer::new();
     if let Some(quota) = args.rate_limit {
@@ -112,29 +110,5 @@ pub fn rate_limits(args: &LimitArgs) -> Option<RateLimitLayer> {
     for rule in &args.rate_limit_route {
         layer = layer.limit(rule.clone());
     }
-    if layer.is_empty() {
-        return None;
-    }
-    for path in [
-        health::HEALTH_PATH,
-        health::LIVE_PATH,
-        health::READY_PATH,
-        ferry_core::prometheus::METRICS_PATH,
-    ] {
-        layer = layer.exempt(path);
-    }
-    Some(layer)
-}
-
-/// Adds CORS and rate limits to `app`, in that order: a preflight is answered before it
-/// counts against a client's allowance.
-pub fn install(app: App, cors: Option<CorsLayer>, limits: Option<RateLimitLayer>) -> App {
-    let app = match cors {
-        Some(cors) => app.layer(cors),
-        None => app,
-    };
-    match limits {
-        Some(limits) => app.layer(limits),
-        None => app,
-    }
+    (!layer.is_empty()).then_some(layer)
 }

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use ferry_core::health::HealthChecks;
-use ferry_core::layers::{HttpMetricsLayer, ResponseHeadersLayer};
+use ferry_core::layers::ResponseHeadersLayer;
 use ferry_core::prometheus::Metrics;
 use ferry_core::router::{RouterService, Routes};
 use ferry_core::server::{OnThread, PerThreadError, ShutdownReport, ThreadPerCore};
 use ferry_core::sse::HubSettings;
+use ferry_core::stack::Stack;
 use ferry_core::{App, BoxService, Server, ServerConfig};
 use ferry_js::management::{self, Management};
 use ferry_js::watch::ScriptFiles;
@@ -90,8 +91,16 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
             Method::DELETE,
         ],
     )?;
-    let rate_limits = protection::rate_limits(&args.limits);
-    // Health checks answer after the scripts' routes: a script may serve /live itself.
+    let stack = Stack {
+        count_requests: metrics.is_some(),
+        metrics: metrics.clone().filter(|_| args.observe.metrics),
+        // Health checks answer after the scripts' routes instead: a script may serve /live.
+        health: None,
+        headers: Some(headers),
+        cors,
+        rate_limit: protection::rate_limits(&args.limits),
+        auth: None,
+    };
     let after_scripts = if args.no_health {
         static_files
     } else {
@@ -101,21 +110,12 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
             static_files,
         )))
     };
-    let app_metrics = metrics.clone().filter(|_| args.observe.metrics);
-    let count_requests = metrics.is_some();
     let make_app = move |config: ServerConfig| {
-        let mut app = App::new().config(config).fallback(RouterService::new(
+        let app = App::new().config(config).fallback(RouterService::new(
             app_engine.routes(),
             after_scripts.clone(),
         ));
-        if count_requests {
-            app = app.layer(HttpMetricsLayer::new());
-        }
-        if let Some(metrics) = &app_metrics {
-            app = metrics.route(app);
-        }
-        app = app.layer(headers.clone());
-        app = protection::install(app, cors.clone(), rate_limits.clone());
+        let mut app = stack.clone().apply(app);
         if let Some(tls) = &app_tls {
             app = app.tls(tls.clone());
         }

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use ferry_core::App;
 use ferry_core::health::HealthChecks;
-use ferry_core::layers::{BasicAuthLayer, HttpMetricsLayer};
+use ferry_core::layers::BasicAuthLayer;
 use ferry_core::prometheus::Metrics;
+use ferry_core::stack::{Authentication, Stack};
 use ferry_static::live_reload::{self, LiveReload};
 use http::Method;
 
@@ -43,19 +44,11 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let cors = protection::cors(&args.security, args.cors, &[Method::GET, Method::HEAD])?;
     let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
 
-    let mut app = App::new().config(config);
-    if let Some(metrics) = &metrics {
-        app = app.layer(HttpMetricsLayer::new());
-        if args.observe.metrics {
-            app = metrics.route(app);
-        }
-    }
-    if args.health {
-        app = HealthChecks::new(env!("CARGO_PKG_VERSION")).install(app);
-    }
-    let cross_origin = args.cors || !args.security.cors_origin.is_empty();
     let headers = protection::security_headers(
-        files::response_headers(&args.files, cross_origin),
+        files::response_headers(
+            &args.files,
+            args.cors || !args.security.cors_origin.is_empty(),
+        ),
         &args.security,
         SecurityDefaults {
             frame_options: FrameOptionsArg::Sameorigin,
@@ -63,7 +56,20 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         },
         tls.is_some(),
     )?;
-    app = app.layer(headers);
+    let stack = Stack {
+        count_requests: metrics.is_some(),
+        metrics: metrics.clone().filter(|_| args.observe.metrics),
+        health: args
+            .health
+            .then(|| HealthChecks::new(env!("CARGO_PKG_VERSION"))),
+        headers: Some(headers),
+        cors,
+        rate_limit: protection::rate_limits(&args.limits),
+        auth: args.auth.as_ref().map(|(user, password)| {
+            Authentication::Basic(BasicAuthLayer::new(user, password, "ferry"))
+        }),
+    };
+    let mut app = App::new().config(config);
     // Kept alive for as long as the server runs: dropping it stops the watcher.
     let live_reload = if args.watch {
         let live = LiveReload::watch(&files_root, args.files.hidden)
@@ -75,11 +81,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    app = protection::install(app, cors, protection::rate_limits(&args.limits));
-    // Inside CORS: preflights, which never carry credentials, are answered before it.
-    if let Some((user, password)) = &args.auth {
-        app = app.layer(BasicAuthLayer::new(user, password, "ferry"));
-    }
+    app = stack.apply(app);
     if let Some((tls, _)) = &tls {
         app = app.tls(tls.clone());
     }
