@@ -43,7 +43,7 @@ pub fn with_headers(files: StaticFiles, args: &FileArgs, cross_origin: bool) -> 
     ))
 }
 
-fn options(args: &FileArgs) -> StaticOptions {
+pub(crate) fn options(args: &FileArgs) -> StaticOptions {
     StaticOptions {
         listing: !args.no_listing,
         hidden: args.hidden,

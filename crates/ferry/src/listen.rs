@@ -100,7 +100,7 @@ pub fn server_config(args: &ListenArgs, limits: &LimitArgs) -> anyhow::Result<Se
         body_read_timeout: seconds(limits.body_timeout, "body-timeout")?,
         send_timeout: seconds(limits.send_timeout, "send-timeout")?,
         min_body_rate: limits.min_body_rate,
-        max_header_bytes: limits.max_header_size,
+        max_header_bytes: limits.max_header_size.0,
         max_headers: usize::from(limits.max_headers),
         ..ServerConfig::default()
     };

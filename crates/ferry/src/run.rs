@@ -203,7 +203,7 @@ pub async fn load_scripts(
     Ok(loaded)
 }
 
-fn engine_options(args: &RunArgs) -> EngineOptions {
+pub(crate) fn engine_options(args: &RunArgs) -> EngineOptions {
     EngineOptions {
         dev: args.dev,
         model: match args.worker_model {

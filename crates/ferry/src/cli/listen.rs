@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use ferry_core::ServerConfig;
 use ferry_core::client_addr::IpNetwork;
 
 /// Listening, TLS and connection flags of every server command.
@@ -32,12 +33,12 @@ pub struct ListenArgs {
     pub tls_self_signed: bool,
 
     /// On Ctrl+C or SIGTERM, seconds in-flight requests get to finish.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ServerConfig::default().shutdown_timeout.as_secs_f64(), value_name = "SECONDS")]
     pub shutdown_timeout: f64,
 
     /// On SIGTERM, seconds to go on serving with /ready answering 503 before connections
     /// drain, so a load balancer stops sending traffic first.
-    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ServerConfig::default().shutdown_delay.as_secs_f64(), value_name = "SECONDS")]
     pub shutdown_delay: f64,
 
     /// A proxy (address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For header names

@@ -1,6 +1,8 @@
 //! The command line: one struct per subcommand, flags documented by their help text.
 
 mod bench;
+#[cfg(test)]
+mod docs;
 mod engine;
 mod files;
 mod header;

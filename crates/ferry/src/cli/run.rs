@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ferry_core::sse::HubSettings;
 
 use super::values::parse_token;
 use super::{EngineArgs, FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
@@ -57,21 +58,21 @@ pub struct RunArgs {
     pub no_watch: bool,
 
     /// Seconds between the comments that keep an idle event stream open.
-    #[arg(long, default_value_t = 15, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, default_value_t = HubSettings::default().keep_alive.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub sse_heartbeat: u64,
 
     /// Clients one event stream accepts at a time; more get 503 with Retry-After.
-    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = HubSettings::default().max_clients as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub sse_max_clients: u64,
 
     /// Messages queued for one event-stream client before it counts as too slow and is
     /// disconnected (its EventSource reconnects and catches up from the replay buffer).
-    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    #[arg(long, default_value_t = HubSettings::default().client_queue as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub sse_client_queue: u64,
 
     /// Messages each event stream keeps for clients that reconnect with Last-Event-ID
     /// (0: none).
-    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=65_536))]
+    #[arg(long, default_value_t = HubSettings::default().replay as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=65_536))]
     pub sse_replay: u64,
 
     /// Refuse GraphQL introspection (`__schema`, `__type`) at /graphql.

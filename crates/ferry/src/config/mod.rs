@@ -612,4 +612,34 @@ mod tests {
             Some(dir.path().join("ferry.toml").as_path())
         );
     }
+
+    /// Each setting's default is the library's: with no flags, no file and no environment,
+    /// both commands configure exactly what the library's `Default`s say.
+    #[test]
+    fn without_flags_both_commands_get_the_library_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = run(dir.path(), &[], &[]).unwrap();
+        let config = crate::listen::server_config(&serve.args.listen, &serve.args.limits).unwrap();
+        assert_eq!(config, ferry_core::ServerConfig::default());
+        assert_eq!(
+            crate::files::options(&serve.args.files),
+            ferry_static::StaticOptions::default()
+        );
+
+        let app = dir.path().join("app.js");
+        std::fs::write(&app, "").unwrap();
+        let raw: Vec<OsString> = vec!["ferry".into(), "run".into(), app.into()];
+        let run = run_settings_with(&raw, &|_| None).unwrap();
+        let config = crate::listen::server_config(&run.args.listen, &run.args.limits).unwrap();
+        assert_eq!(config, ferry_core::ServerConfig::default());
+        let engine = crate::run::engine_options(&run.args);
+        let defaults = ferry_js::EngineOptions::default();
+        assert_eq!(engine.limits, defaults.limits);
+        assert_eq!(engine.streams, defaults.streams);
+        assert_eq!(engine.workers, defaults.workers);
+        assert_eq!(engine.model, defaults.model);
+        assert_eq!(engine.dev, defaults.dev);
+        assert_eq!(engine.graphql_introspection, defaults.graphql_introspection);
+        assert_eq!(engine.mcp, defaults.mcp);
+    }
 }
