@@ -1,5 +1,5 @@
-//! Serving one accepted connection: the TLS handshake, HTTP/1.1 or HTTP/2 (see
-//! `protocol`), Ferry's timeouts, parking idle connections, and graceful shutdown.
+//! Serving one accepted connection: after its start (see `handshake`), HTTP/1.1 or HTTP/2
+//! (see `protocol`) with Ferry's timeouts, parking idle connections, and graceful shutdown.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use metrics::{Counter, Gauge};
+use metrics::Gauge;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -15,58 +15,14 @@ use tokio::sync::watch;
 use super::activity::{
     ActivityIo, ByteCounters, ConnectionActivity, PARK_AFTER, Timeouts, Verdict,
 };
-use super::memory::BusyConnections;
-use super::protocol::{self, Builders, Protocol, Transport};
+use super::handshake::{first_bytes, tls_handshake};
+use super::protocol::{self, Protocol, Transport};
 use super::service::ConnectionService;
+use super::shared::{ConnectionContext, ConnectionMetrics};
 use crate::context::{ConnectionInfo, ServerLifecycle};
-use crate::{BoxService, ServerConfig};
 
 /// How long a connection whose request head timed out gets to send its 408 answer.
 const EXPIRED_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// What every connection of one server shares.
-pub(crate) struct ConnectionContext {
-    pub builders: Builders,
-    pub service: BoxService,
-    pub config: Arc<ServerConfig>,
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
-    /// Set once shutdown has been asked for (readiness).
-    pub draining: watch::Receiver<bool>,
-    pub metrics: ConnectionMetrics,
-    /// Connections holding hyper's state, to give memory back after a burst.
-    pub busy: BusyConnections,
-}
-
-/// Connection-level metrics, looked up once per server (see
-/// [`HttpMetricsLayer`](crate::layers::HttpMetricsLayer) for request metrics). Without an
-/// installed recorder these are no-ops.
-pub(crate) struct ConnectionMetrics {
-    pub open: Gauge,
-    pub accepted: Counter,
-    pub refused_per_ip: Counter,
-    pub tls_ok: Counter,
-    pub tls_failed: Counter,
-    pub header_timeouts: Counter,
-    pub send_timeouts: Counter,
-    pub received_bytes: Counter,
-    pub sent_bytes: Counter,
-}
-
-impl ConnectionMetrics {
-    pub(crate) fn new() -> Self {
-        ConnectionMetrics {
-            open: metrics::gauge!("ferry_connections_open"),
-            accepted: metrics::counter!("ferry_connections_total"),
-            refused_per_ip: metrics::counter!("ferry_connections_refused_total", "reason" => "per_ip_limit"),
-            tls_ok: metrics::counter!("ferry_tls_handshakes_total", "result" => "ok"),
-            tls_failed: metrics::counter!("ferry_tls_handshakes_total", "result" => "failed"),
-            header_timeouts: metrics::counter!("ferry_request_header_timeouts_total"),
-            send_timeouts: metrics::counter!("ferry_send_timeouts_total"),
-            received_bytes: metrics::counter!("ferry_received_bytes_total"),
-            sent_bytes: metrics::counter!("ferry_sent_bytes_total"),
-        }
-    }
-}
 
 /// Keeps the open-connections gauge in step with one connection's life.
 struct OpenConnection<'a>(&'a Gauge);
@@ -85,7 +41,7 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// The body of the answer to a client over [`ServerConfig::max_connections_per_ip`] (on
+/// The body of the answer to a client over [`crate::ServerConfig::max_connections_per_ip`] (on
 /// plain HTTP only: on a TLS port the connection is just closed).
 const TOO_MANY_CONNECTIONS: &str = "This address has too many connections open.\n";
 
@@ -116,12 +72,6 @@ connection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{TOO_MANY_CONNE
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), answer).await;
 }
-
-/// The first byte of a TLS handshake record.
-const TLS_HANDSHAKE: u8 = 0x16;
-
-/// The body of the answer to a plain-HTTP request on a TLS port.
-const PLAIN_HTTP_ON_TLS_PORT: &str = "This server speaks HTTPS: use an https:// URL instead.\n";
 
 /// Takes an accepted connection through the TLS handshake (when the server has TLS) or
 /// the first bytes of plain HTTP, and serves it.
@@ -191,93 +141,6 @@ async fn serve_tls(
     let protocol = protocol::negotiated(&tls);
     let serving = Box::pin(serve_connection(tls, protocol, info, context, shutdown));
     serving.await;
-}
-
-/// Waits for the first bytes of a plain connection and tells which HTTP they are; `None`
-/// if none came in time, the server stopped, or the connection failed. Nothing else is set
-/// up before.
-async fn first_bytes(
-    stream: &TcpStream,
-    info: &ConnectionInfo,
-    context: &ConnectionContext,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<Protocol> {
-    let sniffed = tokio::select! {
-        sniffed = tokio::time::timeout(context.config.header_read_timeout, protocol::sniff(stream)) => sniffed,
-        _ = shutdown.changed() => return None,
-    };
-    match sniffed {
-        Ok(Ok(protocol)) => Some(protocol),
-        Ok(Err(error)) => {
-            tracing::debug!(peer = %info.peer, %error, "connection failed");
-            None
-        }
-        Err(_) => {
-            context.metrics.header_timeouts.increment(1);
-            tracing::debug!(peer = %info.peer, "no request received in time; closing");
-            None
-        }
-    }
-}
-
-/// The TLS handshake, bounded by the header timeout; plain HTTP on the TLS port gets a 400
-/// that says to use https.
-async fn tls_handshake(
-    stream: TcpStream,
-    acceptor: &tokio_rustls::TlsAcceptor,
-    info: &ConnectionInfo,
-    context: &ConnectionContext,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
-    let handshake = async {
-        if speaks_plain_http(&stream).await {
-            let mut stream = stream;
-            let answer = format!(
-                "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
-connection: close\r\ncontent-length: {}\r\n\r\n{PLAIN_HTTP_ON_TLS_PORT}",
-                PLAIN_HTTP_ON_TLS_PORT.len()
-            );
-            let _ = stream.write_all(answer.as_bytes()).await;
-            let _ = stream.shutdown().await;
-            tracing::debug!(peer = %info.peer, "plain HTTP on the TLS port; answered 400");
-            return None;
-        }
-        match acceptor.accept(stream).await {
-            Ok(tls) => Some(tls),
-            Err(error) => {
-                tracing::debug!(peer = %info.peer, %error, "TLS handshake failed");
-                None
-            }
-        }
-    };
-    let accepted = tokio::select! {
-        accepted = tokio::time::timeout(context.config.header_read_timeout, handshake) => accepted,
-        _ = shutdown.changed() => return None,
-    };
-    match accepted {
-        Ok(Some(tls)) => {
-            context.metrics.tls_ok.increment(1);
-            Some(tls)
-        }
-        Ok(None) => {
-            context.metrics.tls_failed.increment(1);
-            None
-        }
-        Err(_) => {
-            context.metrics.tls_failed.increment(1);
-            tracing::debug!(peer = %info.peer, "TLS handshake not finished in time");
-            None
-        }
-    }
-}
-
-/// Whether the client's first byte is a letter (an HTTP method) rather than a TLS record.
-async fn speaks_plain_http(stream: &TcpStream) -> bool {
-    let mut first = [0u8; 1];
-    match stream.peek(&mut first).await {
-        Ok(1) => first[0] != TLS_HANDSHAKE && first[0].is_ascii_uppercase(),
-        _ => false,
-    }
 }
 
 /// Serves `stream`, speaking `protocol`, until the client leaves, a timeout closes it, or

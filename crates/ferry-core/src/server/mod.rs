@@ -1,14 +1,17 @@
 //! The listener and accept loop: binding, the connection limit, and graceful shutdown.
 
+mod accept;
 mod activity;
 mod config;
 mod connection;
+mod handshake;
 mod memory;
 mod per_ip;
 mod per_thread;
 mod protocol;
 mod request_target;
 mod service;
+mod shared;
 mod signals;
 mod tls;
 
@@ -19,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use config::{ConfigError, MIN_HEADER_BYTES, ServerConfig};
@@ -27,8 +30,8 @@ pub use per_thread::{OnThread, PerThreadError, ThreadPerCore};
 pub use signals::{ShutdownSignals, shutdown_signal};
 pub use tls::{TlsConfig, TlsError};
 
+use self::accept::AcceptLoop;
 use crate::BoxService;
-use crate::context::ConnectionInfo;
 
 /// Why a server could not start listening.
 #[derive(Debug, thiserror::Error)]
@@ -196,109 +199,27 @@ impl Server {
         } = self;
         let (shutdown, _) = watch::channel(false);
         let (draining, _) = watch::channel(false);
-        let context = Arc::new(connection::ConnectionContext {
+        let context = Arc::new(shared::ConnectionContext {
             builders: protocol::Builders::new(&config),
             service,
             config: config.clone(),
             tls: tls.as_ref().map(TlsConfig::acceptor),
             draining: draining.subscribe(),
-            metrics: connection::ConnectionMetrics::new(),
+            metrics: shared::ConnectionMetrics::new(),
             busy: memory::BusyConnections::default(),
         });
-        let limit = Arc::new(Semaphore::new(config.max_connections));
-        let per_ip = (config.max_connections_per_ip > 0)
-            .then(|| per_ip::PerIpConnections::new(config.max_connections_per_ip));
-        let mut connections = JoinSet::new();
-        let freed = memory::FreedMemory::default();
-        let mut stop = requested.subscribe();
         // Shutdown begins with the signal or a handle; accepting stops after the delay.
-        let stop_accepting = async {
-            tokio::select! {
-                () = signal => {}
-                _ = stop.wait_for(|stop| *stop) => {}
-            }
-            draining.send_replace(true);
-            if !config.shutdown_delay.is_zero() {
-                tracing::info!(
-                    "shutting down: not ready any more, still serving for {:.1}s",
-                    config.shutdown_delay.as_secs_f64()
-                );
-                tokio::time::sleep(config.shutdown_delay).await;
-            }
-        };
+        let stop_accepting = stop_accepting(
+            signal,
+            requested.subscribe(),
+            draining,
+            config.shutdown_delay,
+        );
         tokio::pin!(stop_accepting);
+        let connections = AcceptLoop::new(listener, local_addr, context, shutdown.subscribe())
+            .run(stop_accepting)
+            .await;
 
-        let mut at_limit = false;
-        loop {
-            let permit = match limit.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    at_limit = false;
-                    permit
-                }
-                Err(_) => {
-                    if !at_limit {
-                        at_limit = true;
-                        tracing::warn!(
-                            limit = config.max_connections,
-                            "connection limit reached; new connections wait until one closes"
-                        );
-                    }
-                    tokio::select! {
-                        permit = limit.clone().acquire_owned() => {
-                            permit.expect("the connection semaphore is never closed")
-                        }
-                        () = &mut stop_accepting => break,
-                    }
-                }
-            };
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
-                Some(_) = connections.join_next() => {
-                    freed.note(connections.len());
-                    continue;
-                }
-                () = &mut stop_accepting => break,
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    handle_accept_error(&error).await;
-                    continue;
-                }
-            };
-            let ip_slot = match &per_ip {
-                Some(table) => match table.admit(peer.ip()) {
-                    Some(slot) => Some(slot),
-                    None => {
-                        connections.spawn(connection::refuse_over_limit(
-                            stream,
-                            peer,
-                            context.clone(),
-                        ));
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
-            }
-            let info = ConnectionInfo {
-                peer,
-                local: local_addr,
-                tls: false,
-            };
-            let connection =
-                connection::handle(stream, info, context.clone(), shutdown.subscribe());
-            connections.spawn(async move {
-                connection.await;
-                drop(ip_slot);
-                drop(permit);
-            });
-            freed.note(connections.len());
-        }
-
-        drop(listener);
         shutdown.send_replace(true);
         let force = force.map(|arm| arm());
         if force.is_some() {
@@ -313,6 +234,29 @@ impl Server {
             }
         };
         drain(connections, config.shutdown_timeout, force).await
+    }
+}
+
+/// Completes when accepting must stop: after `signal` or a handle's request, readiness is
+/// withdrawn (`draining`) and the server goes on serving for `delay` first, so a load
+/// balancer can take it out of rotation.
+async fn stop_accepting(
+    signal: impl Future<Output = ()>,
+    mut requested: watch::Receiver<bool>,
+    draining: watch::Sender<bool>,
+    delay: Duration,
+) {
+    tokio::select! {
+        () = signal => {}
+        _ = requested.wait_for(|stop| *stop) => {}
+    }
+    draining.send_replace(true);
+    if !delay.is_zero() {
+        tracing::info!(
+            "shutting down: not ready any more, still serving for {:.1}s",
+            delay.as_secs_f64()
+        );
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -375,22 +319,4 @@ fn listen(addr: SocketAddr, backlog: u32, reuse_port: bool) -> io::Result<TcpLis
     }
     socket.bind(addr)?;
     socket.listen(backlog)
-}
-
-/// Errors from `accept` are about one connection, or about the process running out of
-/// something (file descriptors, memory). Neither stops the server; the second kind pauses
-/// accepting briefly instead of spinning.
-async fn handle_accept_error(error: &io::Error) {
-    match error.kind() {
-        io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionRefused
-        | io::ErrorKind::Interrupted => {
-            tracing::debug!(%error, "a connection failed while being accepted");
-        }
-        _ => {
-            tracing::error!(%error, "cannot accept connections; retrying in 100ms");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }

@@ -13,8 +13,8 @@ use http_body::{Frame, SizeHint};
 use tower::ServiceExt;
 
 use super::activity::{CONTENT_LENGTH, ConnectionActivity, InFlightGuard, TRANSFER_ENCODING};
-use super::connection::ConnectionContext;
 use super::request_target;
+use super::shared::ConnectionContext;
 use crate::body::BodyPace;
 use crate::client_addr::ClientAddr;
 use crate::context::{ConnectionInfo, ServerLifecycle};
