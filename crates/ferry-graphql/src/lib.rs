@@ -35,6 +35,8 @@
 mod coerce;
 mod graphiql;
 mod http_endpoint;
+mod request;
+mod response;
 mod schema;
 mod sdl;
 mod subscriptions;
@@ -54,12 +56,12 @@ pub use http_endpoint::GraphQlHandler;
 pub mod fuzzing {
     /// Parses the parameters of a `GET /graphql?…` query string.
     pub fn get_parameters(query: &str) -> bool {
-        crate::http_endpoint::parse_get(query)
+        crate::request::parse_get(query)
     }
 
     /// Picks the response media type from an `Accept` header value.
     pub fn accept(header: &str) -> bool {
-        crate::http_endpoint::accepts(header)
+        crate::response::accepts(header)
     }
 
     /// Parses a field's SDL registered for the query root.
@@ -218,7 +220,7 @@ impl GraphQl {
         let Some(schema) = self.inner.schema.load_full() else {
             return serde_json::json!({ "errors": [{ "message": "no GraphQL schema: register a query first" }] });
         };
-        let parameters = http_endpoint::Parameters {
+        let parameters = request::Parameters {
             query: query.to_owned(),
             operation_name,
             variables: variables.and_then(|variables| match variables {
@@ -227,7 +229,7 @@ impl GraphQl {
             }),
         };
         let response = http_endpoint::execute(&schema, &parameters).await;
-        http_endpoint::response_json(&response)
+        response::response_json(&response)
     }
 
     /// Publishes `value` to the subscribers of the subscription field `name` whose

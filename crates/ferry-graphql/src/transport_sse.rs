@@ -11,7 +11,8 @@ use ferry_core::{Request, Response};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::http_endpoint::{Parameters, response_json};
+use crate::request::Parameters;
+use crate::response::response_json;
 
 /// Results waiting for a slow client before the stream stops reading more.
 const QUEUE: usize = 64;

@@ -13,7 +13,7 @@ use http_body::{Frame, SizeHint};
 use tokio::sync::mpsc;
 
 use crate::encoding::ContentCoding;
-use crate::stream::{CHUNK_BYTES, read_at};
+use crate::file_stream::{CHUNK_BYTES, read_at};
 
 /// Files smaller than this are sent as they are: the saving would not pay for the framing.
 pub const MIN_COMPRESS_BYTES: u64 = 256;

@@ -34,6 +34,7 @@ pub mod compress;
 pub mod conditional;
 pub mod encoding;
 mod entity;
+mod file_stream;
 mod isolation;
 mod listing;
 pub mod live_reload;

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use http::HeaderValue;
 use http_body::{Frame, SizeHint};
 
+use crate::file_stream::FileStream;
 use crate::range::ByteRange;
-use crate::stream::FileStream;
 
 /// The framing of a multipart answer: its boundary and each part's header, worked out before
 /// any byte is sent so `Content-Length` is exact.
