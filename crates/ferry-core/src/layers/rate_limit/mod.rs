@@ -1,191 +1,22 @@
 //! Per-client rate limits with 429 answers; see [`RateLimitLayer`].
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::num::NonZeroU32;
-use std::pin::Pin;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+mod limiter;
+mod quota;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
+use std::net::{IpAddr, Ipv4Addr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
 use http::{HeaderValue, StatusCode};
+
+use self::limiter::{Limiter, Verdict};
+pub use self::quota::{InvalidQuota, InvalidRule, RateLimitQuota, RateLimitRule};
 
 use crate::client_addr::ClientAddr;
 use crate::response::IntoResponse;
 use crate::{Request, Response};
-
-/// How many requests a client may make in a period: `100/s`, `600/min`, `1000/h`. The whole
-/// allowance may be used at once; it refills evenly over the period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimitQuota {
-    /// Requests allowed per period.
-    pub requests: NonZeroU32,
-    /// The period.
-    pub period: Duration,
-}
-
-/// A quota that is not `N/s`, `N/min` or `N/h` with N at least 1.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a rate: write requests per period, such as 100/s, 600/min or 1000/h")]
-pub struct InvalidQuota(pub String);
-
-impl FromStr for RateLimitQuota {
-    type Err = InvalidQuota;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || InvalidQuota(text.to_owned());
-        let (count, unit) = text.trim().split_once('/').ok_or_else(invalid)?;
-        let requests = count.trim().parse::<NonZeroU32>().map_err(|_| invalid())?;
-        let period = match unit.trim() {
-            "s" | "sec" | "second" => Duration::from_secs(1),
-            "m" | "min" | "minute" => Duration::from_secs(60),
-            "h" | "hour" => Duration::from_secs(3600),
-            _ => return Err(invalid()),
-        };
-        Ok(RateLimitQuota { requests, period })
-    }
-}
-
-impl std::fmt::Display for RateLimitQuota {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let unit = match self.period.as_secs() {
-            1 => "s",
-            60 => "min",
-            _ => "h",
-        };
-        write!(f, "{}/{unit}", self.requests)
-    }
-}
-
-/// A limit on the paths under a prefix (`/api` covers `/api` and `/api/...`, not
-/// `/apiary`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimitRule {
-    prefix: String,
-    quota: RateLimitQuota,
-}
-
-impl RateLimitRule {
-    /// Limits requests whose path is `prefix` or lies under it.
-    pub fn new(prefix: &str, quota: RateLimitQuota) -> Self {
-        RateLimitRule {
-            prefix: prefix.trim_end_matches(['/', '*']).to_owned(),
-            quota,
-        }
-    }
-
-    fn applies_to(&self, path: &str) -> bool {
-        match path.strip_prefix(&self.prefix) {
-            Some(rest) => rest.is_empty() || rest.starts_with('/') || self.prefix.is_empty(),
-            None => false,
-        }
-    }
-}
-
-/// A rule that is not `PATH=RATE`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a route limit: write PATH=RATE, such as /api/login=5/min")]
-pub struct InvalidRule(pub String);
-
-impl FromStr for RateLimitRule {
-    type Err = InvalidRule;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || InvalidRule(text.to_owned());
-        let (path, rate) = text.split_once('=').ok_or_else(invalid)?;
-        if !path.trim().starts_with('/') {
-            return Err(invalid());
-        }
-        let quota = rate.parse().map_err(|_| invalid())?;
-        Ok(RateLimitRule::new(path.trim(), quota))
-    }
-}
-
-type KeyedLimiter =
-    RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
-
-/// How often, at most, buckets of clients that have gone quiet are dropped.
-const FORGET_EVERY: Duration = Duration::from_secs(60);
-
-/// One quota's buckets, one per client address.
-struct Limiter {
-    quota: RateLimitQuota,
-    buckets: KeyedLimiter,
-    /// `RateLimit-Policy`, e.g. `100;w=1`.
-    policy: HeaderValue,
-    limit: HeaderValue,
-    created: Instant,
-    /// Seconds since `created` at the last clean-up.
-    forgotten_at: AtomicU64,
-}
-
-/// What one limit said about one request.
-enum Verdict {
-    Allowed { remaining: u32, reset: Duration },
-    Refused { retry_after: Duration },
-}
-
-impl Limiter {
-    fn new(quota: RateLimitQuota) -> Self {
-        let interval = quota.period / quota.requests.get();
-        let governor_quota = Quota::with_period(interval.max(Duration::from_nanos(1)))
-            .expect("the interval is above zero")
-            .allow_burst(quota.requests);
-        Limiter {
-            quota,
-            buckets: RateLimiter::keyed(governor_quota).with_middleware(),
-            policy: HeaderValue::from_str(&format!(
-                "{};w={}",
-                quota.requests,
-                quota.period.as_secs()
-            ))
-            .expect("digits and ;w= are valid header text"),
-            limit: HeaderValue::from(quota.requests.get()),
-            created: Instant::now(),
-            forgotten_at: AtomicU64::new(0),
-        }
-    }
-
-    fn check(&self, client: IpAddr) -> Verdict {
-        self.forget_quiet_clients();
-        match self.buckets.check_key(&client) {
-            Ok(snapshot) => {
-                let remaining = snapshot.remaining_burst_capacity();
-                let used = self.quota.requests.get().saturating_sub(remaining);
-                Verdict::Allowed {
-                    remaining,
-                    reset: self.quota.period / self.quota.requests.get() * used,
-                }
-            }
-            Err(not_until) => Verdict::Refused {
-                retry_after: not_until.wait_time_from(self.buckets.clock().now()),
-            },
-        }
-    }
-
-    /// Drops the buckets of clients whose allowance is full again, so the table does not
-    /// grow with every address ever seen.
-    fn forget_quiet_clients(&self) {
-        let now = self.created.elapsed().as_secs();
-        let last = self.forgotten_at.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < FORGET_EVERY.as_secs() {
-            return;
-        }
-        if self
-            .forgotten_at
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-        {
-            self.buckets.retain_recent();
-            self.buckets.shrink_to_fit();
-        }
-    }
-}
 
 /// Limits how often one client address may call: 429 Too Many Requests with `Retry-After`
 /// once its allowance is spent, and `RateLimit-*` headers on every answer so well-behaved
@@ -447,24 +278,6 @@ mod tests {
             .service_fn(|_req: Request| async {
                 Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
             })
-    }
-
-    #[test]
-    fn quotas_parse_and_print() {
-        let quota: RateLimitQuota = "600/min".parse().unwrap();
-        assert_eq!(quota.requests.get(), 600);
-        assert_eq!(quota.period, Duration::from_secs(60));
-        assert_eq!(quota.to_string(), "600/min");
-        for bad in ["", "0/s", "10", "10/day", "x/s", "-1/s"] {
-            assert!(bad.parse::<RateLimitQuota>().is_err(), "{bad}");
-        }
-        let rule: RateLimitRule = "/api/login=5/min".parse().unwrap();
-        assert!(rule.applies_to("/api/login"));
-        assert!(rule.applies_to("/api/login/x"));
-        assert!(!rule.applies_to("/api/loginx"));
-        assert!(!rule.applies_to("/"));
-        assert!("api=5/s".parse::<RateLimitRule>().is_err());
-        assert!("/api=5".parse::<RateLimitRule>().is_err());
     }
 
     #[tokio::test]
