@@ -11,7 +11,7 @@ fn repository() -> PathBuf {
 }
 
 /// Runs `check.mjs MODE ARGS...` and returns the JSON it prints.
-pub fn browser(mode: &str, args: &[&str]) -> serde_json::Value {
+pub(crate) fn browser(mode: &str, args: &[&str]) -> serde_json::Value {
     let browser_dir = repository().join("tests/browser");
     assert!(
         browser_dir.join("node_modules/playwright-core").is_dir(),

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// A running `ferry` process.
-pub struct Ferry {
+pub(crate) struct Ferry {
     pub child: Child,
     /// The base URL from the banner, e.g. `http://127.0.0.1:41234/`.
     pub url: String,
@@ -17,13 +17,13 @@ pub struct Ferry {
     pub banner: Vec<String>,
 }
 
-pub fn ferry_command() -> Command {
+pub(crate) fn ferry_command() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ferry"))
 }
 
 impl Ferry {
     /// Starts `ferry serve DIR --port 0 EXTRA...` and waits for its URL.
-    pub fn serve(dir: &Path, extra: &[&str]) -> Ferry {
+    pub(crate) fn serve(dir: &Path, extra: &[&str]) -> Ferry {
         let mut command = ferry_command();
         command
             .arg("serve")
@@ -33,7 +33,7 @@ impl Ferry {
         Ferry::start(command)
     }
 
-    pub fn start(mut command: Command) -> Ferry {
+    pub(crate) fn start(mut command: Command) -> Ferry {
         command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -101,11 +101,11 @@ impl Ferry {
     }
 
     /// `path` appended to the base URL (`path` starts with `/`).
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.url.trim_end_matches('/'), path)
     }
 
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
             .status()
@@ -114,7 +114,7 @@ impl Ferry {
     }
 
     /// Waits up to `limit` for the process to exit.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait works") {
@@ -128,12 +128,20 @@ impl Ferry {
     }
 
     /// Stderr lines until one satisfies `matches`, or `limit` passes.
-    pub fn stderr_until(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> Vec<String> {
+    pub(crate) fn stderr_until(
+        &self,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         lines_until(&self.stderr, limit, matches)
     }
 
     /// Stdout lines after the banner until one satisfies `matches`, or `limit` passes.
-    pub fn stdout_until(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> Vec<String> {
+    pub(crate) fn stdout_until(
+        &self,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         lines_until(&self.stdout, limit, matches)
     }
 }
@@ -163,7 +171,7 @@ impl Drop for Ferry {
 }
 
 /// Runs `ferry ARGS` to completion and returns (exit status, stdout, stderr).
-pub fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
+pub(crate) fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
     let mut child = ferry_command()
         .args(args)
         .stdout(Stdio::piped())
@@ -188,12 +196,12 @@ pub fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
 }
 
 /// The example apps.
-pub fn examples() -> &'static Path {
+pub(crate) fn examples() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/apps"))
 }
 
 /// Starts `ferry run APP --port 0 --data-dir DATA EXTRA...` and waits for its URL.
-pub fn run_app(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
+pub(crate) fn run_app(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
     let mut command = ferry_command();
     command
         .arg("run")
@@ -206,7 +214,7 @@ pub fn run_app(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
 
 /// The Python interpreter with the test clients (`websockets`, the MCP SDK,
 /// `prometheus_client`), which scripts/install-test-tools puts in tests/python/.venv.
-pub fn python_clients() -> std::path::PathBuf {
+pub(crate) fn python_clients() -> std::path::PathBuf {
     let venv = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/.venv/bin/python"
@@ -220,7 +228,10 @@ pub fn python_clients() -> std::path::PathBuf {
 }
 
 /// Runs `command` to its end, killing it after `limit`.
-pub fn output_within(mut command: std::process::Command, limit: Duration) -> std::process::Output {
+pub(crate) fn output_within(
+    mut command: std::process::Command,
+    limit: Duration,
+) -> std::process::Output {
     use std::process::Stdio;
     let mut child = command
         .stdout(Stdio::piped())
@@ -240,7 +251,10 @@ pub fn output_within(mut command: std::process::Command, limit: Duration) -> std
 
 /// Runs a client `command` (a Python or Node program driving Ferry) to its end within
 /// `limit` and returns the JSON object it prints last.
-pub async fn client_json(command: std::process::Command, limit: Duration) -> serde_json::Value {
+pub(crate) async fn client_json(
+    command: std::process::Command,
+    limit: Duration,
+) -> serde_json::Value {
     let described = format!("{command:?}");
     let output = tokio::task::spawn_blocking(move || output_within(command, limit))
         .await
@@ -255,7 +269,7 @@ pub async fn client_json(command: std::process::Command, limit: Duration) -> ser
 }
 
 /// A temporary site with a few files.
-pub fn site() -> tempfile::TempDir {
+pub(crate) fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("index.html"),
@@ -270,7 +284,7 @@ pub fn site() -> tempfile::TempDir {
 /// of them, an invalid one, a target that is not a path. Each is sent on a fresh raw
 /// connection to `ferry`, followed by a valid request that must not be answered; the answer
 /// must be 400 and the connection closed.
-pub fn assert_bad_targets_and_hosts_are_refused(ferry: &Ferry) {
+pub(crate) fn assert_bad_targets_and_hosts_are_refused(ferry: &Ferry) {
     use std::io::{Read, Write};
     let authority = ferry
         .url

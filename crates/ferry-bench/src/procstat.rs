@@ -26,7 +26,7 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
 const CLOCK_TICKS: f64 = 100.0;
 
 /// User plus system CPU time, in seconds, of every process in `group`.
-pub fn cpu_seconds(group: u32) -> f64 {
+pub(crate) fn cpu_seconds(group: u32) -> f64 {
     members(group)
         .into_iter()
         .filter_map(stat_fields)
@@ -44,7 +44,7 @@ pub fn cpu_seconds(group: u32) -> f64 {
 }
 
 /// The sum of peak resident memory (VmHWM) of every process in `group`, in bytes.
-pub fn peak_rss_bytes(group: u32) -> u64 {
+pub(crate) fn peak_rss_bytes(group: u32) -> u64 {
     members(group)
         .into_iter()
         .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/status")).ok())

@@ -21,7 +21,7 @@ pub(crate) struct Parameters {
 
 impl Parameters {
     /// The request to execute.
-    pub fn request(&self) -> async_graphql::Request {
+    pub(crate) fn request(&self) -> async_graphql::Request {
         let mut request = async_graphql::Request::new(self.query.clone());
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name.clone());

@@ -36,13 +36,18 @@ impl SubscriptionHub {
     }
 
     /// A receiver of the messages published to `name` from now on.
-    pub fn subscribe(&self, name: &str) -> broadcast::Receiver<Arc<Published>> {
+    pub(crate) fn subscribe(&self, name: &str) -> broadcast::Receiver<Arc<Published>> {
         self.channel(name).subscribe()
     }
 
     /// Publishes `value` to the subscribers of `name` (those `filter` lets through);
     /// returns how many subscribers there are.
-    pub fn publish(&self, name: &str, value: serde_json::Value, filter: Option<Filter>) -> usize {
+    pub(crate) fn publish(
+        &self,
+        name: &str,
+        value: serde_json::Value,
+        filter: Option<Filter>,
+    ) -> usize {
         let sender = self.channel(name);
         sender
             .send(Arc::new(Published { value, filter }))

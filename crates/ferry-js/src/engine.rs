@@ -78,10 +78,10 @@ impl Default for EngineOptions {
 }
 
 /// Where scripts' GraphQL fields are served.
-pub const GRAPHQL_PATH: &str = "/graphql";
+pub(crate) const GRAPHQL_PATH: &str = "/graphql";
 
 /// Where scripts' MCP tools, resources and prompts are served.
-pub const MCP_PATH: &str = "/mcp";
+pub(crate) const MCP_PATH: &str = "/mcp";
 
 struct Shared {
     pool: Arc<WorkerPool>,

@@ -17,7 +17,7 @@ pub(crate) struct UriTemplate {
 
 impl UriTemplate {
     /// Parses `template`; a fixed URI is a template without variables.
-    pub fn parse(template: &str) -> Result<Self, String> {
+    pub(crate) fn parse(template: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = template;
         while let Some(open) = rest.find('{') {
@@ -54,7 +54,7 @@ impl UriTemplate {
     }
 
     /// The variables of `uri` when it matches.
-    pub fn matches(&self, uri: &str) -> Option<Map<String, Value>> {
+    pub(crate) fn matches(&self, uri: &str) -> Option<Map<String, Value>> {
         let mut params = Map::new();
         let mut rest = uri;
         for (index, part) in self.parts.iter().enumerate() {

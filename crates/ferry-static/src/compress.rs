@@ -16,7 +16,7 @@ use crate::encoding::ContentCoding;
 use crate::file_stream::{CHUNK_BYTES, read_at};
 
 /// Files smaller than this are sent as they are: the saving would not pay for the framing.
-pub const MIN_COMPRESS_BYTES: u64 = 256;
+pub(crate) const MIN_COMPRESS_BYTES: u64 = 256;
 
 /// How hard to compress: harder for results that are cached, faster for streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub(crate) enum Effort {
 /// Whether responses of `content_type` are worth compressing: text, JSON, JavaScript, XML,
 /// SVG, WebAssembly and uncompressed fonts. Images, audio, video, archives and WOFF fonts
 /// are compressed already.
-pub fn is_compressible(content_type: &HeaderValue) -> bool {
+pub(crate) fn is_compressible(content_type: &HeaderValue) -> bool {
     let value = content_type.as_bytes();
     let essence = value.split(|&b| b == b';').next().unwrap_or_default();
     essence.starts_with(b"text/")

@@ -30,7 +30,7 @@
 //! ```
 
 mod cache;
-pub mod compress;
+mod compress;
 pub mod conditional;
 pub mod encoding;
 mod entity;

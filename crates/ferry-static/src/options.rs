@@ -27,33 +27,33 @@ pub fn is_config_file_name(name: &OsStr) -> bool {
 /// `ferry serve`: listings on, hidden files and outward symlinks refused, `no-cache`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticOptions {
-    /// List directories that have no `index.html`/`index.htm` (otherwise 404).
+    /// List directories that have no `index.html`/`index.htm` (otherwise 404). Default on.
     pub listing: bool,
-    /// Serve and list dot-files such as `.env` and `.git/` (otherwise 404 and unlisted).
+    /// Serve and list dot-files such as `.env` and `.git/` (otherwise 404 and unlisted). Default off.
     pub hidden: bool,
-    /// Follow symlinks that lead outside the root (otherwise 403).
+    /// Follow symlinks that lead outside the root (otherwise 403). Default off.
     pub follow_symlinks: bool,
     /// Single-page-app mode: a missing path requested by a browser navigation (`Accept`
-    /// names `text/html`) gets the root `index.html` with 200; missing assets stay 404.
+    /// names `text/html`) gets the root `index.html` with 200; missing assets stay 404. Default off.
     pub spa: bool,
-    /// The `Cache-Control` policy for files and listings.
+    /// The `Cache-Control` policy for files and listings. Default `no-cache`.
     pub cache: CachePolicy,
     /// Send compressible files compressed (`br`, `zstd` or `gzip`, as the client prefers):
-    /// precompressed copies beside the file when present, else compressed by Ferry.
+    /// precompressed copies beside the file when present, else compressed by Ferry. Default on.
     pub compress: bool,
-    /// Limits of the in-memory cache of small files.
+    /// Limits of the in-memory cache of small files. Default: see [`MemoryCacheLimits`].
     pub memory_cache: MemoryCacheLimits,
-    /// A page to send (with status 404) instead of the plain answer when nothing is found.
+    /// A page to send (with status 404) instead of the plain answer when nothing is found. Default none.
     pub not_found_page: Option<PathBuf>,
     /// Headers set on responses to paths matching a glob, applied in order (a later rule
-    /// wins over an earlier one for the same header).
+    /// wins over an earlier one for the same header). Default none.
     pub header_rules: Vec<HeaderRule>,
     /// Files under the root that are never served nor listed (answered 404), besides those
-    /// named like Ferry's configuration files ([`CONFIG_FILE_NAMES`]), which never are.
+    /// named like Ferry's configuration files ([`CONFIG_FILE_NAMES`]), which never are. Default none.
     pub private_files: Vec<PathBuf>,
     /// Add the live-reload script to every HTML response (see
     /// [`live_reload`](crate::live_reload)); such responses are not compressed and ignore
-    /// Range.
+    /// Range. Default off.
     pub live_reload: bool,
 }
 

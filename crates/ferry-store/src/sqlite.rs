@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::{KeyValue, ScriptRepository, StoreError, StoredScript};
 
 /// The database file's name inside the data directory.
-pub const DATABASE_FILE: &str = "ferry.db";
+pub(crate) const DATABASE_FILE: &str = "ferry.db";
 
 /// How long a writer waits for another connection's write to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -6,7 +6,7 @@ use std::path::Path;
 /// The URLs a server on `addr` can be reached at, split into this machine's and the
 /// network's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Urls {
+pub(crate) struct Urls {
     /// The URL to open on this machine.
     pub local: String,
     /// URLs other machines can use (empty when listening on loopback only).
@@ -15,7 +15,7 @@ pub struct Urls {
 
 /// Works out the URLs for `addr` (`https` when `tls`); `interfaces` are this machine's
 /// addresses (used when listening on every interface).
-pub fn urls(addr: SocketAddr, tls: bool, interfaces: &[IpAddr]) -> Urls {
+pub(crate) fn urls(addr: SocketAddr, tls: bool, interfaces: &[IpAddr]) -> Urls {
     let scheme = if tls { "https" } else { "http" };
     let port = addr.port();
     let ip = addr.ip();
@@ -57,7 +57,7 @@ fn url(scheme: &str, ip: IpAddr, port: u16) -> String {
 }
 
 /// This machine's interface addresses (empty if they cannot be listed).
-pub fn interface_addresses() -> Vec<IpAddr> {
+pub(crate) fn interface_addresses() -> Vec<IpAddr> {
     if_addrs::get_if_addrs()
         .map(|interfaces| interfaces.into_iter().map(|i| i.ip()).collect())
         .unwrap_or_default()
@@ -65,7 +65,7 @@ pub fn interface_addresses() -> Vec<IpAddr> {
 
 /// What the start-up banner tells.
 #[derive(Debug)]
-pub struct Banner<'a> {
+pub(crate) struct Banner<'a> {
     /// The directory served.
     pub dir: &'a Path,
     /// Where it is served.
@@ -82,7 +82,7 @@ pub struct Banner<'a> {
 
 impl Banner<'_> {
     /// The banner text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut text = format!(
             "\n  Ferry {} serving {}\n\n  Local:    {}\n",
             env!("CARGO_PKG_VERSION"),

@@ -12,7 +12,7 @@ use ferry_bench::{Target, peers, workload};
 use crate::cli::BenchArgs;
 
 /// Runs `ferry bench` to completion.
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.runs == 0 || args.connections == 0 {
         return Err(anyhow!("--runs and --connections must be at least 1"));
     }

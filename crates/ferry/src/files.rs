@@ -14,7 +14,7 @@ use ferry_static::{CachePolicy, CrossOriginIsolation, StaticFiles, StaticOptions
 use crate::cli::{CoepArg, FileArgs};
 
 /// What a command adds to the file flags.
-pub struct FileSetup {
+pub(crate) struct FileSetup {
     /// The config file in use: never served (Ferry's config file names never are).
     pub config_file: Option<PathBuf>,
     /// Per-glob header rules from the config file.
@@ -24,7 +24,11 @@ pub struct FileSetup {
 }
 
 /// The file service of `dir`.
-pub fn service(dir: &Path, args: &FileArgs, setup: FileSetup) -> anyhow::Result<StaticFiles> {
+pub(crate) fn service(
+    dir: &Path,
+    args: &FileArgs,
+    setup: FileSetup,
+) -> anyhow::Result<StaticFiles> {
     let options = StaticOptions {
         header_rules: setup.header_rules,
         private_files: setup.config_file.into_iter().collect(),
@@ -36,7 +40,7 @@ pub fn service(dir: &Path, args: &FileArgs, setup: FileSetup) -> anyhow::Result<
 
 /// The file service of `dir` with its response headers (cross-origin isolation and `-H`),
 /// as one service: for `ferry run --static`, where the headers belong to the files only.
-pub fn with_headers(files: StaticFiles, args: &FileArgs, cross_origin: bool) -> BoxService {
+pub(crate) fn with_headers(files: StaticFiles, args: &FileArgs, cross_origin: bool) -> BoxService {
     BoxService::new(tower::Layer::layer(
         &response_headers(args, cross_origin),
         files,
@@ -61,7 +65,7 @@ pub(crate) fn options(args: &FileArgs) -> StaticOptions {
 
 /// Cross-origin isolation (unless turned off; with `cross_origin`, resources may be shared
 /// across origins) and the user's `-H` headers, which win.
-pub fn response_headers(args: &FileArgs, cross_origin: bool) -> ResponseHeadersLayer {
+pub(crate) fn response_headers(args: &FileArgs, cross_origin: bool) -> ResponseHeadersLayer {
     let isolation = match (args.no_isolation, args.coep) {
         (true, _) => CrossOriginIsolation::Off,
         (false, CoepArg::RequireCorp) => CrossOriginIsolation::RequireCorp,

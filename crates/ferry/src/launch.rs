@@ -6,7 +6,7 @@ use qrcode::render::unicode::Dense1x2;
 
 /// A QR code of `url` drawn with half-block characters, light on dark so it reads on the
 /// usual dark terminal (phone cameras read both polarities).
-pub fn qr_code(url: &str) -> Option<String> {
+pub(crate) fn qr_code(url: &str) -> Option<String> {
     let code = QrCode::new(url.as_bytes()).ok()?;
     Some(
         code.render::<Dense1x2>()
@@ -19,7 +19,7 @@ pub fn qr_code(url: &str) -> Option<String> {
 
 /// Opens `url` in the default browser (`xdg-open` on Linux and BSD, `open` on macOS,
 /// `start` on Windows) without waiting for it. A failure is a warning, not an error.
-pub fn open_in_browser(url: &str) {
+pub(crate) fn open_in_browser(url: &str) {
     let mut command = if cfg!(target_os = "macos") {
         std::process::Command::new("open")
     } else if cfg!(windows) {

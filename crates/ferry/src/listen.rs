@@ -12,7 +12,7 @@ use ferry_core::{AppError, BindError, ServerConfig, ShutdownReport};
 use crate::cli::{LimitArgs, ListenArgs};
 
 /// How a server command ended.
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Stopped gracefully.
     Stopped,
     /// A second Ctrl+C cut the shutdown short.
@@ -21,7 +21,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The outcome a server's shutdown report describes.
-    pub fn of(report: &ShutdownReport) -> Self {
+    pub(crate) fn of(report: &ShutdownReport) -> Self {
         if report.forced {
             Outcome::Forced
         } else {
@@ -31,7 +31,7 @@ impl Outcome {
 }
 
 /// The TLS configuration the flags ask for, with a line describing it for the banner.
-pub fn tls_config(
+pub(crate) fn tls_config(
     args: &ListenArgs,
     interfaces: &[IpAddr],
 ) -> anyhow::Result<Option<(TlsConfig, String)>> {
@@ -84,7 +84,7 @@ fn self_signed_names(host: IpAddr, interfaces: &[IpAddr]) -> Vec<String> {
 }
 
 /// Connection limits and timeouts from the flags.
-pub fn server_config(args: &ListenArgs, limits: &LimitArgs) -> anyhow::Result<ServerConfig> {
+pub(crate) fn server_config(args: &ListenArgs, limits: &LimitArgs) -> anyhow::Result<ServerConfig> {
     let seconds = |value: f64, flag: &str| {
         Duration::try_from_secs_f64(value)
             .map_err(|_| anyhow!("--{flag} must be a number of seconds, 0 or more"))
@@ -117,7 +117,7 @@ pub fn server_config(args: &ListenArgs, limits: &LimitArgs) -> anyhow::Result<Se
 }
 
 /// Says what to do about a listening address that could not be bound.
-pub fn explain_bind_error(error: AppError, args: &ListenArgs) -> anyhow::Error {
+pub(crate) fn explain_bind_error(error: AppError, args: &ListenArgs) -> anyhow::Error {
     match error {
         AppError::Bind(BindError::AddrInUse { addr }) => anyhow!(
             "port {} is already in use on {}\n  hint: stop the other server, pick another port with --port, or use --port 0 for a free one",

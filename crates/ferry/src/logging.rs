@@ -27,11 +27,11 @@ use crate::cli::{LogArgs, LogFormat, LogRotation};
 const FILTER_ENV: &str = "FERRY_LOG";
 
 /// Keeps the log writers' background threads alive; dropping it flushes what is queued.
-pub struct LogGuards(#[allow(dead_code, reason = "held for its Drop")] Vec<WorkerGuard>);
+pub(crate) struct LogGuards(#[allow(dead_code, reason = "held for its Drop")] Vec<WorkerGuard>);
 
 /// Installs the global logger: server logs to standard error or `--log-file`, and script
 /// logs with them or to `script_log` when given.
-pub fn init(args: &LogArgs, script_log: Option<&Path>) -> anyhow::Result<LogGuards> {
+pub(crate) fn init(args: &LogArgs, script_log: Option<&Path>) -> anyhow::Result<LogGuards> {
     let default_filter = if args.quiet {
         "warn"
     } else if args.verbose {

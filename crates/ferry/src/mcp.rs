@@ -9,7 +9,7 @@ use crate::cli::McpArgs;
 use crate::run::load_scripts;
 
 /// Serves the app's MCP offer over stdio until the client leaves.
-pub async fn run(args: McpArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: McpArgs) -> anyhow::Result<()> {
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
     let engine = Engine::start(args.engine.options())

@@ -11,7 +11,7 @@ use crate::cli::{FrameOptionsArg, LimitArgs, SecurityArgs};
 
 /// What a command sends when its flags leave a security header unset.
 #[derive(Debug, Clone, Copy)]
-pub struct SecurityDefaults {
+pub(crate) struct SecurityDefaults {
     /// X-Frame-Options.
     pub frame_options: FrameOptionsArg,
     /// Strict-Transport-Security max-age, when serving HTTPS.
@@ -20,7 +20,7 @@ pub struct SecurityDefaults {
 
 /// Adds the security headers the flags ask for to `layer`, each only where a handler (or a
 /// script) did not set its own. `tls` says whether the server speaks HTTPS.
-pub fn security_headers(
+pub(crate) fn security_headers(
     mut layer: ResponseHeadersLayer,
     args: &SecurityArgs,
     defaults: SecurityDefaults,
@@ -68,7 +68,7 @@ pub fn security_headers(
 
 /// The CORS layer the flags ask for, if any. `any_origin` is `ferry serve --cors`;
 /// `methods` are allowed unless --cors-methods says otherwise.
-pub fn cors(
+pub(crate) fn cors(
     args: &SecurityArgs,
     any_origin: bool,
     methods: &[Method],
@@ -102,7 +102,7 @@ pub fn cors(
 
 /// The rate-limit layer the flags ask for, if any (the stack exempts its own health and
 /// metrics paths).
-pub fn rate_limits(args: &LimitArgs) -> Option<RateLimitLayer> {
+pub(crate) fn rate_limits(args: &LimitArgs) -> Option<RateLimitLayer> {
     let mut layer = RateLimitLayer::new();
     if let Some(quota) = args.rate_limit {
         layer = layer.limit_all(quota);

@@ -33,7 +33,7 @@ use crate::protection::{self, SecurityDefaults};
 const HSTS_ONE_YEAR: u64 = 365 * 24 * 3600;
 
 /// Runs `ferry run` to completion.
-pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let RunSettings {
         args,
         config_file,
@@ -176,7 +176,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
 }
 
 /// Loads the app's scripts, then those uploaded through the management API.
-pub async fn load_scripts(
+pub(crate) async fn load_scripts(
     engine: &Engine,
     scripts: Vec<Script>,
 ) -> anyhow::Result<Vec<LoadedScript>> {

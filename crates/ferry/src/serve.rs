@@ -20,7 +20,7 @@ use crate::protection::{self, SecurityDefaults};
 use crate::{banner, launch};
 
 /// Runs `ferry serve` to completion.
-pub async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let ServeSettings {
         args,
         config_file,

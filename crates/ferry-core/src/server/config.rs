@@ -21,37 +21,37 @@ use crate::client_addr::TrustedProxies;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Connections served at once. When the limit is reached the server stops accepting
-    /// (new clients wait in the listen backlog) until a connection closes.
+    /// (new clients wait in the listen backlog) until a connection closes. Default 4,096.
     pub max_connections: usize,
     /// Connections one client address may hold open at once; 0 for no limit. A client over
     /// it gets 429 (on plain HTTP) and its extra connection is closed. Counted per peer
-    /// address: behind a proxy, this limits the proxy.
+    /// address: behind a proxy, this limits the proxy. Default 0.
     pub max_connections_per_ip: usize,
     /// Largest request head (request line and headers) in bytes; larger heads are
-    /// answered 431. At least 8192 (hyper's smallest read buffer).
+    /// answered 431. At least 8192 (hyper's smallest read buffer). Default 32 KiB.
     pub max_header_bytes: usize,
-    /// Most header fields in one request; more are answered 431.
+    /// Most header fields in one request; more are answered 431. Default 100.
     pub max_headers: usize,
-    /// Longest request target (path and query) in bytes; longer ones are answered 414.
+    /// Longest request target (path and query) in bytes; longer ones are answered 414. Default 8 KiB.
     pub max_uri_bytes: usize,
     /// Time a client has to send a complete request head, counted from the connection's
-    /// start or from the first byte of a later request. Slower clients are disconnected.
+    /// start or from the first byte of a later request. Slower clients are disconnected. Default 30 s.
     pub header_read_timeout: Duration,
     /// Time a connection may sit with no request in progress and no bytes moving before
-    /// the server closes it (HTTP/1.1 keep-alive and HTTP/2 alike).
+    /// the server closes it (HTTP/1.1 keep-alive and HTTP/2 alike). Default 75 s.
     pub keep_alive_timeout: Duration,
     /// Longest a response may wait for the client to read it (its receive window full)
     /// before the connection is dropped: a client that stops reading (slow read) cannot
-    /// hold a connection and its buffers forever.
+    /// hold a connection and its buffers forever. Default 60 s.
     pub send_timeout: Duration,
     /// Longest wait for the next bytes of a request body once a handler reads it; a stalled
-    /// body fails with [`BodyTooSlow`](crate::BodyTooSlow) (answered 408).
+    /// body fails with [`BodyTooSlow`](crate::BodyTooSlow) (answered 408). Default 30 s.
     pub body_read_timeout: Duration,
     /// Slowest average rate, in bytes per second, a request body may arrive at once
     /// [`BODY_RATE_GRACE`](crate::body::BODY_RATE_GRACE) has passed; 0 turns the check off. This is what stops a client
-    /// that trickles a body (slow POST) from holding a connection for hours.
+    /// that trickles a body (slow POST) from holding a connection for hours. Default 240.
     pub min_body_rate: u64,
-    /// On shutdown, time in-flight requests get to finish before connections are cut.
+    /// On shutdown, time in-flight requests get to finish before connections are cut. Default 10 s.
     pub shutdown_timeout: Duration,
     /// On shutdown, time the server goes on serving, with readiness checks answering 503,
     /// before it stops accepting: a load balancer polling `/ready` takes it out of rotation
@@ -60,12 +60,12 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-For` header names the client (see
     /// [`client_addr`](crate::client_addr)). Empty by default: the peer is the client.
     pub trusted_proxies: TrustedProxies,
-    /// Concurrent streams per HTTP/2 connection.
+    /// Concurrent streams per HTTP/2 connection. Default 250.
     pub http2_max_concurrent_streams: u32,
-    /// Listen backlog: connections the kernel queues while the server is busy.
+    /// Listen backlog: connections the kernel queues while the server is busy. Default 1,024.
     pub listen_backlog: u32,
     /// Bind with `SO_REUSEPORT`, so that several servers (one per thread, each with its own
-    /// runtime) can listen on one address and the kernel spreads connections among them.
+    /// runtime) can listen on one address and the kernel spreads connections among them. Default off.
     pub reuse_port: bool,
 }
 

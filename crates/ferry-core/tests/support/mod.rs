@@ -10,24 +10,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-pub struct Running {
+pub(crate) struct Running {
     pub addr: SocketAddr,
     pub shutdown: ShutdownHandle,
     pub task: JoinHandle<ShutdownReport>,
 }
 
 impl Running {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    pub async fn stop(self) -> ShutdownReport {
+    pub(crate) async fn stop(self) -> ShutdownReport {
         self.shutdown.shutdown();
         self.task.await.unwrap()
     }
 }
 
-pub async fn start(app: App) -> Running {
+pub(crate) async fn start(app: App) -> Running {
     let server = app.bind("127.0.0.1:0").await.unwrap();
     let addr = server.local_addr();
     let shutdown = server.shutdown_handle();
@@ -40,13 +40,13 @@ pub async fn start(app: App) -> Running {
 }
 
 /// Sends raw bytes and reads until the server closes or `wait` passes.
-pub async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> String {
+pub(crate) async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request).await.unwrap();
     read_for(&mut stream, wait).await
 }
 
-pub async fn read_for(stream: &mut TcpStream, wait: Duration) -> String {
+pub(crate) async fn read_for(stream: &mut TcpStream, wait: Duration) -> String {
     let mut received = Vec::new();
     let deadline = Instant::now() + wait;
     let mut buf = [0u8; 8192];
@@ -61,7 +61,7 @@ pub async fn read_for(stream: &mut TcpStream, wait: Duration) -> String {
 }
 
 /// Whether the server closed `stream` within `wait`.
-pub async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+pub(crate) async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
     let mut buf = [0u8; 1024];
     let deadline = Instant::now() + wait;
     loop {

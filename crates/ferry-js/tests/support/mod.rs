@@ -9,7 +9,7 @@ use ferry_core::App;
 use ferry_core::router::RouterService;
 use ferry_js::{Engine, EngineOptions, Limits, Script};
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub engine: Engine,
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -18,7 +18,7 @@ pub struct TestApp {
 
 impl TestApp {
     /// An engine with `workers` workers and `limits`, serving `scripts`.
-    pub async fn with(
+    pub(crate) async fn with(
         workers: usize,
         limits: Limits,
         dev: bool,
@@ -35,7 +35,10 @@ impl TestApp {
 
     /// An engine started with `options` (its data directory a fresh temporary one),
     /// serving `scripts`.
-    pub async fn with_options(mut options: EngineOptions, scripts: &[(&str, &str)]) -> TestApp {
+    pub(crate) async fn with_options(
+        mut options: EngineOptions,
+        scripts: &[(&str, &str)],
+    ) -> TestApp {
         let data = tempfile::tempdir().unwrap();
         options.data_dir = Some(data.path().to_path_buf());
         let engine = Engine::start(options).await.unwrap();
@@ -62,20 +65,20 @@ impl TestApp {
     }
 
     /// Two workers, default limits, production mode.
-    pub async fn new(scripts: &[(&str, &str)]) -> TestApp {
+    pub(crate) async fn new(scripts: &[(&str, &str)]) -> TestApp {
         TestApp::with(2, Limits::default(), false, scripts).await
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
     /// GET `path` and return status and body text.
-    pub async fn text(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn text(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())

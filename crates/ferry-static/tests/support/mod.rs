@@ -10,7 +10,7 @@ use ferry_core::App;
 use ferry_static::{StaticFiles, StaticOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub struct Site {
+pub(crate) struct Site {
     _dir: tempfile::TempDir,
     _outside: tempfile::TempDir,
     pub root: PathBuf,
@@ -19,17 +19,17 @@ pub struct Site {
 }
 
 impl Site {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
     /// Sends `path` exactly as given (no client-side normalisation) and returns the status
     /// line and body.
-    pub async fn raw_get(&self, path: &str) -> (String, String) {
+    pub(crate) async fn raw_get(&self, path: &str) -> (String, String) {
         let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
@@ -48,9 +48,9 @@ impl Site {
     }
 }
 
-pub const SECRET: &str = "TOP-SECRET-OUTSIDE-THE-ROOT";
+pub(crate) const SECRET: &str = "TOP-SECRET-OUTSIDE-THE-ROOT";
 
-pub fn write(root: &Path, relative: &str, content: impl AsRef<[u8]>) {
+pub(crate) fn write(root: &Path, relative: &str, content: impl AsRef<[u8]>) {
     let path = root.join(relative);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();
@@ -85,7 +85,7 @@ fn build_tree(root: &Path, outside: &Path) {
     }
 }
 
-pub async fn start_site(options: StaticOptions) -> Site {
+pub(crate) async fn start_site(options: StaticOptions) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();
@@ -107,6 +107,6 @@ pub async fn start_site(options: StaticOptions) -> Site {
     }
 }
 
-pub async fn default_site() -> Site {
+pub(crate) async fn default_site() -> Site {
     start_site(StaticOptions::default()).await
 }

@@ -7,7 +7,7 @@ use clap::Args;
 
 /// Flags of `ferry bench`.
 #[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Also measure these servers (comma-separated: python, node, nginx, caddy, miniserve,
     /// static-web-server, darkhttpd), or `all` installed ones. Ferry is always measured.
     #[arg(long, value_name = "LIST")]
@@ -58,7 +58,7 @@ pub struct BenchArgs {
 }
 
 /// Parses `10s`, `500ms`, `2m`, `1.5s` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
         Some(at) => text.split_at(at),

@@ -11,7 +11,7 @@ use super::values::{Size, millis};
 
 /// How scripts run: workers and the sandbox limits.
 #[derive(Debug, Clone, Args)]
-pub struct EngineArgs {
+pub(crate) struct EngineArgs {
     /// JavaScript worker threads, each with its own runtime [default: number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
@@ -45,7 +45,7 @@ pub struct EngineArgs {
 
 impl EngineArgs {
     /// The engine's options for these flags (the other options at their defaults).
-    pub fn options(&self) -> EngineOptions {
+    pub(crate) fn options(&self) -> EngineOptions {
         let defaults = EngineOptions::default();
         EngineOptions {
             workers: self.workers.map_or(defaults.workers, usize::from),

@@ -11,7 +11,7 @@ use super::header::parse_header;
 /// How static files are served.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Files")]
-pub struct FileArgs {
+pub(crate) struct FileArgs {
     /// Answer 404 for directories without an index file instead of listing them.
     #[arg(long)]
     pub no_listing: bool,
@@ -57,7 +57,7 @@ pub struct FileArgs {
 
 /// `--coep` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CoepArg {
+pub(crate) enum CoepArg {
     /// Cross-origin resources must opt in with CORP or CORS.
     RequireCorp,
     /// Cross-origin resources load without credentials.

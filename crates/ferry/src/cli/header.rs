@@ -3,7 +3,7 @@
 use http::{HeaderName, HeaderValue};
 
 /// Parses a `Name: value` pair, as curl's `-H` takes it.
-pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
+pub(super) fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
     let Some((name, value)) = text.split_once(':') else {
         return Err(format!("expected 'Name: value', got '{text}'"));
     };

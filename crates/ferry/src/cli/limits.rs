@@ -10,7 +10,7 @@ use super::values::Size;
 /// Connection, timeout, size and rate limits of every server command.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Limits")]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, default_value_t = ServerConfig::default().max_connections, value_name = "N")]
     pub max_connections: usize,
@@ -69,7 +69,7 @@ fn default_max_headers() -> u16 {
 }
 
 /// A number of seconds above zero.
-pub fn parse_positive_seconds(text: &str) -> Result<f64, String> {
+pub(super) fn parse_positive_seconds(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(seconds) if seconds > 0.0 && seconds.is_finite() && seconds <= 1e9 => Ok(seconds),
         _ => Err("expected a number of seconds above 0, such as 30 or 0.5".to_owned()),

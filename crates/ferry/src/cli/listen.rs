@@ -9,7 +9,7 @@ use ferry_core::client_addr::IpNetwork;
 
 /// Listening, TLS and connection flags of every server command.
 #[derive(Debug, Clone, Args)]
-pub struct ListenArgs {
+pub(crate) struct ListenArgs {
     /// Port to listen on; 0 picks a free port and prints it.
     #[arg(short, long, default_value_t = 8080)]
     pub port: u16,

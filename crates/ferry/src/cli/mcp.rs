@@ -8,7 +8,7 @@ use super::EngineArgs;
 
 /// Flags of `ferry mcp`.
 #[derive(Debug, Clone, Args)]
-pub struct McpArgs {
+pub(crate) struct McpArgs {
     /// A script, or a directory of scripts, that register MCP tools, resources and prompts.
     #[arg(value_name = "APP")]
     pub app: PathBuf,

@@ -19,21 +19,21 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use bench::BenchArgs;
-pub use engine::EngineArgs;
-pub use files::{CoepArg, FileArgs};
-pub use limits::LimitArgs;
-pub use listen::ListenArgs;
-pub use mcp::McpArgs;
-pub use observe::ObserveArgs;
-pub use run::{RunArgs, WorkerModelArg};
-pub use security::{FrameOptionsArg, SecurityArgs};
-pub use serve::ServeArgs;
+pub(crate) use bench::BenchArgs;
+pub(crate) use engine::EngineArgs;
+pub(crate) use files::{CoepArg, FileArgs};
+pub(crate) use limits::LimitArgs;
+pub(crate) use listen::ListenArgs;
+pub(crate) use mcp::McpArgs;
+pub(crate) use observe::ObserveArgs;
+pub(crate) use run::{RunArgs, WorkerModelArg};
+pub(crate) use security::{FrameOptionsArg, SecurityArgs};
+pub(crate) use serve::ServeArgs;
 
 /// Ferry: a fast single-binary web server.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -41,7 +41,7 @@ pub struct Cli {
 
 /// Ferry's subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve a directory of static files (the current directory by default).
     Serve(ServeArgs),
     /// Run a JavaScript app: a script (or a directory of scripts) that registers routes.
@@ -55,7 +55,7 @@ pub enum Command {
 
 /// Logging flags shared by every server command.
 #[derive(Debug, Clone, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// Log more: connection events and decisions, besides one line per request.
     #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -84,7 +84,7 @@ pub struct LogArgs {
 
 /// When a log file is rotated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogRotation {
+pub(crate) enum LogRotation {
     /// A new file every hour.
     Hourly,
     /// A new file every day.
@@ -95,7 +95,7 @@ pub enum LogRotation {
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Plain lines, coloured in a terminal.
     Human,
     /// One JSON object per line, with a timestamp and every field.

@@ -8,7 +8,7 @@ use clap::Args;
 /// Metrics flags of every server command.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Metrics")]
-pub struct ObserveArgs {
+pub(crate) struct ObserveArgs {
     /// Serve Prometheus metrics at /metrics on the main port.
     #[arg(long)]
     pub metrics: bool,
@@ -21,7 +21,7 @@ pub struct ObserveArgs {
 
 impl ObserveArgs {
     /// Whether metrics are collected at all.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.metrics || self.metrics_addr.is_some()
     }
 }

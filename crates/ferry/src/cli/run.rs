@@ -10,7 +10,7 @@ use super::{EngineArgs, FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, S
 
 /// Flags of `ferry run`.
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The app: a `.js` script, or a directory whose `.js` files are all loaded.
     #[arg(value_name = "APP")]
     pub app: PathBuf,
@@ -119,7 +119,7 @@ pub struct RunArgs {
 
 /// `--worker-model` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WorkerModelArg {
+pub(crate) enum WorkerModelArg {
     /// Worker threads of their own, fed by a bounded queue.
     Pool,
     /// One runtime per server thread; requests run where they were accepted.

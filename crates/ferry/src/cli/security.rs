@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 /// Response-header flags of every server command.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Security headers and CORS")]
-pub struct SecurityArgs {
+pub(crate) struct SecurityArgs {
     /// Send none of the security headers (X-Content-Type-Options, X-Frame-Options,
     /// Referrer-Policy, Content-Security-Policy, Strict-Transport-Security).
     #[arg(long)]
@@ -62,7 +62,7 @@ pub struct SecurityArgs {
 
 /// `--frame-options` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FrameOptionsArg {
+pub(crate) enum FrameOptionsArg {
     /// No page may frame these responses.
     Deny,
     /// Only pages of the same origin may.

@@ -8,7 +8,7 @@ use super::{FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs}
 
 /// Flags of `ferry serve`.
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The directory to serve.
     #[arg(default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,

@@ -7,7 +7,7 @@ use std::str::FromStr;
 /// `K`, `M`, `G`), or the decimal `KB`, `MB`, `GB`. Shown in the largest binary unit that
 /// divides it, so a library default reads as `64MiB` in `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Size(pub usize);
+pub(crate) struct Size(pub usize);
 
 impl FromStr for Size {
     type Err = String;
@@ -30,7 +30,7 @@ impl fmt::Display for Size {
 
 /// Parses a size: a number of bytes, or a number with a unit (`KiB`, `MiB`, `GiB`, or the
 /// decimal `KB`, `MB`, `GB`; `K`, `M`, `G` count as binary).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub(super) fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let split = text
         .find(|ch: char| !ch.is_ascii_digit())
@@ -56,7 +56,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// A token must be long enough not to be guessed.
-pub fn parse_token(text: &str) -> Result<String, String> {
+pub(super) fn parse_token(text: &str) -> Result<String, String> {
     if text.trim().len() < 16 {
         return Err("use a token of at least 16 characters (e.g. openssl rand -hex 32)".to_owned());
     }
@@ -64,7 +64,7 @@ pub fn parse_token(text: &str) -> Result<String, String> {
 }
 
 /// Milliseconds of `duration`, for a flag that takes them.
-pub fn millis(duration: std::time::Duration) -> u64 {
+pub(super) fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 

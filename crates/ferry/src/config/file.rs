@@ -7,11 +7,11 @@ use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 /// The names Ferry looks for in the served directory, in this order.
-pub const CONFIG_NAMES: [&str; 4] = ferry_static::CONFIG_FILE_NAMES;
+pub(crate) const CONFIG_NAMES: [&str; 4] = ferry_static::CONFIG_FILE_NAMES;
 
 /// One top-level setting of a config file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Setting {
+pub(crate) struct Setting {
     /// The key as written.
     pub key: String,
     /// Its value.
@@ -22,7 +22,7 @@ pub struct Setting {
 
 /// A parsed config file.
 #[derive(Debug)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     /// Where it was read from.
     pub path: PathBuf,
     /// The top-level settings, except `headers`.
@@ -40,7 +40,7 @@ enum Format {
 
 impl ConfigFile {
     /// Reads and parses `path`; the format comes from its extension.
-    pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<ConfigFile> {
         let text = std::fs::read_to_string(path).map_err(|error| {
             anyhow::anyhow!("cannot read the config file {}: {error}", path.display())
         })?;
@@ -48,7 +48,7 @@ impl ConfigFile {
     }
 
     /// Parses `text` as the contents of `path` (whose extension gives the format).
-    pub fn from_text(path: &Path, text: &str) -> anyhow::Result<ConfigFile> {
+    pub(crate) fn from_text(path: &Path, text: &str) -> anyhow::Result<ConfigFile> {
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some("toml") => Format::Toml,
             Some("yaml" | "yml") => Format::Yaml,
@@ -96,7 +96,7 @@ impl ConfigFile {
     }
 
     /// `path:line` for messages about a setting.
-    pub fn position(&self, line: Option<usize>) -> String {
+    pub(crate) fn position(&self, line: Option<usize>) -> String {
         match line {
             Some(line) => format!("{}:{line}", self.path.display()),
             None => self.path.display().to_string(),

@@ -20,7 +20,7 @@ use clap::{Arg, ArgMatches, Command, CommandFactory, FromArgMatches};
 use ferry_static::rules::HeaderRule;
 use serde_json::Value;
 
-pub use file::{CONFIG_NAMES, ConfigFile};
+pub(crate) use file::{CONFIG_NAMES, ConfigFile};
 
 use crate::cli::{Cli, RunArgs, ServeArgs};
 
@@ -31,7 +31,7 @@ const NOT_FROM_SOURCES: [&str; 5] = ["config", "dir", "app", "help", "version"];
 
 /// `ferry serve` settings from every source, merged.
 #[derive(Debug)]
-pub struct ServeSettings {
+pub(crate) struct ServeSettings {
     /// The merged flags.
     pub args: ServeArgs,
     /// The config file that was read, if any (never served).
@@ -42,7 +42,7 @@ pub struct ServeSettings {
 
 /// Merges defaults, the config file, `FERRY_*` variables and the command line `raw` (which
 /// must hold a `serve` command that clap has already accepted).
-pub fn serve_settings(raw: &[OsString]) -> anyhow::Result<ServeSettings> {
+pub(crate) fn serve_settings(raw: &[OsString]) -> anyhow::Result<ServeSettings> {
     serve_settings_with(raw, &|name| std::env::var_os(name))
 }
 
@@ -85,7 +85,7 @@ fn serve_settings_with(
 
 /// `ferry run` settings from every source, merged.
 #[derive(Debug)]
-pub struct RunSettings {
+pub(crate) struct RunSettings {
     /// The merged flags.
     pub args: RunArgs,
     /// The config file that was read, if any (never served).
@@ -96,7 +96,7 @@ pub struct RunSettings {
 
 /// Merges defaults, the config file (`--config`, or a `ferry.toml` beside the app),
 /// `FERRY_*` variables and the command line `raw` of a `run` command.
-pub fn run_settings(raw: &[OsString]) -> anyhow::Result<RunSettings> {
+pub(crate) fn run_settings(raw: &[OsString]) -> anyhow::Result<RunSettings> {
     run_settings_with(raw, &|name| std::env::var_os(name))
 }
 
