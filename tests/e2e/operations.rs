@@ -423,3 +423,218 @@ fn a_bad_limit_in_a_config_file_names_the_file_line_and_key() {
     assert!(stderr.contains("rate_limit"), "{stderr}");
     assert!(stderr.contains("100/s"), "{stderr}");
 }
+
+/// The metric families of docs/operations.md's table, as the Prometheus parser names them
+/// (a counter's family drops `_total`).
+fn documented_families() -> std::collections::BTreeSet<String> {
+    let operations = include_str!("../../docs/operations.md");
+    let table = operations
+        .split("| metric | type | labels | what |")
+        .nth(1)
+        .expect("docs/operations.md has the metrics table");
+    table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('|').nth(1))
+        .flat_map(|cell| cell.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .map(|name| {
+            let name = name.trim().trim_matches('`');
+            name.strip_suffix("_total").unwrap_or(name).to_owned()
+        })
+        .collect()
+}
+
+/// The URL of a `--metrics-addr` listener, from the banner.
+fn metrics_url(ferry: &Ferry) -> String {
+    let banner = ferry.banner.join("\n");
+    banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Metrics:"))
+        .map(|url| url.trim().to_owned())
+        .unwrap_or_else(|| panic!("no metrics URL in {banner}"))
+}
+
+/// The families a scrape of `url` reports.
+async fn families_at(url: &str) -> Vec<String> {
+    let report = scrape(url).await;
+    report["families"]
+        .as_object()
+        .map(|families| families.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Sends `request` on a fresh connection to `ferry` and returns the stream, unread.
+fn raw(ferry: &Ferry, request: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let authority = ferry
+        .url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    stream
+}
+
+/// Every family the operations guide documents is exported once what it counts happens:
+/// connections (refused, timed out, over TLS), requests, rate limits, scripts (errors,
+/// queue, streams, sockets, a replaced worker, a stuck thread-per-core worker).
+#[tokio::test]
+async fn every_documented_metric_family_appears() {
+    let documented = documented_families();
+    assert!(documented.len() >= 20, "{documented:?}");
+    let mut seen = std::collections::BTreeSet::new();
+    let client = reqwest::Client::new();
+
+    // Plain `ferry serve`: connections, limits, timeouts, requests, rate limits.
+    let site = site();
+    std::fs::write(site.path().join("big.bin"), vec![7u8; 16 << 20]).unwrap();
+    let serve = Ferry::serve(
+        site.path(),
+        &[
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--max-connections-per-ip",
+            "3",
+            "--header-timeout",
+            "0.5",
+            "--send-timeout",
+            "0.5",
+            "--rate-limit",
+            "2/s",
+        ],
+    );
+    let idle: Vec<_> = (0..4).map(|_| raw(&serve, "")).collect();
+    let slow_reader = raw(&serve, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    drop((idle, slow_reader));
+    for _ in 0..4 {
+        let _ = client.get(serve.url("/")).send().await;
+    }
+    seen.extend(families_at(&metrics_url(&serve)).await);
+
+    // TLS: a handshake (a failed one: plain HTTP sent to the HTTPS port).
+    let tls = Ferry::serve(
+        site.path(),
+        &["--tls-self-signed", "--metrics-addr", "127.0.0.1:0"],
+    );
+    drop(raw(&tls, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    seen.extend(families_at(&metrics_url(&tls)).await);
+
+    // `ferry run`: scripts, streams, sockets, and a worker stuck in host code.
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.js");
+    std::fs::write(
+        &app,
+        r#"register("/throw", () => { throw new Error("boom"); });
+registerWebStream("/events");
+registerWebSocket("/ws", { message(socket, data) { socket.send(data); } });
+register("/write", () => { sharedStorage.setItem("k", "v"); return "written"; });"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let scripts = run(
+        &app,
+        &data,
+        &[
+            "--workers",
+            "1",
+            "--timeout",
+            "300",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+    );
+    assert_eq!(
+        client
+            .get(scripts.url("/throw"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        500
+    );
+    assert_eq!(
+        client
+            .get(scripts.url("/write"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let stream = raw(&scripts, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    let socket = raw(
+        &scripts,
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    let holder = rusqlite::Connection::open(data.join("ferry.db")).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    assert_eq!(
+        client
+            .get(scripts.url("/write"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        504
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    seen.extend(families_at(&metrics_url(&scripts)).await);
+    drop((stream, socket));
+
+    // Thread-per-core: a stuck worker is its server thread, reported rather than replaced.
+    let per_thread = run(
+        &app,
+        &dir.path().join("data-2"),
+        &[
+            "--worker-model",
+            "thread-per-core",
+            "--workers",
+            "2",
+            "--timeout",
+            "300",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+    );
+    assert_eq!(
+        client
+            .get(per_thread.url("/write"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let second = rusqlite::Connection::open(dir.path().join("data-2/ferry.db")).unwrap();
+    second.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // Both server threads get a write, so one of them is stuck whichever took it.
+    let stuck: Vec<_> = (0..2)
+        .map(|_| raw(&per_thread, "GET /write HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .collect();
+    let url = metrics_url(&per_thread);
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    loop {
+        let families = families_at(&url).await;
+        let done = families.iter().any(|name| name == "ferry_js_worker_stuck");
+        seen.extend(families);
+        if done || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    second.execute_batch("COMMIT").unwrap();
+    holder.execute_batch("COMMIT").unwrap();
+    drop(stuck);
+
+    let missing: Vec<&String> = documented.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "documented but never exported: {missing:?}"
+    );
+}
