@@ -14,6 +14,7 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::request::{self, ScriptRequest};
 use crate::script::Script;
+use crate::script_set::LoadedScript;
 
 /// The paths of the management API.
 pub const UPSERT_PATH: &str = "/engine/upsert_script";
@@ -205,6 +206,28 @@ impl Management {
             .await
             .map_err(|_| EngineError::Stopped)?
             .map_err(EngineError::from)
+    }
+}
+
+impl Engine {
+    /// Loads the scripts uploaded through the management API, kept in the data store, as
+    /// after a restart. A script that fails to load is logged and skipped (the others still
+    /// load); returns those that loaded. Without a data store there are none.
+    pub async fn restore_uploaded(&self) -> Result<Vec<LoadedScript>, ferry_store::StoreError> {
+        let Some(store) = self.store() else {
+            return Ok(Vec::new());
+        };
+        let mut loaded = Vec::new();
+        for script in stored_scripts(store)? {
+            let name = script.name().clone();
+            match self.load(script).await {
+                Ok(script) => loaded.push(script),
+                Err(error) => {
+                    tracing::error!(script = &*name, "cannot load the stored script: {error}");
+                }
+            }
+        }
+        Ok(loaded)
     }
 }
 

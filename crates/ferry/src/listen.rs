@@ -36,7 +36,12 @@ pub(crate) fn tls_config(
     interfaces: &[IpAddr],
 ) -> anyhow::Result<Option<(TlsConfig, String)>> {
     if args.tls_self_signed {
-        let names = self_signed_names(args.host, interfaces);
+        let served = if args.host.is_unspecified() {
+            interfaces.to_vec()
+        } else {
+            vec![args.host]
+        };
+        let names = TlsConfig::development_names(&served);
         let tls = TlsConfig::self_signed(&names)?;
         let description = format!(
             "self-signed for {}\n            SHA-256 {}",
@@ -53,34 +58,6 @@ pub(crate) fn tls_config(
     })?;
     let description = format!("{} (SHA-256 {})", cert.display(), tls.fingerprint());
     Ok(Some((tls, description)))
-}
-
-/// The names a development certificate should cover: localhost, the loopback addresses,
-/// the machine's host name and the addresses it is served on.
-fn self_signed_names(host: IpAddr, interfaces: &[IpAddr]) -> Vec<String> {
-    let mut names = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
-    if let Ok(hostname) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-        let hostname = hostname.trim();
-        if !hostname.is_empty() {
-            names.push(hostname.to_owned());
-        }
-    }
-    let served: Vec<IpAddr> = if host.is_unspecified() {
-        interfaces.to_vec()
-    } else {
-        vec![host]
-    };
-    for ip in served {
-        let text = ip.to_string();
-        if !names.contains(&text) {
-            names.push(text);
-        }
-    }
-    names
 }
 
 /// Connection limits and timeouts from the flags.

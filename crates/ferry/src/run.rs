@@ -15,7 +15,7 @@ use ferry_core::server::{OnThread, PerThreadError, ShutdownReport, ThreadPerCore
 use ferry_core::sse::HubSettings;
 use ferry_core::stack::Stack;
 use ferry_core::{App, BoxService, Server, ServerConfig};
-use ferry_js::management::{self, Management};
+use ferry_js::management::Management;
 use ferry_js::watch::ScriptFiles;
 use ferry_js::{Engine, EngineOptions, LoadedScript, Script, WorkerModel};
 use ferry_mcp::McpOptions;
@@ -188,18 +188,12 @@ pub(crate) async fn load_scripts(
         loaded.push(script);
     }
     // Scripts uploaded through the management API come back after a restart.
-    if let Some(store) = engine.store() {
-        let stored = management::stored_scripts(store).context("cannot read the stored scripts")?;
-        for script in stored {
-            let name = script.name().clone();
-            match engine.load(script).await {
-                Ok(script) => loaded.push(script),
-                Err(error) => {
-                    tracing::error!(script = &*name, "cannot load the stored script: {error}")
-                }
-            }
-        }
-    }
+    loaded.extend(
+        engine
+            .restore_uploaded()
+            .await
+            .context("cannot read the stored scripts")?,
+    );
     Ok(loaded)
 }
 

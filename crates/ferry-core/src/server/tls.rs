@@ -120,6 +120,30 @@ impl TlsConfig {
             .map_err(|error| TlsError::Generate(error.to_string()))
     }
 
+    /// The names a development certificate should cover: `localhost`, the loopback
+    /// addresses, this machine's host name (where the system tells it) and the addresses
+    /// in `served`.
+    pub fn development_names(served: &[std::net::IpAddr]) -> Vec<String> {
+        let mut names = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ];
+        if let Ok(hostname) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            let hostname = hostname.trim();
+            if !hostname.is_empty() {
+                names.push(hostname.to_owned());
+            }
+        }
+        for ip in served {
+            let text = ip.to_string();
+            if !names.contains(&text) {
+                names.push(text);
+            }
+        }
+        names
+    }
+
     /// How many days a [self-signed](Self::self_signed) certificate is valid.
     pub const SELF_SIGNED_DAYS: i64 = 90;
 
