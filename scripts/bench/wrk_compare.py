@@ -10,6 +10,8 @@ with its min-max spread. Run as root to give the server and wrk a scheduling boo
 Usage:
   scripts/bench/wrk_compare.py --ferry target/release/ferry [--runs 5] [--duration 5]
       [--servers ferry,ferry-log,python,nginx] [--out docs/benchmarks/result.md]
+  --baseline OLD/ferry adds the server `base`: `ferry serve` of that binary, for an old
+  build against a new one in the same run.
 
 Requires: wrk, taskset (util-linux), python3; nginx is optional (skipped when missing).
 """
@@ -95,9 +97,10 @@ http {{
     return ["nginx", "-c", str(conf), "-p", str(scratch)]
 
 
-def server_commands(ferry: str, root: Path, scratch: Path):
+def server_commands(ferry: str, root: Path, scratch: Path, baseline=None):
     return {
         "ferry": lambda port: [ferry, "serve", str(root), "--port", str(port), "--quiet"],
+        "base": lambda port: [baseline, "serve", str(root), "--port", str(port), "--quiet"],
         "ferry-log": lambda port: [ferry, "serve", str(root), "--port", str(port)],
         "python": lambda port: [
             sys.executable, "-m", "http.server", str(port),
@@ -169,8 +172,11 @@ def main():
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--servers", default="ferry,ferry-log,python,nginx")
     parser.add_argument("--workloads", default="small,wasm,wasm-c1")
+    parser.add_argument("--baseline", help="another ferry binary, served as `base`")
     parser.add_argument("--out")
     args = parser.parse_args()
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
 
     servers = [s for s in args.servers.split(",") if s]
     if "nginx" in servers and not shutil.which("nginx"):
@@ -190,7 +196,7 @@ def main():
 
 
 def run_all(args, servers, workloads, scratch, root):
-    commands = server_commands(os.path.abspath(args.ferry), root, scratch)
+    commands = server_commands(os.path.abspath(args.ferry), root, scratch, args.baseline)
     results = {(s, w): [] for s in servers for w in workloads}
 
     for run in range(args.runs):

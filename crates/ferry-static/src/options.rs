@@ -14,13 +14,31 @@ use crate::rules::HeaderRule;
 /// may hold secrets such as the management API's token.
 pub const CONFIG_FILE_NAMES: [&str; 4] = ["ferry.toml", "ferry.yaml", "ferry.yml", "ferry.json"];
 
-/// Whether `name` is one of [`CONFIG_FILE_NAMES`].
+/// Whether `name` is one of [`CONFIG_FILE_NAMES`]. Asked for every file served, so it
+/// looks at the length first: most names are not 9 or 10 bytes long.
 pub fn is_config_file_name(name: &OsStr) -> bool {
-    name.to_str().is_some_and(|name| {
-        CONFIG_FILE_NAMES
+    let name = name.as_encoded_bytes();
+    (name.len() == 9 || name.len() == 10)
+        && CONFIG_FILE_NAMES
             .iter()
-            .any(|config| config.eq_ignore_ascii_case(name))
-    })
+            .any(|config| config.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Whether the last component of `path` is one of [`CONFIG_FILE_NAMES`], found without
+/// parsing the path's components (this runs for every file served).
+pub(crate) fn ends_in_config_file_name(path: &std::path::Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let name = match bytes
+        .iter()
+        .rposition(|&byte| byte == b'/' || byte == b'\\')
+    {
+        Some(slash) => &bytes[slash + 1..],
+        None => bytes,
+    };
+    (name.len() == 9 || name.len() == 10)
+        && CONFIG_FILE_NAMES
+            .iter()
+            .any(|config| config.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Settings of a [`StaticFiles`](crate::StaticFiles) service. The defaults are those of
@@ -101,6 +119,17 @@ impl CachePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_file_names_end_paths_in_any_case() {
+        use std::path::Path;
+        assert!(ends_in_config_file_name(Path::new("/srv/site/FERRY.toml")));
+        assert!(ends_in_config_file_name(Path::new("ferry.yml")));
+        assert!(!ends_in_config_file_name(Path::new(
+            "/srv/ferry.toml/index.html"
+        )));
+        assert!(!ends_in_config_file_name(Path::new("/srv/site/1k.html")));
+    }
 
     #[test]
     fn config_file_names_are_recognised_in_any_case() {

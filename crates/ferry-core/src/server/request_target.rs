@@ -77,11 +77,32 @@ fn valid_host(value: &HeaderValue) -> bool {
         Some((b':', digits)) => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
         Some(_) => false,
     };
-    let name_ok = host.first() == Some(&b'[')
-        || host
-            .iter()
-            .all(|&byte| byte.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&byte));
+    let name_ok = host.first() == Some(&b'[') || host.iter().all(|&byte| is_reg_name_byte(byte));
     port_ok && name_ok
+}
+
+/// Whether `byte` may appear in a host name: unreserved characters, `%` of an escape, and
+/// the sub-delimiters (RFC 3986 §3.2.2).
+fn is_reg_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric()
+        || matches!(
+            byte,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'%'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+        )
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::cache::FileCache;
-use crate::options::{StaticOptions, is_config_file_name};
+use crate::options::{StaticOptions, ends_in_config_file_name};
 use crate::path::{PathRejection, RequestPath};
 use crate::resolve::{self, Found, Missing};
 use crate::responses;
@@ -202,7 +202,7 @@ impl Inner {
     /// name, and the private files of the options.
     fn is_private(&self, path: &Path) -> bool {
         let private = |path: &Path| {
-            path.file_name().is_some_and(is_config_file_name)
+            ends_in_config_file_name(path)
                 || self.private_files.iter().any(|private| private == path)
         };
         if private(path) {
