@@ -213,7 +213,7 @@ pub(crate) fn run_app(app: &Path, data: &Path, extra: &[&str]) -> Ferry {
 }
 
 /// The Python interpreter with the test clients (`websockets`, the MCP SDK,
-/// `prometheus_client`), which scripts/install-test-tools puts in tests/python/.venv.
+/// `prometheus_client`, SSLyze), which scripts/install-test-tools puts in tests/python/.venv.
 pub(crate) fn python_clients() -> std::path::PathBuf {
     let venv = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),

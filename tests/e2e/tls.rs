@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Ferry, run_to_end, site};
+use crate::support::{Ferry, client_json, python_clients, run_to_end, site};
 
 /// Runs curl and returns its `-w` output: HTTP version and status.
 fn curl(args: &[&str], url: &str) -> String {
@@ -60,6 +60,53 @@ fn self_signed_tls_serves_http2_and_http1_and_prints_the_fingerprint() {
     assert_eq!(
         curl(&["-k", "--http1.1"], &ferry.url("/app.wasm")),
         "1.1 200"
+    );
+}
+
+/// What SSLyze finds when it scans `ferry` against Mozilla's "intermediate" profile.
+async fn scan_against_mozilla_intermediate(ferry: &Ferry) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/tls_check.py"
+    );
+    let port = ferry.url.trim_end_matches('/').rsplit(':').next().unwrap();
+    let mut command = Command::new(python_clients());
+    command
+        .args(["-W", "ignore", script, "127.0.0.1"])
+        .arg(port);
+    client_json(command, std::time::Duration::from_secs(120)).await
+}
+
+#[tokio::test]
+async fn the_self_signed_setup_meets_mozillas_intermediate_profile_but_for_trust() {
+    let dir = site();
+    let ferry = Ferry::serve(dir.path(), &["--tls-self-signed", "--quiet"]);
+    let report = scan_against_mozilla_intermediate(&ferry).await;
+    // TLS 1.2 and 1.3 only, with forward-secret AEAD suites only.
+    let accepted = report["accepted"].as_object().unwrap();
+    assert_eq!(
+        accepted.keys().collect::<Vec<_>>(),
+        ["TLSv1.2", "TLSv1.3"],
+        "{report}"
+    );
+    for suite in accepted["TLSv1.2"].as_array().unwrap() {
+        let suite = suite.as_str().unwrap();
+        assert!(
+            suite.starts_with("ECDHE-") && (suite.contains("GCM") || suite.contains("CHACHA20")),
+            "{suite}"
+        );
+    }
+    assert_eq!(report["lifetime_days"], 90, "{report}");
+    assert_eq!(
+        report["subject"], "CN=Ferry development certificate,O=Ferry",
+        "{report}"
+    );
+    // The one finding: no trust store knows a certificate made a moment ago.
+    let issues = report["issues"].as_object().unwrap();
+    assert_eq!(
+        issues.keys().collect::<Vec<_>>(),
+        ["certificate_path_validation"],
+        "{report}"
     );
 }
 

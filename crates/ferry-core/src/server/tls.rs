@@ -109,6 +109,11 @@ impl TlsConfig {
     pub fn self_signed(names: &[String]) -> Result<Self, TlsError> {
         let failed = |error: rcgen::Error| TlsError::Generate(error.to_string());
         let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(failed)?;
+        // Named for what it is, so a browser's certificate viewer and a TLS scanner say so.
+        let mut subject = rcgen::DistinguishedName::new();
+        subject.push(rcgen::DnType::OrganizationName, "Ferry");
+        subject.push(rcgen::DnType::CommonName, Self::SELF_SIGNED_NAME);
+        params.distinguished_name = subject;
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::hours(1);
         params.not_after = now + time::Duration::days(Self::SELF_SIGNED_DAYS);
@@ -143,6 +148,9 @@ impl TlsConfig {
         }
         names
     }
+
+    /// The common name of a [self-signed](Self::self_signed) certificate.
+    pub const SELF_SIGNED_NAME: &str = "Ferry development certificate";
 
     /// How many days a [self-signed](Self::self_signed) certificate is valid.
     pub const SELF_SIGNED_DAYS: i64 = 90;
@@ -272,6 +280,11 @@ mod tests {
         assert!(
             not_before <= now && now - not_before <= 3700,
             "{validity:?}"
+        );
+        let subject = certificate.subject().to_string();
+        assert!(
+            subject.contains("CN=Ferry development certificate"),
+            "{subject}"
         );
         let days = (not_after - not_before) / 86_400;
         assert!((90..=91).contains(&days), "{days} days");
