@@ -136,8 +136,9 @@ impl ReadBodyError {
 }
 
 /// The answer to a request whose body could not be read: its [status](ReadBodyError::status)
-/// with the reason as plain text. After a slow body the connection is closed: the rest of
-/// the body may still be on its way, and nobody should wait for it.
+/// with the reason as plain text. After a slow body (408) the server closes the connection,
+/// as it does after every 408: the rest of the body may still be on its way, and nobody
+/// should wait for it.
 impl crate::IntoResponse for ReadBodyError {
     fn into_response(self) -> crate::Response {
         let status = self.status();
@@ -146,14 +147,7 @@ impl crate::IntoResponse for ReadBodyError {
             status.as_u16(),
             status.canonical_reason().unwrap_or_default()
         );
-        let mut response = (status, text).into_response();
-        if status == http::StatusCode::REQUEST_TIMEOUT {
-            response.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-        }
-        response
+        (status, text).into_response()
     }
 }
 

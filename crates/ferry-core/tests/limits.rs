@@ -79,7 +79,7 @@ async fn a_connection_that_sends_nothing_is_closed_without_an_answer() {
 }
 
 #[tokio::test]
-async fn a_stalled_body_gets_408() {
+async fn a_stalled_body_gets_408_and_the_connection_closes() {
     let server = start(app(ServerConfig {
         body_read_timeout: Duration::from_millis(400),
         ..ServerConfig::default()
@@ -93,6 +93,8 @@ async fn a_stalled_body_gets_408() {
     let started = Instant::now();
     let answer = read_for(&mut stream, Duration::from_secs(3)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The handler made its own 408; the server adds the close.
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(2));
     server.stop().await;
 }

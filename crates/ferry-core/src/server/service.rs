@@ -1,6 +1,6 @@
 //! The per-request side of a connection: the hyper service that adds Ferry's request
-//! context, refuses ambiguously framed requests, paces request bodies and tracks responses
-//! until they are sent.
+//! context, refuses ambiguously framed requests, paces request bodies, closes HTTP/1
+//! connections after a 408 and tracks responses until they are sent.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -76,9 +76,13 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
             extensions.insert(client);
         }
         extensions.insert(self.lifecycle.clone());
+        let http1 = request.version() <= http::Version::HTTP_11;
         let response = self.context.service.clone().oneshot(request);
         Box::pin(async move {
-            let response = response.await?;
+            let mut response = response.await?;
+            if http1 && response.status() == http::StatusCode::REQUEST_TIMEOUT {
+                close_after(&mut response);
+            }
             Ok(response.map(|body| TrackedBody {
                 body,
                 _guard: guard,
@@ -110,11 +114,19 @@ fn bad_request_and_close(why: Option<&str>) -> crate::Response {
         )),
         None => crate::response::status_response(http::StatusCode::BAD_REQUEST),
     };
+    close_after(&mut response);
+    response
+}
+
+/// Tells an HTTP/1 client that the connection closes after `response`. Every 408 says so,
+/// whichever handler made it (RFC 9110 §15.5.9: the server wants to close the connection;
+/// the rest of a slow body may still be on its way and nobody should wait for it). HTTP/2
+/// has no such header: a stream ends on its own.
+fn close_after<B>(response: &mut http::Response<B>) {
     response.headers_mut().insert(
         http::header::CONNECTION,
         http::HeaderValue::from_static("close"),
     );
-    response
 }
 
 /// A response body that marks its request finished when hyper is done with it.
