@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Ferry, client_json, python_clients, run_to_end, site};
+use crate::support::{Ferry, client_json, examples, python_clients, run_app, run_to_end, site};
 
 /// Runs curl and returns its `-w` output: HTTP version and status.
 fn curl(args: &[&str], url: &str) -> String {
@@ -126,6 +126,51 @@ fn certificate_files_are_served_and_verify() {
     // A verifying client that trusts only this certificate.
     let url = format!("https://localhost:{port}/");
     assert_eq!(curl(&["--cacert", &cert, "--http2"], &url), "2 200");
+}
+
+/// The response head of `url`, fetched with `curl -k` (header names in lower case).
+fn head_of(url: &str) -> String {
+    let output = Command::new("curl")
+        .args(["-ksS", "-D", "-", "-o", "/dev/null", "--max-time", "10"])
+        .arg(url)
+        .output()
+        .expect("curl is installed (.ci/run installs it)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).to_lowercase()
+}
+
+#[test]
+fn hsts_comes_with_certificate_files_for_run_and_otherwise_when_asked() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = write_certificate(certs.path(), &["localhost"]);
+    let data = tempfile::tempdir().unwrap();
+    let app = examples().join("hello");
+    let tls = ["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
+    let run = run_app(&app, &data.path().join("a"), &tls);
+    let head = head_of(&run.url("/"));
+    assert!(
+        head.contains("\r\nstrict-transport-security: max-age=31536000\r\n"),
+        "{head}"
+    );
+    let off = run_app(
+        &app,
+        &data.path().join("b"),
+        &[&tls[..], &["--hsts", "0"]].concat(),
+    );
+    let head = head_of(&off.url("/"));
+    assert!(!head.contains("strict-transport-security"), "{head}");
+
+    // A self-signed certificate is for testing: no HSTS unless asked for.
+    let dir = site();
+    let serve = Ferry::serve(dir.path(), &["--tls-self-signed"]);
+    let head = head_of(&serve.url("/"));
+    assert!(!head.contains("strict-transport-security"), "{head}");
+    let asked = Ferry::serve(dir.path(), &["--tls-self-signed", "--hsts", "600"]);
+    let head = head_of(&asked.url("/"));
+    assert!(
+        head.contains("\r\nstrict-transport-security: max-age=600\r\n"),
+        "{head}"
+    );
 }
 
 #[test]

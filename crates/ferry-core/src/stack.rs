@@ -6,7 +6,9 @@
 //! ```no_run
 //! use ferry_core::App;
 //! use ferry_core::health::HealthChecks;
-//! use ferry_core::layers::{CorsLayer, RateLimitLayer, RateLimitQuota, ResponseHeadersLayer};
+//! use ferry_core::layers::{
+//!     CorsLayer, RateLimitLayer, RateLimitQuota, ResponseHeadersLayer, SecurityHeaders,
+//! };
 //! use ferry_core::prometheus::Metrics;
 //! use ferry_core::stack::Stack;
 //!
@@ -16,12 +18,7 @@
 //!     count_requests: true,
 //!     metrics: Some(metrics),
 //!     health: Some(HealthChecks::new("1.0.0")),
-//!     headers: Some(
-//!         ResponseHeadersLayer::new().set_if_absent(
-//!             http::header::X_CONTENT_TYPE_OPTIONS,
-//!             http::HeaderValue::from_static("nosniff"),
-//!         ),
-//!     ),
+//!     headers: Some(SecurityHeaders::default().add_to(ResponseHeadersLayer::new(), false)),
 //!     cors: Some(CorsLayer::any_origin()),
 //!     rate_limit: Some(RateLimitLayer::new().limit_all("100/s".parse::<RateLimitQuota>()?)),
 //!     ..Stack::default()

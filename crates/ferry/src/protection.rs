@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use anyhow::anyhow;
-use ferry_core::layers::{CorsLayer, RateLimitLayer, ResponseHeadersLayer};
-use http::{HeaderName, HeaderValue, Method};
+use ferry_core::layers::{CorsLayer, FrameOptions, RateLimitLayer, SecurityHeaders};
+use http::{HeaderValue, Method};
 
 use crate::cli::{FrameOptionsArg, LimitArgs, SecurityArgs};
 
@@ -15,55 +15,41 @@ pub(crate) struct SecurityDefaults {
     /// X-Frame-Options.
     pub frame_options: FrameOptionsArg,
     /// Strict-Transport-Security max-age, when serving HTTPS.
-    pub hsts: Option<u64>,
+    pub hsts: Option<Duration>,
 }
 
-/// Adds the security headers the flags ask for to `layer`, each only where a handler (or a
-/// script) did not set its own. `tls` says whether the server speaks HTTPS.
+/// The security headers the flags ask for (none with `--no-security-headers`).
 pub(crate) fn security_headers(
-    mut layer: ResponseHeadersLayer,
     args: &SecurityArgs,
     defaults: SecurityDefaults,
-    tls: bool,
-) -> anyhow::Result<ResponseHeadersLayer> {
+) -> anyhow::Result<Option<SecurityHeaders>> {
     if args.no_security_headers {
-        return Ok(layer);
+        return Ok(None);
     }
-    let header = |name: &'static str, value: &str, flag: &str| {
+    let value = |value: &str, flag: &str| {
         HeaderValue::from_str(value)
-            .map(|value| (HeaderName::from_static(name), value))
             .map_err(|_| anyhow!("--{flag}: `{value}` cannot be sent in a header"))
     };
-    let mut headers = vec![header("x-content-type-options", "nosniff", "")?];
-    match args.frame_options.unwrap_or(defaults.frame_options) {
-        FrameOptionsArg::Deny => headers.push(header("x-frame-options", "DENY", "")?),
-        FrameOptionsArg::Sameorigin => {
-            headers.push(header("x-frame-options", "SAMEORIGIN", "")?);
-        }
-        FrameOptionsArg::Off => {}
-    }
-    if args.referrer_policy != "off" {
-        headers.push(header(
-            "referrer-policy",
-            &args.referrer_policy,
-            "referrer-policy",
-        )?);
-    }
-    if let Some(csp) = &args.csp {
-        headers.push(header("content-security-policy", csp, "csp")?);
-    }
-    let hsts = args.hsts.or(defaults.hsts).filter(|seconds| *seconds > 0);
-    if let (true, Some(seconds)) = (tls, hsts) {
-        headers.push(header(
-            "strict-transport-security",
-            &format!("max-age={seconds}"),
-            "hsts",
-        )?);
-    }
-    for (name, value) in headers {
-        layer = layer.set_if_absent(name, value);
-    }
-    Ok(layer)
+    Ok(Some(SecurityHeaders {
+        frame_options: match args.frame_options.unwrap_or(defaults.frame_options) {
+            FrameOptionsArg::Deny => Some(FrameOptions::Deny),
+            FrameOptionsArg::Sameorigin => Some(FrameOptions::SameOrigin),
+            FrameOptionsArg::Off => None,
+        },
+        referrer_policy: (args.referrer_policy != "off")
+            .then(|| value(&args.referrer_policy, "referrer-policy"))
+            .transpose()?,
+        content_security_policy: args
+            .csp
+            .as_deref()
+            .map(|csp| value(csp, "csp"))
+            .transpose()?,
+        hsts: match args.hsts {
+            Some(0) => None,
+            Some(seconds) => Some(Duration::from_secs(seconds)),
+            None => defaults.hsts,
+        },
+    }))
 }
 
 /// The CORS layer the flags ask for, if any. `any_origin` is `ferry serve --cors`;

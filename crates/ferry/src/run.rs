@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use ferry_core::health::HealthChecks;
-use ferry_core::layers::ResponseHeadersLayer;
+use ferry_core::layers::{ResponseHeadersLayer, SecurityHeaders};
 use ferry_core::prometheus::Metrics;
 use ferry_core::router::{RouterService, Routes};
 use ferry_core::server::{OnThread, PerThreadError, ShutdownReport, ThreadPerCore};
@@ -28,9 +28,6 @@ use crate::config::RunSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
 use crate::protection::{self, SecurityDefaults};
-
-/// Strict-Transport-Security's usual max-age.
-const HSTS_ONE_YEAR: u64 = 365 * 24 * 3600;
 
 /// Runs `ferry run` to completion.
 pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
@@ -69,16 +66,20 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let app_engine = engine.clone();
     let app_tls = tls.as_ref().map(|(tls, _)| tls.clone());
     let admin_token = args.admin_token.clone();
-    let headers = protection::security_headers(
-        ResponseHeadersLayer::new(),
+    let security = protection::security_headers(
         &args.security,
         SecurityDefaults {
             frame_options: FrameOptionsArg::Deny,
             // A self-signed certificate is for testing: no HSTS pinning by default.
-            hsts: args.listen.tls_cert.is_some().then_some(HSTS_ONE_YEAR),
+            hsts: args
+                .listen
+                .tls_cert
+                .is_some()
+                .then_some(SecurityHeaders::HSTS_ONE_YEAR),
         },
-        tls.is_some(),
     )?;
+    let headers =
+        security.map(|security| security.add_to(ResponseHeadersLayer::new(), tls.is_some()));
     let cors = protection::cors(
         &args.security,
         false,
@@ -96,7 +97,7 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
         metrics: metrics.clone().filter(|_| args.observe.metrics),
         // Health checks answer after the scripts' routes instead: a script may serve /live.
         health: None,
-        headers: Some(headers),
+        headers,
         cors,
         rate_limit: protection::rate_limits(&args.limits),
         auth: None,

@@ -44,18 +44,20 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
     let cors = protection::cors(&args.security, args.cors, &[Method::GET, Method::HEAD])?;
     let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
 
-    let headers = protection::security_headers(
-        files::response_headers(
-            &args.files,
-            args.cors || !args.security.cors_origin.is_empty(),
-        ),
+    let security = protection::security_headers(
         &args.security,
         SecurityDefaults {
             frame_options: FrameOptionsArg::Sameorigin,
             hsts: None,
         },
-        tls.is_some(),
     )?;
+    let mut headers = files::response_headers(
+        &args.files,
+        args.cors || !args.security.cors_origin.is_empty(),
+    );
+    if let Some(security) = security {
+        headers = security.add_to(headers, tls.is_some());
+    }
     let stack = Stack {
         count_requests: metrics.is_some(),
         metrics: metrics.clone().filter(|_| args.observe.metrics),

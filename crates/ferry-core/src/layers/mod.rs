@@ -4,6 +4,9 @@
 //! [`App`](crate::App) assembles the fixed part of the pipeline in one place
 //! (`App::into_service`): request id → access log → URI limit → your layers → panic guard →
 //! router.
+//!
+//! [`SecurityHeaders`] is not a layer of its own: it is the set of security headers a
+//! [`ResponseHeadersLayer`] sends.
 
 mod access_log;
 mod basic_auth;
@@ -13,6 +16,7 @@ mod http_metrics;
 mod rate_limit;
 mod request_id;
 mod response_headers;
+mod security_headers;
 mod timeout;
 mod uri_limit;
 
@@ -27,5 +31,6 @@ pub use rate_limit::{
 };
 pub use request_id::{RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};
 pub use response_headers::{ResponseHeaders, ResponseHeadersFuture, ResponseHeadersLayer};
+pub use security_headers::{FrameOptions, SecurityHeaders};
 pub use timeout::{Timeout, TimeoutFuture, TimeoutLayer};
 pub use uri_limit::{UriLimit, UriLimitFuture, UriLimitLayer};
