@@ -1,6 +1,7 @@
 //! End-to-end tests: they run the `ferry` binary as a user would and talk to it over HTTP.
 //!
 //! - `support`: starting `ferry`, reading its banner, sending signals.
+//! - `auth`: sign-in against a real OpenID Connect provider, sessions, refused answers.
 //! - `bench`: `ferry bench` on its own workloads, against python, and on a running target.
 //! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
 //! - `config`: the config file and FERRY_* variables.
@@ -15,6 +16,7 @@
 // Test code: a failed unwrap is a failed test, with the value in the message.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
 mod bench;
 mod browser;
 mod config;

@@ -34,6 +34,8 @@
 //! Inside it (and outside every layer here), [`App`] always runs request ids, the access
 //! log and the URI length limit; inside it, the panic guard and the router.
 
+use std::sync::Arc;
+
 use crate::App;
 use crate::health::{self, HealthChecks};
 use crate::layers::{
@@ -67,10 +69,29 @@ pub struct Stack {
 }
 
 /// The authentication step: who a request is for, and whether it may enter.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Authentication {
     /// One user name and password (HTTP Basic), as `ferry serve --auth` asks for.
     Basic(BasicAuthLayer),
+    /// A step made elsewhere — sign-in and sessions (`ferry-auth`) — which may add routes
+    /// (its `/auth/*` pages) and layers to the app at this point of the stack.
+    Custom(Arc<dyn Fn(App) -> App + Send + Sync>),
+}
+
+impl Authentication {
+    /// The step `install`, which adds its routes and layers to the app it is given.
+    pub fn custom(install: impl Fn(App) -> App + Send + Sync + 'static) -> Self {
+        Authentication::Custom(Arc::new(install))
+    }
+}
+
+impl std::fmt::Debug for Authentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authentication::Basic(basic) => f.debug_tuple("Basic").field(basic).finish(),
+            Authentication::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
 }
 
 impl Stack {
@@ -109,6 +130,7 @@ impl Stack {
         }
         match self.auth {
             Some(Authentication::Basic(basic)) => app.layer(basic),
+            Some(Authentication::Custom(install)) => install(app),
             None => app,
         }
     }

@@ -47,8 +47,8 @@ impl CallInput {
     /// The id log lines carry: the request's, or the socket's.
     pub(crate) fn log_id(&self) -> Arc<str> {
         match self {
-            CallInput::Http(request)
-            | CallInput::Socket {
+            CallInput::Http(request) => request.request_id.clone(),
+            CallInput::Socket {
                 event: SocketEvent::Open(request),
                 ..
             } => request.request_id.clone(),
@@ -70,8 +70,8 @@ pub(crate) struct SocketJob {
 /// What happened on a WebSocket connection.
 #[derive(Debug)]
 pub(crate) enum SocketEvent {
-    /// The connection opened, by this upgrade request.
-    Open(ScriptRequest),
+    /// The connection opened, by this upgrade request (boxed: the other events are small).
+    Open(Box<ScriptRequest>),
     /// A text message arrived.
     Text(String),
     /// A binary message arrived.

@@ -25,6 +25,8 @@ pub(crate) struct ScriptRequest {
     pub request_id: Arc<str>,
     /// The client's address (after trusted proxies), when known.
     pub ip: Option<std::net::IpAddr>,
+    /// The signed-in user the request is for, if any.
+    pub identity: Option<ferry_auth::Identity>,
 }
 
 /// One file of a `multipart/form-data` request.
@@ -104,6 +106,7 @@ pub(crate) async fn read(
         params,
         request_id,
         ip: ferry_core::client_addr::ClientAddr::of(&parts.extensions),
+        identity: parts.extensions.get::<ferry_auth::Identity>().cloned(),
         method: parts.method,
         ..ScriptRequest::default()
     };
@@ -200,7 +203,8 @@ async fn read_multipart(
     Ok(())
 }
 
-/// A field of `context.request`, in the order of the prelude's `requestFields`.
+/// A field of `context.request`, in the order of the prelude's `requestFields`, then
+/// `auth` (whose getter the prelude writes itself: it wraps the identity's data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RequestField {
     Path,
@@ -212,10 +216,11 @@ pub(crate) enum RequestField {
     Body,
     Files,
     Ip,
+    Auth,
 }
 
 impl RequestField {
-    const ALL: [RequestField; 9] = [
+    const ALL: [RequestField; 10] = [
         RequestField::Path,
         RequestField::Method,
         RequestField::Headers,
@@ -225,6 +230,7 @@ impl RequestField {
         RequestField::Body,
         RequestField::Files,
         RequestField::Ip,
+        RequestField::Auth,
     ];
 
     /// The field at `index` of the prelude's `requestFields`.
@@ -244,6 +250,7 @@ impl RequestField {
             RequestField::Body => "body",
             RequestField::Files => "files",
             RequestField::Ip => "ip",
+            RequestField::Auth => "auth",
         }
     }
 }
@@ -265,7 +272,23 @@ impl ScriptRequest {
             RequestField::Body => self.body.as_deref().into_js(ctx),
             RequestField::Files => self.files_to_js(ctx).map(rquickjs::Array::into_value),
             RequestField::Ip => self.ip.map(|ip| ip.to_string()).into_js(ctx),
+            RequestField::Auth => self.identity_to_js(ctx),
         }
+    }
+
+    /// The signed-in user's data for the prelude's `auth` object, or `null`.
+    fn identity_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        let Some(identity) = &self.identity else {
+            return Ok(Value::new_null(ctx.clone()));
+        };
+        let user = identity.user();
+        let data = Object::new(ctx.clone())?;
+        data.set("userId", user.id.as_str())?;
+        data.set("userEmail", user.email.as_deref())?;
+        data.set("userName", user.name.as_deref())?;
+        data.set("provider", user.provider.as_str())?;
+        data.set("role", user.role.as_str())?;
+        Ok(data.into_value())
     }
 
     fn files_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {

@@ -139,7 +139,7 @@ impl Connection {
             closing.notify_one();
         });
 
-        let opened = self.event(SocketEvent::Open(request)).await;
+        let opened = self.event(SocketEvent::Open(Box::new(request))).await;
         match opened.status() {
             StatusCode::OK => {
                 if let Ok(bytes) = opened.into_body().to_bytes(64 * 1024).await

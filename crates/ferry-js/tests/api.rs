@@ -423,6 +423,107 @@ async fn scripts_have_no_file_process_or_network_access() {
     assert_eq!(app.text("/globals").await.1, "none");
 }
 
+/// The scripts of `scripts` behind a server that attaches, as the sign-in step would, the
+/// identity `x-test-role` names (none without the header).
+async fn signed_in_app(scripts: &[(&str, &str)]) -> (TestApp, ferry_core::BoxService) {
+    let app = TestApp::new(scripts).await;
+    let attach = tower::util::MapRequestLayer::new(|mut request: ferry_core::Request| {
+        let role = request
+            .headers()
+            .get("x-test-role")
+            .and_then(|value| value.to_str().ok())
+            .and_then(ferry_auth::Role::parse);
+        if let Some(role) = role {
+            let user = ferry_auth::User {
+                id: "u-1".into(),
+                email: Some("ann@example.com".into()),
+                name: Some("Ann".into()),
+                provider: "test".into(),
+                role,
+            };
+            request.extensions_mut().insert(ferry_auth::Identity::new(
+                std::sync::Arc::new(user),
+                ferry_auth::Credential::Cookie,
+            ));
+        }
+        request
+    });
+    let service = ferry_core::App::new()
+        .fallback(ferry_core::router::RouterService::new(
+            app.engine.routes(),
+            None,
+        ))
+        .layer(attach)
+        .into_service()
+        .unwrap();
+    (app, service)
+}
+
+#[tokio::test]
+async fn request_auth_describes_the_signed_in_user_and_checks_roles() {
+    let (app, service) = signed_in_app(&[(
+        "who.js",
+        r#"
+        register("/who", (c) => {
+            const a = c.request.auth;
+            return JSON.stringify({
+                isAuthenticated: a.isAuthenticated, isAdmin: a.isAdmin, isEditor: a.isEditor,
+                userId: a.userId, userEmail: a.userEmail, userName: a.userName,
+                provider: a.provider, role: a.role, user: a.user, current: a.currentUser(),
+                same: c.request.auth === a,
+            });
+        });
+        register("/edit", (c) => c.request.auth.requireEditor().name);
+        register("/admin", (c) => c.request.auth.requireAdmin().name);
+        "#,
+    )])
+    .await;
+    let call = |path: &str, role: Option<&str>| {
+        let mut request = http::Request::get(path);
+        if let Some(role) = role {
+            request = request.header("x-test-role", role);
+        }
+        let request = request.body(ferry_core::Body::empty()).unwrap();
+        let service = service.clone();
+        async move {
+            let response = tower::ServiceExt::oneshot(service, request).await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.into_body().to_bytes(1 << 20).await.unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let (status, body) = call("/who", Some("editor")).await;
+    assert_eq!(status, 200);
+    let who: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        who,
+        serde_json::json!({
+            "isAuthenticated": true, "isAdmin": false, "isEditor": true,
+            "userId": "u-1", "userEmail": "ann@example.com", "userName": "Ann",
+            "provider": "test", "role": "editor",
+            "user": { "id": "u-1", "email": "ann@example.com", "name": "Ann", "provider": "test",
+                      "role": "editor", "isAuthenticated": true, "isAdmin": false, "isEditor": true },
+            "current": { "id": "u-1", "email": "ann@example.com", "name": "Ann", "provider": "test",
+                         "role": "editor", "isAuthenticated": true, "isAdmin": false, "isEditor": true },
+            "same": true,
+        })
+    );
+    let (_, anonymous) = call("/who", None).await;
+    let anonymous: serde_json::Value = serde_json::from_str(&anonymous).unwrap();
+    assert_eq!(anonymous["isAuthenticated"], false);
+    assert_eq!(anonymous["role"], "anonymous");
+    assert_eq!(anonymous["current"], serde_json::Value::Null);
+    assert_eq!(call("/edit", Some("editor")).await, (200, "Ann".into()));
+    assert_eq!(call("/edit", Some("authenticated")).await.0, 403);
+    assert_eq!(call("/edit", None).await.0, 401);
+    assert_eq!(call("/admin", Some("editor")).await.0, 403);
+    assert_eq!(
+        call("/admin", Some("administrator")).await,
+        (200, "Ann".into())
+    );
+    drop(app);
+}
+
 #[tokio::test]
 async fn require_auth_answers_401_for_anonymous_requests() {
     let app = TestApp::new(&[(

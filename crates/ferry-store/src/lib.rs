@@ -1,9 +1,9 @@
 //! Ferry's persistence layer.
 //!
-//! Scripts keep data in two places that must outlive a restart and be shared by every
-//! JavaScript worker: a key-value store per script (`sharedStorage` in scripts) and the
-//! scripts uploaded through the management API. Both sit behind small traits,
-//! [`KeyValue`] and [`ScriptRepository`], so that a PostgreSQL back end can serve several
+//! Scripts keep data that must outlive a restart and be shared by every JavaScript worker:
+//! a key-value store per script (`sharedStorage` in scripts) and the scripts uploaded
+//! through the management API; sign-in keeps users, sessions and pending sign-ins. Each
+//! sits behind a small trait, [`KeyValue`], [`ScriptRepository`] and [`IdentityStore`], so that a PostgreSQL back end can serve several
 //! Ferry nodes later; the embedded default is [`SqliteStore`], one SQLite database file in
 //! the data directory (WAL mode, so readers never wait for a writer).
 //!
@@ -23,8 +23,11 @@
 //! # }
 //! ```
 
+mod identity;
 mod sqlite;
+mod sqlite_identity;
 
+pub use identity::{AccountClaims, IdentityStore, PendingSignIn, SessionRecord, UserRecord};
 pub use sqlite::{SqliteStore, StoreConnection};
 
 /// Why a store operation failed.

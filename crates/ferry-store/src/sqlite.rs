@@ -49,6 +49,11 @@ impl SqliteStore {
         connection
             .connection
             .execute_batch(SCHEMA)
+            .and_then(|()| {
+                connection
+                    .connection
+                    .execute_batch(crate::sqlite_identity::SCHEMA)
+            })
             .map_err(|source| store.error(source))?;
         Ok(store)
     }
@@ -65,6 +70,7 @@ impl SqliteStore {
             connection.busy_timeout(BUSY_TIMEOUT)?;
             connection.pragma_update(None, "journal_mode", "WAL")?;
             connection.pragma_update(None, "synchronous", "NORMAL")?;
+            connection.pragma_update(None, "foreign_keys", "ON")?;
             Ok(connection)
         };
         let connection = setup().map_err(|source| self.error(source))?;
@@ -85,12 +91,12 @@ impl SqliteStore {
 /// One connection to an [`SqliteStore`]; use it from one thread at a time.
 #[derive(Debug)]
 pub struct StoreConnection {
-    connection: Connection,
+    pub(crate) connection: Connection,
     path: PathBuf,
 }
 
 impl StoreConnection {
-    fn error(&self, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn error(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Database {
             path: self.path.clone(),
             source,

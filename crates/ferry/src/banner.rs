@@ -78,6 +78,8 @@ pub(crate) struct Banner<'a> {
     pub live_reload: bool,
     /// Where metrics are served, when on a listener of their own.
     pub metrics: Option<&'a str>,
+    /// Sign-in, described, when on.
+    pub sign_in: Option<&'a str>,
 }
 
 impl Banner<'_> {
@@ -106,6 +108,9 @@ impl Banner<'_> {
         }
         if let Some(metrics) = self.metrics {
             text.push_str(&format!("  Metrics:  {metrics}\n"));
+        }
+        if let Some(sign_in) = self.sign_in {
+            text.push_str(&format!("  Sign-in:  {sign_in}\n"));
         }
         text.push_str("\n  Press Ctrl+C to stop\n");
         text
@@ -168,6 +173,7 @@ mod tests {
             tls: None,
             live_reload: false,
             metrics: None,
+            sign_in: None,
         };
         let text = banner.render();
         assert!(text.contains("serving ./site"));

@@ -17,6 +17,8 @@ use crate::cli::{CoepArg, FileArgs};
 pub(crate) struct FileSetup {
     /// The config file in use: never served (Ferry's config file names never are).
     pub config_file: Option<PathBuf>,
+    /// Other files never served: the sign-in database, when it lies under the directory.
+    pub private_files: Vec<PathBuf>,
     /// Per-glob header rules from the config file.
     pub header_rules: Vec<HeaderRule>,
     /// Whether to add the live-reload script to HTML pages.
@@ -31,7 +33,11 @@ pub(crate) fn service(
 ) -> anyhow::Result<StaticFiles> {
     let options = StaticOptions {
         header_rules: setup.header_rules,
-        private_files: setup.config_file.into_iter().collect(),
+        private_files: setup
+            .config_file
+            .into_iter()
+            .chain(setup.private_files)
+            .collect(),
         live_reload: setup.live_reload,
         ..options(args)
     };

@@ -13,6 +13,7 @@ mod mcp;
 mod protection;
 mod run;
 mod serve;
+mod sign_in;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

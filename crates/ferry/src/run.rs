@@ -22,12 +22,12 @@ use ferry_mcp::McpOptions;
 
 use http::Method;
 
-use crate::banner;
 use crate::cli::{FrameOptionsArg, RunArgs, WorkerModelArg};
 use crate::config::RunSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
 use crate::protection::{self, SecurityDefaults};
+use crate::{banner, sign_in};
 
 /// Runs `ferry run` to completion.
 pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
@@ -35,6 +35,7 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
         args,
         config_file,
         header_rules,
+        sign_in,
     } = settings;
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
@@ -45,12 +46,23 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let engine = Engine::start(options)
         .await
         .context("cannot start the JavaScript engine")?;
+    let sign_in = sign_in::configure(
+        &args.sign_in,
+        sign_in,
+        args.dev,
+        args.listen.host,
+        &args.engine.data_dir,
+    )?;
     // The files get what `ferry serve` gives them: the same flags, config files never
     // served, and their isolation and `-H` headers (on the files only, not the scripts).
     let static_files = match &args.static_dir {
         Some(dir) => {
             let setup = FileSetup {
                 config_file: config_file.clone(),
+                private_files: sign_in
+                    .as_ref()
+                    .map(|sign_in| sign_in.database_files.clone())
+                    .unwrap_or_default(),
                 header_rules,
                 live_reload: false,
             };
@@ -100,7 +112,7 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
         headers,
         cors,
         rate_limit: protection::rate_limits(&args.limits),
-        auth: None,
+        auth: sign_in.as_ref().map(sign_in::SignIn::step),
     };
     let after_scripts = if args.no_health {
         static_files
@@ -165,9 +177,11 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     if args.log.quiet {
         println!("{}", urls.local);
     } else {
+        let sign_in_line = sign_in.as_ref().map(sign_in::SignIn::describe);
         let extra = BannerExtras {
             settings: config_file.as_deref(),
             metrics: metrics_url.as_deref(),
+            sign_in: sign_in_line.as_deref(),
         };
         print!("{}", describe(&args, &engine, &loaded, &urls, &extra));
     }
@@ -232,6 +246,8 @@ struct BannerExtras<'a> {
     settings: Option<&'a std::path::Path>,
     /// Where metrics are served, when on a listener of their own.
     metrics: Option<&'a str>,
+    /// Sign-in, described, when on.
+    sign_in: Option<&'a str>,
 }
 
 /// The start-up banner of `ferry run`: the scripts and their routes, and where they are
@@ -266,6 +282,9 @@ fn describe(
     }
     if let Some(settings) = extra.settings {
         text.push_str(&format!("  Settings: {}\n", settings.display()));
+    }
+    if let Some(sign_in) = extra.sign_in {
+        text.push_str(&format!("  Sign-in:  {sign_in}\n"));
     }
     if args.admin_token.is_some() {
         text.push_str("\n  Management API on /engine/ (bearer token required).");

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use ferry_core::App;
 use ferry_core::health::HealthChecks;
 use ferry_core::layers::BasicAuthLayer;
@@ -17,7 +17,7 @@ use crate::config::ServeSettings;
 use crate::files::{self, FileSetup};
 use crate::listen::{self, Outcome};
 use crate::protection::{self, SecurityDefaults};
-use crate::{banner, launch};
+use crate::{banner, launch, sign_in};
 
 /// Runs `ferry serve` to completion.
 pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
@@ -25,12 +25,30 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         args,
         config_file,
         header_rules,
+        sign_in,
     } = settings;
+    // Before the files: the database must exist to be kept out of them.
+    let sign_in = sign_in::configure(
+        &args.sign_in,
+        sign_in,
+        args.dev,
+        args.listen.host,
+        &args.data_dir,
+    )?;
+    if sign_in.is_some() && args.auth.is_some() {
+        bail!(
+            "--auth (one password for everyone) and sign-in cannot both guard the site; keep one"
+        );
+    }
     let files = files::service(
         &args.dir,
         &args.files,
         FileSetup {
             config_file,
+            private_files: sign_in
+                .as_ref()
+                .map(|sign_in| sign_in.database_files.clone())
+                .unwrap_or_default(),
             header_rules,
             live_reload: args.watch,
         },
@@ -67,9 +85,12 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         headers: Some(headers),
         cors,
         rate_limit: protection::rate_limits(&args.limits),
-        auth: args.auth.as_ref().map(|(user, password)| {
-            Authentication::Basic(BasicAuthLayer::new(user, password, "ferry"))
-        }),
+        auth: match &sign_in {
+            Some(sign_in) => Some(sign_in.step()),
+            None => args.auth.as_ref().map(|(user, password)| {
+                Authentication::Basic(BasicAuthLayer::new(user, password, "ferry"))
+            }),
+        },
     };
     let mut app = App::new().config(config);
     // Kept alive for as long as the server runs: dropping it stops the watcher.
@@ -98,6 +119,7 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         _ => None,
     };
 
+    let sign_in_line = sign_in.as_ref().map(sign_in::SignIn::describe);
     let local = server.local_addr();
     let urls = banner::urls(local, tls.is_some(), &interfaces);
     if args.log.quiet {
@@ -110,6 +132,7 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
             tls: tls.as_ref().map(|(_, description)| description.as_str()),
             live_reload: args.watch,
             metrics: metrics_url.as_deref(),
+            sign_in: sign_in_line.as_deref(),
         };
         print!("{}", banner.render());
     }

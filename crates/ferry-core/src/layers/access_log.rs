@@ -3,6 +3,9 @@
 //! Lines are `tracing` events at INFO under the target [`ACCESS_LOG_TARGET`], with the
 //! parts as fields (`peer`, `method`, `path`, `status`, `duration_ms`, `request_id`) for
 //! JSON output. When that target is disabled the layer costs one cached check per request.
+//!
+//! Query parameters that carry credentials — an OAuth `code` or `state` on a sign-in
+//! callback, tokens, passwords (see [`SECRET_PARAMETERS`]) — are logged as `REDACTED`.
 
 use std::fmt;
 use std::pin::Pin;
@@ -17,6 +20,47 @@ use crate::{Request, Response};
 
 /// The `tracing` target of access-log events.
 pub const ACCESS_LOG_TARGET: &str = "ferry::access";
+
+/// Query parameters whose values never reach the log.
+pub const SECRET_PARAMETERS: [&str; 10] = [
+    "code",
+    "state",
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "client_secret",
+    "code_verifier",
+    "password",
+    "session",
+];
+
+/// `path` with the values of [`SECRET_PARAMETERS`] in its query replaced by `REDACTED`.
+fn redact(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some((before, query)) = path.split_once('?') else {
+        return std::borrow::Cow::Borrowed(path);
+    };
+    let secret = |pair: &str| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        SECRET_PARAMETERS
+            .iter()
+            .any(|secret| secret.eq_ignore_ascii_case(name))
+    };
+    if !query
+        .split('&')
+        .any(|pair| secret(pair) && pair.contains('='))
+    {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if secret(pair) => format!("{name}=REDACTED"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(format!("{before}?{}", query.join("&")))
+}
 
 /// Logs every request once its response headers are ready.
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,7 +146,8 @@ where
 fn log(pending: &Pending, status: StatusCode) {
     let elapsed = pending.started.elapsed();
     let peer = Peer(pending.peer);
-    let path = pending.path.as_ref().map_or("/", PathAndQuery::as_str);
+    let path = redact(pending.path.as_ref().map_or("/", PathAndQuery::as_str));
+    let path = path.as_ref();
     let id = pending.request_id.as_ref().map_or("", RequestId::as_str);
     tracing::info!(
         target: ACCESS_LOG_TARGET,
@@ -152,6 +197,20 @@ mod tests {
         assert_eq!(Elapsed(Duration::from_micros(1234)).to_string(), "1.2ms");
         assert_eq!(Elapsed(Duration::from_micros(40)).to_string(), "0.0ms");
         assert_eq!(Elapsed(Duration::from_millis(1520)).to_string(), "1.52s");
+    }
+
+    #[test]
+    fn credentials_in_the_query_are_redacted() {
+        assert_eq!(redact("/a?b=1"), "/a?b=1");
+        assert_eq!(
+            redact("/auth/callback/google?code=abc&state=xyz&iss=https%3A%2F%2Fid"),
+            "/auth/callback/google?code=REDACTED&state=REDACTED&iss=https%3A%2F%2Fid"
+        );
+        assert_eq!(
+            redact("/x?Access_Token=t&q=code"),
+            "/x?Access_Token=REDACTED&q=code"
+        );
+        assert_eq!(redact("/x?code"), "/x?code");
     }
 
     #[test]

@@ -20,7 +20,9 @@ mod security_headers;
 mod timeout;
 mod uri_limit;
 
-pub use access_log::{ACCESS_LOG_TARGET, AccessLog, AccessLogFuture, AccessLogLayer};
+pub use access_log::{
+    ACCESS_LOG_TARGET, AccessLog, AccessLogFuture, AccessLogLayer, SECRET_PARAMETERS,
+};
 pub use basic_auth::{BasicAuth, BasicAuthFuture, BasicAuthLayer};
 pub use catch_panic::{CatchPanic, CatchPanicFuture, CatchPanicLayer};
 pub use cors::{Cors, CorsFuture, CorsLayer};

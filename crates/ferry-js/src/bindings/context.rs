@@ -31,6 +31,10 @@ pub(crate) fn create<'js>(
                 ));
             };
             let value = request.field_to_js(&ctx, field)?;
+            if field == RequestField::Auth {
+                // The prelude wraps the data and keeps the result itself.
+                return Ok(value);
+            }
             let property = Property::from(value.clone())
                 .writable()
                 .enumerable()

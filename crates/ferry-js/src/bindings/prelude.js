@@ -25,8 +25,15 @@
   const addHandler = (handler) =>
     defineProperty(handlers, handlers.length, { value: handler, writable: false, enumerable: true, configurable: false });
 
-  // `context.request.auth` until authentication arrives: nobody is signed in.
-  internal.auth = freeze({
+  // `context.request.auth`: aiwebengine's fields, and its specification's `role`,
+  // `currentUser()`, `requireEditor()` and `requireAdmin()`. The data comes from Rust (the
+  // identity the pipeline attached), or `null` for an anonymous request.
+  const refuse = (status, message) => {
+    const error = new Error(message);
+    error.ferryStatus = status;
+    throw error;
+  };
+  const anonymous = freeze({
     isAuthenticated: false,
     isAdmin: false,
     isEditor: false,
@@ -34,13 +41,51 @@
     userEmail: null,
     userName: null,
     provider: null,
+    role: "anonymous",
     user: null,
+    currentUser() {
+      return null;
+    },
     requireAuth() {
-      const error = new Error("authentication required");
-      error.ferryStatus = 401;
-      throw error;
+      return refuse(401, "authentication required");
+    },
+    requireEditor() {
+      return refuse(401, "authentication required");
+    },
+    requireAdmin() {
+      return refuse(401, "authentication required");
     },
   });
+  const makeAuth = (data) => {
+    if (data === null) return anonymous;
+    const { userId, userEmail, userName, provider, role } = data;
+    const isAdmin = role === "administrator";
+    const isEditor = isAdmin || role === "editor";
+    const user = freeze({ id: userId, email: userEmail, name: userName, provider, role, isAuthenticated: true, isAdmin, isEditor });
+    return freeze({
+      isAuthenticated: true,
+      isAdmin,
+      isEditor,
+      userId,
+      userEmail,
+      userName,
+      provider,
+      role,
+      user,
+      currentUser() {
+        return user;
+      },
+      requireAuth() {
+        return user;
+      },
+      requireEditor() {
+        return isEditor ? user : refuse(403, "the editor role is required");
+      },
+      requireAdmin() {
+        return isAdmin ? user : refuse(403, "the administrator role is required");
+      },
+    });
+  };
 
   // The handler's argument. The fields of `context.request` are built on their first read
   // by a function of Rust (see bindings/context.rs), called with the field's index in
@@ -49,9 +94,12 @@
   const requestFields = ["path", "method", "headers", "query", "params", "form", "body", "files", "ip"];
   const own = (target, name, value) =>
     Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+  const authField = requestFields.length;
   const requestPrototype = {
     get auth() {
-      return internal.auth;
+      const auth = this[buildField] ? makeAuth(this[buildField](this, authField)) : anonymous;
+      own(this, "auth", auth);
+      return auth;
     },
     set auth(value) {
       own(this, "auth", value);

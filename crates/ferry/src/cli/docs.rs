@@ -12,6 +12,7 @@ const SERVE_MD: &str = include_str!("../../../../docs/serve.md");
 const SCRIPTING_MD: &str = include_str!("../../../../docs/scripting.md");
 const OPERATIONS_MD: &str = include_str!("../../../../docs/operations.md");
 const README_MD: &str = include_str!("../../../../README.md");
+const AUTH_MD: &str = include_str!("../../../../docs/auth.md");
 
 /// One row of a flag table: the flags of its first cell, the defaults of its second, and
 /// whether it is marked as `ferry run`'s only.
@@ -175,12 +176,12 @@ fn check(command: &str, docs: &[&str], shared: &[&str]) {
 
 #[test]
 fn the_serve_flag_tables_match_the_command_line() {
-    check("serve", &[SERVE_MD, OPERATIONS_MD], &[]);
+    check("serve", &[SERVE_MD, OPERATIONS_MD, AUTH_MD], &[]);
 }
 
 #[test]
 fn the_run_flag_tables_match_the_command_line() {
-    check("run", &[SCRIPTING_MD, OPERATIONS_MD], &[SERVE_MD]);
+    check("run", &[SCRIPTING_MD, OPERATIONS_MD, AUTH_MD], &[SERVE_MD]);
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod observe;
 mod run;
 mod security;
 mod serve;
+mod sign_in;
 mod values;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub(crate) use observe::ObserveArgs;
 pub(crate) use run::{RunArgs, WorkerModelArg};
 pub(crate) use security::{FrameOptionsArg, SecurityArgs};
 pub(crate) use serve::ServeArgs;
+pub(crate) use sign_in::SignInArgs;
 
 /// Ferry: a fast single-binary web server.
 #[derive(Debug, Parser)]

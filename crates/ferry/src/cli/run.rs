@@ -6,7 +6,9 @@ use clap::{Args, ValueEnum};
 use ferry_core::sse::HubSettings;
 
 use super::values::parse_token;
-use super::{EngineArgs, FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
+use super::{
+    EngineArgs, FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs, SignInArgs,
+};
 
 /// Flags of `ferry run`.
 #[derive(Debug, Clone, Args)]
@@ -49,7 +51,9 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
 
-    /// Development mode: error messages and stack traces go to the client too.
+    /// Development mode: error messages and stack traces go to the client too, and the
+    /// sign-in page offers a development sign-in (any name, e-mail and role) to this
+    /// machine when listening on loopback.
     #[arg(long)]
     pub dev: bool,
 
@@ -112,6 +116,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub security: SecurityArgs,
+
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
 
     #[command(flatten)]
     pub observe: ObserveArgs,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs};
+use super::{FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs, SignInArgs};
 
 /// Flags of `ferry serve`.
 #[derive(Debug, Clone, Args)]
@@ -43,6 +43,15 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_credentials)]
     pub auth: Option<(String, String)>,
 
+    /// Offer a development sign-in on the sign-in page (any name, e-mail and role, no
+    /// provider needed); only when listening on loopback, and only to this machine.
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Where users and sessions are kept when sign-in is on, in an SQLite database.
+    #[arg(long, default_value = ".ferry", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
     /// Allow every origin to fetch these files (CORS `*`), answering preflights.
     #[arg(long)]
     pub cors: bool,
@@ -59,6 +68,9 @@ pub(crate) struct ServeArgs {
 
     #[command(flatten)]
     pub security: SecurityArgs,
+
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
 
     #[command(flatten)]
     pub observe: ObserveArgs,

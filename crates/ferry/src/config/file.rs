@@ -29,6 +29,9 @@ pub(crate) struct ConfigFile {
     pub settings: Vec<Setting>,
     /// The `headers` table: per-glob header rules.
     pub header_rules: Vec<HeaderRule>,
+    /// The `[auth]` table (sign-in providers and protected paths) and its line, read by
+    /// `config::sign_in`. (`auth = "user:password"` is `ferry serve --auth`, a setting.)
+    pub auth_table: Option<(Value, Option<usize>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +82,13 @@ impl ConfigFile {
         };
         let mut settings = Vec::new();
         let mut header_rules = Vec::new();
+        let mut auth_table = None;
         for (key, value) in table {
-            let line = locate(text, &key);
+            let line = locate(text, &key).or_else(|| locate_table(text, &key));
             if key == "headers" {
                 header_rules = parse_header_rules(path, text, value)?;
+            } else if key == "auth" && value.is_object() {
+                auth_table = Some((value, line));
             } else {
                 settings.push(Setting { key, value, line });
             }
@@ -92,6 +98,7 @@ impl ConfigFile {
             path: path.to_path_buf(),
             settings,
             header_rules,
+            auth_table,
         })
     }
 
@@ -160,6 +167,17 @@ fn parse_header_rules(path: &Path, text: &str, value: Value) -> anyhow::Result<V
         });
     }
     Ok(parsed)
+}
+
+/// The 1-based line of the TOML table header `[key]` or `[key.…]`.
+fn locate_table(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start().trim_start_matches('[');
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(']') || rest.starts_with('.'))
+        })
+        .map(|index| index + 1)
 }
 
 /// The 1-based line where `key` is defined: the first line that starts (after indentation)

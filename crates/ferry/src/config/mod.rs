@@ -10,6 +10,7 @@
 //! variable.
 
 mod file;
+mod sign_in;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use ferry_static::rules::HeaderRule;
 use serde_json::Value;
 
 pub(crate) use file::{CONFIG_NAMES, ConfigFile};
+pub(crate) use sign_in::SignInFile;
 
 use crate::cli::{Cli, RunArgs, ServeArgs};
 
@@ -38,6 +40,8 @@ pub(crate) struct ServeSettings {
     pub config_file: Option<PathBuf>,
     /// Per-glob header rules from the config file.
     pub header_rules: Vec<HeaderRule>,
+    /// The config file's `[auth]` table.
+    pub sign_in: SignInFile,
 }
 
 /// Merges defaults, the config file, `FERRY_*` variables and the command line `raw` (which
@@ -78,6 +82,7 @@ fn serve_settings_with(
     };
     Ok(ServeSettings {
         args,
+        sign_in: sign_in_table(file.as_ref(), env)?,
         config_file: file.as_ref().map(|f| f.path.clone()),
         header_rules: file.map(|f| f.header_rules).unwrap_or_default(),
     })
@@ -92,6 +97,8 @@ pub(crate) struct RunSettings {
     pub config_file: Option<PathBuf>,
     /// Per-glob header rules for the files of `--static`.
     pub header_rules: Vec<HeaderRule>,
+    /// The config file's `[auth]` table.
+    pub sign_in: SignInFile,
 }
 
 /// Merges defaults, the config file (`--config`, or a `ferry.toml` beside the app),
@@ -133,12 +140,26 @@ fn run_settings_with(
     }
     Ok(RunSettings {
         args,
+        sign_in: sign_in_table(file.as_ref(), env)?,
         header_rules: file
             .as_ref()
             .map(|f| f.header_rules.clone())
             .unwrap_or_default(),
         config_file: file.map(|f| f.path),
     })
+}
+
+/// The `[auth]` table of `file`, if it has one.
+fn sign_in_table(
+    file: Option<&ConfigFile>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<SignInFile> {
+    let Some((file, (table, line))) = file.and_then(|file| Some((file, file.auth_table.as_ref()?)))
+    else {
+        return Ok(SignInFile::default());
+    };
+    let dir = file.path.parent().unwrap_or(Path::new("."));
+    sign_in::parse(table, &file.position(*line), dir, env)
 }
 
 /// Parses `raw` again with the settings of `file` and the `FERRY_*` variables placed as

@@ -1,0 +1,158 @@
+//! Who a request is for: the [`Identity`] the pipeline attaches to a request whose session
+//! cookie or bearer token is valid, and the [`Role`]s of aiwebengine's specification.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ferry_store::UserRecord;
+
+/// What a user may do, from least to most. Anonymous visitors carry no identity at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Role {
+    /// Signed in, nothing more.
+    #[default]
+    Authenticated,
+    /// Manages the scripts they own, their groups own, or they were granted.
+    Editor,
+    /// Manages everything, users' roles included.
+    Administrator,
+}
+
+impl Role {
+    /// The role's name as stored and as scripts see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Authenticated => "authenticated",
+            Role::Editor => "editor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    /// The role named `name` (`admin` is accepted for `administrator`).
+    pub fn parse(name: &str) -> Option<Role> {
+        match name.to_ascii_lowercase().as_str() {
+            "authenticated" | "user" => Some(Role::Authenticated),
+            "editor" => Some(Role::Editor),
+            "administrator" | "admin" => Some(Role::Administrator),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A signed-in user, as requests see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Ferry's id for the user.
+    pub id: String,
+    /// The e-mail address — only when the provider verified it.
+    pub email: Option<String>,
+    /// The display name, if known.
+    pub name: Option<String>,
+    /// The provider the user signed in with.
+    pub provider: String,
+    /// The user's role.
+    pub role: Role,
+}
+
+impl User {
+    /// The user as `record` describes them.
+    pub fn from_record(record: &UserRecord) -> User {
+        User {
+            id: record.id.clone(),
+            email: record.email.clone().filter(|_| record.email_verified),
+            name: record.name.clone(),
+            provider: record.provider.clone(),
+            role: Role::parse(&record.role).unwrap_or_default(),
+        }
+    }
+}
+
+/// How the request proved who it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The session cookie (a browser).
+    Cookie,
+    /// `Authorization: Bearer` with a session id (another program).
+    Bearer,
+}
+
+/// The signed-in user a request is for, attached to the request's extensions by the
+/// identity step of the pipeline. Cheap to clone.
+///
+/// ```
+/// use ferry_auth::Identity;
+/// use ferry_core::Request;
+///
+/// fn greeting(request: &Request) -> String {
+///     match request.extensions().get::<Identity>() {
+///         Some(identity) => format!("hello, {}", identity.user().name.as_deref().unwrap_or("you")),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+/// # let _ = greeting;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Identity {
+    user: Arc<User>,
+    credential: Credential,
+}
+
+impl Identity {
+    /// `user`, proven by `credential`.
+    pub fn new(user: Arc<User>, credential: Credential) -> Identity {
+        Identity { user, credential }
+    }
+
+    /// The user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// How the request proved it.
+    pub fn credential(&self) -> Credential {
+        self.credential
+    }
+
+    /// Whether the user has at least `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.user.role >= role
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_round_trip() {
+        assert!(Role::Administrator > Role::Editor && Role::Editor > Role::Authenticated);
+        for role in [Role::Authenticated, Role::Editor, Role::Administrator] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("Admin"), Some(Role::Administrator));
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn an_unverified_email_is_not_the_users() {
+        let record = UserRecord {
+            id: "u".into(),
+            provider: "p".into(),
+            subject: "s".into(),
+            email: Some("boss@example.com".into()),
+            email_verified: false,
+            name: None,
+            role: "editor".into(),
+            created: 0,
+            last_sign_in: 0,
+        };
+        let user = User::from_record(&record);
+        assert_eq!((user.email, user.role), (None, Role::Editor));
+    }
+}

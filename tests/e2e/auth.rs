@@ -1,0 +1,522 @@
+//! Sign-in against a real OpenID Connect provider (PyPI's `oidc-provider-mock`, started
+//! here): the whole flow for `ferry serve` and `ferry run`, sessions, sign-out, and the
+//! attacks a relying party must refuse.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::support::{Ferry, run_app};
+
+/// A running `oidc-provider-mock`; killed when dropped.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Provider {
+    /// Starts the provider with `extra` arguments on a free port and waits until its
+    /// discovery document answers.
+    fn start(extra: &[&str]) -> Provider {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let program = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/python/.venv/bin/oidc-provider-mock"
+        ));
+        assert!(
+            program.exists(),
+            "{} is missing: run scripts/install-test-tools",
+            program.display()
+        );
+        let child = Command::new(program)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--user-claims",
+                r#"{"sub":"alice","email":"alice@example.com","email_verified":true,"name":"Alice"}"#,
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let provider = Provider { child, issuer };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
+        while std::process::Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &discovery])
+            .status()
+            .map_or(true, |status| !status.success())
+        {
+            assert!(Instant::now() < deadline, "the OIDC provider did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        provider
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client that follows no redirect and keeps no cookie: each step is looked at.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("no Location in {response:?}"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `name=value` of the response's session cookie, and the whole header.
+fn session_cookie(response: &reqwest::Response) -> (String, String) {
+    let header = response
+        .headers()
+        .get(SET_COOKIE)
+        .unwrap_or_else(|| panic!("no Set-Cookie in {response:?}"))
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let pair = header.split(';').next().unwrap().to_owned();
+    (pair, header)
+}
+
+/// The provider's authorization URL for a sign-in started at Ferry with `redirect`.
+async fn start_sign_in(ferry: &Ferry, redirect: &str) -> String {
+    let url = format!(
+        "{}auth/login/oidc?redirect={}",
+        ferry.url,
+        form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+    );
+    let response = client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(&response)
+}
+
+/// Signs in as alice at the provider: the callback URL it sends the browser to.
+async fn approve(authorization: &str) -> String {
+    let response = client()
+        .post(authorization)
+        .form(&[("sub", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{response:?}");
+    location(&response)
+}
+
+/// A complete sign-in: the session cookie pair and where the callback sent the browser.
+async fn sign_in(ferry: &Ferry, redirect: &str) -> (String, String) {
+    let callback = approve(&start_sign_in(ferry, redirect).await).await;
+    let response = client().get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{response:?}");
+    let (cookie, _) = session_cookie(&response);
+    (cookie, location(&response))
+}
+
+async fn json(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"))
+}
+
+fn query_value(url: &str, name: &str) -> String {
+    let query = url.split_once('?').unwrap().1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "public page").unwrap();
+    std::fs::create_dir(dir.path().join("private")).unwrap();
+    std::fs::write(dir.path().join("private/index.html"), "secret page").unwrap();
+    dir
+}
+
+fn serve_behind_sign_in(site: &Path, data: &Path, provider: &Provider, extra: &[&str]) -> Ferry {
+    let data = data.to_str().unwrap();
+    let mut args = vec![
+        "--oidc-issuer",
+        &provider.issuer,
+        "--oidc-client-id",
+        "ferry-test",
+        "--oidc-client-secret",
+        "secret",
+        "--protect",
+        "/private",
+        "--data-dir",
+        data,
+    ];
+    args.extend_from_slice(extra);
+    Ferry::serve(site, &args)
+}
+
+#[tokio::test]
+async fn a_static_site_behind_sign_in_lets_the_user_in_and_out() {
+    let provider = Provider::start(&[]);
+    let site = site();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = serve_behind_sign_in(site.path(), data.path(), &provider, &[]);
+    let client = client();
+    let private = format!("{}private/", ferry.url);
+
+    // Anonymous: the public page is open, the private one sends a browser to sign in and
+    // answers other clients 401.
+    let public = client.get(&ferry.url).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    let navigation = client
+        .get(&private)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(navigation.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&navigation), "/auth/login?redirect=%2Fprivate%2F");
+    let api = client.get(&private).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        api.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+
+    // The sign-in page offers the provider; starting sends the browser to it with PKCE,
+    // state and nonce.
+    let page = client
+        .get(format!("{}auth/login?redirect=/private/", ferry.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/auth/login/oidc?redirect=%2Fprivate%2F"),
+        "{page}"
+    );
+    let authorization = start_sign_in(&ferry, "/private/").await;
+    assert!(authorization.starts_with(&format!("{}/oauth2/authorize?", provider.issuer)));
+    assert_eq!(query_value(&authorization, "code_challenge_method"), "S256");
+    assert_eq!(query_value(&authorization, "code_challenge").len(), 43);
+    assert_eq!(query_value(&authorization, "nonce").len(), 43);
+    assert_eq!(
+        query_value(&authorization, "redirect_uri"),
+        format!("{}auth/callback/oidc", ferry.url)
+    );
+
+    // The provider sends the browser back; Ferry opens a session and goes on to the page.
+    let callback = approve(&authorization).await;
+    let finished = client.get(&callback).send().await.unwrap();
+    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&finished), "/private/");
+    let (cookie, header) = session_cookie(&finished);
+    assert!(cookie.starts_with("ferry_session=") && cookie.len() == "ferry_session=".len() + 43);
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(header.contains(attribute), "{header}");
+    }
+    let inside = client
+        .get(&private)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inside.status(), StatusCode::OK);
+    assert_eq!(inside.text().await.unwrap(), "secret page");
+    let status = json(
+        client
+            .get(format!("{}auth/status", ferry.url))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status["authenticated"], true);
+    assert_eq!(status["user"]["email"], "alice@example.com");
+    assert_eq!(status["user"]["name"], "Alice");
+    assert_eq!(status["user"]["role"], "authenticated");
+
+    // The session id works as a bearer token; a tampered one does not.
+    let id = cookie.split_once('=').unwrap().1.to_owned();
+    let bearer = client.get(&private).bearer_auth(&id).send().await.unwrap();
+    assert_eq!(bearer.status(), StatusCode::OK);
+    let mut tampered = id.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("ferry_session={}", String::from_utf8(tampered).unwrap());
+    let refused = client
+        .get(&private)
+        .header(COOKIE, tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    // The callback cannot be used twice.
+    let replay = client.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(replay.headers().get(SET_COOKIE).is_none());
+
+    // Signing out ends the session on the server: the old cookie opens nothing.
+    let out = client
+        .post(format!("{}auth/logout", ferry.url))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(session_cookie(&out).1.contains("Max-Age=0"));
+    let after = client
+        .get(&private)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+
+    // Neither the code nor the state reached the log.
+    let log = ferry
+        .stderr_until(Duration::from_secs(5), |line| line.contains("/auth/logout"))
+        .join("\n");
+    assert!(
+        log.contains("/auth/callback/oidc?code=REDACTED&state=REDACTED"),
+        "{log}"
+    );
+    assert!(!log.contains(&query_value(&callback, "code")), "{log}");
+}
+
+#[tokio::test]
+async fn forged_and_mixed_up_answers_are_refused() {
+    let provider = Provider::start(&[]);
+    let site = site();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = serve_behind_sign_in(site.path(), data.path(), &provider, &[]);
+    let client = client();
+    let callback = |query: &str| format!("{}auth/callback/oidc?{query}", ferry.url);
+
+    // An answer to no sign-in of ours.
+    let unknown = client
+        .get(callback("code=x&state=forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("expired or was already used")
+    );
+
+    // Denied consent at the provider.
+    let authorization = start_sign_in(&ferry, "/").await;
+    let denied = client
+        .post(&authorization)
+        .form(&[("sub", "alice"), ("action", "deny")])
+        .send()
+        .await
+        .unwrap();
+    let back = client.get(location(&denied)).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FORBIDDEN);
+    assert!(back.headers().get(SET_COOKIE).is_none());
+
+    // Code injection: the code of one sign-in with the state of another. The ID token
+    // carries the other sign-in's nonce.
+    let first = start_sign_in(&ferry, "/").await;
+    let second = approve(&start_sign_in(&ferry, "/").await).await;
+    let injected = callback(&format!(
+        "code={}&state={}",
+        query_value(&second, "code"),
+        query_value(&first, "state")
+    ));
+    let refused = client.get(injected).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.text().await.unwrap().contains("nonce"));
+
+    // A replayed code under a fresh state: the provider refuses it.
+    let used = approve(&start_sign_in(&ferry, "/").await).await;
+    assert_eq!(
+        client.get(&used).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let fresh = approve(&start_sign_in(&ferry, "/").await).await;
+    let replayed = callback(&format!(
+        "code={}&state={}",
+        query_value(&used, "code"),
+        query_value(&fresh, "state")
+    ));
+    let replay = client.get(replayed).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        replay
+            .text()
+            .await
+            .unwrap()
+            .contains("refused the sign-in code")
+    );
+
+    // An RFC 9207 `iss` naming another issuer: a mix-up.
+    let mixed = approve(&start_sign_in(&ferry, "/").await).await;
+    let mixed = format!("{mixed}&iss=https%3A%2F%2Fevil.example");
+    let mix_up = client.get(mixed).send().await.unwrap();
+    assert_eq!(mix_up.status(), StatusCode::BAD_REQUEST);
+
+    // Redirects leave nobody on another site.
+    for target in ["https://evil.example/", "//evil.example", "/\\evil.example"] {
+        let (_, landed) = sign_in(&ferry, target).await;
+        assert_eq!(landed, "/", "{target}");
+    }
+}
+
+/// A discovery document served by the test itself, for provider behaviour the mock cannot
+/// show; returns its issuer URL (where the document is found).
+async fn discovery_document(document: serde_json::Value) -> String {
+    let body = document.to_string();
+    let server =
+        ferry_core::App::new()
+            .get("/.well-known/openid-configuration", move |_request| {
+                let body = body.clone();
+                async move {
+                    ferry_core::Json(serde_json::from_str::<serde_json::Value>(&body).unwrap())
+                }
+            })
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+    let url = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run_until(std::future::pending()));
+    url
+}
+
+#[tokio::test]
+async fn a_provider_whose_document_names_another_issuer_is_not_trusted() {
+    let issuer = discovery_document(serde_json::json!({
+        "issuer": "https://impostor.example",
+        "authorization_endpoint": "https://impostor.example/authorize",
+        "token_endpoint": "https://impostor.example/token",
+        "jwks_uri": "https://impostor.example/jwks",
+    }))
+    .await;
+    let site = site();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = Ferry::serve(
+        site.path(),
+        &[
+            "--oidc-issuer",
+            &issuer,
+            "--oidc-client-id",
+            "c",
+            "--oidc-client-secret",
+            "s",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ],
+    );
+    let response = client()
+        .get(format!("{}auth/login/oidc", ferry.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("names the issuer https://impostor.example"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
+    let provider = Provider::start(&[]);
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("who.js"),
+        r#"
+        register("/who", (c) => JSON.stringify({ email: c.request.auth.userEmail, role: c.request.auth.role }));
+        register("/change", (c) => JSON.stringify({ signedIn: c.request.auth.isAuthenticated }), "POST");
+        "#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(
+        app.path(),
+        data.path(),
+        &[
+            "--oidc-issuer",
+            &provider.issuer,
+            "--oidc-client-id",
+            "ferry-test",
+            "--oidc-client-secret",
+            "secret",
+            "--bootstrap-admin",
+            "alice@example.com",
+        ],
+    );
+    assert!(
+        ferry.banner.iter().any(|line| line.contains("Sign-in:")),
+        "{:?}",
+        ferry.banner
+    );
+    let (cookie, _) = sign_in(&ferry, "/who").await;
+    let client = client();
+    let who = json(
+        client
+            .get(format!("{}who", ferry.url))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        who,
+        serde_json::json!({ "email": "alice@example.com", "role": "administrator" })
+    );
+    let change = |origin: Option<String>| {
+        let mut request = client
+            .post(format!("{}change", ferry.url))
+            .header(COOKIE, &cookie);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        async move {
+            json(request.send().await.unwrap()).await["signedIn"]
+                .as_bool()
+                .unwrap()
+        }
+    };
+    let own_origin = ferry.url.trim_end_matches('/').to_owned();
+    assert!(change(Some(own_origin)).await, "same origin");
+    assert!(
+        change(None).await,
+        "no Origin: not a browser's cross-site request"
+    );
+    assert!(
+        !change(Some("https://evil.example".into())).await,
+        "cross-site"
+    );
+}
