@@ -520,3 +520,68 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
         "cross-site"
     );
 }
+
+#[tokio::test]
+async fn the_development_sign_in_works_on_loopback_only_and_says_so() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("who.js"),
+        r#"register("/who", (c) => JSON.stringify({ name: c.request.auth.userName, role: c.request.auth.role }));"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(app.path(), data.path(), &["--dev"]);
+    let client = client();
+    let page = client
+        .get(format!("{}auth/login", ferry.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Development sign-in"), "{page}");
+    let form = [
+        ("name", "Dee"),
+        ("email", "dee@example.com"),
+        ("role", "editor"),
+        ("redirect", "/who"),
+    ];
+    let signed_in = client
+        .post(format!("{}auth/login/dev", ferry.url))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/who");
+    let (cookie, _) = session_cookie(&signed_in);
+    let who = json(
+        client
+            .get(format!("{}who", ferry.url))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(who, serde_json::json!({ "name": "Dee", "role": "editor" }));
+    // Through a proxy, the request may come from anywhere: refused.
+    let proxied = client
+        .post(format!("{}auth/login/dev", ferry.url))
+        .header("x-forwarded-for", "203.0.113.9")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), StatusCode::FORBIDDEN);
+    let log = ferry
+        .stderr_until(Duration::from_secs(5), |line| {
+            line.contains("development sign-in:")
+        })
+        .join("\n");
+    assert!(
+        log.contains("anyone on this machine can sign in as anyone"),
+        "{log}"
+    );
+}

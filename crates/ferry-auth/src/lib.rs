@@ -70,3 +70,51 @@ pub use redirect::same_origin_target;
 pub use rules::AccessRule;
 pub use session::{DEFAULT_COOKIE_NAME, SessionSettings};
 pub use sign_in::{CallbackParams, SignInError};
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input this crate
+/// owns. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Looks for a session id in a `Cookie` and an `Authorization` header.
+    pub fn session_from_headers(cookie: &[u8], authorization: &[u8]) -> bool {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            (http::header::COOKIE, cookie),
+            (http::header::AUTHORIZATION, authorization),
+        ] {
+            if let Ok(value) = http::HeaderValue::from_bytes(value) {
+                headers.insert(name, value);
+            }
+        }
+        crate::session::presented(&headers, &crate::SessionSettings::default()).is_some()
+    }
+
+    /// Parses an ID token and checks it against a fixed key set.
+    pub fn id_token(token: &str) -> bool {
+        let keys: crate::keys::KeySet = serde_json::from_str(
+            r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},{"kty":"RSA","kid":"r","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw","e":"AQAB"}]}"#,
+        )
+        .expect("the fixed key set is valid JSON");
+        let issuer =
+            crate::id_token::ExpectedIssuer::from_metadata("https://id.example/{tenantid}");
+        let expect = crate::id_token::Expectations {
+            issuer: &issuer,
+            client_id: "ferry",
+            nonce: "n",
+            now: 1_800_000_000,
+        };
+        crate::id_token::SignedToken::parse(token)
+            .and_then(|token| token.verify(&keys.signing_keys(), &expect))
+            .is_ok()
+    }
+
+    /// Reads a callback's query or form, a redirect target and a path for the access rules.
+    pub fn callback_and_paths(encoded: &[u8], text: &str) -> bool {
+        let params = crate::CallbackParams::parse(encoded);
+        let _ = params.refusal();
+        let target = crate::same_origin_target(Some(text));
+        assert!(target.starts_with('/') && !target.starts_with("//") && !target.contains('\\'));
+        let normalized = crate::rules::normalize(text);
+        !normalized.contains("/../")
+    }
+}

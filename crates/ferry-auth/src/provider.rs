@@ -186,7 +186,9 @@ pub(crate) struct Provider {
 #[derive(Debug, Default)]
 struct Cache {
     metadata: Option<(Arc<Metadata>, Instant)>,
-    keys: Option<(Arc<Vec<Jwk>>, Instant)>,
+    keys: Option<Arc<Vec<Jwk>>>,
+    /// When a token with an unknown key last made us fetch the set again.
+    last_refetch: Option<Instant>,
 }
 
 impl Provider {
@@ -224,7 +226,8 @@ impl Provider {
     }
 
     /// The signing keys: cached ones, or fetched ones when there are none yet or when
-    /// `refresh` asks (and the last fetch is older than [`KEYS_REFETCH_INTERVAL`]).
+    /// `refresh` asks (a token named a key we do not have) and no such fetch happened in the
+    /// last [`KEYS_REFETCH_INTERVAL`].
     pub(crate) async fn keys(
         &self,
         client: &ProviderClient,
@@ -232,14 +235,20 @@ impl Provider {
         refresh: bool,
     ) -> Result<Arc<Vec<Jwk>>, DiscoveryError> {
         let mut cache = self.cache.lock().await;
-        if let Some((keys, fetched)) = &cache.keys
-            && (!refresh || fetched.elapsed() < KEYS_REFETCH_INTERVAL)
+        let refetch_allowed = cache
+            .last_refetch
+            .is_none_or(|last| last.elapsed() >= KEYS_REFETCH_INTERVAL);
+        if let Some(keys) = &cache.keys
+            && (!refresh || !refetch_allowed)
         {
             return Ok(keys.clone());
         }
+        if refresh {
+            cache.last_refetch = Some(Instant::now());
+        }
         let set: KeySet = client.get_json(&metadata.jwks_uri, None).await?;
         let keys = Arc::new(set.signing_keys());
-        cache.keys = Some((keys.clone(), Instant::now()));
+        cache.keys = Some(keys.clone());
         Ok(keys)
     }
 }

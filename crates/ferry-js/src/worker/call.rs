@@ -292,7 +292,12 @@ fn prepare<'js>(
     match event {
         SocketEvent::Open(request) => {
             args.push_arg("open")?;
-            args.push_arg(context::create(ctx, internal, *request, context_kind(kind))?)?;
+            args.push_arg(context::create(
+                ctx,
+                internal,
+                *request,
+                context_kind(kind),
+            )?)?;
         }
         SocketEvent::Text(text) => {
             args.push_arg("message")?;
