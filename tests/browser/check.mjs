@@ -5,6 +5,8 @@
 //   node check.mjs live-reload URL DIR    -> what live reload did (see liveReload below)
 //   node check.mjs websocket URL          -> a WebSocket echo from the page at URL (/echo)
 //   node check.mjs graphql-chat URL       -> two chat pages: what the second shows of the first
+//   node check.mjs sign-in URL            -> a sign-in through the provider's page, protected
+//                                            pages before and after signing out
 //
 // Prints one JSON object on stdout; exits non-zero on failure.
 
@@ -63,6 +65,8 @@ try {
     result = await graphqlChat(browser, url);
   } else if (mode === "live-reload") {
     result = await liveReload(page, url, dir);
+  } else if (mode === "sign-in") {
+    result = await signIn(page, url);
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
@@ -149,4 +153,31 @@ async function graphqlChat(browser, url) {
   const shown = await reader.evaluate(() => document.getElementById("log").textContent);
   await context.close();
   return { shown };
+}
+
+// Opens a protected file: Ferry sends the browser to its sign-in page, the user picks the
+// provider, types a name on the provider's own page and comes back to the file. Then a
+// protected script route answers, the user signs out, and the file is closed again.
+async function signIn(page, url) {
+  await page.goto(`${url}private/doc.html`);
+  const signInPage = page.url();
+  await page.click("a.provider");
+  await page.fill('input[name="sub"]', "alice");
+  await page.click('button[type="submit"]:not([name])');
+  await page.waitForURL(`${url}private/doc.html`, { timeout: 10000 });
+  const file = await page.textContent("body");
+  await page.goto(`${url}app/data`);
+  const script = JSON.parse(await page.textContent("body"));
+  const cookies = await page.context().cookies();
+  await page.goto(`${url}auth/logout`);
+  const afterSignOut = page.url();
+  await page.goto(`${url}private/doc.html`);
+  return {
+    signInPage,
+    file: file.trim(),
+    script,
+    cookie: cookies.map(({ name, httpOnly, sameSite }) => ({ name, httpOnly, sameSite })),
+    afterSignOut,
+    fileAgain: page.url(),
+  };
 }

@@ -585,3 +585,221 @@ async fn the_development_sign_in_works_on_loopback_only_and_says_so() {
         "{log}"
     );
 }
+
+/// panva's `oidc-provider` (npm, certified), strict: PKCE required, RFC 9207 `iss` in every
+/// answer, e-mail and name only from the userinfo endpoint. Killed when dropped.
+struct StrictProvider {
+    child: Child,
+}
+
+impl StrictProvider {
+    /// Starts it on `port`, accepting only `callback` as redirect URI.
+    fn start(port: u16, callback: &str) -> StrictProvider {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/oidc"));
+        assert!(
+            dir.join("node_modules/oidc-provider").exists(),
+            "tests/oidc/node_modules is missing: run scripts/install-test-tools"
+        );
+        let mut child = Command::new("node")
+            .arg("provider.mjs")
+            .arg(port.to_string())
+            .arg(callback)
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (ready, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("ready") {
+                    let _ = ready.send(());
+                }
+            }
+        });
+        wait.recv_timeout(Duration::from_secs(30))
+            .expect("the strict OIDC provider started");
+        StrictProvider { child }
+    }
+}
+
+impl Drop for StrictProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser's way through the strict provider's login and consent pages, cookies kept:
+/// from the authorization URL to the callback URL it sends the browser back to.
+async fn through_strict_provider(authorization: &str, login: &str) -> String {
+    let client = client();
+    let mut cookies: std::collections::BTreeMap<String, String> = Default::default();
+    let mut url = authorization.to_owned();
+    let mut form: Option<Vec<(&str, &str)>> = None;
+    for _ in 0..12 {
+        if url.contains("/auth/callback/") {
+            return url;
+        }
+        let cookie_header = cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = match form.take() {
+            Some(fields) => client.post(&url).form(&fields),
+            None => client.get(&url),
+        };
+        let response = request.header(COOKIE, cookie_header).send().await.unwrap();
+        for value in response.headers().get_all(SET_COOKIE) {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            if let Some((name, value)) = pair.split_once('=') {
+                cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        if response.status().is_redirection() {
+            let next = location(&response);
+            url = if next.starts_with('/') {
+                // Relative to the provider's origin.
+                let origin_end = url.find("://").map_or(0, |at| at + 3);
+                let host_end = url[origin_end..]
+                    .find('/')
+                    .map_or(url.len(), |at| origin_end + at);
+                format!("{}{next}", &url[..host_end])
+            } else {
+                next
+            };
+            continue;
+        }
+        let page = response.text().await.unwrap();
+        form = Some(if page.contains(r#"value="login""#) {
+            vec![("prompt", "login"), ("login", login), ("password", "any")]
+        } else if page.contains(r#"value="consent""#) {
+            vec![("prompt", "consent")]
+        } else {
+            panic!("unexpected page at {url}: {page}");
+        });
+    }
+    panic!("the provider never sent the browser back");
+}
+
+#[tokio::test]
+async fn a_strict_certified_provider_signs_in_with_pkce_iss_and_userinfo_claims() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("who.js"),
+        r#"register("/who", (c) => JSON.stringify({ email: c.request.auth.userEmail, name: c.request.auth.userName }));"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(
+        app.path(),
+        data.path(),
+        &[
+            "--oidc-issuer",
+            &issuer,
+            "--oidc-client-id",
+            "ferry",
+            "--oidc-client-secret",
+            "conformance-secret",
+        ],
+    );
+    let _provider = StrictProvider::start(port, &format!("{}auth/callback/oidc", ferry.url));
+
+    let callback = through_strict_provider(&start_sign_in(&ferry, "/who").await, "ada").await;
+    assert_eq!(query_value(&callback, "iss"), issuer);
+    let response = client().get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (cookie, _) = session_cookie(&response);
+    let who = json(
+        client()
+            .get(format!("{}who", ferry.url))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    // The ID token has only `sub`: e-mail and name came from the userinfo endpoint.
+    assert_eq!(
+        who,
+        serde_json::json!({ "email": "ada@example.com", "name": "User ada" })
+    );
+
+    // The provider promises `iss`: an answer without it is refused.
+    let callback = through_strict_provider(&start_sign_in(&ferry, "/who").await, "bob").await;
+    let without_iss: String = callback
+        .split('&')
+        .filter(|part| !part.starts_with("iss="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let refused = client().get(&without_iss).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn a_browser_signs_in_at_the_providers_page_and_out_again() {
+    let provider = Provider::start(&[]);
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("data.js"),
+        r#"register("/app/data", (c) => ({ status: 200, contentType: "application/json", body: JSON.stringify({ email: c.request.auth.userEmail }) }));"#,
+    )
+    .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::create_dir(files.path().join("private")).unwrap();
+    std::fs::write(
+        files.path().join("private/doc.html"),
+        "<!doctype html><p>the private document</p>",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(
+        app.path(),
+        data.path(),
+        &[
+            "--static",
+            files.path().to_str().unwrap(),
+            "--oidc-issuer",
+            &provider.issuer,
+            "--oidc-client-id",
+            "ferry-test",
+            "--oidc-client-secret",
+            "secret",
+            "--protect",
+            "/private",
+            "--protect",
+            "/app",
+        ],
+    );
+    let result = crate::browser::browser("sign-in", &[&ferry.url]);
+    assert_eq!(
+        result["signInPage"],
+        format!("{}auth/login?redirect=%2Fprivate%2Fdoc.html", ferry.url)
+    );
+    assert_eq!(result["file"], "the private document");
+    assert_eq!(result["script"]["email"], "alice@example.com");
+    assert_eq!(
+        result["cookie"],
+        serde_json::json!([{ "name": "ferry_session", "httpOnly": true, "sameSite": "Lax" }])
+    );
+    assert_eq!(result["afterSignOut"], ferry.url);
+    assert!(
+        result["fileAgain"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}auth/login", ferry.url)),
+        "{result}"
+    );
+}
