@@ -458,6 +458,7 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
         r#"
         register("/who", (c) => JSON.stringify({ email: c.request.auth.userEmail, role: c.request.auth.role }));
         register("/change", (c) => JSON.stringify({ signedIn: c.request.auth.isAuthenticated }), "POST");
+        register("/headers", (c) => JSON.stringify({ cookie: c.request.headers.cookie ?? null, authorization: c.request.headers.authorization ?? null }));
         "#,
     )
     .unwrap();
@@ -509,6 +510,34 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
                 .unwrap()
         }
     };
+    // The session id never reaches the script: not in Cookie, not in Authorization.
+    let seen = json(
+        client
+            .get(format!("{}headers", ferry.url))
+            .header(COOKIE, format!("theme=dark; {cookie}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        seen,
+        serde_json::json!({ "cookie": "theme=dark", "authorization": null })
+    );
+    let id = cookie.split_once('=').unwrap().1;
+    let seen = json(
+        client
+            .get(format!("{}headers", ferry.url))
+            .bearer_auth(id)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        seen,
+        serde_json::json!({ "cookie": null, "authorization": null })
+    );
     let own_origin = ferry.url.trim_end_matches('/').to_owned();
     assert!(change(Some(own_origin)).await, "same origin");
     assert!(
@@ -802,4 +831,181 @@ fn a_browser_signs_in_at_the_providers_page_and_out_again() {
             .starts_with(&format!("{}auth/login", ferry.url)),
         "{result}"
     );
+}
+
+/// Signs in with the development form as `name` with `role`: the cookie and the user's id.
+async fn dev_sign_in(ferry: &Ferry, name: &str, role: &str) -> (String, String) {
+    let client = client();
+    let email = format!("{name}@example.com");
+    let response = client
+        .post(format!("{}auth/login/dev", ferry.url))
+        .form(&[("name", name), ("email", &email), ("role", role)])
+        .send()
+        .await
+        .unwrap();
+    let (cookie, _) = session_cookie(&response);
+    let status = json(
+        client
+            .get(format!("{}auth/status", ferry.url))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    (cookie, status["user"]["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_management_api_follows_roles_and_ownership_and_audits_every_decision() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("site.js"),
+        r#"register("/", () => "home");"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(
+        app.path(),
+        data.path(),
+        &["--dev", "--admin-token", "break-glass-token"],
+    );
+    let client = client();
+    let (ed, ed_id) = dev_sign_in(&ferry, "ed", "editor").await;
+    let (ted, ted_id) = dev_sign_in(&ferry, "ted", "editor").await;
+    let (uma, uma_id) = dev_sign_in(&ferry, "uma", "authenticated").await;
+    let upsert = |cookie: &str, uri: &str| {
+        client
+            .post(format!("{}engine/upsert_script", ferry.url))
+            .header(COOKIE, cookie)
+            .form(&[
+                ("uri", uri),
+                ("content", r#"register("/ed", () => "ed's");"#),
+            ])
+            .send()
+    };
+    let status_of = |response: reqwest::Response| response.status();
+
+    // An editor uploads a new script and owns it; another editor may not touch it.
+    assert_eq!(
+        status_of(upsert(&ed, "ed.js").await.unwrap()),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(upsert(&ted, "ed.js").await.unwrap()),
+        StatusCode::FORBIDDEN
+    );
+    let read = |cookie: &str| {
+        client
+            .get(format!("{}engine/read_script?uri=ed.js", ferry.url))
+            .header(COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(status_of(read(&ed).await.unwrap()), StatusCode::OK);
+    assert_eq!(status_of(read(&ted).await.unwrap()), StatusCode::FORBIDDEN);
+    let owners = json(
+        client
+            .get(format!("{}engine/script_owners?uri=ed.js", ferry.url))
+            .header(COOKIE, &ed)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(owners["owners"], serde_json::json!([ed_id]));
+    // The app's own files belong to nobody: editors cannot replace them.
+    let all = json(
+        client
+            .get(format!("{}engine/scripts", ferry.url))
+            .bearer_auth("break-glass-token")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let app_script = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|script| script["uri"].as_str().unwrap().to_owned())
+        .find(|uri| uri.ends_with("site.js"))
+        .unwrap();
+    assert_eq!(
+        status_of(upsert(&ed, &app_script).await.unwrap()),
+        StatusCode::FORBIDDEN
+    );
+    // A plain user and a stranger get nothing.
+    assert_eq!(
+        status_of(upsert(&uma, "uma.js").await.unwrap()),
+        StatusCode::FORBIDDEN
+    );
+    let anonymous = client
+        .get(format!("{}engine/scripts", ferry.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // Editors list what they may manage.
+    let listed = json(
+        client
+            .get(format!("{}engine/scripts", ferry.url))
+            .header(COOKIE, &ted)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed, serde_json::json!([]));
+
+    // Nobody below administrator changes roles, their own least of all.
+    let promote = |credential: (&str, &str), user: &str, role: &str| {
+        let request = client
+            .post(format!("{}engine/user_roles", ferry.url))
+            .form(&[("user_id", user), ("role", role)]);
+        match credential {
+            ("cookie", cookie) => request.header(COOKIE, cookie),
+            (_, token) => request.bearer_auth(token),
+        }
+        .send()
+    };
+    for (cookie, user) in [(&ed, &ed_id), (&uma, &uma_id)] {
+        let escalation = promote(("cookie", cookie), user, "administrator")
+            .await
+            .unwrap();
+        assert_eq!(escalation.status(), StatusCode::FORBIDDEN);
+    }
+    // The break-glass token makes ted an administrator; ted's session sees it at once.
+    let promoted = promote(("bearer", "break-glass-token"), &ted_id, "administrator")
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), StatusCode::OK);
+    assert_eq!(
+        status_of(upsert(&ted, "ed.js").await.unwrap()),
+        StatusCode::OK
+    );
+    let users = json(
+        client
+            .get(format!("{}engine/users", ferry.url))
+            .header(COOKIE, &ted)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(users.as_array().unwrap().len(), 3);
+
+    let log = ferry
+        .stderr_until(Duration::from_secs(5), |line| {
+            line.contains("gave") && line.contains("administrator")
+        })
+        .join("\n");
+    assert!(
+        log.contains("upsert ed.js: denied (not an owner of the script)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("grant a role: denied (only administrators manage users)"),
+        "{log}"
+    );
+    assert!(log.contains("admin token grant a role: allowed"), "{log}");
 }

@@ -12,7 +12,7 @@ use crate::identity::{Credential, Identity, Role, User};
 use crate::provider::{Provider, ProviderSettings};
 use crate::rules::AccessRule;
 use crate::secret::random_token;
-use crate::session::{SessionMemory, SessionSettings, TOUCH_EVERY_SECS, stored_hash};
+use crate::session::{CookieNames, SessionId, SessionMemory, SessionSettings, TOUCH_EVERY_SECS};
 use crate::sign_in::{self, CallbackParams, SignInError};
 
 /// How long a sign-in may wait for the provider's answer.
@@ -39,6 +39,9 @@ pub struct AuthSettings {
     pub public_url: Option<String>,
     /// Paths kept for signed-in users.
     pub rules: Vec<AccessRule>,
+    /// The break-glass credential: its holder (`Authorization: Bearer TOKEN`) manages users
+    /// and roles as an administrator, without signing in. Default none.
+    pub admin_token: Option<String>,
 }
 
 /// Why the settings cannot be used.
@@ -93,6 +96,7 @@ struct Inner {
     client: ProviderClient,
     store: Arc<Mutex<Box<dyn IdentityStore + Send>>>,
     memory: SessionMemory,
+    cookie_names: CookieNames,
 }
 
 /// A new session: the id for the cookie, and the user.
@@ -142,6 +146,7 @@ impl Auth {
             .cloned()
             .map(Provider::new)
             .collect();
+        let cookie_names = CookieNames::new(&settings.sessions);
         Ok(Auth {
             inner: Arc::new(Inner {
                 settings,
@@ -149,6 +154,7 @@ impl Auth {
                 client: ProviderClient::new()?,
                 store: Arc::new(Mutex::new(Box::new(store))),
                 memory: SessionMemory::default(),
+                cookie_names,
             }),
         })
     }
@@ -156,6 +162,11 @@ impl Auth {
     /// The settings.
     pub fn settings(&self) -> &AuthSettings {
         &self.inner.settings
+    }
+
+    /// The session cookie's names.
+    pub(crate) fn cookie_names(&self) -> &CookieNames {
+        &self.inner.cookie_names
     }
 
     pub(crate) fn providers(&self) -> impl Iterator<Item = &ProviderSettings> {
@@ -310,7 +321,9 @@ impl Auth {
         let email_verified = account.email_verified;
         let name = account.name.map(str::to_owned);
         let id = random_token();
-        let hash = stored_hash(&id);
+        let hash = SessionId::parse(&id)
+            .expect("a random token has the shape of a session id")
+            .stored_hash();
         let keep = self.inner.settings.sessions.max_per_user;
         let now = unix_now();
         let (user, evicted) = self
@@ -343,7 +356,7 @@ impl Auth {
             .await
             .map_err(|error| SignInError::Store(error.to_string()))?;
         for hash in &evicted {
-            self.inner.memory.forget(hash);
+            self.inner.memory.forget_hash(hash);
         }
         // A role may have changed: sessions remembered with the old one are asked again.
         self.inner.memory.forget_user(&user.id);
@@ -357,38 +370,71 @@ impl Auth {
         Ok(id)
     }
 
-    /// Who the session `id` is for, if it is alive; notes its use (at most once a minute).
-    pub async fn identify(&self, id: &str, credential: Credential) -> Option<Identity> {
-        let hash = stored_hash(id);
-        let settings = &self.inner.settings.sessions;
+    /// Who the session `id` is for when that is known without asking the store: `None`
+    /// when the store must be asked ([`Auth::identify`]).
+    pub(crate) fn recall(
+        &self,
+        id: &SessionId,
+        credential: Credential,
+    ) -> Option<Option<Identity>> {
         let now = unix_now();
-        let remembered = match self.inner.memory.recall(&hash) {
-            Some(remembered) => remembered,
-            None => {
-                let (session, record) =
-                    match self.with_store(move |store| store.session(&hash)).await {
-                        Ok(Some(found)) => found,
-                        Ok(None) => return None,
-                        Err(error) => {
-                            tracing::error!(%error, "cannot read a session");
-                            return None;
-                        }
-                    };
-                let user = Arc::new(User::from_record(&record));
-                self.inner
-                    .memory
-                    .remember(hash, user, session.created, session.last_seen);
-                self.inner.memory.recall(&hash)?
+        let remembered = self.inner.memory.recall(id, now)?;
+        Some(self.admit(id, remembered, credential, now))
+    }
+
+    /// Who the session `id` is for, if it is alive: remembered, or read from the store.
+    pub(crate) async fn identify(
+        &self,
+        id: &SessionId,
+        credential: Credential,
+    ) -> Option<Identity> {
+        if let Some(known) = self.recall(id, credential) {
+            return known;
+        }
+        if !id.is_well_formed() {
+            return None;
+        }
+        let hash = id.stored_hash();
+        let (session, record) = match self.with_store(move |store| store.session(&hash)).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::error!(%error, "cannot read a session");
+                return None;
             }
         };
-        if !settings.is_alive(remembered.created, remembered.last_seen, now) {
-            self.inner.memory.forget(&hash);
-            self.end_session_in_background(hash);
+        let user = Arc::new(User::from_record(&record));
+        let now = unix_now();
+        let remembered =
+            self.inner
+                .memory
+                .remember(*id, hash, user, (session.created, session.last_seen), now);
+        self.admit(id, remembered, credential, now)
+    }
+
+    /// The identity of a remembered session if it is alive (a dead one is ended); notes its
+    /// use at most once a minute.
+    fn admit(
+        &self,
+        id: &SessionId,
+        remembered: crate::session::Remembered,
+        credential: Credential,
+        now: i64,
+    ) -> Option<Identity> {
+        if !self
+            .inner
+            .settings
+            .sessions
+            .is_alive(remembered.created, remembered.last_seen, now)
+        {
+            self.inner.memory.forget(id);
+            self.end_session_in_background(id.stored_hash());
             return None;
         }
         if now - remembered.last_seen >= TOUCH_EVERY_SECS {
-            self.inner.memory.touched(&hash, now);
+            self.inner.memory.touched(id, now);
             let auth = self.clone();
+            let hash = id.stored_hash();
             tokio::spawn(async move {
                 if let Err(error) = auth
                     .with_store(move |store| store.touch_session(&hash, now))
@@ -398,7 +444,7 @@ impl Auth {
                 }
             });
         }
-        Some(Identity::new(remembered.user, credential))
+        Some(Identity::of_session(remembered.user, credential, *id))
     }
 
     fn end_session_in_background(&self, hash: [u8; 32]) {
@@ -410,10 +456,26 @@ impl Auth {
         });
     }
 
+    /// Every user, oldest first.
+    pub(crate) async fn users(&self) -> Result<Vec<ferry_store::UserRecord>, StoreError> {
+        self.with_store(|store| store.users()).await
+    }
+
+    /// Gives user `id` the role `role`; their sessions see it at once. Says whether the
+    /// user exists.
+    pub(crate) async fn set_role(&self, id: &str, role: Role) -> Result<bool, StoreError> {
+        let user = id.to_owned();
+        let changed = self
+            .with_store(move |store| store.set_role(&user, role.as_str()))
+            .await?;
+        self.inner.memory.forget_user(id);
+        Ok(changed)
+    }
+
     /// Ends the session `id` on the server.
-    pub(crate) async fn sign_out(&self, id: &str) {
-        let hash = stored_hash(id);
-        self.inner.memory.forget(&hash);
+    pub(crate) async fn sign_out(&self, id: &SessionId) {
+        let hash = id.stored_hash();
+        self.inner.memory.forget(id);
         if let Err(error) = self
             .with_store(move |store| store.delete_session(&hash))
             .await
@@ -423,10 +485,10 @@ impl Auth {
     }
 
     /// Extends the session `id` now (the sliding timeout starts again).
-    pub(crate) async fn refresh(&self, id: &str) -> Result<(), StoreError> {
-        let hash = stored_hash(id);
+    pub(crate) async fn refresh(&self, id: &SessionId) -> Result<(), StoreError> {
+        let hash = id.stored_hash();
         let now = unix_now();
-        self.inner.memory.touched(&hash, now);
+        self.inner.memory.touched(id, now);
         self.with_store(move |store| store.touch_session(&hash, now))
             .await
     }

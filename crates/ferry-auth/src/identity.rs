@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use ferry_store::UserRecord;
 
+use crate::session::SessionId;
+
 /// What a user may do, from least to most. Anonymous visitors carry no identity at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Role {
@@ -101,17 +103,42 @@ pub enum Credential {
 pub struct Identity {
     user: Arc<User>,
     credential: Credential,
+    /// The session that proved it (taken out of the request's headers).
+    session: Option<SessionId>,
 }
 
 impl Identity {
     /// `user`, proven by `credential`.
     pub fn new(user: Arc<User>, credential: Credential) -> Identity {
-        Identity { user, credential }
+        Identity {
+            user,
+            credential,
+            session: None,
+        }
+    }
+
+    /// `user`, proven by `credential` carrying the session `id`.
+    pub(crate) fn of_session(user: Arc<User>, credential: Credential, id: SessionId) -> Identity {
+        Identity {
+            user,
+            credential,
+            session: Some(id),
+        }
+    }
+
+    /// The session that proved it, for sign-out and refresh.
+    pub(crate) fn session(&self) -> Option<&SessionId> {
+        self.session.as_ref()
     }
 
     /// The user.
     pub fn user(&self) -> &User {
         &self.user
+    }
+
+    /// The user, shared: for keeping beyond the request without a copy.
+    pub fn shared_user(&self) -> Arc<User> {
+        self.user.clone()
     }
 
     /// How the request proved it.

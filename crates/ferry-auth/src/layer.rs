@@ -3,6 +3,9 @@
 //! without a session is sent to sign in and back, another client gets 401 with a
 //! `WWW-Authenticate` challenge, a user the rule does not admit gets 403.
 //!
+//! The session id is then taken out of the request's headers: scripts and files never see
+//! it, so a script cannot send its caller's session anywhere.
+//!
 //! A request that changes state (anything but GET, HEAD and OPTIONS) and is authenticated
 //! only by the cookie must come from the site itself (`Origin`, else `Sec-Fetch-Site`);
 //! from elsewhere it is handled as anonymous, so a forged cross-site form can do nothing a
@@ -12,14 +15,15 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use ferry_core::{Body, BoxFuture, Request, Response};
-use http::header::{ACCEPT, CACHE_CONTROL, LOCATION, ORIGIN, WWW_AUTHENTICATE};
+use futures_util::future::Either;
+use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, ORIGIN, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::auth::Auth;
 use crate::identity::Credential;
 use crate::routes::origin;
 use crate::rules::{Verdict, judge};
-use crate::session::presented;
+use crate::session::take_credential;
 
 /// The paths of sign-in itself, which no rule may close.
 const AUTH_PREFIX: &str = "/auth/";
@@ -36,10 +40,11 @@ impl Auth {
         IdentifyLayer { auth: self.clone() }
     }
 
-    /// Adds sign-in to `app`: the `/auth/*` routes and the identity step around every
-    /// route. This is what the stack's authentication step runs.
+    /// Adds sign-in to `app`: the `/auth/*` routes, user management (`/engine/users`,
+    /// `/engine/user_roles`) and the identity step around every route. This is what the
+    /// stack's authentication step runs.
     pub fn install(&self, app: ferry_core::App) -> ferry_core::App {
-        self.routes(app).layer(self.layer())
+        self.admin_routes(self.routes(app)).layer(self.layer())
     }
 }
 
@@ -68,35 +73,80 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response, Infallible>>;
+    /// The inner service's future when the session is known (or there is none): the hot
+    /// path allocates nothing; boxed when the store must be asked or the request refused.
+    type Future = Either<S::Future, BoxFuture<Result<Response, Infallible>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        // The clone that was made ready is the one that is called (tower's rule).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let auth = self.auth.clone();
-        Box::pin(async move {
-            let settings = auth.settings();
-            if let Some((id, credential)) = presented(request.headers(), &settings.sessions)
-                && (credential == Credential::Bearer || !is_cross_site_change(&auth, &request))
-                && let Some(identity) = auth.identify(&id, credential).await
-            {
-                request.extensions_mut().insert(identity);
-            }
-            let path = request.uri().path();
-            if !path.starts_with(AUTH_PREFIX) {
-                match judge(&settings.rules, path, request.extensions().get()) {
-                    Verdict::Enter => {}
-                    Verdict::SignInFirst => return Ok(sign_in_first(&request)),
-                    Verdict::Forbidden => return Ok(refuse(StatusCode::FORBIDDEN)),
+        // Taken out of the headers whatever happens next: never seen past this step.
+        let taken = take_credential(request.headers_mut(), self.auth.cookie_names());
+        let presented = taken.filter(|(_, credential)| {
+            *credential == Credential::Bearer || !is_cross_site_change(&self.auth, &request)
+        });
+        if let Some((id, credential)) = presented {
+            match self.auth.recall(&id, credential) {
+                Some(Some(identity)) => {
+                    attach(&mut request, identity);
+                }
+                Some(None) => {}
+                None => {
+                    // The store must be asked: off the hot path.
+                    let clone = self.inner.clone();
+                    let inner = std::mem::replace(&mut self.inner, clone);
+                    let auth = self.auth.clone();
+                    return Either::Right(Box::pin(async move {
+                        if let Some(identity) = auth.identify(&id, credential).await {
+                            attach(&mut request, identity);
+                        }
+                        Ok(judged(&auth, inner, request).await)
+                    }));
                 }
             }
-            inner.call(request).await
-        })
+        }
+        match refusal(&self.auth, &request) {
+            None => Either::Left(self.inner.call(request)),
+            Some(response) => Either::Right(Box::pin(std::future::ready(Ok(response)))),
+        }
+    }
+}
+
+/// Attaches `identity` to `request`; a bearer token that proved it leaves the headers.
+fn attach(request: &mut Request, identity: crate::Identity) {
+    if identity.credential() == Credential::Bearer {
+        request.headers_mut().remove(AUTHORIZATION);
+    }
+    request.extensions_mut().insert(identity);
+}
+
+/// The access rules' answer to `request`, or the inner service's.
+async fn judged<S>(auth: &Auth, mut inner: S, request: Request) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    if let Some(response) = refusal(auth, &request) {
+        return response;
+    }
+    match inner.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The refusal the access rules give `request`, if any.
+fn refusal(auth: &Auth, request: &Request) -> Option<Response> {
+    let rules = &auth.settings().rules;
+    let path = request.uri().path();
+    if rules.is_empty() || path.starts_with(AUTH_PREFIX) {
+        return None;
+    }
+    match judge(rules, path, request.extensions().get()) {
+        Verdict::Enter => None,
+        Verdict::SignInFirst => Some(sign_in_first(request)),
+        Verdict::Forbidden => Some(refuse(StatusCode::FORBIDDEN)),
     }
 }
 

@@ -44,6 +44,7 @@
 //! # }
 //! ```
 
+mod admin;
 mod apple;
 mod auth;
 mod client;
@@ -60,6 +61,7 @@ mod secret;
 mod session;
 mod sign_in;
 
+pub use admin::{AUDIT_TARGET, USER_ROLES_PATH, USERS_PATH};
 pub use apple::{AppleKey, AppleKeyError};
 pub use auth::{Auth, AuthError, AuthSettings, DEV_PROVIDER};
 pub use client::ClientSetupError;
@@ -86,7 +88,8 @@ pub mod fuzzing {
                 headers.insert(name, value);
             }
         }
-        crate::session::presented(&headers, &crate::SessionSettings::default()).is_some()
+        let names = crate::session::CookieNames::new(&crate::SessionSettings::default());
+        crate::session::take_credential(&mut headers, &names).is_some()
     }
 
     /// Parses an ID token and checks it against a fixed key set.

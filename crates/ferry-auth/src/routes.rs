@@ -12,7 +12,6 @@ use crate::auth::{Auth, DEV_PROVIDER};
 use crate::identity::{Identity, Role};
 use crate::pages;
 use crate::redirect::same_origin_target;
-use crate::session::presented;
 use crate::sign_in::{CallbackParams, SignInError};
 
 /// The largest form a callback or sign-in POST may carry.
@@ -155,7 +154,13 @@ async fn callback(auth: &Auth, request: Request) -> Response {
 
 async fn sign_out(auth: &Auth, request: Request) -> Response {
     let secure = is_secure(auth, &request);
-    if let Some((id, _)) = presented(request.headers(), &auth.settings().sessions) {
+    // The identity step took the session id out of the headers and kept it here.
+    let session = request
+        .extensions()
+        .get::<Identity>()
+        .and_then(Identity::session)
+        .copied();
+    if let Some(id) = session {
         auth.sign_out(&id).await;
     }
     let redirect = same_origin_target(query_value(&request, "redirect").as_deref());
@@ -180,10 +185,10 @@ fn status(auth: &Auth, request: &Request) -> Response {
 }
 
 async fn refresh(auth: &Auth, request: Request) -> Response {
-    let session = presented(request.headers(), &auth.settings().sessions);
     let identity = request.extensions().get::<Identity>().cloned();
+    let session = identity.as_ref().and_then(Identity::session).copied();
     match (identity.as_ref(), session) {
-        (Some(identity), Some((id, _))) => match auth.refresh(&id).await {
+        (Some(identity), Some(id)) => match auth.refresh(&id).await {
             Ok(()) => json_response(
                 StatusCode::OK,
                 &json!({ "authenticated": true, "user": user_json(identity) }),

@@ -58,6 +58,7 @@ mod handoff;
 mod job;
 mod limits;
 pub mod management;
+mod management_access;
 mod offers;
 mod outbox;
 mod pool;

@@ -1,14 +1,17 @@
 //! The management API, compatible with aiwebengine's: upload, delete, list and read scripts
-//! over HTTP. It exists only when an admin token is configured, and every call must carry
-//! `Authorization: Bearer <token>`. Uploaded scripts are kept in the data store and loaded
-//! again at start-up.
+//! over HTTP, and manage who owns them. Callers are the holder of the admin token
+//! (`Authorization: Bearer <token>`) or signed-in editors and administrators; what each may
+//! do is decided in `management_access`. Uploaded scripts are kept in the data store and
+//! loaded again at start-up.
 
-use ferry_core::bearer::{self, BearerToken};
+use ferry_core::bearer::BearerToken;
 use ferry_core::{App, Body, IntoResponse, Json, Request, Response};
-use ferry_store::{ScriptRepository, SqliteStore, StoredScript};
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use ferry_store::{ScriptOwners, ScriptRepository, SqliteStore, StoredScript};
+use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
+
+use crate::management_access::{Actor, Refused, audit, may_manage};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -24,12 +27,14 @@ pub const DELETE_PATH: &str = "/engine/delete_script";
 pub const LIST_PATH: &str = "/engine/scripts";
 /// See [`UPSERT_PATH`].
 pub const READ_PATH: &str = "/engine/read_script";
+/// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, `user_id`).
+pub const OWNERS_PATH: &str = "/engine/script_owners";
 
 /// The management API of one engine.
 #[derive(Clone)]
 pub struct Management {
     engine: Engine,
-    token: BearerToken,
+    token: Option<BearerToken>,
 }
 
 impl std::fmt::Debug for Management {
@@ -39,62 +44,79 @@ impl std::fmt::Debug for Management {
 }
 
 impl Management {
-    /// The API for `engine`, guarded by `token`.
-    pub fn new(engine: Engine, token: &str) -> Self {
+    /// The API for `engine`, for signed-in editors and administrators (the identity step of
+    /// `ferry-auth` must run before it).
+    pub fn new(engine: Engine) -> Self {
         Management {
             engine,
-            token: BearerToken::new(token),
+            token: None,
         }
+    }
+
+    /// Also admits the holder of `token`, as an administrator: the break-glass credential
+    /// that works without sign-in.
+    pub fn admin_token(mut self, token: &str) -> Self {
+        self.token = Some(BearerToken::new(token));
+        self
     }
 
     /// Adds the management routes to `app`.
     pub fn install(self, app: App) -> App {
-        let upsert = self.clone();
-        let delete = self.clone();
-        let list = self.clone();
-        let read = self;
-        app.post(UPSERT_PATH, move |request| {
-            let api = upsert.clone();
-            async move { api.guarded(request, Management::upsert).await }
-        })
-        .post(DELETE_PATH, move |request| {
-            let api = delete.clone();
-            async move { api.guarded(request, Management::delete).await }
-        })
-        .get(LIST_PATH, move |request| {
-            let api = list.clone();
-            async move { api.guarded(request, Management::list).await }
-        })
-        .get(READ_PATH, move |request| {
-            let api = read.clone();
-            async move { api.guarded(request, Management::read).await }
-        })
+        let route = |api: &Management, operation: Operation| {
+            let api = api.clone();
+            move |request| {
+                let api = api.clone();
+                async move { api.guarded(request, operation).await }
+            }
+        };
+        app.post(UPSERT_PATH, route(&self, Operation::Upsert))
+            .post(DELETE_PATH, route(&self, Operation::Delete))
+            .get(LIST_PATH, route(&self, Operation::List))
+            .get(READ_PATH, route(&self, Operation::Read))
+            .get(OWNERS_PATH, route(&self, Operation::Owners))
+            .post(OWNERS_PATH, route(&self, Operation::AddOwner))
+            .delete(OWNERS_PATH, route(&self, Operation::RemoveOwner))
     }
 
-    /// Checks the token, reads the request, then runs `operation`.
-    async fn guarded<F, Fut>(&self, request: Request, operation: F) -> Response
-    where
-        F: FnOnce(Management, ScriptRequest) -> Fut,
-        Fut: Future<Output = Response>,
-    {
-        if !self.token.admits(&request) {
-            let mut response = json_response(
-                StatusCode::UNAUTHORIZED,
-                &json!({ "error": "missing or wrong bearer token" }),
-            );
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, bearer::CHALLENGE);
-            return response;
-        }
+    /// Finds who is calling, reads the request, then runs `operation`.
+    async fn guarded(&self, request: Request, operation: Operation) -> Response {
+        let actor = match Actor::of(&request, self.token.as_ref()) {
+            Ok(actor) => actor,
+            Err(refused) => return refused.into_response(),
+        };
         let limit = self.engine.limits().script_bytes.saturating_mul(2) + 64 * 1024;
-        match request::read(request, limit).await {
-            Ok(request) => operation(self.clone(), request).await,
-            Err(error) => json_response(error.status(), &json!({ "error": error.to_string() })),
+        let request = match request::read(request, limit).await {
+            Ok(request) => request,
+            Err(error) => {
+                return json_response(error.status(), &json!({ "error": error.to_string() }));
+            }
+        };
+        let api = self.clone();
+        match operation {
+            Operation::Upsert => api.upsert(actor, request).await,
+            Operation::Delete => api.delete(actor, request).await,
+            Operation::List => api.list(actor).await,
+            Operation::Read => api.read(actor, request).await,
+            Operation::Owners => api.owners(actor, request).await,
+            Operation::AddOwner => api.change_owner(actor, request, true).await,
+            Operation::RemoveOwner => api.change_owner(actor, request, false).await,
         }
     }
 
-    async fn upsert(self, request: ScriptRequest) -> Response {
+    /// Whether `actor` may `action` the script `uri`: audited, and the refusal to send.
+    async fn permit(&self, actor: &Actor, action: &str, uri: &str) -> Result<(), Refused> {
+        let key = uri.to_owned();
+        let owners = self
+            .with_store(move |store| store.owners(&key))
+            .await
+            .map_err(|error| Refused::Failed(error.to_string()))?;
+        let exists = self.engine.script(uri).is_some();
+        let decision = may_manage(actor, &owners, exists);
+        audit(actor, action, Some(uri), decision);
+        decision.map(|_| ()).map_err(Refused::Forbidden)
+    }
+
+    async fn upsert(self, actor: Actor, request: ScriptRequest) -> Response {
         let (Some(uri), Some(content)) =
             (value(&request.form, "uri"), value(&request.form, "content"))
         else {
@@ -103,6 +125,9 @@ impl Management {
                 &json!({ "error": "send the form fields uri and content" }),
             );
         };
+        if let Err(refused) = self.permit(&actor, "upsert", &uri).await {
+            return refused.into_response();
+        }
         let loaded = match self
             .engine
             .load(Script::new(uri.as_str(), content.as_str()))
@@ -117,8 +142,17 @@ impl Management {
             }
             Err(error) => return server_error(&error),
         };
+        let owner = actor.user_id().map(str::to_owned);
         let stored = self
-            .with_store(move |store| store.upsert_script(&uri, &content))
+            .with_store(move |store| {
+                store.upsert_script(&uri, &content)?;
+                // Whoever uploads a script owns it (administrators too, so that they can
+                // hand it over); the token holder is nobody.
+                if let Some(owner) = owner {
+                    store.add_owner(&uri, &owner)?;
+                }
+                Ok(())
+            })
             .await;
         if let Err(error) = stored {
             return server_error(&error);
@@ -129,20 +163,26 @@ impl Management {
         )
     }
 
-    async fn delete(self, request: ScriptRequest) -> Response {
+    async fn delete(self, actor: Actor, request: ScriptRequest) -> Response {
         let Some(uri) = value(&request.form, "uri") else {
             return json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": "send the form field uri" }),
             );
         };
+        if let Err(refused) = self.permit(&actor, "delete", &uri).await {
+            return refused.into_response();
+        }
         let unloaded = match self.engine.remove(&uri).await {
             Ok(unloaded) => unloaded,
             Err(error) => return server_error(&error),
         };
         let key = uri.clone();
         let deleted = match self
-            .with_store(move |store| store.delete_script(&key))
+            .with_store(move |store| {
+                store.forget_owners(&key)?;
+                store.delete_script(&key)
+            })
             .await
         {
             Ok(deleted) => deleted,
@@ -158,23 +198,34 @@ impl Management {
         }
     }
 
-    async fn list(self, _request: ScriptRequest) -> Response {
-        let scripts: Vec<_> = self
-            .engine
-            .scripts()
-            .into_iter()
-            .map(|script| json!({ "uri": &*script.name, "routes": script.routes }))
-            .collect();
+    /// Every script for administrators; for editors, those they own.
+    async fn list(self, actor: Actor) -> Response {
+        let mut scripts = Vec::new();
+        for script in self.engine.scripts() {
+            let key = script.name.to_string();
+            let owners = match self.with_store(move |store| store.owners(&key)).await {
+                Ok(owners) => owners,
+                Err(error) => return server_error(&error),
+            };
+            if may_manage(&actor, &owners, true).is_ok() {
+                scripts.push(
+                    json!({ "uri": &*script.name, "routes": script.routes, "owners": owners }),
+                );
+            }
+        }
         json_response(StatusCode::OK, &json!(scripts))
     }
 
-    async fn read(self, request: ScriptRequest) -> Response {
+    async fn read(self, actor: Actor, request: ScriptRequest) -> Response {
         let Some(uri) = value(&request.query, "uri") else {
             return json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": "add ?uri= with the script's name" }),
             );
         };
+        if let Err(refused) = self.permit(&actor, "read", &uri).await {
+            return refused.into_response();
+        }
         match self.engine.script(&uri) {
             Some(script) => {
                 let mut response = Response::new(Body::from(script.source().to_string()));
@@ -188,6 +239,64 @@ impl Management {
                 StatusCode::NOT_FOUND,
                 &json!({ "error": format!("no script {uri:?}") }),
             ),
+        }
+    }
+
+    /// The owners of `?uri=`, for those who may manage it.
+    async fn owners(self, actor: Actor, request: ScriptRequest) -> Response {
+        let Some(uri) = value(&request.query, "uri") else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": "add ?uri= with the script's name" }),
+            );
+        };
+        if let Err(refused) = self.permit(&actor, "list the owners of", &uri).await {
+            return refused.into_response();
+        }
+        let key = uri.clone();
+        match self.with_store(move |store| store.owners(&key)).await {
+            Ok(owners) => json_response(StatusCode::OK, &json!({ "uri": uri, "owners": owners })),
+            Err(error) => server_error(&error),
+        }
+    }
+
+    /// Adds (`add`) or removes the owner `user_id` of `uri`, for those who may manage it.
+    async fn change_owner(self, actor: Actor, request: ScriptRequest, add: bool) -> Response {
+        let fields = if request.form.is_empty() {
+            &request.query
+        } else {
+            &request.form
+        };
+        let (Some(uri), Some(user_id)) = (value(fields, "uri"), value(fields, "user_id")) else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": "send uri and user_id" }),
+            );
+        };
+        let action = if add {
+            "add an owner to"
+        } else {
+            "remove an owner from"
+        };
+        if let Err(refused) = self.permit(&actor, action, &uri).await {
+            return refused.into_response();
+        }
+        let (key, user) = (uri.clone(), user_id.clone());
+        let changed = self
+            .with_store(move |store| {
+                if add {
+                    store.add_owner(&key, &user)
+                } else {
+                    store.remove_owner(&key, &user)
+                }
+            })
+            .await;
+        match changed {
+            Ok(changed) => json_response(
+                StatusCode::OK,
+                &json!({ "success": true, "uri": uri, "user_id": user_id, "changed": changed }),
+            ),
+            Err(error) => server_error(&error),
         }
     }
 
@@ -229,6 +338,18 @@ impl Engine {
         }
         Ok(loaded)
     }
+}
+
+/// What a management route does.
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Upsert,
+    Delete,
+    List,
+    Read,
+    Owners,
+    AddOwner,
+    RemoveOwner,
 }
 
 /// The scripts uploaded earlier, to load at start-up.

@@ -26,7 +26,7 @@ pub(crate) struct ScriptRequest {
     /// The client's address (after trusted proxies), when known.
     pub ip: Option<std::net::IpAddr>,
     /// The signed-in user the request is for, if any.
-    pub identity: Option<ferry_auth::Identity>,
+    pub user: Option<Arc<ferry_auth::User>>,
 }
 
 /// One file of a `multipart/form-data` request.
@@ -106,7 +106,10 @@ pub(crate) async fn read(
         params,
         request_id,
         ip: ferry_core::client_addr::ClientAddr::of(&parts.extensions),
-        identity: parts.extensions.get::<ferry_auth::Identity>().cloned(),
+        user: parts
+            .extensions
+            .get::<ferry_auth::Identity>()
+            .map(ferry_auth::Identity::shared_user),
         method: parts.method,
         ..ScriptRequest::default()
     };
@@ -278,10 +281,9 @@ impl ScriptRequest {
 
     /// The signed-in user's data for the prelude's `auth` object, or `null`.
     fn identity_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-        let Some(identity) = &self.identity else {
+        let Some(user) = &self.user else {
             return Ok(Value::new_null(ctx.clone()));
         };
-        let user = identity.user();
         let data = Object::new(ctx.clone())?;
         data.set("userId", user.id.as_str())?;
         data.set("userEmail", user.email.as_deref())?;

@@ -20,7 +20,8 @@ async fn start(data: &std::path::Path) -> (Engine, String, reqwest::Client) {
     .await
     .unwrap();
     let app = App::new().fallback(RouterService::new(engine.routes(), None));
-    let server = Management::new(engine.clone(), TOKEN)
+    let server = Management::new(engine.clone())
+        .admin_token(TOKEN)
         .install(app)
         .bind("127.0.0.1:0")
         .await

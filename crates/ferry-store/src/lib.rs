@@ -27,7 +27,9 @@ mod identity;
 mod sqlite;
 mod sqlite_identity;
 
-pub use identity::{AccountClaims, IdentityStore, PendingSignIn, SessionRecord, UserRecord};
+pub use identity::{
+    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, UserRecord,
+};
 pub use sqlite::{SqliteStore, StoreConnection};
 
 /// Why a store operation failed.

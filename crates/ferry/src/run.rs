@@ -52,6 +52,7 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
         args.dev,
         args.listen.host,
         &args.engine.data_dir,
+        args.admin_token.as_deref(),
     )?;
     // The files get what `ferry serve` gives them: the same flags, config files never
     // served, and their isolation and `-H` headers (on the files only, not the scripts).
@@ -78,6 +79,7 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let app_engine = engine.clone();
     let app_tls = tls.as_ref().map(|(tls, _)| tls.clone());
     let admin_token = args.admin_token.clone();
+    let signed_in = sign_in.is_some();
     let security = protection::security_headers(
         &args.security,
         SecurityDefaults {
@@ -132,8 +134,12 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
         if let Some(tls) = &app_tls {
             app = app.tls(tls.clone());
         }
-        if let Some(token) = &admin_token {
-            app = Management::new(app_engine.clone(), token).install(app);
+        if admin_token.is_some() || signed_in {
+            let mut management = Management::new(app_engine.clone());
+            if let Some(token) = &admin_token {
+                management = management.admin_token(token);
+            }
+            app = management.install(app);
         }
         app
     };
@@ -286,8 +292,10 @@ fn describe(
     if let Some(sign_in) = extra.sign_in {
         text.push_str(&format!("  Sign-in:  {sign_in}\n"));
     }
-    if args.admin_token.is_some() {
-        text.push_str("\n  Management API on /engine/ (bearer token required).");
+    if args.admin_token.is_some() || extra.sign_in.is_some() {
+        text.push_str(
+            "\n  Management API on /engine/ (the admin token, or signed in as an editor).",
+        );
     }
     if !args.no_watch {
         text.push_str("\n  Scripts reload when their files change.");

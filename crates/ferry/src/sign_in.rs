@@ -58,13 +58,16 @@ impl SignIn {
 }
 
 /// Sign-in from `args` and `file`, with the development sign-in when `dev` asks and the
-/// server listens on loopback (`host`); `None` when nothing asks for sign-in.
+/// server listens on loopback (`host`), users and sessions kept in `data_dir`, and
+/// `admin_token` (`ferry run --admin-token`) as the break-glass administrator; `None` when
+/// nothing asks for sign-in.
 pub(crate) fn configure(
     args: &SignInArgs,
     file: SignInFile,
     dev: bool,
     host: IpAddr,
     data_dir: &Path,
+    admin_token: Option<&str>,
 ) -> anyhow::Result<Option<SignIn>> {
     let dev_sign_in = dev && host.is_loopback();
     if dev && !dev_sign_in {
@@ -119,6 +122,7 @@ pub(crate) fn configure(
         dev_sign_in,
         public_url: args.public_url.clone(),
         rules,
+        admin_token: admin_token.map(str::to_owned),
     };
     let store = SqliteStore::open(data_dir)
         .with_context(|| format!("cannot open the sign-in database in {}", data_dir.display()))?;
@@ -185,6 +189,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
+            None,
         )
         .unwrap();
         assert!(none.is_none());
@@ -207,9 +212,16 @@ mod tests {
             "--allow-domain",
             "example.com",
         ]);
-        let sign_in = configure(&flags, SignInFile::default(), false, LOOPBACK, dir.path())
-            .unwrap()
-            .unwrap();
+        let sign_in = configure(
+            &flags,
+            SignInFile::default(),
+            false,
+            LOOPBACK,
+            dir.path(),
+            None,
+        )
+        .unwrap()
+        .unwrap();
         let settings = sign_in.auth.settings();
         assert_eq!(settings.providers[0].label, "Google");
         assert_eq!(settings.rules[0].domains, ["example.com"]);
@@ -226,7 +238,8 @@ mod tests {
                 SignInFile::default(),
                 true,
                 everywhere,
-                dir.path()
+                dir.path(),
+                None,
             )
             .unwrap()
             .is_none()
@@ -237,6 +250,7 @@ mod tests {
             true,
             LOOPBACK,
             dir.path(),
+            None,
         )
         .unwrap()
         .unwrap();
@@ -247,6 +261,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
+            None,
         )
         .err()
         .unwrap();
@@ -257,6 +272,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
+            None,
         )
         .err()
         .unwrap();
