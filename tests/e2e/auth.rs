@@ -1009,3 +1009,45 @@ async fn the_management_api_follows_roles_and_ownership_and_audits_every_decisio
     );
     assert!(log.contains("admin token grant a role: allowed"), "{log}");
 }
+
+#[tokio::test]
+async fn the_roles_example_app_admits_each_role_to_its_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(
+        &crate::support::examples().join("auth"),
+        data.path(),
+        &["--dev"],
+    );
+    let client = client();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut request = client.get(format!("{}{path}", ferry.url));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send()
+    };
+    assert_eq!(
+        get("me", None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (editor, _) = dev_sign_in(&ferry, "eve", "editor").await;
+    let home = get("", Some(&editor)).await.unwrap().text().await.unwrap();
+    assert!(home.contains("role <b>editor</b>"), "{home}");
+    assert_eq!(
+        json(get("me", Some(&editor)).await.unwrap()).await["role"],
+        "editor"
+    );
+    assert_eq!(
+        get("editor", Some(&editor)).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get("admin", Some(&editor)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let (admin, _) = dev_sign_in(&ferry, "ada", "administrator").await;
+    assert_eq!(
+        get("admin", Some(&admin)).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
