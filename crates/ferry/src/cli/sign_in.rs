@@ -11,7 +11,7 @@ use ferry_auth::SessionSettings;
 pub(crate) struct SignInArgs {
     /// Let users sign in with the OpenID Connect provider at this issuer URL (its
     /// discovery document is read from ISSUER/.well-known/openid-configuration), e.g.
-    /// https://accounts.google.com.
+    /// `https://accounts.google.com`.
     #[arg(long, value_name = "URL", requires = "oidc_client_id")]
     pub oidc_issuer: Option<String>,
 
@@ -49,7 +49,7 @@ pub(crate) struct SignInArgs {
     #[arg(long, value_name = "EMAIL")]
     pub bootstrap_admin: Vec<String>,
 
-    /// The site's public origin, e.g. https://app.example.com, for the callback URL given
+    /// The site's public origin, e.g. `https://app.example.com`, for the callback URL given
     /// to providers and for secure cookies behind a proxy that terminates TLS [default:
     /// from each request].
     #[arg(long, value_name = "URL")]
