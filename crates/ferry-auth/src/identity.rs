@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ferry_store::UserRecord;
 
-use crate::session::SessionId;
+use crate::credential::SessionId;
 
 /// What a user may do, from least to most. Anonymous visitors carry no identity at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

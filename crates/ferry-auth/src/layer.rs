@@ -20,10 +20,10 @@ use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, ORIGIN, WWW_A
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::auth::Auth;
+use crate::credential::take_credential;
 use crate::identity::Credential;
 use crate::routes::origin;
 use crate::rules::{Verdict, judge};
-use crate::session::take_credential;
 
 /// The paths of sign-in itself, which no rule may close.
 const AUTH_PREFIX: &str = "/auth/";

@@ -48,6 +48,7 @@ mod admin;
 mod apple;
 mod auth;
 mod client;
+mod credential;
 mod id_token;
 mod identity;
 mod keys;
@@ -59,11 +60,13 @@ mod routes;
 mod rules;
 mod secret;
 mod session;
+mod session_memory;
+mod settings;
 mod sign_in;
 
 pub use admin::{AUDIT_TARGET, USER_ROLES_PATH, USERS_PATH};
 pub use apple::{AppleKey, AppleKeyError};
-pub use auth::{Auth, AuthError, AuthSettings, DEV_PROVIDER};
+pub use auth::{Auth, DEV_PROVIDER};
 pub use client::ClientSetupError;
 pub use identity::{Credential, Identity, Role, User};
 pub use layer::{Identify, IdentifyLayer};
@@ -71,6 +74,7 @@ pub use provider::{ClientSecret, KEYS_REFETCH_INTERVAL, ProviderSettings, Respon
 pub use redirect::same_origin_target;
 pub use rules::AccessRule;
 pub use session::{DEFAULT_COOKIE_NAME, SessionSettings};
+pub use settings::{AuthError, AuthSettings};
 pub use sign_in::{CallbackParams, SignInError};
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input this crate
@@ -88,8 +92,8 @@ pub mod fuzzing {
                 headers.insert(name, value);
             }
         }
-        let names = crate::session::CookieNames::new(&crate::SessionSettings::default());
-        crate::session::take_credential(&mut headers, &names).is_some()
+        let names = crate::credential::CookieNames::new(&crate::SessionSettings::default());
+        crate::credential::take_credential(&mut headers, &names).is_some()
     }
 
     /// Parses an ID token and checks it against a fixed key set.

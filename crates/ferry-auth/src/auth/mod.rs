@@ -7,73 +7,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferry_store::{AccountClaims, IdentityStore, PendingSignIn, StoreError};
 
+mod lookup;
+
 use crate::client::ProviderClient;
-use crate::identity::{Credential, Identity, Role, User};
+use crate::credential::{CookieNames, SessionId};
+use crate::identity::Role;
 use crate::provider::{Provider, ProviderSettings};
-use crate::rules::AccessRule;
 use crate::secret::random_token;
-use crate::session::{CookieNames, SessionId, SessionMemory, SessionSettings, TOUCH_EVERY_SECS};
+use crate::session::SessionSettings;
+use crate::session_memory::SessionMemory;
+use crate::settings::{AuthError, AuthSettings, is_origin};
 use crate::sign_in::{self, CallbackParams, SignInError};
 
 /// How long a sign-in may wait for the provider's answer.
 const PENDING_LIFETIME_SECS: i64 = 600;
 /// The provider name of the development sign-in.
 pub const DEV_PROVIDER: &str = "dev";
-
-/// Everything sign-in needs to know.
-#[derive(Debug, Clone, Default)]
-pub struct AuthSettings {
-    /// The providers users may sign in with.
-    pub providers: Vec<ProviderSettings>,
-    /// How sessions behave.
-    pub sessions: SessionSettings,
-    /// E-mail addresses that become administrators when they sign in with a verified
-    /// address.
-    pub bootstrap_admins: Vec<String>,
-    /// Offer the development sign-in (any name, e-mail and role, no provider) to requests
-    /// from this machine. Default off.
-    pub dev_sign_in: bool,
-    /// The site's public origin (`https://app.example.com`), for callback URLs and the
-    /// `Secure` cookie behind a proxy that terminates TLS. Default: from each request's
-    /// `Host` and connection.
-    pub public_url: Option<String>,
-    /// Paths kept for signed-in users.
-    pub rules: Vec<AccessRule>,
-    /// The break-glass credential: its holder (`Authorization: Bearer TOKEN`) manages users
-    /// and roles as an administrator, without signing in. Default none.
-    pub admin_token: Option<String>,
-}
-
-/// Why the settings cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// A provider's name is unusable or taken twice.
-    #[error(
-        "sign-in provider {0:?}: a name is letters, digits, `-` and `_`, used once (and `dev` is the development sign-in's)"
-    )]
-    ProviderName(String),
-    /// A provider lacks an issuer or client id.
-    #[error("sign-in provider {0:?} needs an issuer URL and a client id")]
-    ProviderIncomplete(String),
-    /// The Apple key cannot sign.
-    #[error("sign-in provider {name:?}: {source}")]
-    AppleKey {
-        /// The provider.
-        name: String,
-        /// What is wrong with the key.
-        #[source]
-        source: crate::apple::AppleKeyError,
-    },
-    /// The cookie name is not a token.
-    #[error("the session cookie name {0:?} may hold only letters, digits and !#$%&'*+-.^_`|~")]
-    CookieName(String),
-    /// The public URL is not an http(s) origin.
-    #[error("the public URL {0:?} must be an origin like https://app.example.com")]
-    PublicUrl(String),
-    /// The HTTP client could not be built.
-    #[error("cannot set up the client for sign-in providers: {0}")]
-    Client(#[from] crate::client::ClientSetupError),
-}
 
 /// Identity for one site: sign-in with its providers, sessions in its store. Cheap to
 /// clone; every clone shares the same state.
@@ -370,92 +319,6 @@ impl Auth {
         Ok(id)
     }
 
-    /// Who the session `id` is for when that is known without asking the store: `None`
-    /// when the store must be asked ([`Auth::identify`]).
-    pub(crate) fn recall(
-        &self,
-        id: &SessionId,
-        credential: Credential,
-    ) -> Option<Option<Identity>> {
-        let now = unix_now();
-        let remembered = self.inner.memory.recall(id, now)?;
-        Some(self.admit(id, remembered, credential, now))
-    }
-
-    /// Who the session `id` is for, if it is alive: remembered, or read from the store.
-    pub(crate) async fn identify(
-        &self,
-        id: &SessionId,
-        credential: Credential,
-    ) -> Option<Identity> {
-        if let Some(known) = self.recall(id, credential) {
-            return known;
-        }
-        if !id.is_well_formed() {
-            return None;
-        }
-        let hash = id.stored_hash();
-        let (session, record) = match self.with_store(move |store| store.session(&hash)).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return None,
-            Err(error) => {
-                tracing::error!(%error, "cannot read a session");
-                return None;
-            }
-        };
-        let user = Arc::new(User::from_record(&record));
-        let now = unix_now();
-        let remembered =
-            self.inner
-                .memory
-                .remember(*id, hash, user, (session.created, session.last_seen), now);
-        self.admit(id, remembered, credential, now)
-    }
-
-    /// The identity of a remembered session if it is alive (a dead one is ended); notes its
-    /// use at most once a minute.
-    fn admit(
-        &self,
-        id: &SessionId,
-        remembered: crate::session::Remembered,
-        credential: Credential,
-        now: i64,
-    ) -> Option<Identity> {
-        if !self
-            .inner
-            .settings
-            .sessions
-            .is_alive(remembered.created, remembered.last_seen, now)
-        {
-            self.inner.memory.forget(id);
-            self.end_session_in_background(id.stored_hash());
-            return None;
-        }
-        if now - remembered.last_seen >= TOUCH_EVERY_SECS {
-            self.inner.memory.touched(id, now);
-            let auth = self.clone();
-            let hash = id.stored_hash();
-            tokio::spawn(async move {
-                if let Err(error) = auth
-                    .with_store(move |store| store.touch_session(&hash, now))
-                    .await
-                {
-                    tracing::warn!(%error, "cannot note a session's use");
-                }
-            });
-        }
-        Some(Identity::of_session(remembered.user, credential, *id))
-    }
-
-    fn end_session_in_background(&self, hash: [u8; 32]) {
-        let auth = self.clone();
-        tokio::spawn(async move {
-            let _ = auth
-                .with_store(move |store| store.delete_session(&hash))
-                .await;
-        });
-    }
-
     /// Every user, oldest first.
     pub(crate) async fn users(&self) -> Result<Vec<ferry_store::UserRecord>, StoreError> {
         self.with_store(|store| store.users()).await
@@ -471,27 +334,6 @@ impl Auth {
         self.inner.memory.forget_user(id);
         Ok(changed)
     }
-
-    /// Ends the session `id` on the server.
-    pub(crate) async fn sign_out(&self, id: &SessionId) {
-        let hash = id.stored_hash();
-        self.inner.memory.forget(id);
-        if let Err(error) = self
-            .with_store(move |store| store.delete_session(&hash))
-            .await
-        {
-            tracing::error!(%error, "cannot delete a session");
-        }
-    }
-
-    /// Extends the session `id` now (the sliding timeout starts again).
-    pub(crate) async fn refresh(&self, id: &SessionId) -> Result<(), StoreError> {
-        let hash = id.stored_hash();
-        let now = unix_now();
-        self.inner.memory.touched(id, now);
-        self.with_store(move |store| store.touch_session(&hash, now))
-            .await
-    }
 }
 
 /// Seconds since the Unix epoch.
@@ -501,15 +343,4 @@ pub(crate) fn unix_now() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
         })
-}
-
-fn is_origin(url: &str) -> bool {
-    let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    else {
-        return false;
-    };
-    let rest = rest.trim_end_matches('/');
-    !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' '])
 }
