@@ -4,9 +4,17 @@
 
 use http::header::{AUTHORIZATION, COOKIE};
 
-use crate::identity::Credential;
 use crate::secret::sha256;
 use crate::session::SessionSettings;
+
+/// How the request proved who it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The session cookie (a browser).
+    Cookie,
+    /// `Authorization: Bearer` with a session id (another program).
+    Bearer,
+}
 
 /// The length of a session id in the cookie (32 bytes, unpadded base64url).
 const ID_LENGTH: usize = 43;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ferry_store::UserRecord;
 
-use crate::credential::SessionId;
+use crate::credential::{Credential, SessionId};
 
 /// What a user may do, from least to most. Anonymous visitors carry no identity at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -73,15 +73,6 @@ impl User {
             role: Role::parse(&record.role).unwrap_or_default(),
         }
     }
-}
-
-/// How the request proved who it is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    /// The session cookie (a browser).
-    Cookie,
-    /// `Authorization: Bearer` with a session id (another program).
-    Bearer,
 }
 
 /// The signed-in user a request is for, attached to the request's extensions by the

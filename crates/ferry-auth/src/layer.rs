@@ -20,8 +20,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, ORIGIN, WWW_A
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::auth::Auth;
+use crate::credential::Credential;
 use crate::credential::take_credential;
-use crate::identity::Credential;
 use crate::routes::origin;
 use crate::rules::{Verdict, judge};
 

@@ -125,7 +125,8 @@ pub(crate) fn normalize(path: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{Credential, User};
+    use crate::credential::Credential;
+    use crate::identity::User;
     use std::sync::Arc;
 
     fn user(email: Option<&str>, role: Role) -> Identity {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use ferry_store::StoreError;
 
 use super::{Auth, unix_now};
+use crate::credential::Credential;
 use crate::credential::SessionId;
-use crate::identity::{Credential, Identity, User};
+use crate::identity::{Identity, User};
 use crate::session_memory::{Remembered, TOUCH_EVERY_SECS};
 
 impl Auth {
