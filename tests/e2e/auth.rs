@@ -1051,3 +1051,117 @@ async fn the_roles_example_app_admits_each_role_to_its_pages() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn api_tokens_act_for_their_owner_until_revoked_or_expired() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("who.js"),
+        r#"register("/who", (c) => JSON.stringify({ role: c.request.auth.role, authorization: c.request.headers.authorization ?? null }));"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(app.path(), data.path(), &["--dev"]);
+    let client = client();
+    let (cookie, _) = dev_sign_in(&ferry, "dee", "editor").await;
+    let make = |credential: (&'static str, String), name: &'static str| {
+        let request = client
+            .post(format!("{}auth/tokens", ferry.url))
+            .form(&[("name", name), ("expires_in_days", "30")]);
+        match credential {
+            ("cookie", cookie) => request.header(COOKIE, cookie),
+            (_, token) => request.bearer_auth(token),
+        }
+        .send()
+    };
+    let made = make(("cookie", cookie.clone()), "deploy").await.unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made = json(made).await;
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("ferry_") && token.len() == 49, "{token}");
+
+    // The token acts as its owner — an editor — for scripts and the management API, and
+    // never reaches the script itself.
+    let who = json(
+        client
+            .get(format!("{}who", ferry.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        who,
+        serde_json::json!({ "role": "editor", "authorization": null })
+    );
+    let upsert = client
+        .post(format!("{}engine/upsert_script", ferry.url))
+        .bearer_auth(&token)
+        .form(&[
+            ("uri", "deployed.js"),
+            ("content", r#"register("/d", () => "d");"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upsert.status(), StatusCode::OK);
+    // Listed without the secret; a token cannot make tokens.
+    let listed = client
+        .get(format!("{}auth/tokens", ferry.url))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("deploy") && !listed.contains(&token[6..]),
+        "{listed}"
+    );
+    assert_eq!(
+        make(("bearer", token.clone()), "more")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Revoked: nobody any more.
+    let revoked = client
+        .delete(format!(
+            "{}auth/tokens?id={}",
+            ferry.url,
+            made["id"].as_str().unwrap()
+        ))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let after = client
+        .get(format!("{}engine/scripts", ferry.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+
+    // Expired: a token past its date opens nothing.
+    let second = json(make(("cookie", cookie.clone()), "short").await.unwrap()).await;
+    let database = rusqlite::Connection::open(data.path().join("ferry.db")).unwrap();
+    database
+        .execute(
+            "UPDATE api_tokens SET expires = 1 WHERE id = ?1",
+            [second["id"].as_str().unwrap()],
+        )
+        .unwrap();
+    let expired = client
+        .get(format!("{}engine/scripts", ferry.url))
+        .bearer_auth(second["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+}

@@ -14,7 +14,13 @@ pub enum Credential {
     Cookie,
     /// `Authorization: Bearer` with a session id (another program).
     Bearer,
+    /// `Authorization: Bearer ferry_…` with a named API token the user made.
+    Token,
 }
+
+/// What every API token starts with, so that it is told from a session id at a glance (and
+/// by secret scanners).
+pub const TOKEN_PREFIX: &str = "ferry_";
 
 /// The length of a session id in the cookie (32 bytes, unpadded base64url).
 const ID_LENGTH: usize = 43;
@@ -120,11 +126,16 @@ pub(crate) fn presented(
 ) -> Option<(SessionId, Credential)> {
     if let Some(authorization) = headers.get(AUTHORIZATION) {
         let value = authorization.as_bytes();
-        if value.len() > 7
-            && value[..7].eq_ignore_ascii_case(b"bearer ")
-            && let Some(id) = SessionId::from_bytes(value[7..].trim_ascii())
-        {
-            return Some((id, Credential::Bearer));
+        if value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ") {
+            let token = value[7..].trim_ascii();
+            if let Some(secret) = token.strip_prefix(TOKEN_PREFIX.as_bytes())
+                && let Some(id) = SessionId::from_bytes(secret)
+            {
+                return Some((id, Credential::Token));
+            }
+            if let Some(id) = SessionId::from_bytes(token) {
+                return Some((id, Credential::Bearer));
+            }
         }
     }
     headers
@@ -171,7 +182,7 @@ pub(crate) fn take_credential(
         return Some((id, Credential::Cookie));
     }
     let found = presented(headers, names)?;
-    if found.1 == Credential::Bearer {
+    if found.1 != Credential::Cookie {
         // Left in place: a bearer token may be something else than a session (an admin
         // token); the identity step removes it once a session is found.
         return Some(found);
@@ -236,6 +247,11 @@ mod tests {
             Some((parsed, Credential::Bearer))
         );
         assert_eq!(parsed.stored_hash(), sha256(id.as_bytes()));
+        let token = format!("Bearer {TOKEN_PREFIX}{id}");
+        assert_eq!(
+            presented(&headers(&[("authorization", &token)]), &settings),
+            Some((parsed, Credential::Token))
+        );
         let spaced = format!("a=1 ;  ferry_session={id} ; b=2");
         assert_eq!(
             presented(

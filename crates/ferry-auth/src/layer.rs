@@ -44,7 +44,8 @@ impl Auth {
     /// `/engine/user_roles`) and the identity step around every route. This is what the
     /// stack's authentication step runs.
     pub fn install(&self, app: ferry_core::App) -> ferry_core::App {
-        self.admin_routes(self.routes(app)).layer(self.layer())
+        self.token_routes(self.admin_routes(self.routes(app)))
+            .layer(self.layer())
     }
 }
 
@@ -85,7 +86,7 @@ where
         // Taken out of the headers whatever happens next: never seen past this step.
         let taken = take_credential(request.headers_mut(), self.auth.cookie_names());
         let presented = taken.filter(|(_, credential)| {
-            *credential == Credential::Bearer || !is_cross_site_change(&self.auth, &request)
+            *credential != Credential::Cookie || !is_cross_site_change(&self.auth, &request)
         });
         if let Some((id, credential)) = presented {
             match self.auth.recall(&id, credential) {
@@ -116,7 +117,7 @@ where
 
 /// Attaches `identity` to `request`; a bearer token that proved it leaves the headers.
 fn attach(request: &mut Request, identity: crate::Identity) {
-    if identity.credential() == Credential::Bearer {
+    if identity.credential() != Credential::Cookie {
         request.headers_mut().remove(AUTHORIZATION);
     }
     request.extensions_mut().insert(identity);

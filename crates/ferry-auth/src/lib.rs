@@ -63,12 +63,14 @@ mod session;
 mod session_memory;
 mod settings;
 mod sign_in;
+mod tokens;
 
 pub use admin::{AUDIT_TARGET, USER_ROLES_PATH, USERS_PATH};
 pub use apple::{AppleKey, AppleKeyError};
 pub use auth::{Auth, DEV_PROVIDER};
 pub use client::ClientSetupError;
 pub use credential::Credential;
+pub use credential::TOKEN_PREFIX;
 pub use identity::{Identity, Role, User};
 pub use layer::{Identify, IdentifyLayer};
 pub use provider::{ClientSecret, KEYS_REFETCH_INTERVAL, ProviderSettings, ResponseMode};
@@ -77,6 +79,7 @@ pub use rules::AccessRule;
 pub use session::{DEFAULT_COOKIE_NAME, SessionSettings};
 pub use settings::{AuthError, AuthSettings};
 pub use sign_in::{CallbackParams, SignInError};
+pub use tokens::TOKENS_PATH;
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input this crate
 /// owns. Not part of the API.

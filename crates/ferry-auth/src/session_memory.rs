@@ -41,6 +41,8 @@ pub(crate) struct Remembered {
     pub user: Arc<User>,
     pub created: i64,
     pub last_seen: i64,
+    /// When it stops working regardless of use (API tokens), if ever.
+    pub expires: Option<i64>,
     hash: [u8; 32],
     /// When the store last confirmed it, in seconds since the Unix epoch.
     checked: i64,
@@ -76,13 +78,14 @@ impl SessionMemory {
         id: SessionId,
         hash: [u8; 32],
         user: Arc<User>,
-        (created, last_seen): (i64, i64),
+        (created, last_seen, expires): (i64, i64, Option<i64>),
         now: i64,
     ) -> Remembered {
         let remembered = Remembered {
             user,
             created,
             last_seen,
+            expires,
             hash,
             checked: now,
         };

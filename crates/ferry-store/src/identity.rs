@@ -73,7 +73,22 @@ pub struct PendingSignIn {
     pub created: i64,
 }
 
-/// Users, sessions and pending sign-ins. The embedded SQLite store implements it; the
+/// A named API token, as stored: only its digest is kept, apart from this record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token's own id (for listing and revoking; not the secret).
+    pub id: String,
+    /// The user it acts for.
+    pub user_id: String,
+    /// What the user called it.
+    pub name: String,
+    /// When it was made, in seconds since the Unix epoch.
+    pub created: i64,
+    /// When it stops working, if ever.
+    pub expires: Option<i64>,
+}
+
+/// Users, sessions, pending sign-ins and API tokens. The embedded SQLite store implements it; the
 /// PostgreSQL store will too.
 pub trait IdentityStore {
     /// Records a sign-in: creates the user (with `new_id` and `role`) when the account is new,
@@ -124,6 +139,14 @@ pub trait IdentityStore {
     ) -> Result<(), StoreError>;
     /// Takes (reads and deletes) the pending sign-in with `state`: each can be finished once.
     fn take_pending(&mut self, state: &str) -> Result<Option<PendingSignIn>, StoreError>;
+    /// Stores a new API token under the digest `hash` of its secret.
+    fn create_token(&mut self, hash: &[u8], token: &TokenRecord) -> Result<(), StoreError>;
+    /// The token stored under `hash` and its user.
+    fn token(&mut self, hash: &[u8]) -> Result<Option<(TokenRecord, UserRecord)>, StoreError>;
+    /// The tokens of `user_id`, oldest first.
+    fn tokens(&mut self, user_id: &str) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Deletes the token `id` of `user_id`; returns its digest if it existed.
+    fn revoke_token(&mut self, user_id: &str, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 /// Who owns which uploaded script: the users (by id) who may manage it besides

@@ -28,7 +28,8 @@ mod sqlite;
 mod sqlite_identity;
 
 pub use identity::{
-    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, UserRecord,
+    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, TokenRecord,
+    UserRecord,
 };
 pub use sqlite::{SqliteStore, StoreConnection};
 

@@ -3,7 +3,8 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::identity::{
-    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, UserRecord,
+    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, TokenRecord,
+    UserRecord,
 };
 use crate::{StoreConnection, StoreError};
 
@@ -28,6 +29,15 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_seen INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, created);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id         TEXT PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    expires    INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens (user_id, created);
 CREATE TABLE IF NOT EXISTS script_owners (
     script_uri TEXT NOT NULL,
     user_id    TEXT NOT NULL,
@@ -268,6 +278,83 @@ impl IdentityStore for StoreConnection {
             })
             .map_err(|source| self.error(source))
     }
+
+    fn create_token(&mut self, hash: &[u8], token: &TokenRecord) -> Result<(), StoreError> {
+        self.connection
+            .prepare_cached(
+                "INSERT INTO api_tokens (id, token_hash, user_id, name, created, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    token.id,
+                    hash,
+                    token.user_id,
+                    token.name,
+                    token.created,
+                    token.expires
+                ])
+            })
+            .map(|_| ())
+            .map_err(|source| self.error(source))
+    }
+
+    fn token(&mut self, hash: &[u8]) -> Result<Option<(TokenRecord, UserRecord)>, StoreError> {
+        let sql = format!(
+            "SELECT t.id, t.user_id, t.name, t.created, t.expires, {}
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
+            USER_COLUMNS
+                .split(", ")
+                .map(|column| format!("u.{column}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![hash], |row| Ok((token_at(row)?, user_at(row, 5)?)))
+                    .optional()
+            })
+            .map_err(|source| self.error(source))
+    }
+
+    fn tokens(&mut self, user_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT id, user_id, name, created, expires FROM api_tokens
+                 WHERE user_id = ?1 ORDER BY created, id",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![user_id], token_at)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|source| self.error(source))
+    }
+
+    fn revoke_token(&mut self, user_id: &str, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "DELETE FROM api_tokens WHERE user_id = ?1 AND id = ?2 RETURNING token_hash",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![user_id, id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|source| self.error(source))
+    }
+}
+
+fn token_at(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        name: row.get(2)?,
+        created: row.get(3)?,
+        expires: row.get(4)?,
+    })
 }
 
 impl ScriptOwners for StoreConnection {
@@ -386,6 +473,30 @@ mod tests {
         assert!(store.delete_session(b"c").unwrap());
         assert!(!store.delete_session(b"c").unwrap());
         assert_eq!(store.prune_sessions(100, 0).unwrap(), 1);
+    }
+
+    #[test]
+    fn tokens_are_found_by_digest_listed_per_user_and_revoked_by_their_owner() {
+        let (_dir, mut store) = connection();
+        store.record_sign_in(&alice(), "u1", "editor", 0).unwrap();
+        let token = TokenRecord {
+            id: "t1".into(),
+            user_id: "u1".into(),
+            name: "deploy".into(),
+            created: 5,
+            expires: Some(100),
+        };
+        store.create_token(b"hash-1", &token).unwrap();
+        let (found, user) = store.token(b"hash-1").unwrap().unwrap();
+        assert_eq!((found, user.role.as_str()), (token.clone(), "editor"));
+        assert!(store.token(b"other").unwrap().is_none());
+        assert_eq!(store.tokens("u1").unwrap(), [token]);
+        assert_eq!(store.revoke_token("u2", "t1").unwrap(), None, "not theirs");
+        assert_eq!(
+            store.revoke_token("u1", "t1").unwrap(),
+            Some(b"hash-1".to_vec())
+        );
+        assert!(store.token(b"hash-1").unwrap().is_none());
     }
 
     #[test]

@@ -37,20 +37,29 @@ impl Auth {
             return None;
         }
         let hash = id.stored_hash();
-        let (session, record) = match self.with_store(move |store| store.session(&hash)).await {
+        let now = unix_now();
+        let found = if credential == Credential::Token {
+            self.with_store(move |store| store.token(&hash))
+                .await
+                .map(|token| token.map(|(token, user)| ((token.created, now, token.expires), user)))
+        } else {
+            self.with_store(move |store| store.session(&hash))
+                .await
+                .map(|session| {
+                    session
+                        .map(|(session, user)| ((session.created, session.last_seen, None), user))
+                })
+        };
+        let (times, record) = match found {
             Ok(Some(found)) => found,
             Ok(None) => return None,
             Err(error) => {
-                tracing::error!(%error, "cannot read a session");
+                tracing::error!(%error, "cannot read a session or token");
                 return None;
             }
         };
         let user = Arc::new(User::from_record(&record));
-        let now = unix_now();
-        let remembered =
-            self.inner
-                .memory
-                .remember(*id, hash, user, (session.created, session.last_seen), now);
+        let remembered = self.inner.memory.remember(*id, hash, user, times, now);
         self.admit(id, remembered, credential, now)
     }
 
@@ -63,6 +72,14 @@ impl Auth {
         credential: Credential,
         now: i64,
     ) -> Option<Identity> {
+        if credential == Credential::Token {
+            // A token lives until it expires or is revoked; its use is not tracked.
+            if remembered.expires.is_some_and(|expires| now >= expires) {
+                self.inner.memory.forget(id);
+                return None;
+            }
+            return Some(Identity::new(remembered.user, credential));
+        }
         if !self
             .inner
             .settings
@@ -96,6 +113,11 @@ impl Auth {
                 .with_store(move |store| store.delete_session(&hash))
                 .await;
         });
+    }
+
+    /// Forgets the session or token stored under `hash` (revoked).
+    pub(crate) fn forget_hash(&self, hash: &[u8]) {
+        self.inner.memory.forget_hash(hash);
     }
 
     /// Ends the session `id` on the server.

@@ -134,7 +134,7 @@ impl Auth {
     }
 
     /// Runs `work` on the store, off the async threads.
-    async fn with_store<T: Send + 'static>(
+    pub(crate) async fn with_store<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut dyn IdentityStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
