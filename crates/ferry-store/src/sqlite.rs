@@ -63,6 +63,19 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Every file the database lives in: the database, its write-ahead log and its shared
+    /// memory (for keeping them out of anything served).
+    pub fn files(&self) -> Vec<PathBuf> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| {
+                let mut name = self.path.clone().into_os_string();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .collect()
+    }
+
     /// A new connection to the database, in WAL mode with a busy timeout.
     pub fn connect(&self) -> Result<StoreConnection, StoreError> {
         let setup = || -> rusqlite::Result<Connection> {
@@ -271,6 +284,16 @@ mod tests {
         assert_eq!(b.content, "two, again");
         assert!(connection.delete_script("a.js").unwrap());
         assert!(connection.read_script("a.js").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_database_files_are_named_for_what_sqlite_writes() {
+        let (_dir, store) = store();
+        let files = store.files();
+        assert_eq!(files[0], store.path());
+        assert!(files[0].exists());
+        assert!(files[1].to_string_lossy().ends_with("ferry.db-wal"));
+        assert!(files[2].to_string_lossy().ends_with("ferry.db-shm"));
     }
 
     #[test]

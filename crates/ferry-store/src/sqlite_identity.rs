@@ -55,8 +55,32 @@ CREATE TABLE IF NOT EXISTS pending_sign_ins (
 ) WITHOUT ROWID;
 ";
 
-const USER_COLUMNS: &str =
-    "id, provider, subject, email, email_verified, name, role, created, last_sign_in";
+/// The columns of a user, in the order [`user_at`] reads them, with a table prefix (so the
+/// SQL is built at compile time, not per call).
+macro_rules! user_columns {
+    ($prefix:literal) => {
+        concat!(
+            $prefix,
+            "id, ",
+            $prefix,
+            "provider, ",
+            $prefix,
+            "subject, ",
+            $prefix,
+            "email, ",
+            $prefix,
+            "email_verified, ",
+            $prefix,
+            "name, ",
+            $prefix,
+            "role, ",
+            $prefix,
+            "created, ",
+            $prefix,
+            "last_sign_in"
+        )
+    };
+}
 
 fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -80,16 +104,17 @@ impl IdentityStore for StoreConnection {
         role: &str,
         now: i64,
     ) -> Result<UserRecord, StoreError> {
-        let sql = format!(
+        let sql = concat!(
             "INSERT INTO users (id, provider, subject, email, email_verified, name, role, created, last_sign_in)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
              ON CONFLICT (provider, subject) DO UPDATE SET
                  email = excluded.email, email_verified = excluded.email_verified,
                  name = excluded.name, last_sign_in = excluded.last_sign_in
-             RETURNING {USER_COLUMNS}"
+             RETURNING ",
+            user_columns!("")
         );
         self.connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement.query_row(
                     params![
@@ -109,9 +134,9 @@ impl IdentityStore for StoreConnection {
     }
 
     fn user(&mut self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        let sql = concat!("SELECT ", user_columns!(""), " FROM users WHERE id = ?1");
         self.connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
                     .query_row(params![id], |row| user_at(row, 0))
@@ -121,9 +146,13 @@ impl IdentityStore for StoreConnection {
     }
 
     fn users(&mut self) -> Result<Vec<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created, id");
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(""),
+            " FROM users ORDER BY created, id"
+        );
         self.connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
                     .query_map([], |row| user_at(row, 0))?
@@ -173,17 +202,13 @@ impl IdentityStore for StoreConnection {
         &mut self,
         id_hash: &[u8],
     ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
-        let sql = format!(
-            "SELECT s.user_id, s.created, s.last_seen, {}
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1",
-            USER_COLUMNS
-                .split(", ")
-                .map(|column| format!("u.{column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let sql = concat!(
+            "SELECT s.user_id, s.created, s.last_seen, ",
+            user_columns!("u."),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1"
         );
         self.connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
                     .query_row(params![id_hash], |row| {
@@ -300,17 +325,13 @@ impl IdentityStore for StoreConnection {
     }
 
     fn token(&mut self, hash: &[u8]) -> Result<Option<(TokenRecord, UserRecord)>, StoreError> {
-        let sql = format!(
-            "SELECT t.id, t.user_id, t.name, t.created, t.expires, {}
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
-            USER_COLUMNS
-                .split(", ")
-                .map(|column| format!("u.{column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let sql = concat!(
+            "SELECT t.id, t.user_id, t.name, t.created, t.expires, ",
+            user_columns!("u."),
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
         );
         self.connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
                     .query_row(params![hash], |row| Ok((token_at(row)?, user_at(row, 5)?)))
