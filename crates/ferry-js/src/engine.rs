@@ -85,6 +85,9 @@ pub(crate) const MCP_PATH: &str = "/mcp";
 
 struct Shared {
     pool: Arc<WorkerPool>,
+    /// Where JavaScript runs, and how many threads serve (thread-per-core).
+    model: WorkerModel,
+    threads: usize,
     routes: Routes,
     store: Option<SqliteStore>,
     streams: StreamHub,
@@ -172,6 +175,8 @@ impl Engine {
         Ok(Engine {
             shared: Arc::new(Shared {
                 pool,
+                model: options.model,
+                threads: options.workers,
                 routes: Routes::default(),
                 store,
                 streams,
@@ -184,6 +189,11 @@ impl Engine {
                 versions: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Where JavaScript runs, and the number of worker threads asked for.
+    pub(crate) fn model(&self) -> (WorkerModel, usize) {
+        (self.shared.model, self.shared.threads)
     }
 
     /// Makes the current thread a worker of a [`WorkerModel::PerThread`] engine: requests

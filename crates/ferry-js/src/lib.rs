@@ -68,6 +68,7 @@ mod request;
 mod response;
 mod script;
 mod script_set;
+mod serving;
 mod settings;
 mod socket_hub;
 mod sockets;
@@ -79,6 +80,7 @@ mod worker;
 
 pub use engine::{Engine, EngineOptions, WorkerModel};
 pub use script_set::LoadedScript;
+pub use serving::EngineServer;
 
 /// The `tracing` target of every log line a script writes (`console.*`, `writeLog`) and of
 /// script failures, so they can be filtered or written apart from the server's own.

@@ -2,8 +2,6 @@
 //! routes (and static files beside them), and reloads scripts when their files change.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -11,10 +9,10 @@ use ferry_core::health::HealthChecks;
 use ferry_core::layers::{ResponseHeadersLayer, SecurityHeaders};
 use ferry_core::prometheus::Metrics;
 use ferry_core::router::{RouterService, Routes};
-use ferry_core::server::{OnThread, PerThreadError, ShutdownReport, ThreadPerCore};
+use ferry_core::server::PerThreadError;
 use ferry_core::sse::HubSettings;
 use ferry_core::stack::Stack;
-use ferry_core::{App, BoxService, Server, ServerConfig};
+use ferry_core::{App, BoxService, ServerConfig};
 use ferry_js::management::Management;
 use ferry_js::watch::ScriptFiles;
 use ferry_js::{Engine, EngineOptions, LoadedScript, Script, WorkerModel};
@@ -42,7 +40,6 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     // Before the engine and servers: they look their metrics up once.
     let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
     let options = engine_options(&args);
-    let workers = options.workers;
     let engine = Engine::start(options)
         .await
         .context("cannot start the JavaScript engine")?;
@@ -145,24 +142,14 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     };
     let addr = SocketAddr::new(args.listen.host, args.listen.port);
     let explain = |error| listen::explain_bind_error(error, &args.listen);
-    // Thread-per-core: every server thread must be a worker before scripts load.
-    let servers = match args.worker_model {
-        WorkerModelArg::ThreadPerCore => {
-            let worker_engine = engine.clone();
-            let attach: OnThread = Arc::new(move || {
-                let driver = worker_engine.attach_worker()?;
-                Ok(Box::pin(driver) as Pin<Box<dyn Future<Output = ()>>>)
-            });
-            let servers = ThreadPerCore::bind(workers, make_app, config, addr, Some(attach))
-                .await
-                .map_err(|error| match error {
-                    PerThreadError::Bind(error) => explain(error),
-                    PerThreadError::Thread(error) => anyhow!(error),
-                })?;
-            Servers::PerThread(servers)
-        }
-        WorkerModelArg::Pool => Servers::One(make_app(config).bind(addr).await.map_err(explain)?),
-    };
+    // Before the scripts load: a thread-per-core thread must be a worker first.
+    let servers = engine
+        .bind(make_app, config, addr)
+        .await
+        .map_err(|error| match error {
+            PerThreadError::Bind(error) => explain(error),
+            PerThreadError::Thread(error) => anyhow!(error),
+        })?;
     let metrics_url = match (&metrics, args.observe.metrics_addr) {
         (Some(metrics), Some(addr)) => Some(metrics.serve_apart(addr).await?),
         _ => None,
@@ -303,27 +290,4 @@ fn describe(
     text.push('\n');
     text.push_str("  Press Ctrl+C to stop\n\n");
     text
-}
-
-/// The servers of `ferry run`: one on the process's multi-threaded runtime, or one per
-/// thread.
-enum Servers {
-    One(Server),
-    PerThread(ThreadPerCore),
-}
-
-impl Servers {
-    fn local_addr(&self) -> SocketAddr {
-        match self {
-            Servers::One(server) => server.local_addr(),
-            Servers::PerThread(servers) => servers.local_addr(),
-        }
-    }
-
-    async fn run(self) -> ShutdownReport {
-        match self {
-            Servers::One(server) => server.run().await,
-            Servers::PerThread(servers) => servers.run().await,
-        }
-    }
 }
