@@ -39,8 +39,10 @@ impl std::fmt::Debug for ClientSecret {
     }
 }
 
-/// How the provider returns to Ferry after sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the provider returns to Ferry after sign-in (`query` or `form_post` in a config
+/// file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     /// A redirect with the code in the query string (the default).
     #[default]

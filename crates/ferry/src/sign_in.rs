@@ -13,7 +13,7 @@ use ferry_core::stack::Authentication;
 use ferry_store::SqliteStore;
 
 use crate::cli::SignInArgs;
-use crate::config::SignInFile;
+use ferry_auth::ResolvedAuthConfig;
 
 /// The name of the provider `--oidc-issuer` configures.
 const FLAG_PROVIDER: &str = "oidc";
@@ -63,7 +63,7 @@ impl SignIn {
 /// nothing asks for sign-in.
 pub(crate) fn configure(
     args: &SignInArgs,
-    file: SignInFile,
+    file: ResolvedAuthConfig,
     dev: bool,
     host: IpAddr,
     data_dir: &Path,
@@ -126,21 +126,13 @@ pub(crate) fn configure(
     };
     let store = SqliteStore::open(data_dir)
         .with_context(|| format!("cannot open the sign-in database in {}", data_dir.display()))?;
-    let database = store.path().to_path_buf();
     let auth = Auth::new(settings, store.connect()?)?;
     if dev_sign_in {
         tracing::warn!(
             "development sign-in on: anyone on this machine can sign in as anyone, with any role"
         );
     }
-    let database_files = ["", "-wal", "-shm"]
-        .iter()
-        .map(|suffix| {
-            let mut name = database.clone().into_os_string();
-            name.push(suffix);
-            PathBuf::from(name)
-        })
-        .collect();
+    let database_files = store.files();
     Ok(Some(SignIn {
         auth,
         database_files,
@@ -185,7 +177,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let none = configure(
             &args(&[]),
-            SignInFile::default(),
+            ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
             dir.path(),
@@ -214,7 +206,7 @@ mod tests {
         ]);
         let sign_in = configure(
             &flags,
-            SignInFile::default(),
+            ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
             dir.path(),
@@ -235,7 +227,7 @@ mod tests {
         assert!(
             configure(
                 &args(&[]),
-                SignInFile::default(),
+                ResolvedAuthConfig::default(),
                 true,
                 everywhere,
                 dir.path(),
@@ -246,7 +238,7 @@ mod tests {
         );
         let dev = configure(
             &args(&[]),
-            SignInFile::default(),
+            ResolvedAuthConfig::default(),
             true,
             LOOPBACK,
             dir.path(),
@@ -257,7 +249,7 @@ mod tests {
         assert!(dev.auth.settings().dev_sign_in);
         let error = configure(
             &args(&["--protect", "/"]),
-            SignInFile::default(),
+            ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
             dir.path(),
@@ -268,7 +260,7 @@ mod tests {
         assert!(error.to_string().contains("nobody can sign in"), "{error}");
         let error = configure(
             &args(&["--allow-email", "a@b.c"]),
-            SignInFile::default(),
+            ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
             dir.path(),

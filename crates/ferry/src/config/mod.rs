@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command, CommandFactory, FromArgMatches};
+use ferry_auth::ResolvedAuthConfig;
 use ferry_static::rules::HeaderRule;
 use serde_json::Value;
 
 pub(crate) use file::{CONFIG_NAMES, ConfigFile};
-pub(crate) use sign_in::SignInFile;
 
 use crate::cli::{Cli, RunArgs, ServeArgs};
 
@@ -41,7 +41,7 @@ pub(crate) struct ServeSettings {
     /// Per-glob header rules from the config file.
     pub header_rules: Vec<HeaderRule>,
     /// The config file's `[auth]` table.
-    pub sign_in: SignInFile,
+    pub sign_in: ResolvedAuthConfig,
 }
 
 /// Merges defaults, the config file, `FERRY_*` variables and the command line `raw` (which
@@ -98,7 +98,7 @@ pub(crate) struct RunSettings {
     /// Per-glob header rules for the files of `--static`.
     pub header_rules: Vec<HeaderRule>,
     /// The config file's `[auth]` table.
-    pub sign_in: SignInFile,
+    pub sign_in: ResolvedAuthConfig,
 }
 
 /// Merges defaults, the config file (`--config`, or a `ferry.toml` beside the app),
@@ -153,10 +153,10 @@ fn run_settings_with(
 fn sign_in_table(
     file: Option<&ConfigFile>,
     env: &dyn Fn(&str) -> Option<OsString>,
-) -> anyhow::Result<SignInFile> {
+) -> anyhow::Result<ResolvedAuthConfig> {
     let Some((file, (table, line))) = file.and_then(|file| Some((file, file.auth_table.as_ref()?)))
     else {
-        return Ok(SignInFile::default());
+        return Ok(ResolvedAuthConfig::default());
     };
     let dir = file.path.parent().unwrap_or(Path::new("."));
     sign_in::parse(table, &file.position(*line), dir, env)
