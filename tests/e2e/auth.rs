@@ -71,7 +71,7 @@ impl Drop for Provider {
 }
 
 /// A client that follows no redirect and keeps no cookie: each step is looked at.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
@@ -135,7 +135,7 @@ async fn sign_in(ferry: &Ferry, redirect: &str) -> (String, String) {
     (cookie, location(&response))
 }
 
-async fn json(response: reqwest::Response) -> serde_json::Value {
+pub(crate) async fn json(response: reqwest::Response) -> serde_json::Value {
     let text = response.text().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"))
 }
@@ -834,7 +834,7 @@ fn a_browser_signs_in_at_the_providers_page_and_out_again() {
 }
 
 /// Signs in with the development form as `name` with `role`: the cookie and the user's id.
-async fn dev_sign_in(ferry: &Ferry, name: &str, role: &str) -> (String, String) {
+pub(crate) async fn dev_sign_in(ferry: &Ferry, name: &str, role: &str) -> (String, String) {
     let client = client();
     let email = format!("{name}@example.com");
     let response = client
@@ -1000,11 +1000,11 @@ async fn the_management_api_follows_roles_and_ownership_and_audits_every_decisio
         })
         .join("\n");
     assert!(
-        log.contains("upsert ed.js: denied (not an owner of the script)"),
+        log.contains("upsert ed.js: denied (neither an owner of the script nor granted it)"),
         "{log}"
     );
     assert!(
-        log.contains("grant a role: denied (only administrators manage users)"),
+        log.contains("grant a role: denied (only administrators may)"),
         "{log}"
     );
     assert!(log.contains("admin token grant a role: allowed"), "{log}");

@@ -5,6 +5,8 @@
 //! - `bench`: `ferry bench` on its own workloads, against python, and on a running target.
 //! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
 //! - `config`: the config file and FERRY_* variables.
+//! - `groups`: groups, nested groups, scripts owned by groups and granted, paths kept for a
+//!   group.
 //! - `live_reload`: `--watch`, its event stream, and a browser following edits.
 //! - `operations`: metrics, log files, health checks and draining, security headers, CORS,
 //!   rate limits and `ferry run`'s config file.
@@ -20,6 +22,7 @@ mod auth;
 mod bench;
 mod browser;
 mod config;
+mod groups;
 mod live_reload;
 mod operations;
 mod run;

@@ -45,21 +45,42 @@ impl Auth {
     }
 
     /// Who is calling, if an administrator: `Err` is the status for anyone else (audited).
-    fn administrator(&self, request: &Request, action: &str) -> Result<String, StatusCode> {
+    pub(crate) fn administrator(
+        &self,
+        request: &Request,
+        action: &str,
+    ) -> Result<String, StatusCode> {
+        self.at_least(request, action, Role::Administrator)
+    }
+
+    /// Who is calling, if the admin token's holder or signed in with `role` or above: `Err`
+    /// is the status for anyone else. Audited either way.
+    pub(crate) fn at_least(
+        &self,
+        request: &Request,
+        action: &str,
+        role: Role,
+    ) -> Result<String, StatusCode> {
         let token = self.settings().admin_token.as_deref().map(BearerToken::new);
         if token.is_some_and(|token| token.admits(request)) {
             audit("admin token", action, Ok("the admin token"));
             return Ok("admin token".to_owned());
         }
         match request.extensions().get::<Identity>() {
-            Some(identity) if identity.has_role(Role::Administrator) => {
-                let actor = format!("{} (administrator)", identity.user().id);
-                audit(&actor, action, Ok("administrator"));
+            Some(identity) if identity.has_role(role) => {
+                let user = identity.user();
+                let actor = format!("{} ({})", user.id, user.role);
+                audit(&actor, action, Ok(user.role.as_str()));
                 Ok(actor)
             }
             Some(identity) => {
                 let actor = format!("{} ({})", identity.user().id, identity.user().role);
-                audit(&actor, action, Err("only administrators manage users"));
+                let reason = if role == Role::Administrator {
+                    "only administrators may"
+                } else {
+                    "the editor role is needed"
+                };
+                audit(&actor, action, Err(reason));
                 Err(StatusCode::FORBIDDEN)
             }
             None => Err(StatusCode::UNAUTHORIZED),
@@ -90,7 +111,6 @@ impl Auth {
 
     /// Gives (`grant`) the form's `user_id` the form's `role`, or takes it back.
     async fn change_role(self, request: Request, grant: bool) -> Response {
-        let query = request.uri().query().unwrap_or_default().to_owned();
         let allowed = self.administrator(
             &request,
             if grant {
@@ -103,20 +123,11 @@ impl Auth {
             Ok(actor) => actor,
             Err(status) => return refusal(status),
         };
-        let body = match request.into_body().to_bytes(FORM_LIMIT).await {
-            Ok(body) => body,
-            Err(error) => return error.into_response(),
+        let fields = match read_fields(request).await {
+            Ok(fields) => fields,
+            Err(refused) => return refused,
         };
-        let fields: Vec<(String, String)> = form_urlencoded::parse(&body)
-            .into_owned()
-            .chain(form_urlencoded::parse(query.as_bytes()).into_owned())
-            .collect();
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-        };
+        let field = |name: &str| field(&fields, name);
         let Some(user_id) = field("user_id") else {
             return answer(StatusCode::BAD_REQUEST, json!({ "error": "send user_id" }));
         };
@@ -153,6 +164,28 @@ impl Auth {
     }
 }
 
+/// The request's form fields, then its query's.
+pub(crate) async fn read_fields(request: Request) -> Result<Vec<(String, String)>, Response> {
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let body = request
+        .into_body()
+        .to_bytes(FORM_LIMIT)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(form_urlencoded::parse(&body)
+        .into_owned()
+        .chain(form_urlencoded::parse(query.as_bytes()).into_owned())
+        .collect())
+}
+
+/// The first value of `name` among `fields`.
+pub(crate) fn field(fields: &[(String, String)], name: &str) -> Option<String> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
+}
+
 fn audit(actor: &str, action: &str, decision: Result<&str, &str>) {
     let (allowed, reason) = match decision {
         Ok(reason) => (true, reason),
@@ -171,15 +204,17 @@ fn audit(actor: &str, action: &str, decision: Result<&str, &str>) {
 
 /// 401 (with a challenge) or 403.
 fn refusal(status: StatusCode) -> Response {
+    refusal_for(status, "only administrators manage users")
+}
+
+/// 401 (with a challenge), or `status` saying `forbidden`.
+pub(crate) fn refusal_for(status: StatusCode, forbidden: &str) -> Response {
     if status != StatusCode::UNAUTHORIZED {
-        return answer(
-            status,
-            json!({ "error": "only administrators manage users" }),
-        );
+        return answer(status, json!({ "error": forbidden }));
     }
     let mut response = answer(
         status,
-        json!({ "error": "sign in as an administrator, or send the admin token" }),
+        json!({ "error": "sign in, or send the admin token as a bearer token" }),
     );
     response
         .headers_mut()
@@ -187,11 +222,11 @@ fn refusal(status: StatusCode) -> Response {
     response
 }
 
-fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+pub(crate) fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn failed(error: &ferry_store::StoreError) -> Response {
+pub(crate) fn failed(error: &ferry_store::StoreError) -> Response {
     tracing::error!(%error, "user management");
     answer(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -67,9 +67,12 @@ pub struct ProtectConfig {
     /// Only these verified addresses…
     #[serde(default)]
     pub emails: Vec<String>,
-    /// …or addresses of these domains.
+    /// …or addresses of these domains…
     #[serde(default)]
     pub domains: Vec<String>,
+    /// …or members of these groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// Why an `[auth]` table cannot be used; each names the key to fix.
@@ -146,6 +149,7 @@ impl AuthConfig {
                 role,
                 emails: entry.emails,
                 domains: entry.domains,
+                groups: entry.groups,
                 ..AccessRule::signed_in(&entry.path)
             });
         }

@@ -60,17 +60,20 @@ pub struct User {
     pub provider: String,
     /// The user's role.
     pub role: Role,
+    /// The groups the user belongs to, directly or through nested groups, by name.
+    pub groups: Vec<String>,
 }
 
 impl User {
-    /// The user as `record` describes them.
-    pub fn from_record(record: &UserRecord) -> User {
+    /// The user as `record` describes them, a member of `groups`.
+    pub fn from_record(record: &UserRecord, groups: Vec<String>) -> User {
         User {
             id: record.id.clone(),
             email: record.email.clone().filter(|_| record.email_verified),
             name: record.name.clone(),
             provider: record.provider.clone(),
             role: Role::parse(&record.role).unwrap_or_default(),
+            groups,
         }
     }
 }
@@ -170,7 +173,7 @@ mod tests {
             created: 0,
             last_sign_in: 0,
         };
-        let user = User::from_record(&record);
+        let user = User::from_record(&record, Vec::new());
         assert_eq!((user.email, user.role), (None, Role::Editor));
     }
 }

@@ -44,7 +44,7 @@ impl Auth {
     /// `/engine/user_roles`) and the identity step around every route. This is what the
     /// stack's authentication step runs.
     pub fn install(&self, app: ferry_core::App) -> ferry_core::App {
-        self.token_routes(self.admin_routes(self.routes(app)))
+        self.token_routes(self.group_routes(self.admin_routes(self.routes(app))))
             .layer(self.layer())
     }
 }

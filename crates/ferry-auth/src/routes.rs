@@ -214,6 +214,7 @@ pub(crate) fn user_json(identity: &Identity) -> serde_json::Value {
         "name": user.name,
         "provider": user.provider,
         "role": user.role.as_str(),
+        "groups": user.groups,
     })
 }
 

@@ -18,8 +18,10 @@ pub struct AccessRule {
     pub role: Role,
     /// When not empty, only these e-mail addresses (verified, any case)…
     pub emails: Vec<String>,
-    /// …or addresses of these domains (`example.com`) may enter.
+    /// …or addresses of these domains (`example.com`)…
     pub domains: Vec<String>,
+    /// …or members of these groups (directly or through nested groups) may enter.
+    pub groups: Vec<String>,
 }
 
 impl AccessRule {
@@ -30,6 +32,7 @@ impl AccessRule {
             role: Role::Authenticated,
             emails: Vec::new(),
             domains: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -47,10 +50,18 @@ impl AccessRule {
         if !identity.has_role(self.role) {
             return false;
         }
-        if self.emails.is_empty() && self.domains.is_empty() {
+        if self.emails.is_empty() && self.domains.is_empty() && self.groups.is_empty() {
             return true;
         }
-        let Some(email) = identity.user().email.as_deref() else {
+        let user = identity.user();
+        if self
+            .groups
+            .iter()
+            .any(|allowed| user.groups.iter().any(|group| group == allowed))
+        {
+            return true;
+        }
+        let Some(email) = user.email.as_deref() else {
             return false;
         };
         let email = email.to_ascii_lowercase();
@@ -137,6 +148,7 @@ mod tests {
                 name: None,
                 provider: "p".into(),
                 role,
+                groups: vec!["staff".into()],
             }),
             Credential::Cookie,
         )
@@ -195,6 +207,32 @@ mod tests {
         );
         assert_eq!(
             judge(&rules, "/page", Some(&unverified)),
+            Verdict::Forbidden
+        );
+    }
+
+    #[test]
+    fn members_of_an_allowed_group_enter_without_an_allowed_address() {
+        let staff_only = [AccessRule {
+            groups: vec!["staff".into()],
+            domains: vec!["example.com".into()],
+            ..AccessRule::signed_in("/internal")
+        }];
+        // `user` makes members of "staff" only.
+        let member = user(Some("ann@elsewhere.org"), Role::Authenticated);
+        assert_eq!(
+            judge(&staff_only, "/internal/a", Some(&member)),
+            Verdict::Enter
+        );
+        let outsider = Identity::new(
+            Arc::new(User {
+                groups: vec!["visitors".into()],
+                ..member.user().clone()
+            }),
+            Credential::Cookie,
+        );
+        assert_eq!(
+            judge(&staff_only, "/internal/a", Some(&outsider)),
             Verdict::Forbidden
         );
     }

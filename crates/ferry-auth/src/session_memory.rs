@@ -117,6 +117,11 @@ impl SessionMemory {
         self.lock().retain(|_, remembered| remembered.hash != hash);
     }
 
+    /// Forgets every session (who belongs to which group changed).
+    pub(crate) fn forget_all(&self) {
+        self.lock().clear();
+    }
+
     /// Forgets every session of `user_id` (a role changed).
     pub(crate) fn forget_user(&self, user_id: &str) {
         self.lock()

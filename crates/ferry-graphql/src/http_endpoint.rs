@@ -2,6 +2,8 @@
 //! `application/json` for anything, `application/graphql-response+json` (or the legacy
 //! `application/json`) in return, with the status codes the specification asks for.
 
+use std::sync::Arc;
+
 use ferry_core::{Body, BoxFuture, Handler, IntoResponse, Request, Response};
 use http::header::{ACCEPT, ALLOW};
 use http::{HeaderValue, Method, StatusCode};
@@ -105,7 +107,7 @@ async fn serve(graphql: &GraphQl, mut request: Request) -> Response {
         }
         return transport_sse::respond(&schema, &parameters, &probe);
     }
-    let response = execute(&schema, &parameters).await;
+    let response = execute(&schema, &parameters, Arc::new(probe.extensions().clone())).await;
     let request_error = is_request_error(&response);
     let status = if request_error && flavour == Flavour::GraphQlResponse {
         StatusCode::BAD_REQUEST
@@ -120,8 +122,9 @@ async fn serve(graphql: &GraphQl, mut request: Request) -> Response {
 pub(crate) async fn execute(
     schema: &async_graphql::dynamic::Schema,
     parameters: &Parameters,
+    extensions: Arc<http::Extensions>,
 ) -> async_graphql::Response {
-    let mut response = schema.execute(parameters.request()).await;
+    let mut response = schema.execute(parameters.request(extensions)).await;
     if response.errors.iter().any(is_resolver_error) {
         add_root_paths(
             &parameters.query,

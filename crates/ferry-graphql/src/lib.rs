@@ -105,7 +105,7 @@ impl std::fmt::Display for RootKind {
 }
 
 /// One call of a root field's resolver.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ResolverCall {
     /// The root the field belongs to.
     pub kind: RootKind,
@@ -113,6 +113,10 @@ pub struct ResolverCall {
     pub field: String,
     /// The field's arguments, as JSON (defaults applied, variables substituted).
     pub arguments: serde_json::Map<String, serde_json::Value>,
+    /// The extensions of the HTTP request that carried the operation (for a WebSocket, the
+    /// upgrade request): what the server's pipeline attached, such as who is signed in.
+    /// Empty for operations run from code ([`GraphQl::execute`]).
+    pub extensions: Arc<http::Extensions>,
 }
 
 /// Answers the calls of one root field.
@@ -228,7 +232,7 @@ impl GraphQl {
                 _ => None,
             }),
         };
-        let response = http_endpoint::execute(&schema, &parameters).await;
+        let response = http_endpoint::execute(&schema, &parameters, Arc::default()).await;
         response::response_json(&response)
     }
 

@@ -1,12 +1,17 @@
 //! GraphQL over HTTP, the request side: the parameters of a GET query string or a JSON
 //! POST body, checked as the specification asks, and whether the operation changes data.
 
+use std::sync::Arc;
+
 use async_graphql::Variables;
 use bytes::Bytes;
 use ferry_core::Request;
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
+
+/// The extensions of the HTTP request an operation came in, as async-graphql data.
+pub(crate) struct RequestExtensions(pub Arc<http::Extensions>);
 
 /// Largest request body read (queries are small; this only bounds abuse).
 const BODY_LIMIT: usize = 1 << 20;
@@ -20,9 +25,10 @@ pub(crate) struct Parameters {
 }
 
 impl Parameters {
-    /// The request to execute.
-    pub(crate) fn request(&self) -> async_graphql::Request {
-        let mut request = async_graphql::Request::new(self.query.clone());
+    /// The request to execute, for resolvers to see the HTTP request's `extensions`.
+    pub(crate) fn request(&self, extensions: Arc<http::Extensions>) -> async_graphql::Request {
+        let mut request =
+            async_graphql::Request::new(self.query.clone()).data(RequestExtensions(extensions));
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name.clone());
         }

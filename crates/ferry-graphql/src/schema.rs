@@ -179,6 +179,15 @@ fn same_definition(a: &TypeDefinition, b: &TypeDefinition) -> bool {
     format!("{:?}", a.kind) == format!("{:?}", b.kind)
 }
 
+/// The extensions of the HTTP request the operation came in (empty when run from code).
+fn request_extensions(context: &ResolverContext<'_>) -> Arc<http::Extensions> {
+    context
+        .ctx
+        .data_opt::<crate::request::RequestExtensions>()
+        .map(|extensions| extensions.0.clone())
+        .unwrap_or_default()
+}
+
 /// A root field: calls the registration's resolver with the arguments as JSON.
 fn root_field(
     definition: &FieldDefinition,
@@ -200,6 +209,7 @@ fn root_field(
             let shape = shape.clone();
             let objects = objects_for_field.clone();
             let arguments = arguments_json(&context);
+            let extensions = request_extensions(&context);
             let graphql_context = context.ctx;
             FieldFuture::new(async move {
                 let completed = resolver
@@ -207,6 +217,7 @@ fn root_field(
                         kind,
                         field: name,
                         arguments,
+                        extensions,
                     })
                     .await
                     .and_then(|value| objects.complete(value, &shape));
@@ -261,6 +272,7 @@ fn subscription_field(
             let objects = objects.clone();
             let hub = hub.clone();
             let arguments = arguments_json(&context);
+            let extensions = request_extensions(&context);
             SubscriptionFieldFuture::new(async move {
                 // Subscribe first: nothing published while the resolver runs is lost.
                 let receiver = hub.subscribe(&name);
@@ -269,6 +281,7 @@ fn subscription_field(
                         kind: RootKind::Subscription,
                         field: name,
                         arguments: arguments.clone(),
+                        extensions,
                     })
                     .await
                     .map_err(resolver_error)?;

@@ -24,7 +24,9 @@ pub(crate) fn respond(
     parameters: &Parameters,
     request: &Request,
 ) -> Response {
-    let mut results = Executor::execute_stream(schema.as_ref(), parameters.request(), None);
+    let extensions = Arc::new(request.extensions().clone());
+    let mut results =
+        Executor::execute_stream(schema.as_ref(), parameters.request(extensions), None);
     let (events, receiver) = mpsc::channel(QUEUE);
     tokio::spawn(async move {
         while let Some(result) = results.next().await {

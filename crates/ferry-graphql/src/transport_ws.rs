@@ -23,6 +23,10 @@ pub(crate) fn accept(schema: &Arc<Schema>, request: &mut Request) -> Response {
         Err(error) => return error.into_response(),
     };
     let schema = schema.as_ref().clone();
+    let mut data = async_graphql::Data::default();
+    data.insert(crate::request::RequestExtensions(Arc::new(
+        request.extensions().clone(),
+    )));
     tokio::spawn(async move {
         let protocol = upgrade
             .protocol()
@@ -49,7 +53,8 @@ pub(crate) fn accept(schema: &Arc<Schema>, request: &mut Request) -> Response {
                     _ => None,
                 })
             });
-        let mut conversation = GraphQlWebSocket::new(schema, Box::pin(messages), protocol);
+        let mut conversation =
+            GraphQlWebSocket::new(schema, Box::pin(messages), protocol).connection_data(data);
         while let Some(message) = conversation.next().await {
             let message = match message {
                 WsMessage::Text(text) => Message::text(text),

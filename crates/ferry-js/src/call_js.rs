@@ -26,13 +26,22 @@ pub(crate) struct JsCall {
     pub key: RouteKey,
 }
 
+/// The signed-in user a request's `extensions` carry, if any.
+fn caller(extensions: &http::Extensions) -> Option<Arc<ferry_auth::User>> {
+    extensions
+        .get::<ferry_auth::Identity>()
+        .map(ferry_auth::Identity::shared_user)
+}
+
 impl JsCall {
     fn call(
         &self,
         input: serde_json::Value,
+        request: &http::Extensions,
     ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         self.run(CallInput::Json {
             input: input.to_string(),
+            caller: caller(request),
         })
     }
 
@@ -61,7 +70,7 @@ impl JsCall {
 
 impl Resolver for JsCall {
     fn resolve(&self, call: ResolverCall) -> BoxFuture<'static, Result<serde_json::Value, String>> {
-        self.call(serde_json::Value::Object(call.arguments))
+        self.call(serde_json::Value::Object(call.arguments), &call.extensions)
     }
 }
 
@@ -69,21 +78,24 @@ impl ferry_mcp::Callback for JsCall {
     fn call(
         &self,
         input: serde_json::Value,
+        request: &http::Extensions,
     ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
-        JsCall::call(self, input)
+        JsCall::call(self, input, request)
     }
 
     fn complete(
         &self,
-        request: ferry_mcp::Completion,
+        completion: ferry_mcp::Completion,
+        request: &http::Extensions,
     ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         let input = serde_json::json!({
-            "argument": request.argument,
-            "partial": request.partial,
-            "arguments": request.arguments,
+            "argument": completion.argument,
+            "partial": completion.partial,
+            "arguments": completion.arguments,
         });
         self.run(CallInput::Completion {
             input: input.to_string(),
+            caller: caller(request),
         })
     }
 }

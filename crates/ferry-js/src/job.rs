@@ -36,11 +36,18 @@ pub(crate) enum CallInput {
     Http(ScriptRequest),
     /// An event of the WebSocket `socket`.
     Socket { socket: u64, event: SocketEvent },
-    /// A JSON input as text: a GraphQL resolver's arguments, an MCP call's input.
-    Json { input: String },
+    /// A JSON input as text: a GraphQL resolver's arguments, an MCP call's input; with the
+    /// signed-in user who made the call, if any.
+    Json {
+        input: String,
+        caller: Option<Arc<ferry_auth::User>>,
+    },
     /// A request for suggestions for a prompt argument (MCP `completion/complete`), as
-    /// JSON text of `{ argument, partial, arguments }`.
-    Completion { input: String },
+    /// JSON text of `{ argument, partial, arguments }`; with the caller, if signed in.
+    Completion {
+        input: String,
+        caller: Option<Arc<ferry_auth::User>>,
+    },
 }
 
 impl CallInput {

@@ -1,17 +1,20 @@
 //! The management API, compatible with aiwebengine's: upload, delete, list and read scripts
-//! over HTTP, and manage who owns them. Callers are the holder of the admin token
+//! over HTTP, and manage who owns them and who they are granted to. Callers are the holder of the admin token
 //! (`Authorization: Bearer <token>`) or signed-in editors and administrators; what each may
 //! do is decided in `management_access`. Uploaded scripts are kept in the data store and
 //! loaded again at start-up.
 
 use ferry_core::bearer::BearerToken;
 use ferry_core::{App, Body, IntoResponse, Json, Request, Response};
-use ferry_store::{ScriptOwners, ScriptRepository, SqliteStore, StoredScript};
+use ferry_store::{
+    AccessLevel, Groups, Member, ScriptAccess, ScriptAccessRecord, ScriptRepository, SqliteStore,
+    StoredScript,
+};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
-use crate::management_access::{Actor, Refused, audit, may_manage};
+use crate::management_access::{Actor, Need, Refused, audit, may_manage};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -27,8 +30,10 @@ pub const DELETE_PATH: &str = "/engine/delete_script";
 pub const LIST_PATH: &str = "/engine/scripts";
 /// See [`UPSERT_PATH`].
 pub const READ_PATH: &str = "/engine/read_script";
-/// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, `user_id`).
+/// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, and `user_id` or `group`).
 pub const OWNERS_PATH: &str = "/engine/script_owners";
+/// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, and `user_id` or `group`).
+pub const GRANTS_PATH: &str = "/engine/script_grants";
 
 /// The management API of one engine.
 #[derive(Clone)]
@@ -73,9 +78,30 @@ impl Management {
             .post(DELETE_PATH, route(&self, Operation::Delete))
             .get(LIST_PATH, route(&self, Operation::List))
             .get(READ_PATH, route(&self, Operation::Read))
-            .get(OWNERS_PATH, route(&self, Operation::Owners))
-            .post(OWNERS_PATH, route(&self, Operation::AddOwner))
-            .delete(OWNERS_PATH, route(&self, Operation::RemoveOwner))
+            .get(
+                OWNERS_PATH,
+                route(&self, Operation::Access(AccessLevel::Owner)),
+            )
+            .post(
+                OWNERS_PATH,
+                route(&self, Operation::Hand(AccessLevel::Owner, true)),
+            )
+            .delete(
+                OWNERS_PATH,
+                route(&self, Operation::Hand(AccessLevel::Owner, false)),
+            )
+            .get(
+                GRANTS_PATH,
+                route(&self, Operation::Access(AccessLevel::Grant)),
+            )
+            .post(
+                GRANTS_PATH,
+                route(&self, Operation::Hand(AccessLevel::Grant, true)),
+            )
+            .delete(
+                GRANTS_PATH,
+                route(&self, Operation::Hand(AccessLevel::Grant, false)),
+            )
     }
 
     /// Finds who is calling, reads the request, then runs `operation`.
@@ -97,23 +123,29 @@ impl Management {
             Operation::Delete => api.delete(actor, request).await,
             Operation::List => api.list(actor).await,
             Operation::Read => api.read(actor, request).await,
-            Operation::Owners => api.owners(actor, request).await,
-            Operation::AddOwner => api.change_owner(actor, request, true).await,
-            Operation::RemoveOwner => api.change_owner(actor, request, false).await,
+            Operation::Access(level) => api.access(actor, request, level).await,
+            Operation::Hand(level, hand) => api.hand(actor, request, level, hand).await,
         }
     }
 
-    /// Whether `actor` may `action` the script `uri`: audited, and the refusal to send.
-    async fn permit(&self, actor: &Actor, action: &str, uri: &str) -> Result<(), Refused> {
+    /// Whether `actor` may `action` the script `uri`, which `need`s that much of it:
+    /// audited; who the script is handed to, or the refusal to send.
+    async fn permit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        uri: &str,
+        need: Need,
+    ) -> Result<ScriptAccessRecord, Refused> {
         let key = uri.to_owned();
-        let owners = self
-            .with_store(move |store| store.owners(&key))
+        let access = self
+            .with_store(move |store| store.script_access(&key))
             .await
             .map_err(|error| Refused::Failed(error.to_string()))?;
         let exists = self.engine.script(uri).is_some();
-        let decision = may_manage(actor, &owners, exists);
+        let decision = may_manage(actor, &access, exists, need);
         audit(actor, action, Some(uri), decision);
-        decision.map(|_| ()).map_err(Refused::Forbidden)
+        decision.map(|_| access).map_err(Refused::Forbidden)
     }
 
     async fn upsert(self, actor: Actor, request: ScriptRequest) -> Response {
@@ -125,9 +157,10 @@ impl Management {
                 &json!({ "error": "send the form fields uri and content" }),
             );
         };
-        if let Err(refused) = self.permit(&actor, "upsert", &uri).await {
-            return refused.into_response();
-        }
+        let access = match self.permit(&actor, "upsert", &uri, Need::Edit).await {
+            Ok(access) => access,
+            Err(refused) => return refused.into_response(),
+        };
         let loaded = match self
             .engine
             .load(Script::new(uri.as_str(), content.as_str()))
@@ -142,14 +175,16 @@ impl Management {
             }
             Err(error) => return server_error(&error),
         };
-        let owner = actor.user_id().map(str::to_owned);
+        // Whoever uploads a script nobody has claimed owns it (administrators too, so that
+        // they can hand it over; the token holder is nobody). Editing a claimed script, as
+        // an owner or a grantee, changes nobody's access.
+        let unclaimed = access.owners.is_empty() && access.grants.is_empty();
+        let owner = actor.user_id().filter(|_| unclaimed).map(str::to_owned);
         let stored = self
             .with_store(move |store| {
                 store.upsert_script(&uri, &content)?;
-                // Whoever uploads a script owns it (administrators too, so that they can
-                // hand it over); the token holder is nobody.
                 if let Some(owner) = owner {
-                    store.add_owner(&uri, &owner)?;
+                    store.hand_script(&uri, AccessLevel::Owner, &Member::User(owner))?;
                 }
                 Ok(())
             })
@@ -170,7 +205,7 @@ impl Management {
                 &json!({ "error": "send the form field uri" }),
             );
         };
-        if let Err(refused) = self.permit(&actor, "delete", &uri).await {
+        if let Err(refused) = self.permit(&actor, "delete", &uri, Need::Own).await {
             return refused.into_response();
         }
         let unloaded = match self.engine.remove(&uri).await {
@@ -180,7 +215,7 @@ impl Management {
         let key = uri.clone();
         let deleted = match self
             .with_store(move |store| {
-                store.forget_owners(&key)?;
+                store.forget_script_access(&key)?;
                 store.delete_script(&key)
             })
             .await
@@ -198,19 +233,26 @@ impl Management {
         }
     }
 
-    /// Every script for administrators; for editors, those they own.
+    /// Every script for administrators; for editors, those they own or were granted.
     async fn list(self, actor: Actor) -> Response {
         let mut scripts = Vec::new();
         for script in self.engine.scripts() {
             let key = script.name.to_string();
-            let owners = match self.with_store(move |store| store.owners(&key)).await {
-                Ok(owners) => owners,
+            let access = match self
+                .with_store(move |store| store.script_access(&key))
+                .await
+            {
+                Ok(access) => access,
                 Err(error) => return server_error(&error),
             };
-            if may_manage(&actor, &owners, true).is_ok() {
-                scripts.push(
-                    json!({ "uri": &*script.name, "routes": script.routes, "owners": owners }),
-                );
+            if may_manage(&actor, &access, true, Need::Edit).is_ok() {
+                let (owners, owner_groups) = split(&access.owners);
+                scripts.push(json!({
+                    "uri": &*script.name,
+                    "routes": script.routes,
+                    "owners": owners,
+                    "owner_groups": owner_groups,
+                }));
             }
         }
         json_response(StatusCode::OK, &json!(scripts))
@@ -223,7 +265,7 @@ impl Management {
                 &json!({ "error": "add ?uri= with the script's name" }),
             );
         };
-        if let Err(refused) = self.permit(&actor, "read", &uri).await {
+        if let Err(refused) = self.permit(&actor, "read", &uri, Need::Edit).await {
             return refused.into_response();
         }
         match self.engine.script(&uri) {
@@ -242,59 +284,105 @@ impl Management {
         }
     }
 
-    /// The owners of `?uri=`, for those who may manage it.
-    async fn owners(self, actor: Actor, request: ScriptRequest) -> Response {
+    /// The owners or grantees of `?uri=`, for its owners and grantees: users as `users`
+    /// (and, for owners, as `owners`, as aiwebengine names them) and groups as `groups`.
+    async fn access(self, actor: Actor, request: ScriptRequest, level: AccessLevel) -> Response {
         let Some(uri) = value(&request.query, "uri") else {
             return json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": "add ?uri= with the script's name" }),
             );
         };
-        if let Err(refused) = self.permit(&actor, "list the owners of", &uri).await {
+        let action = match level {
+            AccessLevel::Owner => "list the owners of",
+            AccessLevel::Grant => "list the grants of",
+        };
+        if let Err(refused) = self.permit(&actor, action, &uri, Need::Edit).await {
             return refused.into_response();
         }
         let key = uri.clone();
-        match self.with_store(move |store| store.owners(&key)).await {
-            Ok(owners) => json_response(StatusCode::OK, &json!({ "uri": uri, "owners": owners })),
+        match self
+            .with_store(move |store| store.script_access(&key))
+            .await
+        {
+            Ok(ScriptAccessRecord { owners, grants }) => {
+                let (users, groups) = split(match level {
+                    AccessLevel::Owner => &owners,
+                    AccessLevel::Grant => &grants,
+                });
+                let mut body = json!({ "uri": uri, "users": users, "groups": groups });
+                if level == AccessLevel::Owner {
+                    body["owners"] = json!(users);
+                }
+                json_response(StatusCode::OK, &body)
+            }
             Err(error) => server_error(&error),
         }
     }
 
-    /// Adds (`add`) or removes the owner `user_id` of `uri`, for those who may manage it.
-    async fn change_owner(self, actor: Actor, request: ScriptRequest, add: bool) -> Response {
+    /// Hands `uri` to the `user_id` or `group` sent at `level` (`hand`), or takes it back:
+    /// for the script's owners.
+    async fn hand(
+        self,
+        actor: Actor,
+        request: ScriptRequest,
+        level: AccessLevel,
+        hand: bool,
+    ) -> Response {
         let fields = if request.form.is_empty() {
             &request.query
         } else {
             &request.form
         };
-        let (Some(uri), Some(user_id)) = (value(fields, "uri"), value(fields, "user_id")) else {
+        let member = match (value(fields, "user_id"), value(fields, "group")) {
+            (Some(user), None) if !user.is_empty() => Some(Member::User(user)),
+            (None, Some(group)) if ferry_auth::valid_group_name(&group) => {
+                Some(Member::Group(group))
+            }
+            _ => None,
+        };
+        let (Some(uri), Some(member)) = (value(fields, "uri"), member) else {
             return json_response(
                 StatusCode::BAD_REQUEST,
-                &json!({ "error": "send uri and user_id" }),
+                &json!({ "error": "send uri and one of user_id or group" }),
             );
         };
-        let action = if add {
-            "add an owner to"
-        } else {
-            "remove an owner from"
+        let action = match (level, hand) {
+            (AccessLevel::Owner, true) => "add an owner to",
+            (AccessLevel::Owner, false) => "remove an owner from",
+            (AccessLevel::Grant, true) => "grant",
+            (AccessLevel::Grant, false) => "revoke a grant of",
         };
-        if let Err(refused) = self.permit(&actor, action, &uri).await {
+        if let Err(refused) = self.permit(&actor, action, &uri, Need::Own).await {
             return refused.into_response();
         }
-        let (key, user) = (uri.clone(), user_id.clone());
+        let (key, who) = (uri.clone(), member.clone());
         let changed = self
             .with_store(move |store| {
-                if add {
-                    store.add_owner(&key, &user)
-                } else {
-                    store.remove_owner(&key, &user)
+                if !hand {
+                    return store.take_script(&key, level, &who).map(Some);
                 }
+                if let Member::Group(group) = &who
+                    && !store.groups()?.iter().any(|known| &known.name == group)
+                {
+                    return Ok(None);
+                }
+                store.hand_script(&key, level, &who).map(Some)
             })
             .await;
+        let mut body = json!({ "success": true, "uri": uri });
+        match &member {
+            Member::User(user) => body["user_id"] = json!(user),
+            Member::Group(group) => body["group"] = json!(group),
+        }
         match changed {
-            Ok(changed) => json_response(
-                StatusCode::OK,
-                &json!({ "success": true, "uri": uri, "user_id": user_id, "changed": changed }),
+            Ok(Some(changed)) => {
+                body["changed"] = json!(changed);
+                json_response(StatusCode::OK, &body)
+            }
+            Ok(None) => json_response(
+                StatusCode::NOT_FOUND,
+                &json!({ "error": format!("no group {:?}: make it first with POST {}", member.name(), ferry_auth::GROUPS_PATH) }),
             ),
             Err(error) => server_error(&error),
         }
@@ -347,9 +435,10 @@ enum Operation {
     Delete,
     List,
     Read,
-    Owners,
-    AddOwner,
-    RemoveOwner,
+    /// Lists the owners or grantees.
+    Access(AccessLevel),
+    /// Hands the script at a level (`true`) or takes it back.
+    Hand(AccessLevel, bool),
 }
 
 /// The scripts uploaded earlier, to load at start-up.
@@ -367,6 +456,19 @@ fn value(fields: &[(String, String)], name: &str) -> Option<String> {
         .iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.clone())
+}
+
+/// The users' ids and the groups' names among `members`.
+fn split(members: &[Member]) -> (Vec<&str>, Vec<&str>) {
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    for member in members {
+        match member {
+            Member::User(id) => users.push(id.as_str()),
+            Member::Group(name) => groups.push(name.as_str()),
+        }
+    }
+    (users, groups)
 }
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {

@@ -275,22 +275,8 @@ impl ScriptRequest {
             RequestField::Body => self.body.as_deref().into_js(ctx),
             RequestField::Files => self.files_to_js(ctx).map(rquickjs::Array::into_value),
             RequestField::Ip => self.ip.map(|ip| ip.to_string()).into_js(ctx),
-            RequestField::Auth => self.identity_to_js(ctx),
+            RequestField::Auth => user_to_js(ctx, self.user.as_deref()),
         }
-    }
-
-    /// The signed-in user's data for the prelude's `auth` object, or `null`.
-    fn identity_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-        let Some(user) = &self.user else {
-            return Ok(Value::new_null(ctx.clone()));
-        };
-        let data = Object::new(ctx.clone())?;
-        data.set("userId", user.id.as_str())?;
-        data.set("userEmail", user.email.as_deref())?;
-        data.set("userName", user.name.as_deref())?;
-        data.set("provider", user.provider.as_str())?;
-        data.set("role", user.role.as_str())?;
-        Ok(data.into_value())
     }
 
     fn files_to_js<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {
@@ -309,6 +295,24 @@ impl ScriptRequest {
         }
         Ok(files)
     }
+}
+
+/// The signed-in user's data for the prelude's `auth` object, or `null`.
+pub(crate) fn user_to_js<'js>(
+    ctx: &Ctx<'js>,
+    user: Option<&ferry_auth::User>,
+) -> rquickjs::Result<Value<'js>> {
+    let Some(user) = user else {
+        return Ok(Value::new_null(ctx.clone()));
+    };
+    let data = Object::new(ctx.clone())?;
+    data.set("userId", user.id.as_str())?;
+    data.set("userEmail", user.email.as_deref())?;
+    data.set("userName", user.name.as_deref())?;
+    data.set("provider", user.provider.as_str())?;
+    data.set("role", user.role.as_str())?;
+    data.set("groups", user.groups.clone())?;
+    Ok(data.into_value())
 }
 
 fn pairs_object<'js>(ctx: &Ctx<'js>, pairs: &[(String, String)]) -> rquickjs::Result<Object<'js>> {

@@ -440,6 +440,7 @@ async fn signed_in_app(scripts: &[(&str, &str)]) -> (TestApp, ferry_core::BoxSer
                 name: Some("Ann".into()),
                 provider: "test".into(),
                 role,
+                groups: Vec::new(),
             };
             request.extensions_mut().insert(ferry_auth::Identity::new(
                 std::sync::Arc::new(user),
@@ -502,9 +503,9 @@ async fn request_auth_describes_the_signed_in_user_and_checks_roles() {
             "userId": "u-1", "userEmail": "ann@example.com", "userName": "Ann",
             "provider": "test", "role": "editor",
             "user": { "id": "u-1", "email": "ann@example.com", "name": "Ann", "provider": "test",
-                      "role": "editor", "isAuthenticated": true, "isAdmin": false, "isEditor": true },
+                      "role": "editor", "groups": [], "isAuthenticated": true, "isAdmin": false, "isEditor": true },
             "current": { "id": "u-1", "email": "ann@example.com", "name": "Ann", "provider": "test",
-                         "role": "editor", "isAuthenticated": true, "isAdmin": false, "isEditor": true },
+                         "role": "editor", "groups": [], "isAuthenticated": true, "isAdmin": false, "isEditor": true },
             "same": true,
         })
     );

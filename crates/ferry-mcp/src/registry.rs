@@ -12,14 +12,23 @@ use serde_json::{Map, Value};
 /// template's variables in `params`); a prompt's arguments. The output is JSON: see
 /// [`Registry`] for what each kind may return. An error's message goes to the client.
 pub trait Callback: Send + Sync + 'static {
-    /// Runs the call.
-    fn call(&self, input: Value) -> BoxFuture<'static, Result<Value, String>>;
+    /// Runs the call. `request` holds the extensions of the HTTP request that carried it —
+    /// what the server's pipeline attached, such as who is signed in (empty over stdio).
+    fn call(
+        &self,
+        input: Value,
+        request: &http::Extensions,
+    ) -> BoxFuture<'static, Result<Value, String>>;
 
     /// Suggests values for an argument of a prompt as the user types it (MCP
     /// `completion/complete`). Returns `{ values, total?, hasMore? }` (or just an array of
     /// values). The default suggests nothing.
-    fn complete(&self, request: Completion) -> BoxFuture<'static, Result<Value, String>> {
-        let _ = request;
+    fn complete(
+        &self,
+        completion: Completion,
+        request: &http::Extensions,
+    ) -> BoxFuture<'static, Result<Value, String>> {
+        let _ = (completion, request);
         Box::pin(std::future::ready(Ok(Value::Array(Vec::new()))))
     }
 }
@@ -161,7 +170,11 @@ mod tests {
     struct Nothing;
 
     impl Callback for Nothing {
-        fn call(&self, _input: Value) -> BoxFuture<'static, Result<Value, String>> {
+        fn call(
+            &self,
+            _input: Value,
+            _request: &http::Extensions,
+        ) -> BoxFuture<'static, Result<Value, String>> {
             Box::pin(async { Ok(Value::Null) })
         }
     }

@@ -73,7 +73,7 @@ impl ServerHandler for Server {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let registry = self.registry();
         let tool = registry
@@ -95,7 +95,11 @@ impl ServerHandler for Server {
                 ContentBlock::text(message),
             ])));
         }
-        let result = match tool.callback.call(arguments).await {
+        let result = match tool
+            .callback
+            .call(arguments, http_extensions(&context))
+            .await
+        {
             Ok(Value::String(text)) => CallToolResult::success(vec![ContentBlock::text(text)]),
             Ok(value) => {
                 let mut result =
@@ -158,7 +162,7 @@ impl ServerHandler for Server {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let registry = self.registry();
         // Fixed URIs first, then templates in registration order.
@@ -189,7 +193,7 @@ impl ServerHandler for Server {
         input.insert("params".into(), Value::Object(params));
         let value = resource
             .callback
-            .call(Value::Object(input))
+            .call(Value::Object(input), http_extensions(&context))
             .await
             .map_err(|message| McpError::internal_error(message, None))?;
         let contents = resource_contents(&request.uri, resource.mime_type.as_deref(), value)?;
@@ -233,7 +237,7 @@ impl ServerHandler for Server {
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let registry = self.registry();
         let prompt = registry
@@ -257,7 +261,7 @@ impl ServerHandler for Server {
         }
         let value = prompt
             .callback
-            .call(Value::Object(arguments))
+            .call(Value::Object(arguments), http_extensions(&context))
             .await
             .map_err(|message| McpError::internal_error(message, None))?;
         let (description, messages) = prompt_result(value)?;
@@ -270,7 +274,7 @@ impl ServerHandler for Server {
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         // Resource templates have no handler for suggestions: none are offered.
         let Reference::Prompt(reference) = &request.r#ref else {
@@ -293,11 +297,14 @@ impl ServerHandler for Server {
             .collect();
         let value = prompt
             .callback
-            .complete(Completion {
-                argument: request.argument.name,
-                partial: request.argument.value,
-                arguments,
-            })
+            .complete(
+                Completion {
+                    argument: request.argument.name,
+                    partial: request.argument.value,
+                    arguments,
+                },
+                http_extensions(&context),
+            )
             .await
             .map_err(|message| McpError::internal_error(message, None))?;
         Ok(CompleteResult::new(completion_info(value)))
@@ -436,4 +443,17 @@ fn prompt_message(item: Value) -> Result<PromptMessage, McpError> {
         None => ContentBlock::text(String::new()),
     };
     Ok(PromptMessage::new(role, content))
+}
+
+/// The extensions of the HTTP request that carried an MCP request (rmcp keeps its parts in
+/// the request context); empty over stdio.
+fn http_extensions(context: &RequestContext<RoleServer>) -> &http::Extensions {
+    static NONE: std::sync::OnceLock<http::Extensions> = std::sync::OnceLock::new();
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .map_or_else(
+            || NONE.get_or_init(http::Extensions::new),
+            |parts| &parts.extensions,
+        )
 }

@@ -148,16 +148,3 @@ pub trait IdentityStore {
     /// Deletes the token `id` of `user_id`; returns its digest if it existed.
     fn revoke_token(&mut self, user_id: &str, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
-
-/// Who owns which uploaded script: the users (by id) who may manage it besides
-/// administrators.
-pub trait ScriptOwners {
-    /// The owners of `uri`, in the order they were added.
-    fn owners(&mut self, uri: &str) -> Result<Vec<String>, StoreError>;
-    /// Makes `user_id` an owner of `uri`; says whether it was not one already.
-    fn add_owner(&mut self, uri: &str, user_id: &str) -> Result<bool, StoreError>;
-    /// Removes `user_id` from the owners of `uri`; says whether it was one.
-    fn remove_owner(&mut self, uri: &str, user_id: &str) -> Result<bool, StoreError>;
-    /// Forgets every owner of `uri` (the script was deleted).
-    fn forget_owners(&mut self, uri: &str) -> Result<(), StoreError>;
-}

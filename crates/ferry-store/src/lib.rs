@@ -23,13 +23,17 @@
 //! # }
 //! ```
 
+mod groups;
 mod identity;
 mod sqlite;
+mod sqlite_groups;
 mod sqlite_identity;
 
+pub use groups::{
+    AccessLevel, GroupRecord, Groups, Joined, Member, ScriptAccess, ScriptAccessRecord, circle,
+};
 pub use identity::{
-    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, TokenRecord,
-    UserRecord,
+    AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
 pub use sqlite::{SqliteStore, StoreConnection};
 
@@ -52,6 +56,30 @@ pub enum StoreError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+}
+
+/// A key-value store per script and user (`personalStorage` in scripts): each signed-in user
+/// of each script has their own keys, apart from the script's shared ones.
+pub trait PersonalKeyValue {
+    /// The value `user` stored under `key` in `script`, if any.
+    fn personal_get(
+        &mut self,
+        script: &str,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Stores `value` under `key` for `user` in `script`, replacing any previous value.
+    fn personal_set(
+        &mut self,
+        script: &str,
+        user: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError>;
+    /// Removes `user`'s `key` in `script`; says whether it was there.
+    fn personal_remove(&mut self, script: &str, user: &str, key: &str) -> Result<bool, StoreError>;
+    /// Removes every key of `user` in `script`; returns how many there were.
+    fn personal_clear(&mut self, script: &str, user: &str) -> Result<usize, StoreError>;
 }
 
 /// A key-value store partitioned by scope (Ferry uses the script's name as the scope, so each

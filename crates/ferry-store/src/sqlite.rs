@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{KeyValue, ScriptRepository, StoreError, StoredScript};
+use crate::{KeyValue, PersonalKeyValue, ScriptRepository, StoreError, StoredScript};
 
 /// The database file's name inside the data directory.
 pub(crate) const DATABASE_FILE: &str = "ferry.db";
@@ -19,6 +19,13 @@ CREATE TABLE IF NOT EXISTS kv (
     key   TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS personal_kv (
+    script  TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (script, user_id, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scripts (
     uri     TEXT PRIMARY KEY,
@@ -54,6 +61,12 @@ impl SqliteStore {
                     .connection
                     .execute_batch(crate::sqlite_identity::SCHEMA)
             })
+            .and_then(|()| {
+                connection
+                    .connection
+                    .execute_batch(crate::sqlite_groups::SCHEMA)
+            })
+            .and_then(|()| crate::sqlite_groups::migrate(&connection.connection))
             .map_err(|source| store.error(source))?;
         Ok(store)
     }
@@ -156,6 +169,60 @@ impl KeyValue for StoreConnection {
     }
 }
 
+impl PersonalKeyValue for StoreConnection {
+    fn personal_get(
+        &mut self,
+        script: &str,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT value FROM personal_kv WHERE script = ?1 AND user_id = ?2 AND key = ?3",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![script, user, key], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|source| self.error(source))
+    }
+
+    fn personal_set(
+        &mut self,
+        script: &str,
+        user: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        self.connection
+            .prepare_cached(
+                "INSERT INTO personal_kv (script, user_id, key, value) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (script, user_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .and_then(|mut statement| statement.execute(params![script, user, key, value]))
+            .map(|_| ())
+            .map_err(|source| self.error(source))
+    }
+
+    fn personal_remove(&mut self, script: &str, user: &str, key: &str) -> Result<bool, StoreError> {
+        self.connection
+            .prepare_cached(
+                "DELETE FROM personal_kv WHERE script = ?1 AND user_id = ?2 AND key = ?3",
+            )
+            .and_then(|mut statement| statement.execute(params![script, user, key]))
+            .map(|removed| removed > 0)
+            .map_err(|source| self.error(source))
+    }
+
+    fn personal_clear(&mut self, script: &str, user: &str) -> Result<usize, StoreError> {
+        self.connection
+            .prepare_cached("DELETE FROM personal_kv WHERE script = ?1 AND user_id = ?2")
+            .and_then(|mut statement| statement.execute(params![script, user]))
+            .map_err(|source| self.error(source))
+    }
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -240,6 +307,44 @@ mod tests {
         assert_eq!(
             connection.get_item("b.js", "k").unwrap().as_deref(),
             Some("from b")
+        );
+    }
+
+    #[test]
+    fn personal_items_are_kept_per_script_and_user_apart_from_shared_ones() {
+        let (_dir, store) = store();
+        let mut connection = store.connect().unwrap();
+        connection.set_item("a.js", "k", "shared").unwrap();
+        connection
+            .personal_set("a.js", "ann", "k", "ann's")
+            .unwrap();
+        connection
+            .personal_set("a.js", "bob", "k", "bob's")
+            .unwrap();
+        connection
+            .personal_set("b.js", "ann", "k", "other script")
+            .unwrap();
+        assert_eq!(
+            connection
+                .personal_get("a.js", "ann", "k")
+                .unwrap()
+                .as_deref(),
+            Some("ann's")
+        );
+        assert_eq!(
+            connection.get_item("a.js", "k").unwrap().as_deref(),
+            Some("shared")
+        );
+        assert_eq!(connection.personal_clear("a.js", "ann").unwrap(), 1);
+        assert_eq!(connection.personal_get("a.js", "ann", "k").unwrap(), None);
+        assert!(connection.personal_remove("a.js", "bob", "k").unwrap());
+        assert!(!connection.personal_remove("a.js", "bob", "k").unwrap());
+        assert_eq!(
+            connection
+                .personal_get("b.js", "ann", "k")
+                .unwrap()
+                .as_deref(),
+            Some("other script")
         );
     }
 

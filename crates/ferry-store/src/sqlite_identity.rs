@@ -3,8 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::identity::{
-    AccountClaims, IdentityStore, PendingSignIn, ScriptOwners, SessionRecord, TokenRecord,
-    UserRecord,
+    AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
 use crate::{StoreConnection, StoreError};
 
@@ -38,12 +37,6 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     expires    INTEGER
 );
 CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens (user_id, created);
-CREATE TABLE IF NOT EXISTS script_owners (
-    script_uri TEXT NOT NULL,
-    user_id    TEXT NOT NULL,
-    added      INTEGER NOT NULL,
-    PRIMARY KEY (script_uri, user_id)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_sign_ins (
     state    TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
@@ -378,53 +371,6 @@ fn token_at(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-impl ScriptOwners for StoreConnection {
-    fn owners(&mut self, uri: &str) -> Result<Vec<String>, StoreError> {
-        self.connection
-            .prepare_cached(
-                "SELECT user_id FROM script_owners WHERE script_uri = ?1 ORDER BY added, user_id",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_map(params![uri], |row| row.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .map_err(|source| self.error(source))
-    }
-
-    fn add_owner(&mut self, uri: &str, user_id: &str) -> Result<bool, StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| {
-                i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX)
-            });
-        self.connection
-            .prepare_cached(
-                "INSERT INTO script_owners (script_uri, user_id, added) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut statement| statement.execute(params![uri, user_id, now]))
-            .map(|added| added > 0)
-            .map_err(|source| self.error(source))
-    }
-
-    fn remove_owner(&mut self, uri: &str, user_id: &str) -> Result<bool, StoreError> {
-        self.connection
-            .prepare_cached("DELETE FROM script_owners WHERE script_uri = ?1 AND user_id = ?2")
-            .and_then(|mut statement| statement.execute(params![uri, user_id]))
-            .map(|removed| removed > 0)
-            .map_err(|source| self.error(source))
-    }
-
-    fn forget_owners(&mut self, uri: &str) -> Result<(), StoreError> {
-        self.connection
-            .prepare_cached("DELETE FROM script_owners WHERE script_uri = ?1")
-            .and_then(|mut statement| statement.execute(params![uri]))
-            .map(|_| ())
-            .map_err(|source| self.error(source))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,21 +464,6 @@ mod tests {
             Some(b"hash-1".to_vec())
         );
         assert!(store.token(b"hash-1").unwrap().is_none());
-    }
-
-    #[test]
-    fn owners_are_kept_per_script_in_the_order_added() {
-        let (_dir, mut store) = connection();
-        assert!(store.add_owner("a.js", "u1").unwrap());
-        assert!(store.add_owner("a.js", "u2").unwrap());
-        assert!(!store.add_owner("a.js", "u1").unwrap(), "already an owner");
-        assert!(store.add_owner("b.js", "u2").unwrap());
-        assert_eq!(store.owners("a.js").unwrap(), ["u1", "u2"]);
-        assert!(store.remove_owner("a.js", "u1").unwrap());
-        assert!(!store.remove_owner("a.js", "u1").unwrap());
-        store.forget_owners("a.js").unwrap();
-        assert!(store.owners("a.js").unwrap().is_empty());
-        assert_eq!(store.owners("b.js").unwrap(), ["u2"]);
     }
 
     #[test]

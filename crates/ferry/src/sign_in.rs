@@ -88,12 +88,17 @@ pub(crate) fn configure(
         rules.push(AccessRule {
             emails: args.allow_email.clone(),
             domains: args.allow_domain.clone(),
+            groups: args.allow_group.clone(),
             ..AccessRule::signed_in(path)
         });
     }
-    if rules.is_empty() && (!args.allow_email.is_empty() || !args.allow_domain.is_empty()) {
+    if rules.is_empty()
+        && (!args.allow_email.is_empty()
+            || !args.allow_domain.is_empty()
+            || !args.allow_group.is_empty())
+    {
         bail!(
-            "--allow-email and --allow-domain apply to the paths of --protect; add --protect / to keep the whole site for them"
+            "--allow-email, --allow-domain and --allow-group apply to the paths of --protect; add --protect / to keep the whole site for them"
         );
     }
     if providers.is_empty() && rules.is_empty() && !dev_sign_in {

@@ -21,7 +21,11 @@ use serde_json::{Value, json};
 struct Add;
 
 impl Callback for Add {
-    fn call(&self, input: Value) -> BoxFuture<'static, Result<Value, String>> {
+    fn call(
+        &self,
+        input: Value,
+        _request: &http::Extensions,
+    ) -> BoxFuture<'static, Result<Value, String>> {
         let sum = input["a"].as_f64().unwrap_or(0.0) + input["b"].as_f64().unwrap_or(0.0);
         Box::pin(async move { Ok(Value::String(sum.to_string())) })
     }

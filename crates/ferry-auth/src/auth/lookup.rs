@@ -38,19 +38,25 @@ impl Auth {
         }
         let hash = id.stored_hash();
         let now = unix_now();
-        let found = if credential == Credential::Token {
-            self.with_store(move |store| store.token(&hash))
-                .await
-                .map(|token| token.map(|(token, user)| ((token.created, now, token.expires), user)))
-        } else {
-            self.with_store(move |store| store.session(&hash))
-                .await
-                .map(|session| {
-                    session
+        let found = self
+            .with_store(move |store| {
+                let found = if credential == Credential::Token {
+                    store
+                        .token(&hash)?
+                        .map(|(token, user)| ((token.created, now, token.expires), user))
+                } else {
+                    store
+                        .session(&hash)?
                         .map(|(session, user)| ((session.created, session.last_seen, None), user))
-                })
-        };
-        let (times, record) = match found {
+                };
+                let Some((times, user)) = found else {
+                    return Ok(None);
+                };
+                let groups = store.user_groups(&user.id)?;
+                Ok(Some((times, user, groups)))
+            })
+            .await;
+        let (times, record, groups) = match found {
             Ok(Some(found)) => found,
             Ok(None) => return None,
             Err(error) => {
@@ -58,7 +64,7 @@ impl Auth {
                 return None;
             }
         };
-        let user = Arc::new(User::from_record(&record));
+        let user = Arc::new(User::from_record(&record, groups));
         let remembered = self.inner.memory.remember(*id, hash, user, times, now);
         self.admit(id, remembered, credential, now)
     }

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ferry_store::{AccountClaims, IdentityStore, PendingSignIn, StoreError};
+use ferry_store::{AccountClaims, Groups, IdentityStore, PendingSignIn, StoreError};
 
 mod lookup;
 
@@ -23,6 +23,12 @@ use crate::sign_in::{self, CallbackParams, SignInError};
 const PENDING_LIFETIME_SECS: i64 = 600;
 /// The provider name of the development sign-in.
 pub const DEV_PROVIDER: &str = "dev";
+
+/// What sign-in keeps in the store: users, sessions, tokens, and the groups users belong
+/// to.
+pub trait AuthStore: IdentityStore + Groups + Send {}
+
+impl<T: IdentityStore + Groups + Send> AuthStore for T {}
 
 /// Identity for one site: sign-in with its providers, sessions in its store. Cheap to
 /// clone; every clone shares the same state.
@@ -43,7 +49,7 @@ struct Inner {
     settings: AuthSettings,
     providers: Vec<Provider>,
     client: ProviderClient,
-    store: Arc<Mutex<Box<dyn IdentityStore + Send>>>,
+    store: Arc<Mutex<Box<dyn AuthStore>>>,
     memory: SessionMemory,
     cookie_names: CookieNames,
 }
@@ -57,10 +63,7 @@ pub(crate) struct NewSession {
 
 impl Auth {
     /// Checks `settings` and keeps users and sessions in `store`.
-    pub fn new(
-        settings: AuthSettings,
-        store: impl IdentityStore + Send + 'static,
-    ) -> Result<Auth, AuthError> {
+    pub fn new(settings: AuthSettings, store: impl AuthStore + 'static) -> Result<Auth, AuthError> {
         let mut names = std::collections::HashSet::new();
         for provider in &settings.providers {
             let name = &provider.name;
@@ -136,7 +139,7 @@ impl Auth {
     /// Runs `work` on the store, off the async threads.
     pub(crate) async fn with_store<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut dyn IdentityStore) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&mut dyn AuthStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let store = self.inner.store.clone();
         let run = move || {
@@ -326,6 +329,12 @@ impl Auth {
 
     /// Gives user `id` the role `role`; their sessions see it at once. Says whether the
     /// user exists.
+    /// Forgets every remembered identity, so that the next request of each reads its user's
+    /// role and groups again (group membership changed).
+    pub(crate) fn forget_remembered(&self) {
+        self.inner.memory.forget_all();
+    }
+
     pub(crate) async fn set_role(&self, id: &str, role: Role) -> Result<bool, StoreError> {
         let user = id.to_owned();
         let changed = self

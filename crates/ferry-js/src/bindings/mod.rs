@@ -2,6 +2,7 @@
 //! written in JavaScript (`prelude.js`) on top of a few Rust functions (`host.*`) defined
 //! by the modules here.
 
+mod access;
 pub(crate) mod context;
 mod convert;
 mod encoding;
@@ -52,6 +53,8 @@ pub(crate) struct Host {
     pub deadline: Rc<Deadline>,
     /// The most text a binding may build for a script (its runtime's memory limit).
     output_limit: usize,
+    /// The scripts the engine runs (`auth.canManageScript` tells them from new names).
+    scripts: crate::script_set::ScriptSet,
 }
 
 impl Host {
@@ -71,6 +74,7 @@ impl Host {
             request_id: RefCell::new(None),
             deadline,
             output_limit: settings.limits.memory_bytes,
+            scripts: settings.scripts.clone(),
         }
     }
 }
@@ -96,6 +100,7 @@ pub(crate) fn install<'js>(
     routes::install(ctx, &host, script)?;
     log::install(ctx, &host, script)?;
     storage::install(ctx, &host, script)?;
+    access::install(ctx, &host, script)?;
     convert::install(ctx, &host, &script.host)?;
     encoding::install(ctx, &host)?;
     timers::install(ctx, &host, script)?;

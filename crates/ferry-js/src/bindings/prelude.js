@@ -33,6 +33,7 @@
     error.ferryStatus = status;
     throw error;
   };
+  const noGroups = freeze([]);
   const anonymous = freeze({
     isAuthenticated: false,
     isAdmin: false,
@@ -42,9 +43,13 @@
     userName: null,
     provider: null,
     role: "anonymous",
+    groups: noGroups,
     user: null,
     currentUser() {
       return null;
+    },
+    canManageScript() {
+      return false;
     },
     requireAuth() {
       return refuse(401, "authentication required");
@@ -59,9 +64,10 @@
   const makeAuth = (data) => {
     if (data === null) return anonymous;
     const { userId, userEmail, userName, provider, role } = data;
+    const groups = freeze(data.groups);
     const isAdmin = role === "administrator";
     const isEditor = isAdmin || role === "editor";
-    const user = freeze({ id: userId, email: userEmail, name: userName, provider, role, isAuthenticated: true, isAdmin, isEditor });
+    const user = freeze({ id: userId, email: userEmail, name: userName, provider, role, groups, isAuthenticated: true, isAdmin, isEditor });
     return freeze({
       isAuthenticated: true,
       isAdmin,
@@ -71,9 +77,13 @@
       userName,
       provider,
       role,
+      groups,
       user,
       currentUser() {
         return user;
+      },
+      canManageScript(uri) {
+        return isEditor && host.canManageScript(String(uri), userId, role, groups);
       },
       requireAuth() {
         return user;
@@ -87,6 +97,36 @@
     });
   };
 
+  // The request being handled, for the global `auth` and `personalStorage`. Ferry sets it
+  // for every entry into the script — a handler's call (when its context is made), a
+  // WebSocket event (the socket's request), a timer (the request that set it) and a host
+  // call's answer (the request that made it) — and clears it when the promise jobs that
+  // entry queued have run: the code after an `await` runs in the request whose event
+  // resumed it.
+  let current = null;
+  internal.leave = () => {
+    current = null;
+  };
+  // The identity Ferry attached, kept where a script's `request.auth = …` cannot reach.
+  const authSlot = Symbol("auth");
+  const realAuth = (request) => {
+    if (request === null) return anonymous;
+    let auth = request[authSlot];
+    if (auth === undefined) {
+      auth = request[buildField] ? makeAuth(request[buildField](request, authField)) : anonymous;
+      defineProperty(request, authSlot, { value: auth });
+    }
+    return auth;
+  };
+  // The caller of a GraphQL resolver or an MCP handler, as `context.request`.
+  internal.caller = (data) => {
+    const request = {};
+    defineProperty(request, authSlot, { value: makeAuth(data) });
+    request.auth = request[authSlot];
+    current = request;
+    return request;
+  };
+
   // The handler's argument. The fields of `context.request` are built on their first read
   // by a function of Rust (see bindings/context.rs), called with the field's index in
   // `requestFields` (the order of `RequestField`).
@@ -97,7 +137,7 @@
   const authField = requestFields.length;
   const requestPrototype = {
     get auth() {
-      const auth = this[buildField] ? makeAuth(this[buildField](this, authField)) : anonymous;
+      const auth = realAuth(this);
       own(this, "auth", auth);
       return auth;
     },
@@ -122,11 +162,11 @@
     });
   });
   freeze(requestPrototype);
-  internal.context = (build, invocationId, kind = "httpRoute") => ({
-    request: { __proto__: requestPrototype, [buildField]: build },
-    kind,
-    invocationId,
-  });
+  internal.context = (build, invocationId, kind = "httpRoute") => {
+    const request = { __proto__: requestPrototype, [buildField]: build };
+    current = request;
+    return { request, kind, invocationId };
+  };
 
   function register(path, handler, method = "GET", metadata = undefined) {
     if (typeof handler !== "function" && typeof handler !== "string") {
@@ -230,6 +270,7 @@
     }
     const socket = mapGet(sockets, id);
     if (socket === undefined) return undefined;
+    current = socket.request ?? null;
     if (event === "message") return callHandler(entry.message, [socket, payload]);
     mapDelete(sockets, id);
     return callHandler(entry.close, [socket, payload, extra]);
@@ -262,13 +303,14 @@
     const entry = mapGet(awaiting, id);
     if (entry === undefined) return;
     mapDelete(awaiting, id);
+    current = entry.caller;
     if (ok) apply(entry.resolve, undefined, [text]);
     else apply(entry.reject, undefined, [new SafeError(text)]);
   };
   const executeGraphQL = (query, variables = undefined) =>
     new SafePromise((resolve, reject) => {
       const json = variables === undefined || variables === null ? undefined : typeof variables === "string" ? variables : stringify(variables);
-      mapSet(awaiting, host.executeGraphQL(String(query), json), freeze({ resolve, reject }));
+      mapSet(awaiting, host.executeGraphQL(String(query), json), freeze({ resolve, reject, caller: current }));
     });
 
   const graphQLRegistry = Object.freeze({
@@ -377,6 +419,20 @@
     removeItem: (key) => host.storageRemove(String(key)),
     clear: () => host.storageClear(),
   });
+  // Per script and per signed-in user: the user of the request being handled.
+  const personalUser = (method) => {
+    const auth = realAuth(current);
+    if (!auth.isAuthenticated) {
+      throw new SafeError(`personalStorage.${method}: nobody is signed in; check auth.isAuthenticated (or call auth.requireAuth()) first`);
+    }
+    return auth.userId;
+  };
+  const personalStorage = Object.freeze({
+    getItem: (key) => host.personalGet(personalUser("getItem"), String(key)) ?? null,
+    setItem: (key, value) => host.personalSet(personalUser("setItem"), String(key), String(value)),
+    removeItem: (key) => host.personalRemove(personalUser("removeItem"), String(key)),
+    clear: () => host.personalClear(personalUser("clear")),
+  });
 
   const convert = Object.freeze({
     markdown_to_html: (markdown) => host.markdown(String(markdown)),
@@ -396,7 +452,7 @@
     }
     const ms = Math.max(0, Number(delay) || 0);
     const id = nextTimer++;
-    mapSet(timers, id, freeze({ callback, args, repeat: repeat ? Math.max(1, ms) : 0 }));
+    mapSet(timers, id, freeze({ callback, args, repeat: repeat ? Math.max(1, ms) : 0, caller: current }));
     host.schedule(id, ms);
     return id;
   }
@@ -409,6 +465,7 @@
     } else {
       mapDelete(timers, id);
     }
+    current = timer.caller;
     apply(timer.callback, undefined, timer.args);
   };
 
@@ -489,6 +546,7 @@
     console,
     ResponseBuilder,
     sharedStorage,
+    personalStorage,
     convert,
     btoa: convert.btoa,
     atob: convert.atob,
@@ -502,5 +560,7 @@
   for (const [name, value] of Object.entries(api)) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
+  // `auth`: the identity of the request being handled (see `current`).
+  Object.defineProperty(globalThis, "auth", { get: () => realAuth(current), configurable: true, enumerable: false });
   freeze(internal);
 })

@@ -165,8 +165,31 @@ pub(crate) fn invoke<'js>(
     call: u64,
 ) -> Invocation {
     guarded(budget.guard, budget.deadline, || {
-        run(ctx, target, budget, callee, input, call)
+        let invocation = run(ctx, target, budget, callee, input, call);
+        leave(target.internal);
+        invocation
     })
+}
+
+/// Tells the prelude that the entry into the script has ended, with the promise jobs it
+/// queued: nothing runs for a request until the next entry (see `current` in the prelude).
+fn leave(internal: &Object<'_>) {
+    let left = internal
+        .get::<_, Function>("leave")
+        .and_then(|leave| leave.call::<_, ()>(()));
+    if let Err(error) = left {
+        tracing::debug!(%error, "cannot clear the request being handled");
+    }
+}
+
+/// `context.request` of a GraphQL resolver or an MCP handler: its caller's `auth`.
+fn caller_request<'js>(
+    ctx: &Ctx<'js>,
+    internal: &Object<'js>,
+    caller: Option<&ferry_auth::User>,
+) -> rquickjs::Result<Object<'js>> {
+    let make: Function = internal.get("caller")?;
+    make.call((crate::request::user_to_js(ctx, caller)?,))
 }
 
 fn run<'js>(
@@ -251,9 +274,10 @@ fn prepare<'js>(
             return Ok(Prepared::One(handler, argument));
         }
         CallInput::Socket { socket, event } => (socket, event),
-        CallInput::Json { input } => {
+        CallInput::Json { input, caller } => {
             let handler = resolve_handler(ctx, internal, index)?;
             let context = Object::new(ctx.clone())?;
+            context.set("request", caller_request(ctx, internal, caller.as_deref())?)?;
             let input: Value = ctx.json_parse(input)?;
             if kind == RouteKind::Mcp(McpKind::Resource) {
                 // `{ uri, params }`: the template's variables are the arguments.
@@ -266,14 +290,16 @@ fn prepare<'js>(
             context.set("kind", context_kind(kind).unwrap_or("json"))?;
             return Ok(Prepared::One(handler, context));
         }
-        CallInput::Completion { input } => {
+        CallInput::Completion { input, caller } => {
             // aiwebengine's shape: the prompt's handler, told it is completing an argument.
             let handler = resolve_handler(ctx, internal, index)?;
+            let request = caller_request(ctx, internal, caller.as_deref())?;
             let input: Object = ctx.json_parse(input)?.into_object().ok_or_else(|| {
                 rquickjs::Exception::throw_type(ctx, "a completion request is an object")
             })?;
             let context = Object::new(ctx.clone())?;
             let arguments: Value = input.get("arguments")?;
+            context.set("request", request)?;
             context.set("kind", context_kind(kind).unwrap_or("json"))?;
             context.set("mode", "completion")?;
             context.set("completingArgument", input.get::<_, Value>("argument")?)?;
@@ -414,7 +440,7 @@ pub(crate) fn fire_timer(
         let fired = internal
             .get::<_, Function>("fire")
             .and_then(|fire| fire.call::<_, ()>((id,)));
-        match fired {
+        let outcome = match fired {
             Ok(()) => {
                 drain_microtasks(ctx, guard, deadline);
                 Ok(())
@@ -426,7 +452,9 @@ pub(crate) fn fire_timer(
                 limit,
                 Stage::Running,
             )),
-        }
+        };
+        leave(internal);
+        outcome
     })
 }
 
@@ -452,7 +480,7 @@ pub(crate) fn settle_host_call(
         let settled = internal
             .get::<_, Function>("settle")
             .and_then(|settle| settle.call::<_, ()>((id, ok, text)));
-        match settled {
+        let outcome = match settled {
             Ok(()) => {
                 drain_microtasks(ctx, guard, deadline);
                 Ok(())
@@ -464,6 +492,8 @@ pub(crate) fn settle_host_call(
                 limit,
                 Stage::Running,
             )),
-        }
+        };
+        leave(internal);
+        outcome
     })
 }

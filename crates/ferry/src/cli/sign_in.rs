@@ -35,7 +35,7 @@ pub(crate) struct SignInArgs {
     pub protect: Vec<String>,
 
     /// Only this e-mail address (verified by the provider) may enter the paths of
-    /// --protect. Repeatable; with --allow-domain, either may.
+    /// --protect. Repeatable; with --allow-domain or --allow-group, any of them may.
     #[arg(long, value_name = "EMAIL")]
     pub allow_email: Vec<String>,
 
@@ -43,6 +43,11 @@ pub(crate) struct SignInArgs {
     /// Repeatable.
     #[arg(long, value_name = "DOMAIN")]
     pub allow_domain: Vec<String>,
+
+    /// Only members of this group (see /engine/groups; nested groups count) may enter the
+    /// paths of --protect. Repeatable.
+    #[arg(long, value_name = "GROUP")]
+    pub allow_group: Vec<String>,
 
     /// Make the user with this verified e-mail address an administrator at sign-in.
     /// Repeatable.
