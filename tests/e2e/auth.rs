@@ -458,6 +458,7 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
         r#"
         register("/who", (c) => JSON.stringify({ email: c.request.auth.userEmail, role: c.request.auth.role }));
         register("/change", (c) => JSON.stringify({ signedIn: c.request.auth.isAuthenticated }), "POST");
+        register("/hook", (c) => JSON.stringify({ signedIn: auth.isAuthenticated }), "POST", { allowCrossSite: true });
         register("/headers", (c) => JSON.stringify({ cookie: c.request.headers.cookie ?? null, authorization: c.request.headers.authorization ?? null }));
         "#,
     )
@@ -497,9 +498,9 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
         who,
         serde_json::json!({ "email": "alice@example.com", "role": "administrator" })
     );
-    let change = |origin: Option<String>| {
+    let post = |path: &'static str, origin: Option<String>| {
         let mut request = client
-            .post(format!("{}change", ferry.url))
+            .post(format!("{}{path}", ferry.url))
             .header(COOKIE, &cookie);
         if let Some(origin) = origin {
             request = request.header("origin", origin);
@@ -538,6 +539,7 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
         seen,
         serde_json::json!({ "cookie": null, "authorization": null })
     );
+    let change = |origin| post("change", origin);
     let own_origin = ferry.url.trim_end_matches('/').to_owned();
     assert!(change(Some(own_origin)).await, "same origin");
     assert!(
@@ -547,6 +549,11 @@ async fn scripts_see_who_signed_in_and_cross_site_changes_are_anonymous() {
     assert!(
         !change(Some("https://evil.example".into())).await,
         "cross-site"
+    );
+    // A route that opts out keeps the user of a cross-site change.
+    assert!(
+        post("hook", Some("https://partner.example".into())).await,
+        "allowCrossSite"
     );
 }
 

@@ -9,7 +9,7 @@
 //! A request that changes state (anything but GET, HEAD and OPTIONS) and is authenticated
 //! only by the cookie must come from the site itself (`Origin`, else `Sec-Fetch-Site`);
 //! from elsewhere it is handled as anonymous, so a forged cross-site form can do nothing a
-//! stranger could not.
+//! stranger could not. Its identity is kept aside as [`CrossSite`], for routes that opt in.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -22,6 +22,7 @@ use http::{HeaderValue, Method, StatusCode};
 use crate::auth::Auth;
 use crate::credential::Credential;
 use crate::credential::take_credential;
+use crate::identity::Identity;
 use crate::routes::origin;
 use crate::rules::{Verdict, judge};
 
@@ -85,13 +86,12 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         // Taken out of the headers whatever happens next: never seen past this step.
         let taken = take_credential(request.headers_mut(), self.auth.cookie_names());
-        let presented = taken.filter(|(_, credential)| {
-            *credential != Credential::Cookie || !is_cross_site_change(&self.auth, &request)
-        });
-        if let Some((id, credential)) = presented {
+        if let Some((id, credential)) = taken {
+            let cross_site =
+                credential == Credential::Cookie && is_cross_site_change(&self.auth, &request);
             match self.auth.recall(&id, credential) {
                 Some(Some(identity)) => {
-                    attach(&mut request, identity);
+                    attach(&mut request, identity, cross_site);
                 }
                 Some(None) => {}
                 None => {
@@ -101,7 +101,7 @@ where
                     let auth = self.auth.clone();
                     return Either::Right(Box::pin(async move {
                         if let Some(identity) = auth.identify(&id, credential).await {
-                            attach(&mut request, identity);
+                            attach(&mut request, identity, cross_site);
                         }
                         Ok(judged(&auth, inner, request).await)
                     }));
@@ -115,13 +115,26 @@ where
     }
 }
 
-/// Attaches `identity` to `request`; a bearer token that proved it leaves the headers.
-fn attach(request: &mut Request, identity: crate::Identity) {
+/// Attaches `identity` to `request` — as [`CrossSite`] when only the cookie vouches for a
+/// change from another site; a bearer token that proved it leaves the headers.
+fn attach(request: &mut Request, identity: Identity, cross_site: bool) {
     if identity.credential() != Credential::Cookie {
         request.headers_mut().remove(AUTHORIZATION);
     }
-    request.extensions_mut().insert(identity);
+    if cross_site {
+        request.extensions_mut().insert(CrossSite(identity));
+    } else {
+        request.extensions_mut().insert(identity);
+    }
 }
+
+/// The identity of a state-changing request from another site that only the session
+/// cookie vouches for. It is not attached as an [`Identity`] — everything that looks for
+/// one (access rules, the management API, scripts) sees an anonymous request — so a forged
+/// cross-site form can do nothing a stranger could not. A route that expects such requests
+/// (a script's `{ allowCrossSite: true }`) may take it.
+#[derive(Debug, Clone)]
+pub struct CrossSite(pub Identity);
 
 /// The access rules' answer to `request`, or the inner service's.
 async fn judged<S>(auth: &Auth, mut inner: S, request: Request) -> Response

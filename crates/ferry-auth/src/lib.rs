@@ -76,7 +76,7 @@ pub use credential::Credential;
 pub use credential::TOKEN_PREFIX;
 pub use groups::{GROUP_MEMBERS_PATH, GROUPS_PATH, valid_group_name};
 pub use identity::{Identity, Role, User};
-pub use layer::{Identify, IdentifyLayer};
+pub use layer::{CrossSite, Identify, IdentifyLayer};
 pub use provider::{ClientSecret, KEYS_REFETCH_INTERVAL, ProviderSettings, ResponseMode};
 pub use redirect::same_origin_target;
 pub use rules::AccessRule;

@@ -469,7 +469,11 @@ impl Engine {
             let pool = self.shared.pool.clone();
             let key = loaded.key(index);
             let handler: Arc<dyn Handler> = match registration.kind {
-                RouteKind::Http => Arc::new(ScriptRoute { pool, key }),
+                RouteKind::Http => Arc::new(ScriptRoute {
+                    pool,
+                    key,
+                    cross_site: registration.cross_site,
+                }),
                 RouteKind::Stream { customized } => Arc::new(StreamRoute {
                     pool,
                     hub: self.shared.streams.clone(),

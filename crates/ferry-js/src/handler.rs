@@ -22,10 +22,17 @@ const QUEUE_ALLOWANCE: Duration = Duration::from_secs(10);
 pub(crate) struct ScriptRoute {
     pub pool: Arc<WorkerPool>,
     pub key: RouteKey,
+    /// The route keeps the identity of cross-site changes (see `Registration::cross_site`).
+    pub cross_site: bool,
 }
 
 impl Handler for ScriptRoute {
-    fn call(&self, request: Request) -> BoxFuture<Response> {
+    fn call(&self, mut request: Request) -> BoxFuture<Response> {
+        if self.cross_site
+            && let Some(ferry_auth::CrossSite(identity)) = request.extensions_mut().remove()
+        {
+            request.extensions_mut().insert(identity);
+        }
         let pool = self.pool.clone();
         let key = self.key.clone();
         Box::pin(async move { run(&pool, key, request).await })

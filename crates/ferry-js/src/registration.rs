@@ -14,6 +14,10 @@ pub(crate) struct Registration {
     pub kind: RouteKind,
     /// A GraphQL field's SDL, or an MCP entry's definition as JSON (empty for other kinds).
     pub definition: String,
+    /// Whether the route keeps the identity of state-changing requests from other sites
+    /// that only the session cookie vouches for (`{ allowCrossSite: true }`; an HTTP route's
+    /// choice, for webhooks and forms posted from elsewhere).
+    pub cross_site: bool,
 }
 
 /// What a registered route answers with.

@@ -175,9 +175,12 @@
       );
     }
     const name = typeof handler === "function" ? handler.name || "anonymous" : handler;
-    const label = host.register(String(path), String(method), name);
+    // `{ allowCrossSite: true }`: state-changing requests from other sites keep their
+    // signed-in user (a webhook, a form posted from elsewhere); by default only the site's
+    // own pages act for a user whose cookie is all the request carries.
+    const crossSite = metadata !== null && typeof metadata === "object" && metadata.allowCrossSite === true;
+    const label = host.register(String(path), String(method), name, crossSite);
     addHandler(handler);
-    void metadata;
     return label;
   }
 

@@ -18,8 +18,18 @@ pub(super) fn install<'js>(
     let http_script = script.clone();
     let register = Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>, path: String, method: String, handler: String| {
-            record(&ctx, &http_script, path, &method, handler, RouteKind::Http)
+        move |ctx: Ctx<'js>, path: String, method: String, handler: String, cross_site: bool| {
+            let label = record(&ctx, &http_script, path, &method, handler, RouteKind::Http)?;
+            if cross_site
+                && let Some(registration) = http_script
+                    .registrations
+                    .borrow_mut()
+                    .as_mut()
+                    .and_then(|list| list.last_mut())
+            {
+                registration.cross_site = true;
+            }
+            Ok::<_, rquickjs::Error>(label)
         },
     )?;
     host.set("register", register)?;
@@ -188,6 +198,7 @@ fn record(
         handler,
         kind,
         definition: String::new(),
+        cross_site: false,
     });
     Ok(label)
 }
