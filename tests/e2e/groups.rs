@@ -1,6 +1,6 @@
 //! Groups through the management API of a running `ferry run --dev`: nested groups and the
 //! circle refused by name, scripts owned by a group and granted to a user, a path kept for a
-//! group, and scripts seeing the groups of who signed in.
+//! group, scripts seeing the groups of who signed in, and rate limits counted per user.
 
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
@@ -290,5 +290,48 @@ async fn groups_nest_own_scripts_and_keep_paths_and_grants_let_editors_edit() {
     assert!(
         log.contains("upsert team.js: allowed (member of an owning group)"),
         "{log}"
+    );
+}
+
+/// With a rate limit, a signed-in user's requests count under the user, wherever they come
+/// from; anonymous ones under the address.
+#[tokio::test]
+async fn rate_limits_count_signed_in_users_apart_from_their_address() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("site.js"),
+        r#"register("/", () => "home");"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run_app(app.path(), data.path(), &["--dev", "--rate-limit", "4/min"]);
+    let client = client();
+    // Each sign-in is one anonymous POST (the address: 2 of 4 used), then one request as
+    // the user (/auth/status).
+    let (ann, _) = dev_sign_in(&ferry, "ann", "authenticated").await;
+    let (bob, _) = dev_sign_in(&ferry, "bob", "authenticated").await;
+    let home = |cookie: Option<&str>| {
+        let request = client.get(ferry.url.clone());
+        match cookie {
+            Some(cookie) => request.header(COOKIE, cookie.to_owned()),
+            None => request,
+        }
+        .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(home(Some(&ann)).await.unwrap().status(), StatusCode::OK);
+    }
+    let spent = home(Some(&ann)).await.unwrap();
+    assert_eq!(spent.status(), StatusCode::TOO_MANY_REQUESTS);
+    // bob has his own allowance, and so has the address for anonymous requests.
+    let bobs = home(Some(&bob)).await.unwrap();
+    assert_eq!(bobs.status(), StatusCode::OK);
+    assert_eq!(bobs.headers()["ratelimit-remaining"], "2");
+    for _ in 0..2 {
+        assert_eq!(home(None).await.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(
+        home(None).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
     );
 }

@@ -12,8 +12,10 @@
 //! stranger could not. Its identity is kept aside as [`CrossSite`], for routes that opt in.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use ferry_core::layers::RateLimitKey;
 use ferry_core::{Body, BoxFuture, Request, Response};
 use futures_util::future::Either;
 use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, ORIGIN, WWW_AUTHENTICATE};
@@ -33,20 +35,46 @@ const AUTH_PREFIX: &str = "/auth/";
 #[derive(Debug, Clone)]
 pub struct IdentifyLayer {
     auth: Auth,
+    /// Whether the access rules are applied here (not in the identify-only step before a
+    /// rate limit).
+    admit: bool,
 }
 
 impl Auth {
     /// The pipeline step that attaches identities and applies the access rules.
     pub fn layer(&self) -> IdentifyLayer {
-        IdentifyLayer { auth: self.clone() }
+        IdentifyLayer {
+            auth: self.clone(),
+            admit: true,
+        }
     }
 
-    /// Adds sign-in to `app`: the `/auth/*` routes, user management (`/engine/users`,
-    /// `/engine/user_roles`) and the identity step around every route. This is what the
-    /// stack's authentication step runs.
+    /// A step that only attaches identities, each with a [`RateLimitKey`] (the user's id),
+    /// for a rate limit that runs before [`Auth::install`]'s step: that step then finds
+    /// the identity attached and only applies the access rules.
+    pub fn identify_layer(&self) -> IdentifyLayer {
+        IdentifyLayer {
+            auth: self.clone(),
+            admit: false,
+        }
+    }
+
+    /// Adds sign-in to `app`: the `/auth/*` routes, user and group management
+    /// (`/engine/users`, `/engine/user_roles`, `/engine/groups`, `/engine/group_members`),
+    /// API tokens (`/auth/tokens`) and the identity step around every route.
     pub fn install(&self, app: ferry_core::App) -> ferry_core::App {
         self.token_routes(self.group_routes(self.admin_routes(self.routes(app))))
             .layer(self.layer())
+    }
+
+    /// The stack's authentication step: identification before the rate limit (so limits
+    /// count signed-in users, not addresses) and [`Auth::install`] innermost.
+    pub fn stack_step(&self) -> ferry_core::stack::Authentication {
+        let (identify, install) = (self.clone(), self.clone());
+        ferry_core::stack::Authentication::sign_in(
+            move |app| app.layer(identify.identify_layer()),
+            move |app| install.install(app),
+        )
     }
 }
 
@@ -57,6 +85,7 @@ impl<S> tower::Layer<S> for IdentifyLayer {
         Identify {
             inner,
             auth: self.auth.clone(),
+            admit: self.admit,
         }
     }
 }
@@ -66,6 +95,7 @@ impl<S> tower::Layer<S> for IdentifyLayer {
 pub struct Identify<S> {
     inner: S,
     auth: Auth,
+    admit: bool,
 }
 
 impl<S> tower::Service<Request> for Identify<S>
@@ -89,9 +119,10 @@ where
         if let Some((id, credential)) = taken {
             let cross_site =
                 credential == Credential::Cookie && is_cross_site_change(&self.auth, &request);
+            let identify_only = !self.admit;
             match self.auth.recall(&id, credential) {
                 Some(Some(identity)) => {
-                    attach(&mut request, identity, cross_site);
+                    attach(&mut request, identity, cross_site, identify_only);
                 }
                 Some(None) => {}
                 None => {
@@ -101,14 +132,19 @@ where
                     let auth = self.auth.clone();
                     return Either::Right(Box::pin(async move {
                         if let Some(identity) = auth.identify(&id, credential).await {
-                            attach(&mut request, identity, cross_site);
+                            attach(&mut request, identity, cross_site, identify_only);
                         }
-                        Ok(judged(&auth, inner, request).await)
+                        Ok(judged(&auth, inner, request, identify_only).await)
                     }));
                 }
             }
         }
-        match refusal(&self.auth, &request) {
+        let refused = if self.admit {
+            refusal(&self.auth, &request)
+        } else {
+            None
+        };
+        match refused {
             None => Either::Left(self.inner.call(request)),
             Some(response) => Either::Right(Box::pin(std::future::ready(Ok(response)))),
         }
@@ -116,10 +152,15 @@ where
 }
 
 /// Attaches `identity` to `request` — as [`CrossSite`] when only the cookie vouches for a
-/// change from another site; a bearer token that proved it leaves the headers.
-fn attach(request: &mut Request, identity: Identity, cross_site: bool) {
+/// change from another site; with a [`RateLimitKey`] when `keyed`. A bearer token that
+/// proved it leaves the headers.
+fn attach(request: &mut Request, identity: Identity, cross_site: bool, keyed: bool) {
     if identity.credential() != Credential::Cookie {
         request.headers_mut().remove(AUTHORIZATION);
+    }
+    if keyed {
+        let key = RateLimitKey(Arc::from(identity.user().id.as_str()));
+        request.extensions_mut().insert(key);
     }
     if cross_site {
         request.extensions_mut().insert(CrossSite(identity));
@@ -136,12 +177,12 @@ fn attach(request: &mut Request, identity: Identity, cross_site: bool) {
 #[derive(Debug, Clone)]
 pub struct CrossSite(pub Identity);
 
-/// The access rules' answer to `request`, or the inner service's.
-async fn judged<S>(auth: &Auth, mut inner: S, request: Request) -> Response
+/// The access rules' answer to `request` (unless `identify_only`), or the inner service's.
+async fn judged<S>(auth: &Auth, mut inner: S, request: Request, identify_only: bool) -> Response
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
 {
-    if let Some(response) = refusal(auth, &request) {
+    if !identify_only && let Some(response) = refusal(auth, &request) {
         return response;
     }
     match inner.call(request).await {

@@ -33,7 +33,7 @@
 //!     store.connect()?,
 //! )?;
 //! let stack = Stack {
-//!     auth: Some(Authentication::custom(move |app| auth.install(app))),
+//!     auth: Some(auth.stack_step()),
 //!     ..Stack::default()
 //! };
 //! stack

@@ -76,12 +76,33 @@ pub enum Authentication {
     /// A step made elsewhere — sign-in and sessions (`ferry-auth`) — which may add routes
     /// (its `/auth/*` pages) and layers to the app at this point of the stack.
     Custom(Arc<dyn Fn(App) -> App + Send + Sync>),
+    /// A sign-in step in two parts: `identify` finds who a request is for before the rate
+    /// limit (which then counts a signed-in user's requests under the user, see
+    /// [`RateLimitKey`](crate::layers::RateLimitKey)); `install` adds the routes and the
+    /// admission check innermost, as [`Authentication::Custom`] does.
+    SignIn {
+        /// Adds the identifying layer; used only when there is a rate limit.
+        identify: Arc<dyn Fn(App) -> App + Send + Sync>,
+        /// Adds the routes and the layer that admits or refuses.
+        install: Arc<dyn Fn(App) -> App + Send + Sync>,
+    },
 }
 
 impl Authentication {
     /// The step `install`, which adds its routes and layers to the app it is given.
     pub fn custom(install: impl Fn(App) -> App + Send + Sync + 'static) -> Self {
         Authentication::Custom(Arc::new(install))
+    }
+
+    /// A sign-in step: `identify` runs before the rate limit, `install` innermost.
+    pub fn sign_in(
+        identify: impl Fn(App) -> App + Send + Sync + 'static,
+        install: impl Fn(App) -> App + Send + Sync + 'static,
+    ) -> Self {
+        Authentication::SignIn {
+            identify: Arc::new(identify),
+            install: Arc::new(install),
+        }
     }
 }
 
@@ -90,6 +111,7 @@ impl std::fmt::Debug for Authentication {
         match self {
             Authentication::Basic(basic) => f.debug_tuple("Basic").field(basic).finish(),
             Authentication::Custom(_) => f.write_str("Custom(..)"),
+            Authentication::SignIn { .. } => f.write_str("SignIn(..)"),
         }
     }
 }
@@ -105,7 +127,9 @@ impl Stack {
     ///    handler set its own.
     /// 4. **CORS** — a preflight is answered before it counts against a client's allowance
     ///    or needs credentials (browsers send none with it).
-    /// 5. **Rate limit** — before authentication, so guessing passwords is limited too.
+    /// 5. **Rate limit** — before authentication, so guessing passwords is limited too; a
+    ///    sign-in step's identification runs just before it, so that a signed-in user's
+    ///    requests count under the user rather than the address.
     /// 6. **Authentication** — innermost: a refused request is still counted, limited and
     ///    answered with the headers.
     pub fn apply(self, app: App) -> App {
@@ -126,11 +150,16 @@ impl Stack {
             app = app.layer(cors);
         }
         if let Some(limits) = self.rate_limit.filter(|limits| !limits.is_empty()) {
+            if let Some(Authentication::SignIn { identify, .. }) = &self.auth {
+                app = identify(app);
+            }
             app = app.layer(exempt_own_paths(limits));
         }
         match self.auth {
             Some(Authentication::Basic(basic)) => app.layer(basic),
-            Some(Authentication::Custom(install)) => install(app),
+            Some(Authentication::Custom(install) | Authentication::SignIn { install, .. }) => {
+                install(app)
+            }
             None => app,
         }
     }

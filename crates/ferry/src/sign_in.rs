@@ -29,8 +29,7 @@ pub(crate) struct SignIn {
 impl SignIn {
     /// The stack's authentication step.
     pub(crate) fn step(&self) -> Authentication {
-        let auth = self.auth.clone();
-        Authentication::custom(move |app| auth.install(app))
+        self.auth.stack_step()
     }
 
     /// One line for the banner: the providers and protected paths.

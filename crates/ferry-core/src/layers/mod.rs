@@ -28,8 +28,8 @@ pub use catch_panic::{CatchPanic, CatchPanicFuture, CatchPanicLayer};
 pub use cors::{Cors, CorsFuture, CorsLayer};
 pub use http_metrics::{HttpMetrics, HttpMetricsFuture, HttpMetricsLayer, UNMATCHED_ROUTE};
 pub use rate_limit::{
-    InvalidQuota, InvalidRule, RateLimit, RateLimitFuture, RateLimitLayer, RateLimitQuota,
-    RateLimitRule,
+    InvalidQuota, InvalidRule, RateLimit, RateLimitFuture, RateLimitKey, RateLimitLayer,
+    RateLimitQuota, RateLimitRule,
 };
 pub use request_id::{RequestIdFuture, RequestIdLayer, RequestIdService, X_REQUEST_ID};
 pub use response_headers::{ResponseHeaders, ResponseHeadersFuture, ResponseHeadersLayer};

@@ -1,7 +1,8 @@
-//! One quota's buckets, one per client address (GCRA, from the `governor` crate), and what
-//! they say about a request.
+//! One quota's buckets, one per client — an address, or a signed-in user — (GCRA, from the
+//! `governor` crate), and what they say about a request.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,13 +14,22 @@ use http::HeaderValue;
 
 use super::quota::RateLimitQuota;
 
+/// Who a bucket belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Client {
+    /// A client address (anonymous requests).
+    Address(IpAddr),
+    /// A key a step before the limit set (a signed-in user), wherever they call from.
+    Key(Arc<str>),
+}
+
 type KeyedLimiter =
-    RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+    RateLimiter<Client, DefaultKeyedStateStore<Client>, DefaultClock, StateInformationMiddleware>;
 
 /// How often, at most, buckets of clients that have gone quiet are dropped.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
-/// One quota's buckets, one per client address.
+/// One quota's buckets, one per client.
 pub(super) struct Limiter {
     pub(super) quota: RateLimitQuota,
     pub(super) buckets: KeyedLimiter,
@@ -58,9 +68,9 @@ impl Limiter {
         }
     }
 
-    pub(super) fn check(&self, client: IpAddr) -> Verdict {
+    pub(super) fn check(&self, client: &Client) -> Verdict {
         self.forget_quiet_clients();
-        match self.buckets.check_key(&client) {
+        match self.buckets.check_key(client) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = self.quota.requests.get().saturating_sub(remaining);

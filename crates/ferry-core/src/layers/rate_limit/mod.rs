@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode};
 
-use self::limiter::{Limiter, Verdict};
+use self::limiter::{Client, Limiter, Verdict};
 pub use self::quota::{InvalidQuota, InvalidRule, RateLimitQuota, RateLimitRule};
 
 use crate::client_addr::ClientAddr;
@@ -28,7 +28,10 @@ use crate::{Request, Response};
 /// request must pass every limit that applies to it.
 ///
 /// The client address is [`ClientAddr`](crate::client_addr::ClientAddr), so requests that
-/// come through trusted proxies are counted per real client.
+/// come through trusted proxies are counted per real client. A request a step before the
+/// limit gave a [`RateLimitKey`] (the signed-in user's id, from the identity step) is
+/// counted under that key instead, wherever it comes from: users behind one address do not
+/// share an allowance, and one user does not get more by changing addresses.
 ///
 /// ```
 /// use ferry_core::App;
@@ -101,6 +104,11 @@ impl<S> tower::Layer<S> for RateLimitLayer {
     }
 }
 
+/// Who a request is counted as instead of its address: set by a step that runs before the
+/// limit (the identity step of `ferry-auth` sets the signed-in user's id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RateLimitKey(pub Arc<str>);
+
 /// The service made by [`RateLimitLayer`].
 #[derive(Clone, Debug)]
 pub struct RateLimit<S> {
@@ -148,7 +156,7 @@ where
         // The tightest limit is the one reported.
         let mut tightest: Option<Allowance> = None;
         for limiter in applying {
-            match limiter.check(client) {
+            match limiter.check(&client) {
                 Verdict::Allowed { remaining, reset } => {
                     if tightest.as_ref().is_none_or(|t| remaining < t.remaining) {
                         tightest = Some(Allowance {
@@ -177,9 +185,14 @@ where
     }
 }
 
-/// The client address a request is counted under.
-fn client_of(request: &Request) -> IpAddr {
-    ClientAddr::of(request.extensions()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+/// Who a request is counted as: its key, else its client address.
+fn client_of(request: &Request) -> Client {
+    if let Some(RateLimitKey(key)) = request.extensions().get() {
+        return Client::Key(key.clone());
+    }
+    Client::Address(
+        ClientAddr::of(request.extensions()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+    )
 }
 
 /// Whole seconds, rounded up (a client told 0 would retry at once).
@@ -278,6 +291,30 @@ mod tests {
             .service_fn(|_req: Request| async {
                 Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
             })
+    }
+
+    #[tokio::test]
+    async fn a_keyed_request_is_counted_under_its_key_from_any_address() {
+        let service = service(RateLimitLayer::new().limit_all("2/min".parse().unwrap()));
+        let as_ann = |ip: &str| {
+            let mut request = request_from("/", ip);
+            request
+                .extensions_mut()
+                .insert(RateLimitKey(Arc::from("user-ann")));
+            request
+        };
+        for ip in ["192.0.2.1", "192.0.2.2"] {
+            let response = service.clone().oneshot(as_ann(ip)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let refused = service.clone().oneshot(as_ann("192.0.2.3")).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        // The address ann used last still has its own, anonymous allowance.
+        let anonymous = service
+            .oneshot(request_from("/", "192.0.2.3"))
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), StatusCode::OK);
     }
 
     #[tokio::test]
