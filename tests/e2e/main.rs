@@ -7,6 +7,7 @@
 //! - `config`: the config file and FERRY_* variables.
 //! - `groups`: groups, nested groups, scripts owned by groups and granted, paths kept for a
 //!   group.
+//! - `mcp_oauth`: MCP clients signing in through Ferry's OAuth 2.1 authorization server.
 //! - `live_reload`: `--watch`, its event stream, and a browser following edits.
 //! - `operations`: metrics, log files, health checks and draining, security headers, CORS,
 //!   rate limits and `ferry run`'s config file.
@@ -24,6 +25,7 @@ mod browser;
 mod config;
 mod groups;
 mod live_reload;
+mod mcp_oauth;
 mod operations;
 mod run;
 mod serve;

@@ -16,11 +16,27 @@ pub enum Credential {
     Bearer,
     /// `Authorization: Bearer ferry_…` with a named API token the user made.
     Token,
+    /// `Authorization: Bearer ferry_at_…` with an OAuth access token Ferry's authorization
+    /// server issued to an MCP client; good at the MCP endpoint only.
+    Access,
+}
+
+impl Credential {
+    /// Whether the credential is a session id (cookie or bearer), as opposed to a token.
+    pub(crate) fn is_session(self) -> bool {
+        matches!(self, Credential::Cookie | Credential::Bearer)
+    }
 }
 
 /// What every API token starts with, so that it is told from a session id at a glance (and
 /// by secret scanners).
 pub const TOKEN_PREFIX: &str = "ferry_";
+
+/// What every OAuth access token starts with.
+pub const ACCESS_TOKEN_PREFIX: &str = "ferry_at_";
+
+/// What every OAuth refresh token starts with (never a credential for a request).
+pub(crate) const REFRESH_TOKEN_PREFIX: &str = "ferry_rt_";
 
 /// The length of a session id in the cookie (32 bytes, unpadded base64url).
 const ID_LENGTH: usize = 43;
@@ -128,6 +144,11 @@ pub(crate) fn presented(
         let value = authorization.as_bytes();
         if value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ") {
             let token = value[7..].trim_ascii();
+            if let Some(secret) = token.strip_prefix(ACCESS_TOKEN_PREFIX.as_bytes())
+                && let Some(id) = SessionId::from_bytes(secret)
+            {
+                return Some((id, Credential::Access));
+            }
             if let Some(secret) = token.strip_prefix(TOKEN_PREFIX.as_bytes())
                 && let Some(id) = SessionId::from_bytes(secret)
             {

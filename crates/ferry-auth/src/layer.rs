@@ -30,6 +30,8 @@ use crate::rules::{Verdict, judge};
 
 /// The paths of sign-in itself, which no rule may close.
 const AUTH_PREFIX: &str = "/auth/";
+/// The OAuth metadata documents MCP clients read before signing in.
+const OAUTH_METADATA_PREFIX: &str = "/.well-known/oauth-";
 
 /// Makes [`Identify`] services; see the module documentation.
 #[derive(Debug, Clone)]
@@ -63,7 +65,8 @@ impl Auth {
     /// (`/engine/users`, `/engine/user_roles`, `/engine/groups`, `/engine/group_members`),
     /// API tokens (`/auth/tokens`) and the identity step around every route.
     pub fn install(&self, app: ferry_core::App) -> ferry_core::App {
-        self.token_routes(self.group_routes(self.admin_routes(self.routes(app))))
+        let app = self.group_routes(self.admin_routes(self.routes(app)));
+        self.oauth_routes(self.token_routes(app))
             .layer(self.layer())
     }
 
@@ -115,7 +118,14 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         // Taken out of the headers whatever happens next: never seen past this step.
-        let taken = take_credential(request.headers_mut(), self.auth.cookie_names());
+        let mut taken = take_credential(request.headers_mut(), self.auth.cookie_names());
+        if taken.is_some_and(|(_, credential)| {
+            credential == Credential::Access && !self.auth.is_mcp_resource(request.uri().path())
+        }) {
+            // An MCP access token is good at the MCP endpoint only; elsewhere it is dropped.
+            request.headers_mut().remove(AUTHORIZATION);
+            taken = None;
+        }
         if let Some((id, credential)) = taken {
             let cross_site =
                 credential == Credential::Cookie && is_cross_site_change(&self.auth, &request);
@@ -195,11 +205,19 @@ where
 fn refusal(auth: &Auth, request: &Request) -> Option<Response> {
     let rules = &auth.settings().rules;
     let path = request.uri().path();
-    if rules.is_empty() || path.starts_with(AUTH_PREFIX) {
+    if rules.is_empty() || path.starts_with(AUTH_PREFIX) || path.starts_with(OAUTH_METADATA_PREFIX)
+    {
         return None;
     }
     match judge(rules, path, request.extensions().get()) {
         Verdict::Enter => None,
+        Verdict::SignInFirst if auth.is_mcp_resource(path) => {
+            let mut response = refuse(StatusCode::UNAUTHORIZED);
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, auth.mcp_challenge(request));
+            Some(response)
+        }
         Verdict::SignInFirst => Some(sign_in_first(request)),
         Verdict::Forbidden => Some(refuse(StatusCode::FORBIDDEN)),
     }

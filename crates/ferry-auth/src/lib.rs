@@ -55,6 +55,7 @@ mod id_token;
 mod identity;
 mod keys;
 mod layer;
+mod oauth;
 mod pages;
 mod provider;
 mod redirect;
@@ -73,10 +74,14 @@ pub use auth::{Auth, AuthStore, DEV_PROVIDER};
 pub use client::ClientSetupError;
 pub use config::{AuthConfig, AuthConfigError, ProtectConfig, ProviderConfig, ResolvedAuthConfig};
 pub use credential::Credential;
-pub use credential::TOKEN_PREFIX;
+pub use credential::{ACCESS_TOKEN_PREFIX, TOKEN_PREFIX};
 pub use groups::{GROUP_MEMBERS_PATH, GROUPS_PATH, valid_group_name};
 pub use identity::{Identity, Role, User};
 pub use layer::{CrossSite, Identify, IdentifyLayer};
+pub use oauth::{
+    AUTHORIZATION_SERVER_METADATA_PATH, AUTHORIZE_PATH, PROTECTED_RESOURCE_METADATA_PATH,
+    REGISTER_PATH, TOKEN_PATH,
+};
 pub use provider::{ClientSecret, KEYS_REFETCH_INTERVAL, ProviderSettings, ResponseMode};
 pub use redirect::same_origin_target;
 pub use rules::AccessRule;
@@ -121,6 +126,12 @@ pub mod fuzzing {
         crate::id_token::SignedToken::parse(token)
             .and_then(|token| token.verify(&keys.signing_keys(), &expect))
             .is_ok()
+    }
+
+    /// Reads a client registration (JSON), an authorization request's query, a redirect URI
+    /// and `Authorization: Basic` client credentials, as the MCP authorization server does.
+    pub fn oauth_requests(bytes: &[u8], text: &str) -> bool {
+        crate::oauth::fuzzing(bytes, text)
     }
 
     /// Reads a callback's query or form, a redirect target and a path for the access rules.

@@ -35,10 +35,32 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
+/// The kinds of secret: a session id, an API token, an OAuth access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Session,
+    ApiToken,
+    Access,
+}
+
+impl Kind {
+    pub(crate) fn of(credential: crate::credential::Credential) -> Kind {
+        use crate::credential::Credential;
+        match credential {
+            Credential::Cookie | Credential::Bearer => Kind::Session,
+            Credential::Token => Kind::ApiToken,
+            Credential::Access => Kind::Access,
+        }
+    }
+}
+
 /// A session known valid a moment ago.
 #[derive(Debug, Clone)]
 pub(crate) struct Remembered {
     pub user: Arc<User>,
+    /// What the secret was presented as when the store confirmed it: a secret is only ever
+    /// recalled as the same kind of credential.
+    pub kind: Kind,
     pub created: i64,
     pub last_seen: i64,
     /// When it stops working regardless of use (API tokens), if ever.
@@ -64,18 +86,21 @@ impl SessionMemory {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The session `id`, if known valid recently (`now` in seconds since the Unix epoch).
-    pub(crate) fn recall(&self, id: &SessionId, now: i64) -> Option<Remembered> {
+    /// The secret `id` of `kind`, if known valid recently (`now` in seconds since the Unix
+    /// epoch).
+    pub(crate) fn recall(&self, id: &SessionId, kind: Kind, now: i64) -> Option<Remembered> {
         self.lock()
             .get(id)
-            .filter(|remembered| now - remembered.checked < REMEMBERED_FOR_SECS)
+            .filter(|remembered| {
+                remembered.kind == kind && now - remembered.checked < REMEMBERED_FOR_SECS
+            })
             .cloned()
     }
 
     /// Remembers that the session `id` (stored under `hash`) is valid `now`.
     pub(crate) fn remember(
         &self,
-        id: SessionId,
+        (id, kind): (SessionId, Kind),
         hash: [u8; 32],
         user: Arc<User>,
         (created, last_seen, expires): (i64, i64, Option<i64>),
@@ -83,6 +108,7 @@ impl SessionMemory {
     ) -> Remembered {
         let remembered = Remembered {
             user,
+            kind,
             created,
             last_seen,
             expires,

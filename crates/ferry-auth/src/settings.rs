@@ -27,6 +27,10 @@ pub struct AuthSettings {
     /// The break-glass credential: its holder (`Authorization: Bearer TOKEN`) manages users
     /// and roles as an administrator, without signing in. Default none.
     pub admin_token: Option<String>,
+    /// The path of the app's MCP endpoint (`/mcp`), when it serves one: Ferry is then the
+    /// OAuth 2.1 authorization server MCP clients sign in through (with the providers
+    /// above), and the access tokens it issues are good at this path only. Default none.
+    pub mcp_resource: Option<String>,
 }
 
 /// Why the settings cannot be used.

@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
 use crate::auth::{Auth, unix_now};
-use crate::credential::{Credential, SessionId, TOKEN_PREFIX};
+use crate::credential::{SessionId, TOKEN_PREFIX};
 use crate::identity::Identity;
 use crate::secret::random_token;
 
@@ -49,7 +49,7 @@ impl Auth {
 
     async fn make_token(self, request: Request) -> Response {
         let owner = match request.extensions().get::<Identity>() {
-            Some(identity) if identity.credential() == Credential::Token => {
+            Some(identity) if !identity.credential().is_session() => {
                 return answer(
                     StatusCode::FORBIDDEN,
                     json!({ "error": "a token cannot make tokens: sign in" }),

@@ -81,7 +81,8 @@ impl Default for EngineOptions {
 pub(crate) const GRAPHQL_PATH: &str = "/graphql";
 
 /// Where scripts' MCP tools, resources and prompts are served.
-pub(crate) const MCP_PATH: &str = "/mcp";
+/// Where the engine serves MCP (its tools, resources and prompts).
+pub const MCP_PATH: &str = "/mcp";
 
 struct Shared {
     pool: Arc<WorkerPool>,

@@ -78,7 +78,7 @@ pub mod watch;
 mod watchdog;
 mod worker;
 
-pub use engine::{Engine, EngineOptions, WorkerModel};
+pub use engine::{Engine, EngineOptions, MCP_PATH, WorkerModel};
 pub use script_set::LoadedScript;
 pub use serving::EngineServer;
 

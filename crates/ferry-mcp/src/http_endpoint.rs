@@ -12,8 +12,8 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tower::Service;
 
-use crate::Mcp;
 use crate::server::Server;
+use crate::{Mcp, McpGate};
 
 /// Origins browsers on this machine use.
 const LOCAL_ORIGINS: [&str; 4] = [
@@ -28,6 +28,7 @@ const LOCAL_ORIGINS: [&str; 4] = [
 pub struct McpHandler {
     service: StreamableHttpService<Server, LocalSessionManager>,
     token: Option<BearerToken>,
+    gate: Option<McpGate>,
 }
 
 impl std::fmt::Debug for McpHandler {
@@ -50,6 +51,7 @@ impl McpHandler {
             .with_allowed_origins(origins)
             .enforce_origin_validation();
         let token = options.token.as_deref().map(BearerToken::new);
+        let gate = options.gate.clone();
         let factory = move || Ok(Server { mcp: mcp.clone() });
         McpHandler {
             service: StreamableHttpService::new(
@@ -58,25 +60,42 @@ impl McpHandler {
                 config,
             ),
             token,
+            gate,
+        }
+    }
+
+    /// Whether `request` may use the endpoint: the static token's holder, a request the
+    /// gate admits, or anyone when neither is set.
+    fn admits(&self, request: &Request) -> bool {
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|token| token.admits(request))
+        {
+            return true;
+        }
+        match &self.gate {
+            Some(gate) => gate.admits(request),
+            None => self.token.is_none(),
         }
     }
 }
 
 impl Handler for McpHandler {
     fn call(&self, request: Request) -> BoxFuture<Response> {
-        if !self
-            .token
-            .as_ref()
-            .is_none_or(|token| token.admits(&request))
-        {
-            let mut response = (
-                StatusCode::UNAUTHORIZED,
-                "401 Unauthorized\n\nthis MCP endpoint needs Authorization: Bearer <token>\n",
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, bearer::CHALLENGE);
+        if !self.admits(&request) {
+            let (challenge, text) = match &self.gate {
+                Some(gate) => (
+                    gate.challenge(&request),
+                    "401 Unauthorized\n\nsign in: MCP clients find the authorization server through the resource metadata this challenge names\n",
+                ),
+                None => (
+                    bearer::CHALLENGE,
+                    "401 Unauthorized\n\nthis MCP endpoint needs Authorization: Bearer <token>\n",
+                ),
+            };
+            let mut response = (StatusCode::UNAUTHORIZED, text).into_response();
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
             return Box::pin(async move { response });
         }
         let mut service = self.service.clone();

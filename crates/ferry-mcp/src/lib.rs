@@ -26,14 +26,63 @@ pub use registry::{
 /// How the HTTP endpoint guards itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct McpOptions {
-    /// When set, every request needs `Authorization: Bearer <token>`.
+    /// When set, every request needs `Authorization: Bearer <token>` (or the gate's
+    /// admission).
     pub token: Option<String>,
+    /// When set, a request the gate admits (a signed-in user) may use the endpoint too, and
+    /// every other request — the static token's holder aside — gets 401 with the gate's
+    /// challenge (where MCP clients learn how to sign in).
+    pub gate: Option<McpGate>,
     /// `Host` values accepted besides the loopback names (DNS-rebinding protection).
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted besides `http(s)://localhost` and `127.0.0.1` on any port;
     /// requests from other origins are refused (requests without `Origin` are not browsers').
     pub allowed_origins: Vec<String>,
 }
+
+/// A sign-in system's say at the MCP endpoint: whether a request may use it, and the
+/// `WWW-Authenticate` challenge of a 401 for one that may not.
+#[derive(Clone)]
+pub struct McpGate {
+    admits: Arc<dyn Fn(&ferry_core::Request) -> bool + Send + Sync>,
+    challenge: Arc<dyn Fn(&ferry_core::Request) -> http::HeaderValue + Send + Sync>,
+}
+
+impl McpGate {
+    /// A gate that lets in what `admits` admits and challenges the rest with `challenge`.
+    pub fn new(
+        admits: impl Fn(&ferry_core::Request) -> bool + Send + Sync + 'static,
+        challenge: impl Fn(&ferry_core::Request) -> http::HeaderValue + Send + Sync + 'static,
+    ) -> Self {
+        McpGate {
+            admits: Arc::new(admits),
+            challenge: Arc::new(challenge),
+        }
+    }
+
+    pub(crate) fn admits(&self, request: &ferry_core::Request) -> bool {
+        (self.admits)(request)
+    }
+
+    pub(crate) fn challenge(&self, request: &ferry_core::Request) -> http::HeaderValue {
+        (self.challenge)(request)
+    }
+}
+
+impl std::fmt::Debug for McpGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("McpGate(..)")
+    }
+}
+
+impl PartialEq for McpGate {
+    /// The same gate (a clone), not one that behaves alike.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.admits, &other.admits)
+    }
+}
+
+impl Eq for McpGate {}
 
 /// An MCP server's shared state. Cloning gives another handle to the same server.
 #[derive(Clone)]

@@ -25,9 +25,12 @@
 
 mod groups;
 mod identity;
+mod oauth;
 mod sqlite;
 mod sqlite_groups;
+#[macro_use]
 mod sqlite_identity;
+mod sqlite_oauth;
 
 pub use groups::{
     AccessLevel, GroupRecord, Groups, Joined, Member, ScriptAccess, ScriptAccessRecord, circle,
@@ -35,6 +38,7 @@ pub use groups::{
 pub use identity::{
     AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
+pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind};
 pub use sqlite::{SqliteStore, StoreConnection};
 
 /// Why a store operation failed.

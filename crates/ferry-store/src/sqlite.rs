@@ -66,6 +66,11 @@ impl SqliteStore {
                     .connection
                     .execute_batch(crate::sqlite_groups::SCHEMA)
             })
+            .and_then(|()| {
+                connection
+                    .connection
+                    .execute_batch(crate::sqlite_oauth::SCHEMA)
+            })
             .and_then(|()| crate::sqlite_groups::migrate(&connection.connection))
             .map_err(|source| store.error(source))?;
         Ok(store)

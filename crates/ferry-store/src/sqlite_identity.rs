@@ -75,7 +75,7 @@ macro_rules! user_columns {
     };
 }
 
-fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<UserRecord> {
+pub(crate) fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: row.get(first)?,
         provider: row.get(first + 1)?,

@@ -39,18 +39,24 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let scripts = files.read_all()?;
     // Before the engine and servers: they look their metrics up once.
     let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
-    let options = engine_options(&args);
-    let engine = Engine::start(options)
-        .await
-        .context("cannot start the JavaScript engine")?;
     let sign_in = sign_in::configure(
         &args.sign_in,
         sign_in,
         args.dev,
         args.listen.host,
         &args.engine.data_dir,
-        args.admin_token.as_deref(),
+        sign_in::AppEndpoints {
+            admin_token: args.admin_token.as_deref(),
+            mcp_path: Some(ferry_js::MCP_PATH),
+        },
     )?;
+    let mut options = engine_options(&args);
+    // Signed in (an MCP access token, an API token or a session), MCP clients may use the
+    // endpoint; others are told where to sign in.
+    options.mcp.gate = sign_in.as_ref().map(sign_in::SignIn::mcp_gate);
+    let engine = Engine::start(options)
+        .await
+        .context("cannot start the JavaScript engine")?;
     // The files get what `ferry serve` gives them: the same flags, config files never
     // served, and their isolation and `-H` headers (on the files only, not the scripts).
     let static_files = match &args.static_dir {
@@ -221,6 +227,7 @@ pub(crate) fn engine_options(args: &RunArgs) -> EngineOptions {
         graphql_introspection: !args.no_graphql_introspection,
         mcp: McpOptions {
             token: args.mcp_token.clone(),
+            gate: None,
             allowed_hosts: args.mcp_allowed_host.clone(),
             allowed_origins: args.mcp_allowed_origin.clone(),
         },

@@ -34,7 +34,7 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         args.dev,
         args.listen.host,
         &args.data_dir,
-        None,
+        sign_in::AppEndpoints::default(),
     )?;
     if sign_in.is_some() && args.auth.is_some() {
         bail!(

@@ -32,6 +32,16 @@ impl SignIn {
         self.auth.stack_step()
     }
 
+    /// The MCP endpoint's gate: signed-in requests enter; the others are challenged with
+    /// the protected-resource metadata, where MCP clients start signing in.
+    pub(crate) fn mcp_gate(&self) -> ferry_mcp::McpGate {
+        let auth = self.auth.clone();
+        ferry_mcp::McpGate::new(
+            |request| request.extensions().get::<ferry_auth::Identity>().is_some(),
+            move |request| auth.mcp_challenge(request),
+        )
+    }
+
     /// One line for the banner: the providers and protected paths.
     pub(crate) fn describe(&self) -> String {
         let settings = self.auth.settings();
@@ -56,17 +66,25 @@ impl SignIn {
     }
 }
 
+/// What `ferry run` serves besides the app that sign-in must know of.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AppEndpoints<'a> {
+    /// `--admin-token`, the break-glass administrator.
+    pub admin_token: Option<&'a str>,
+    /// The MCP endpoint's path, whose clients sign in through Ferry's authorization server.
+    pub mcp_path: Option<&'a str>,
+}
+
 /// Sign-in from `args` and `file`, with the development sign-in when `dev` asks and the
-/// server listens on loopback (`host`), users and sessions kept in `data_dir`, and
-/// `admin_token` (`ferry run --admin-token`) as the break-glass administrator; `None` when
-/// nothing asks for sign-in.
+/// server listens on loopback (`host`), users and sessions kept in `data_dir`, and the
+/// `app`'s admin token and MCP endpoint; `None` when nothing asks for sign-in.
 pub(crate) fn configure(
     args: &SignInArgs,
     file: ResolvedAuthConfig,
     dev: bool,
     host: IpAddr,
     data_dir: &Path,
-    admin_token: Option<&str>,
+    app: AppEndpoints<'_>,
 ) -> anyhow::Result<Option<SignIn>> {
     let dev_sign_in = dev && host.is_loopback();
     if dev && !dev_sign_in {
@@ -126,7 +144,8 @@ pub(crate) fn configure(
         dev_sign_in,
         public_url: args.public_url.clone(),
         rules,
-        admin_token: admin_token.map(str::to_owned),
+        admin_token: app.admin_token.map(str::to_owned),
+        mcp_resource: app.mcp_path.map(str::to_owned),
     };
     let store = SqliteStore::open(data_dir)
         .with_context(|| format!("cannot open the sign-in database in {}", data_dir.display()))?;
@@ -185,7 +204,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
-            None,
+            AppEndpoints::default(),
         )
         .unwrap();
         assert!(none.is_none());
@@ -214,7 +233,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
-            None,
+            AppEndpoints::default(),
         )
         .unwrap()
         .unwrap();
@@ -235,7 +254,7 @@ mod tests {
                 true,
                 everywhere,
                 dir.path(),
-                None,
+                AppEndpoints::default(),
             )
             .unwrap()
             .is_none()
@@ -246,7 +265,7 @@ mod tests {
             true,
             LOOPBACK,
             dir.path(),
-            None,
+            AppEndpoints::default(),
         )
         .unwrap()
         .unwrap();
@@ -257,7 +276,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
-            None,
+            AppEndpoints::default(),
         )
         .err()
         .unwrap();
@@ -268,7 +287,7 @@ mod tests {
             false,
             LOOPBACK,
             dir.path(),
-            None,
+            AppEndpoints::default(),
         )
         .err()
         .unwrap();

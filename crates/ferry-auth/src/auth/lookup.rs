@@ -9,7 +9,7 @@ use super::{Auth, unix_now};
 use crate::credential::Credential;
 use crate::credential::SessionId;
 use crate::identity::{Identity, User};
-use crate::session_memory::{Remembered, TOUCH_EVERY_SECS};
+use crate::session_memory::{Kind, Remembered, TOUCH_EVERY_SECS};
 
 impl Auth {
     /// Who the session `id` is for when that is known without asking the store: `None`
@@ -20,7 +20,7 @@ impl Auth {
         credential: Credential,
     ) -> Option<Option<Identity>> {
         let now = unix_now();
-        let remembered = self.inner.memory.recall(id, now)?;
+        let remembered = self.inner.memory.recall(id, Kind::of(credential), now)?;
         Some(self.admit(id, remembered, credential, now))
     }
 
@@ -40,14 +40,16 @@ impl Auth {
         let now = unix_now();
         let found = self
             .with_store(move |store| {
-                let found = if credential == Credential::Token {
-                    store
+                let found = match credential {
+                    Credential::Token => store
                         .token(&hash)?
-                        .map(|(token, user)| ((token.created, now, token.expires), user))
-                } else {
-                    store
+                        .map(|(token, user)| ((token.created, now, token.expires), user)),
+                    Credential::Access => store
+                        .access_token(&hash)?
+                        .map(|(token, user)| ((token.created, now, Some(token.expires)), user)),
+                    Credential::Cookie | Credential::Bearer => store
                         .session(&hash)?
-                        .map(|(session, user)| ((session.created, session.last_seen, None), user))
+                        .map(|(session, user)| ((session.created, session.last_seen, None), user)),
                 };
                 let Some((times, user)) = found else {
                     return Ok(None);
@@ -65,7 +67,10 @@ impl Auth {
             }
         };
         let user = Arc::new(User::from_record(&record, groups));
-        let remembered = self.inner.memory.remember(*id, hash, user, times, now);
+        let remembered =
+            self.inner
+                .memory
+                .remember((*id, Kind::of(credential)), hash, user, times, now);
         self.admit(id, remembered, credential, now)
     }
 
@@ -78,7 +83,7 @@ impl Auth {
         credential: Credential,
         now: i64,
     ) -> Option<Identity> {
-        if credential == Credential::Token {
+        if !credential.is_session() {
             // A token lives until it expires or is revoked; its use is not tracked.
             if remembered.expires.is_some_and(|expires| now >= expires) {
                 self.inner.memory.forget(id);

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ferry_store::{AccountClaims, Groups, IdentityStore, PendingSignIn, StoreError};
+use ferry_store::{AccountClaims, Groups, IdentityStore, OAuthStore, PendingSignIn, StoreError};
 
 mod lookup;
 
@@ -24,11 +24,11 @@ const PENDING_LIFETIME_SECS: i64 = 600;
 /// The provider name of the development sign-in.
 pub const DEV_PROVIDER: &str = "dev";
 
-/// What sign-in keeps in the store: users, sessions, tokens, and the groups users belong
-/// to.
-pub trait AuthStore: IdentityStore + Groups + Send {}
+/// What sign-in keeps in the store: users, sessions, tokens, the groups users belong to,
+/// and the MCP authorization server's clients, codes and tokens.
+pub trait AuthStore: IdentityStore + Groups + OAuthStore + Send {}
 
-impl<T: IdentityStore + Groups + Send> AuthStore for T {}
+impl<T: IdentityStore + Groups + OAuthStore + Send> AuthStore for T {}
 
 /// Identity for one site: sign-in with its providers, sessions in its store. Cheap to
 /// clone; every clone shares the same state.

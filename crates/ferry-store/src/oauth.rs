@@ -1,0 +1,109 @@
+//! What Ferry keeps as the OAuth 2.1 authorization server of its MCP endpoint: the clients
+//! that registered themselves, authorization codes waiting to be exchanged, and the access
+//! and refresh tokens issued. Secrets are known only by their digests.
+
+use crate::{StoreError, UserRecord};
+
+/// A client that registered itself (RFC 7591).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    /// The client id Ferry gave it.
+    pub id: String,
+    /// The digest of its secret, for a confidential client; `None` for a public one.
+    pub secret_hash: Option<Vec<u8>>,
+    /// The name it gave, shown on the consent page.
+    pub name: String,
+    /// The redirect URIs it registered; an authorization request must name one exactly.
+    pub redirect_uris: Vec<String>,
+    /// When it registered, in seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// An authorization code, until the client exchanges it (once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user who consented.
+    pub user_id: String,
+    /// The redirect URI of the authorization request (the token request repeats it).
+    pub redirect_uri: String,
+    /// The PKCE S256 code challenge.
+    pub challenge: String,
+    /// The resource the token will be for (RFC 8707).
+    pub resource: String,
+    /// The scope granted.
+    pub scope: String,
+    /// When it was issued, in seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// What an OAuth token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthTokenKind {
+    /// Presented to the resource.
+    Access,
+    /// Exchanged (once) for a new access and refresh token.
+    Refresh,
+}
+
+impl OAuthTokenKind {
+    /// `"access"` or `"refresh"`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthTokenKind::Access => "access",
+            OAuthTokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// An issued token, known by the digest of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthToken {
+    /// Access or refresh.
+    pub kind: OAuthTokenKind,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user it acts for.
+    pub user_id: String,
+    /// The resource it is for.
+    pub resource: String,
+    /// The scope granted.
+    pub scope: String,
+    /// When it was issued, in seconds since the Unix epoch.
+    pub created: i64,
+    /// When it stops working, in seconds since the Unix epoch.
+    pub expires: i64,
+}
+
+/// Clients, codes and tokens of the authorization server. The embedded SQLite store
+/// implements it; the PostgreSQL store will too.
+pub trait OAuthStore {
+    /// Stores a newly registered client.
+    fn register_client(&mut self, client: &OAuthClient) -> Result<(), StoreError>;
+    /// The client `id`, if registered.
+    fn oauth_client(&mut self, id: &str) -> Result<Option<OAuthClient>, StoreError>;
+    /// Stores an authorization code under the digest `hash`, and forgets codes issued
+    /// before `expired_before`.
+    fn save_code(
+        &mut self,
+        hash: &[u8],
+        code: &AuthorizationCode,
+        expired_before: i64,
+    ) -> Result<(), StoreError>;
+    /// Takes (reads and deletes) the code stored under `hash`: each is exchanged once.
+    fn take_code(&mut self, hash: &[u8]) -> Result<Option<AuthorizationCode>, StoreError>;
+    /// Stores a token under the digest `hash`, and forgets tokens expired by `now`.
+    fn save_oauth_token(
+        &mut self,
+        hash: &[u8],
+        token: &OAuthToken,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// The access token stored under `hash` and its user.
+    fn access_token(&mut self, hash: &[u8])
+    -> Result<Option<(OAuthToken, UserRecord)>, StoreError>;
+    /// Takes (reads and deletes) the refresh token stored under `hash`: refresh tokens are
+    /// rotated, each used once.
+    fn take_refresh_token(&mut self, hash: &[u8]) -> Result<Option<OAuthToken>, StoreError>;
+}

@@ -1,0 +1,353 @@
+//! [`OAuthStore`] on the embedded SQLite database.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use crate::oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind};
+use crate::sqlite_identity::user_at;
+use crate::{StoreConnection, StoreError, UserRecord};
+
+/// The authorization server's tables, created with the rest of the schema.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS oauth_clients (
+    id            TEXT PRIMARY KEY,
+    secret_hash   BLOB,
+    name          TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,
+    created       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oauth_codes (
+    code_hash    BLOB PRIMARY KEY,
+    client_id    TEXT NOT NULL,
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    redirect_uri TEXT NOT NULL,
+    challenge    TEXT NOT NULL,
+    resource     TEXT NOT NULL,
+    scope        TEXT NOT NULL,
+    created      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS oauth_tokens (
+    token_hash BLOB PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+    client_id  TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    resource   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    expires    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauth_tokens_by_expiry ON oauth_tokens (expires);
+";
+
+/// Redirect URIs are kept one per line (they never hold whitespace: registration checks).
+const URI_SEPARATOR: char = '\n';
+
+/// The columns of a token, in the order [`token_at`] reads them.
+macro_rules! token_columns {
+    ($prefix:literal) => {
+        concat!(
+            $prefix,
+            "kind, ",
+            $prefix,
+            "client_id, ",
+            $prefix,
+            "user_id, ",
+            $prefix,
+            "resource, ",
+            $prefix,
+            "scope, ",
+            $prefix,
+            "created, ",
+            $prefix,
+            "expires"
+        )
+    };
+}
+
+fn token_at(row: &Row<'_>) -> rusqlite::Result<OAuthToken> {
+    let kind: String = row.get(0)?;
+    Ok(OAuthToken {
+        kind: if kind == OAuthTokenKind::Access.as_str() {
+            OAuthTokenKind::Access
+        } else {
+            OAuthTokenKind::Refresh
+        },
+        client_id: row.get(1)?,
+        user_id: row.get(2)?,
+        resource: row.get(3)?,
+        scope: row.get(4)?,
+        created: row.get(5)?,
+        expires: row.get(6)?,
+    })
+}
+
+impl OAuthStore for StoreConnection {
+    fn register_client(&mut self, client: &OAuthClient) -> Result<(), StoreError> {
+        let uris = client.redirect_uris.join(&URI_SEPARATOR.to_string());
+        self.connection
+            .prepare_cached(
+                "INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    client.id,
+                    client.secret_hash,
+                    client.name,
+                    uris,
+                    client.created
+                ])
+            })
+            .map(|_| ())
+            .map_err(|source| self.error(source))
+    }
+
+    fn oauth_client(&mut self, id: &str) -> Result<Option<OAuthClient>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT id, secret_hash, name, redirect_uris, created FROM oauth_clients
+                 WHERE id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![id], |row| {
+                        let uris: String = row.get(3)?;
+                        Ok(OAuthClient {
+                            id: row.get(0)?,
+                            secret_hash: row.get(1)?,
+                            name: row.get(2)?,
+                            redirect_uris: uris.split(URI_SEPARATOR).map(str::to_owned).collect(),
+                            created: row.get(4)?,
+                        })
+                    })
+                    .optional()
+            })
+            .map_err(|source| self.error(source))
+    }
+
+    fn save_code(
+        &mut self,
+        hash: &[u8],
+        code: &AuthorizationCode,
+        expired_before: i64,
+    ) -> Result<(), StoreError> {
+        let run = |connection: &mut rusqlite::Connection| -> rusqlite::Result<()> {
+            let transaction = connection.transaction()?;
+            transaction.execute(
+                "DELETE FROM oauth_codes WHERE created < ?1",
+                params![expired_before],
+            )?;
+            transaction.execute(
+                "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, challenge,
+                     resource, scope, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    hash,
+                    code.client_id,
+                    code.user_id,
+                    code.redirect_uri,
+                    code.challenge,
+                    code.resource,
+                    code.scope,
+                    code.created
+                ],
+            )?;
+            transaction.commit()
+        };
+        run(&mut self.connection).map_err(|source| self.error(source))
+    }
+
+    fn take_code(&mut self, hash: &[u8]) -> Result<Option<AuthorizationCode>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "DELETE FROM oauth_codes WHERE code_hash = ?1 RETURNING client_id, user_id,
+                     redirect_uri, challenge, resource, scope, created",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![hash], |row| {
+                        Ok(AuthorizationCode {
+                            client_id: row.get(0)?,
+                            user_id: row.get(1)?,
+                            redirect_uri: row.get(2)?,
+                            challenge: row.get(3)?,
+                            resource: row.get(4)?,
+                            scope: row.get(5)?,
+                            created: row.get(6)?,
+                        })
+                    })
+                    .optional()
+            })
+            .map_err(|source| self.error(source))
+    }
+
+    fn save_oauth_token(
+        &mut self,
+        hash: &[u8],
+        token: &OAuthToken,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let run = |connection: &mut rusqlite::Connection| -> rusqlite::Result<()> {
+            let transaction = connection.transaction()?;
+            transaction.execute("DELETE FROM oauth_tokens WHERE expires <= ?1", params![now])?;
+            transaction.execute(
+                concat!(
+                    "INSERT INTO oauth_tokens (token_hash, ",
+                    token_columns!(""),
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
+                params![
+                    hash,
+                    token.kind.as_str(),
+                    token.client_id,
+                    token.user_id,
+                    token.resource,
+                    token.scope,
+                    token.created,
+                    token.expires
+                ],
+            )?;
+            transaction.commit()
+        };
+        run(&mut self.connection).map_err(|source| self.error(source))
+    }
+
+    fn access_token(
+        &mut self,
+        hash: &[u8],
+    ) -> Result<Option<(OAuthToken, UserRecord)>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            token_columns!("t."),
+            ", ",
+            user_columns!("u."),
+            " FROM oauth_tokens t JOIN users u ON u.id = t.user_id
+              WHERE t.token_hash = ?1 AND t.kind = 'access'"
+        );
+        self.connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![hash], |row| Ok((token_at(row)?, user_at(row, 7)?)))
+                    .optional()
+            })
+            .map_err(|source| self.error(source))
+    }
+
+    fn take_refresh_token(&mut self, hash: &[u8]) -> Result<Option<OAuthToken>, StoreError> {
+        self.connection
+            .prepare_cached(concat!(
+                "DELETE FROM oauth_tokens WHERE token_hash = ?1 AND kind = 'refresh' RETURNING ",
+                token_columns!("")
+            ))
+            .and_then(|mut statement| statement.query_row(params![hash], token_at).optional())
+            .map_err(|source| self.error(source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountClaims, IdentityStore, SqliteStore};
+
+    fn connection() -> (tempfile::TempDir, StoreConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut connection = store.connect().unwrap();
+        let account = AccountClaims {
+            provider: "dev",
+            subject: "ann",
+            email: None,
+            email_verified: false,
+            name: Some("Ann"),
+        };
+        connection
+            .record_sign_in(&account, "u-ann", "authenticated", 1)
+            .unwrap();
+        (dir, connection)
+    }
+
+    fn token(kind: OAuthTokenKind, expires: i64) -> OAuthToken {
+        OAuthToken {
+            kind,
+            client_id: "c".into(),
+            user_id: "u-ann".into(),
+            resource: "http://127.0.0.1/mcp".into(),
+            scope: "mcp".into(),
+            created: 100,
+            expires,
+        }
+    }
+
+    #[test]
+    fn clients_round_trip_with_their_redirect_uris() {
+        let (_dir, mut store) = connection();
+        let client = OAuthClient {
+            id: "c".into(),
+            secret_hash: None,
+            name: "Inspector".into(),
+            redirect_uris: vec![
+                "http://127.0.0.1:9/cb".into(),
+                "https://a.example/cb".into(),
+            ],
+            created: 5,
+        };
+        store.register_client(&client).unwrap();
+        assert_eq!(store.oauth_client("c").unwrap(), Some(client));
+        assert_eq!(store.oauth_client("nope").unwrap(), None);
+    }
+
+    #[test]
+    fn a_code_is_taken_once_and_old_ones_are_forgotten() {
+        let (_dir, mut store) = connection();
+        let code = AuthorizationCode {
+            client_id: "c".into(),
+            user_id: "u-ann".into(),
+            redirect_uri: "http://127.0.0.1:9/cb".into(),
+            challenge: "x".into(),
+            resource: "http://127.0.0.1/mcp".into(),
+            scope: "mcp".into(),
+            created: 100,
+        };
+        store
+            .save_code(
+                b"old",
+                &AuthorizationCode {
+                    created: 1,
+                    ..code.clone()
+                },
+                0,
+            )
+            .unwrap();
+        store.save_code(b"new", &code, 50).unwrap();
+        assert_eq!(store.take_code(b"old").unwrap(), None, "expired");
+        assert_eq!(store.take_code(b"new").unwrap(), Some(code));
+        assert_eq!(store.take_code(b"new").unwrap(), None, "used");
+    }
+
+    #[test]
+    fn access_tokens_are_found_with_their_user_and_refresh_tokens_taken_once() {
+        let (_dir, mut store) = connection();
+        store
+            .save_oauth_token(b"a", &token(OAuthTokenKind::Access, 1000), 100)
+            .unwrap();
+        store
+            .save_oauth_token(b"r", &token(OAuthTokenKind::Refresh, 2000), 100)
+            .unwrap();
+        let (found, user) = store.access_token(b"a").unwrap().unwrap();
+        assert_eq!(
+            (found.kind, user.id.as_str()),
+            (OAuthTokenKind::Access, "u-ann")
+        );
+        assert!(
+            store.access_token(b"r").unwrap().is_none(),
+            "a refresh token is no access token"
+        );
+        assert!(store.take_refresh_token(b"a").unwrap().is_none());
+        assert!(store.take_refresh_token(b"r").unwrap().is_some());
+        assert!(store.take_refresh_token(b"r").unwrap().is_none(), "rotated");
+        // Saving later forgets what expired.
+        store
+            .save_oauth_token(b"b", &token(OAuthTokenKind::Access, 5000), 1500)
+            .unwrap();
+        assert!(store.access_token(b"a").unwrap().is_none());
+    }
+}
