@@ -1057,6 +1057,33 @@ async fn the_roles_example_app_admits_each_role_to_its_pages() {
         get("admin", Some(&admin)).await.unwrap().status(),
         StatusCode::OK
     );
+    // Each user's note is theirs alone.
+    let saved = client
+        .post(format!("{}note", ferry.url))
+        .header(COOKIE, &editor)
+        .header("origin", ferry.url.trim_end_matches('/'))
+        .form(&[("text", "eve's <secret>")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let eves = get("note", Some(&editor))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        eves.contains("eve's note: <b>eve&#39;s &lt;secret&gt;</b>"),
+        "{eves}"
+    );
+    let adas = get("note", Some(&admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(adas.contains("(none yet)"), "{adas}");
 }
 
 #[tokio::test]
