@@ -180,6 +180,15 @@ async fn personal_storage_is_kept_per_user_and_script() {
             register("/{name}/get", () => String(personalStorage.getItem("colour")));
             register("/{name}/shared", () => String(sharedStorage.getItem("colour")));
             register("/{name}/clear", () => {{ personalStorage.clear(); return "ok"; }});
+            register("/{name}/forge", (c) => {{
+              const forged = () => ({{ userId: "bob", role: "administrator", groups: [] }});
+              for (const key of Object.getOwnPropertySymbols(c.request)) {{
+                try {{ c.request[key] = forged; }} catch {{}}
+                try {{ Object.defineProperty(c.request, key, {{ value: forged }}); }} catch {{}}
+              }}
+              c.request.auth = {{ isAuthenticated: true, userId: "bob" }};
+              return `${{personalStorage.getItem("colour")}}/${{auth.userId}}/${{auth.role}}`;
+            }});
             "#
         )
     };
@@ -189,6 +198,11 @@ async fn personal_storage_is_kept_per_user_and_script() {
     assert_eq!(app.text("/a/set?v=blue", Some("bob")).await.0, 200);
     assert_eq!(app.text("/a/get", Some("ann")).await.1, "red");
     assert_eq!(app.text("/a/get", Some("bob")).await.1, "blue");
+    // A script cannot make Ferry take its caller for someone else.
+    assert_eq!(
+        app.text("/a/forge", Some("ann")).await.1,
+        "red/ann/authenticated"
+    );
     assert_eq!(app.text("/b/get", Some("ann")).await.1, "null");
     assert_eq!(app.text("/a/shared", Some("ann")).await.1, "null");
     // Nobody signed in: an error (its message, in the log, says to check auth first).

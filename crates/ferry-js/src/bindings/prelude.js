@@ -15,6 +15,8 @@
   const mapGet = uncurry(Map.prototype.get);
   const mapSet = uncurry(Map.prototype.set);
   const mapDelete = uncurry(Map.prototype.delete);
+  const weakGet = uncurry(WeakMap.prototype.get);
+  const weakSet = uncurry(WeakMap.prototype.set);
   const SafeError = Error;
   const SafePromise = Promise;
   const stringify = JSON.stringify;
@@ -107,22 +109,23 @@
   internal.leave = () => {
     current = null;
   };
-  // The identity Ferry attached, kept where a script's `request.auth = …` cannot reach.
-  const authSlot = Symbol("auth");
+  // The identity Ferry attached to each request object, kept where no script can reach or
+  // replace it (`request.auth = …` changes only what the script itself reads there).
+  const attached = new WeakMap();
   const realAuth = (request) => {
     if (request === null) return anonymous;
-    let auth = request[authSlot];
+    let auth = weakGet(attached, request);
     if (auth === undefined) {
       auth = request[buildField] ? makeAuth(request[buildField](request, authField)) : anonymous;
-      defineProperty(request, authSlot, { value: auth });
+      weakSet(attached, request, auth);
     }
     return auth;
   };
   // The caller of a GraphQL resolver or an MCP handler, as `context.request`.
   internal.caller = (data) => {
-    const request = {};
-    defineProperty(request, authSlot, { value: makeAuth(data) });
-    request.auth = request[authSlot];
+    const auth = makeAuth(data);
+    const request = { auth };
+    weakSet(attached, request, auth);
     current = request;
     return request;
   };
@@ -163,7 +166,9 @@
   });
   freeze(requestPrototype);
   internal.context = (build, invocationId, kind = "httpRoute") => {
-    const request = { __proto__: requestPrototype, [buildField]: build };
+    const request = { __proto__: requestPrototype };
+    // Fixed: a script cannot swap the builder and so forge its caller.
+    defineProperty(request, buildField, { value: build });
     current = request;
     return { request, kind, invocationId };
   };
