@@ -11,15 +11,14 @@ use rquickjs::{Ctx, Function, Object, Value};
 
 use crate::request::{RequestField, ScriptRequest};
 
-/// The `context` object for `request`, in `ctx`, whose bookkeeping object is `internal`;
-/// its `kind` is `"httpRoute"` unless `kind` says otherwise.
+/// The `context` object for `request`, in `ctx`, made by the prelude's `make_context`
+/// (`internal.context`); its `kind` is `"httpRoute"` unless `kind` says otherwise.
 pub(crate) fn create<'js>(
     ctx: &Ctx<'js>,
-    internal: &Object<'js>,
+    make_context: &Function<'js>,
     request: ScriptRequest,
     kind: Option<&'static str>,
 ) -> rquickjs::Result<Object<'js>> {
-    let make_context: Function = internal.get("context")?;
     let invocation_id = request.request_id.clone();
     let build = Function::new(
         ctx.clone(),

@@ -99,25 +99,32 @@
     });
   };
 
-  // The request being handled, for the global `auth` and `personalStorage`. Ferry sets it
-  // for every entry into the script — a handler's call (when its context is made), a
-  // WebSocket event (the socket's request), a timer (the request that set it) and a host
-  // call's answer (the request that made it) — and clears it when the promise jobs that
-  // entry queued have run: the code after an `await` runs in the request whose event
-  // resumed it.
-  let current = null;
-  internal.leave = () => {
-    current = null;
+  // The request being handled, for the global `auth` and `personalStorage`, with the
+  // builder Ferry made its fields with. Every entry into the script sets them — a handler's
+  // call (when its context is made), a WebSocket event (the socket's request), a timer (the
+  // request that set it), a host call's answer (the request that made it) — and Ferry
+  // clears them when the entry and the promise jobs it queued are done (`internal.leave`):
+  // the code after an `await` runs in the request whose event resumed it, and outside any
+  // request `auth` is anonymous. Both are out of every script's reach, so a script cannot
+  // pass its caller off as someone else.
+  let currentRequest = null;
+  let currentBuild = null;
+  const enter = (request, build) => {
+    currentRequest = request;
+    currentBuild = build;
   };
-  // The identity Ferry attached to each request object, kept where no script can reach or
-  // replace it (`request.auth = …` changes only what the script itself reads there).
+  internal.leave = () => {
+    currentRequest = null;
+    currentBuild = null;
+  };
+  // Each request's identity, made on first use and kept (weakly) with the request.
   const attached = new WeakMap();
-  const realAuth = (request) => {
-    if (request === null) return anonymous;
-    let auth = weakGet(attached, request);
+  const currentAuth = () => {
+    if (currentRequest === null) return anonymous;
+    let auth = weakGet(attached, currentRequest);
     if (auth === undefined) {
-      auth = request[buildField] ? makeAuth(request[buildField](request, authField)) : anonymous;
-      weakSet(attached, request, auth);
+      auth = currentBuild === null ? anonymous : makeAuth(currentBuild(currentRequest, authField));
+      weakSet(attached, currentRequest, auth);
     }
     return auth;
   };
@@ -126,7 +133,7 @@
     const auth = makeAuth(data);
     const request = { auth };
     weakSet(attached, request, auth);
-    current = request;
+    enter(request, null);
     return request;
   };
 
@@ -140,7 +147,8 @@
   const authField = requestFields.length;
   const requestPrototype = {
     get auth() {
-      const auth = realAuth(this);
+      const auth =
+        this === currentRequest ? currentAuth() : this[buildField] ? makeAuth(this[buildField](this, authField)) : anonymous;
       own(this, "auth", auth);
       return auth;
     },
@@ -166,10 +174,10 @@
   });
   freeze(requestPrototype);
   internal.context = (build, invocationId, kind = "httpRoute") => {
-    const request = { __proto__: requestPrototype };
-    // Fixed: a script cannot swap the builder and so forge its caller.
-    defineProperty(request, buildField, { value: build });
-    current = request;
+    const request = { __proto__: requestPrototype, [buildField]: build };
+    // `enter`, written out: this runs for every request.
+    currentRequest = request;
+    currentBuild = build;
     return { request, kind, invocationId };
   };
 
@@ -263,6 +271,8 @@
   }
 
   const sockets = new Map();
+  // The request that opened each socket, and its builder: its events run in that request.
+  const socketCallers = new Map();
   const callHandler = (handler, args) =>
     typeof handler === "function"
       ? apply(handler, undefined, args)
@@ -274,13 +284,16 @@
     if (event === "open") {
       const socket = new WebSocketConnection(id, entry.path, payload.request);
       mapSet(sockets, id, socket);
+      mapSet(socketCallers, id, freeze({ request: currentRequest, build: currentBuild }));
       return callHandler(entry.open, [socket, payload]);
     }
     const socket = mapGet(sockets, id);
     if (socket === undefined) return undefined;
-    current = socket.request ?? null;
+    const caller = mapGet(socketCallers, id);
+    enter(caller.request, caller.build);
     if (event === "message") return callHandler(entry.message, [socket, payload]);
     mapDelete(sockets, id);
+    mapDelete(socketCallers, id);
     return callHandler(entry.close, [socket, payload, extra]);
   };
 
@@ -311,14 +324,14 @@
     const entry = mapGet(awaiting, id);
     if (entry === undefined) return;
     mapDelete(awaiting, id);
-    current = entry.caller;
+    enter(entry.caller, entry.callerBuild);
     if (ok) apply(entry.resolve, undefined, [text]);
     else apply(entry.reject, undefined, [new SafeError(text)]);
   };
   const executeGraphQL = (query, variables = undefined) =>
     new SafePromise((resolve, reject) => {
       const json = variables === undefined || variables === null ? undefined : typeof variables === "string" ? variables : stringify(variables);
-      mapSet(awaiting, host.executeGraphQL(String(query), json), freeze({ resolve, reject, caller: current }));
+      mapSet(awaiting, host.executeGraphQL(String(query), json), freeze({ resolve, reject, caller: currentRequest, callerBuild: currentBuild }));
     });
 
   const graphQLRegistry = Object.freeze({
@@ -429,7 +442,7 @@
   });
   // Per script and per signed-in user: the user of the request being handled.
   const personalUser = (method) => {
-    const auth = realAuth(current);
+    const auth = currentAuth();
     if (!auth.isAuthenticated) {
       throw new SafeError(`personalStorage.${method}: nobody is signed in; check auth.isAuthenticated (or call auth.requireAuth()) first`);
     }
@@ -460,7 +473,7 @@
     }
     const ms = Math.max(0, Number(delay) || 0);
     const id = nextTimer++;
-    mapSet(timers, id, freeze({ callback, args, repeat: repeat ? Math.max(1, ms) : 0, caller: current }));
+    mapSet(timers, id, freeze({ callback, args, repeat: repeat ? Math.max(1, ms) : 0, caller: currentRequest, callerBuild: currentBuild }));
     host.schedule(id, ms);
     return id;
   }
@@ -473,7 +486,7 @@
     } else {
       mapDelete(timers, id);
     }
-    current = timer.caller;
+    enter(timer.caller, timer.callerBuild);
     apply(timer.callback, undefined, timer.args);
   };
 
@@ -568,7 +581,7 @@
   for (const [name, value] of Object.entries(api)) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
-  // `auth`: the identity of the request being handled (see `current`).
-  Object.defineProperty(globalThis, "auth", { get: () => realAuth(current), configurable: true, enumerable: false });
+  // `auth`: the identity of the request being handled (see `currentRequest`).
+  Object.defineProperty(globalThis, "auth", { get: currentAuth, configurable: true, enumerable: false });
   freeze(internal);
 })

@@ -139,11 +139,55 @@ pub(crate) struct Callee {
     pub kind: RouteKind,
 }
 
-/// What a call needs of the script's instance: its bookkeeping object and where its
-/// pending promises are parked.
+/// What a call needs of the script's instance: its bookkeeping object, the prelude's entry
+/// points and where its pending promises are parked.
 pub(crate) struct Target<'a, 'js> {
     pub internal: &'a Object<'js>,
+    pub entries: &'a Entries<'js>,
     pub parked: &'a ParkedPromises,
+}
+
+/// The prelude's functions every call uses, looked up once per script instance rather than
+/// by name at every call.
+pub(crate) struct Entries<'js> {
+    /// `internal.context`: makes a handler's `context`.
+    pub make_context: Function<'js>,
+    /// `internal.leave`: the entry into the script has ended.
+    pub leave: Function<'js>,
+    /// `internal.handlers`: the registered handlers, by index.
+    pub handlers: rquickjs::Array<'js>,
+}
+
+/// [`Entries`], kept with the script instance.
+pub(crate) struct SavedEntries {
+    make_context: Persistent<Function<'static>>,
+    leave: Persistent<Function<'static>>,
+    handlers: Persistent<rquickjs::Array<'static>>,
+}
+
+impl SavedEntries {
+    /// The entry points of the prelude whose bookkeeping object is `internal`.
+    pub(crate) fn save<'js>(ctx: &Ctx<'js>, internal: &Object<'js>) -> rquickjs::Result<Self> {
+        Ok(SavedEntries {
+            make_context: Persistent::save(ctx, internal.get::<_, Function>("context")?),
+            leave: Persistent::save(ctx, internal.get::<_, Function>("leave")?),
+            handlers: Persistent::save(ctx, internal.get::<_, rquickjs::Array>("handlers")?),
+        })
+    }
+
+    /// All of them, in `ctx`.
+    pub(crate) fn restore<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Entries<'js>> {
+        Ok(Entries {
+            make_context: self.make_context.clone().restore(ctx)?,
+            leave: self.leave(ctx)?,
+            handlers: self.handlers.clone().restore(ctx)?,
+        })
+    }
+
+    /// `leave` alone, in `ctx`.
+    pub(crate) fn leave<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+        self.leave.clone().restore(ctx)
+    }
 }
 
 /// The deadline a section runs under and the limit it came from (for messages).
@@ -166,18 +210,16 @@ pub(crate) fn invoke<'js>(
 ) -> Invocation {
     guarded(budget.guard, budget.deadline, || {
         let invocation = run(ctx, target, budget, callee, input, call);
-        leave(target.internal);
+        leave(&target.entries.leave);
         invocation
     })
 }
 
 /// Tells the prelude that the entry into the script has ended, with the promise jobs it
-/// queued: nothing runs for a request until the next entry (see `current` in the prelude).
-fn leave(internal: &Object<'_>) {
-    let left = internal
-        .get::<_, Function>("leave")
-        .and_then(|leave| leave.call::<_, ()>(()));
-    if let Err(error) = left {
+/// queued: the request it was for is no longer kept alive on that account (see
+/// `currentRequest` in the prelude).
+fn leave(leave: &Function<'_>) {
+    if let Err(error) = leave.call::<_, ()>(()) {
         tracing::debug!(%error, "cannot clear the request being handled");
     }
 }
@@ -207,7 +249,7 @@ fn run<'js>(
     } = budget;
     let Callee { index, kind } = callee;
     let expect = expect(&input, kind);
-    let prepared = match prepare(ctx, target.internal, index, kind, input) {
+    let prepared = match prepare(ctx, target, index, kind, input) {
         Ok(prepared) => prepared,
         Err(error) => {
             let failure = match Failure::from_error(ctx, &error, guard, limit, Stage::Running) {
@@ -262,20 +304,22 @@ impl<'js> Prepared<'js> {
 /// socket's object and the handler.
 fn prepare<'js>(
     ctx: &Ctx<'js>,
-    internal: &Object<'js>,
+    target: &Target<'_, 'js>,
     index: usize,
     kind: RouteKind,
     input: CallInput,
 ) -> rquickjs::Result<Prepared<'js>> {
+    let internal = target.internal;
+    let make_context = &target.entries.make_context;
     let (socket, event) = match input {
         CallInput::Http(request) => {
-            let handler = resolve_handler(ctx, internal, index)?;
-            let argument = context::create(ctx, internal, request, context_kind(kind))?;
+            let handler = resolve_handler(ctx, &target.entries.handlers, index)?;
+            let argument = context::create(ctx, make_context, request, context_kind(kind))?;
             return Ok(Prepared::One(handler, argument));
         }
         CallInput::Socket { socket, event } => (socket, event),
         CallInput::Json { input, caller } => {
-            let handler = resolve_handler(ctx, internal, index)?;
+            let handler = resolve_handler(ctx, &target.entries.handlers, index)?;
             let context = Object::new(ctx.clone())?;
             context.set("request", caller_request(ctx, internal, caller.as_deref())?)?;
             let input: Value = ctx.json_parse(input)?;
@@ -292,7 +336,7 @@ fn prepare<'js>(
         }
         CallInput::Completion { input, caller } => {
             // aiwebengine's shape: the prompt's handler, told it is completing an argument.
-            let handler = resolve_handler(ctx, internal, index)?;
+            let handler = resolve_handler(ctx, &target.entries.handlers, index)?;
             let request = caller_request(ctx, internal, caller.as_deref())?;
             let input: Object = ctx.json_parse(input)?.into_object().ok_or_else(|| {
                 rquickjs::Exception::throw_type(ctx, "a completion request is an object")
@@ -320,7 +364,7 @@ fn prepare<'js>(
             args.push_arg("open")?;
             args.push_arg(context::create(
                 ctx,
-                internal,
+                make_context,
                 *request,
                 context_kind(kind),
             )?)?;
@@ -346,10 +390,9 @@ fn prepare<'js>(
 /// function looked up now (as aiwebengine does).
 fn resolve_handler<'js>(
     ctx: &Ctx<'js>,
-    internal: &Object<'js>,
+    handlers: &rquickjs::Array<'js>,
     index: usize,
 ) -> rquickjs::Result<Function<'js>> {
-    let handlers: rquickjs::Array = internal.get("handlers")?;
     let entry: Value = handlers.get(index)?;
     if let Some(function) = entry.as_function() {
         return Ok(function.clone());
@@ -425,9 +468,9 @@ pub(crate) fn poll_pending(
 }
 
 /// Fires the timer `id` of this context (its callback, then the promise jobs it queued).
-pub(crate) fn fire_timer(
-    ctx: &Ctx<'_>,
-    internal: &Object<'_>,
+pub(crate) fn fire_timer<'js>(
+    ctx: &Ctx<'js>,
+    (internal, leave_fn): (&Object<'js>, &Function<'js>),
     budget: Budget<'_>,
     id: u32,
 ) -> Result<(), Failure> {
@@ -453,16 +496,16 @@ pub(crate) fn fire_timer(
                 Stage::Running,
             )),
         };
-        leave(internal);
+        leave(leave_fn);
         outcome
     })
 }
 
 /// Settles the promise of host call `id` (the prelude resolves or rejects it) and runs the
 /// continuations it queued.
-pub(crate) fn settle_host_call(
-    ctx: &Ctx<'_>,
-    internal: &Object<'_>,
+pub(crate) fn settle_host_call<'js>(
+    ctx: &Ctx<'js>,
+    (internal, leave_fn): (&Object<'js>, &Function<'js>),
     budget: Budget<'_>,
     id: u32,
     result: Result<String, String>,
@@ -493,7 +536,7 @@ pub(crate) fn settle_host_call(
                 Stage::Running,
             )),
         };
-        leave(internal);
+        leave(leave_fn);
         outcome
     })
 }

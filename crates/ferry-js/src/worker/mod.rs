@@ -81,6 +81,8 @@ struct ScriptInstance {
     /// The engine's bookkeeping object in the context (handlers, the context builder, the
     /// socket dispatcher, timer callbacks), held here: no script can reach it.
     internal: Persistent<Object<'static>>,
+    /// The prelude's functions every call uses.
+    entries: call::SavedEntries,
     parked: ParkedPromises,
     /// Last: the values above belong to this context and must be dropped before it.
     context: Context,
@@ -335,11 +337,16 @@ impl Worker {
         let request_id = input.log_id();
         *self.host.request_id.borrow_mut() = Some(request_id.clone());
         let invocation = instance.context.with(|ctx| {
-            let internal = instance.internal.clone().restore(&ctx);
-            match internal {
-                Ok(internal) => {
+            let restored = instance
+                .internal
+                .clone()
+                .restore(&ctx)
+                .and_then(|internal| Ok((internal, instance.entries.restore(&ctx)?)));
+            match restored {
+                Ok((internal, entries)) => {
                     let target = Target {
                         internal: &internal,
+                        entries: &entries,
                         parked: &instance.parked,
                     };
                     call::invoke(&ctx, &target, budget, callee, input, call)
@@ -383,12 +390,13 @@ impl Worker {
         };
         let began = self.outbox.begin(Doing::Settling(script.clone()), None);
         let outcome = instance.context.with(|ctx| {
-            let internal = instance
+            let (internal, leave) = instance
                 .internal
                 .clone()
                 .restore(&ctx)
+                .and_then(|internal| Ok((internal, instance.entries.leave(&ctx)?)))
                 .map_err(|error| Failure::Missing(error.to_string()))?;
-            call::settle_host_call(&ctx, &internal, budget, id, result)
+            call::settle_host_call(&ctx, (&internal, &leave), budget, id, result)
         });
         if began {
             self.outbox.end();
@@ -504,12 +512,13 @@ impl Worker {
             };
             let began = self.outbox.begin(Doing::Timer(timer.script.clone()), None);
             let fired = instance.context.with(|ctx| {
-                let internal = instance
+                let (internal, leave) = instance
                     .internal
                     .clone()
                     .restore(&ctx)
+                    .and_then(|internal| Ok((internal, instance.entries.leave(&ctx)?)))
                     .map_err(|error| Failure::Missing(error.to_string()))?;
-                call::fire_timer(&ctx, &internal, budget, timer.id)
+                call::fire_timer(&ctx, (&internal, &leave), budget, timer.id)
             });
             if began {
                 self.outbox.end();

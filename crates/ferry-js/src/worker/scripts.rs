@@ -129,9 +129,11 @@ impl Worker {
             registrations: RefCell::new(Some(Vec::new())),
             host: self.host.clone(),
         });
-        let internal = context
+        let (internal, entries) = context
             .with(|ctx| {
-                bindings::install(&ctx, &host).map(|internal| Persistent::save(&ctx, internal))
+                let internal = bindings::install(&ctx, &host)?;
+                let entries = call::SavedEntries::save(&ctx, &internal)?;
+                Ok::<_, rquickjs::Error>((Persistent::save(&ctx, internal), entries))
             })
             .map_err(|error| {
                 ScriptError::new(&name, format!("cannot install the script API: {error}"))
@@ -142,6 +144,7 @@ impl Worker {
             registrations: Vec::new(),
             host,
             internal,
+            entries,
             parked: ParkedPromises::default(),
             context,
         };
