@@ -228,6 +228,15 @@ impl PersonalKeyValue for StoreConnection {
     }
 }
 
+/// A fresh database in a temporary directory (kept while the directory lives), for tests.
+#[cfg(test)]
+pub(crate) fn scratch() -> (tempfile::TempDir, StoreConnection) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path()).expect("a fresh database opens");
+    let connection = store.connect().expect("a fresh database connects");
+    (dir, connection)
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

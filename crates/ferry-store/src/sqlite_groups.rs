@@ -289,12 +289,7 @@ mod tests {
     use super::*;
     use crate::SqliteStore;
 
-    fn connection() -> (tempfile::TempDir, StoreConnection) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let connection = store.connect().unwrap();
-        (dir, connection)
-    }
+    use crate::sqlite::scratch as connection;
 
     fn user(id: &str) -> Member {
         Member::User(id.into())

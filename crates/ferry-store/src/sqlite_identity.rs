@@ -374,14 +374,8 @@ fn token_at(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SqliteStore;
 
-    fn connection() -> (tempfile::TempDir, StoreConnection) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let connection = store.connect().unwrap();
-        (dir, connection)
-    }
+    use crate::sqlite::scratch as connection;
 
     fn alice() -> AccountClaims<'static> {
         AccountClaims {

@@ -246,12 +246,11 @@ impl OAuthStore for StoreConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AccountClaims, IdentityStore, SqliteStore};
+    use crate::{AccountClaims, IdentityStore};
 
+    /// A fresh database with one user, `u-ann`.
     fn connection() -> (tempfile::TempDir, StoreConnection) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let mut connection = store.connect().unwrap();
+        let (dir, mut connection) = crate::sqlite::scratch();
         let account = AccountClaims {
             provider: "dev",
             subject: "ann",
