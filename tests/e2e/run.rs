@@ -189,6 +189,38 @@ fn a_broken_script_stops_start_up_with_file_and_line() {
 }
 
 #[test]
+fn a_data_directory_from_a_newer_ferry_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.js");
+    std::fs::write(&script, "register('/a', () => 'a');\n").unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let database = data.join("ferry.db");
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+    let (status, _, stderr) = run_to_end(&[
+        "run",
+        script.to_str().unwrap(),
+        "--port",
+        "0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("was written by a newer Ferry (schema version 999"),
+        "{stderr}"
+    );
+    let tables: u32 = rusqlite::Connection::open(&database)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "nothing was written");
+}
+
+#[test]
 fn a_missing_app_is_a_clear_error() {
     let (status, _, stderr) = run_to_end(&["run", "/nonexistent/app.js", "--port", "0"]);
     assert!(!status.success());

@@ -30,6 +30,7 @@ mod sqlite;
 mod sqlite_groups;
 #[macro_use]
 mod sqlite_identity;
+mod sqlite_migrations;
 mod sqlite_oauth;
 
 pub use groups::{
@@ -51,6 +52,29 @@ pub enum StoreError {
         path: std::path::PathBuf,
         /// What the file system said.
         source: std::io::Error,
+    },
+    /// The database was written by a newer Ferry: its schema is at a version this build does
+    /// not know, so it is left untouched.
+    #[error(
+        "the database {path} was written by a newer Ferry (schema version {found}; this Ferry knows up to {supported}): run the newer Ferry, or give this one another --data-dir"
+    )]
+    TooNew {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The version it is at.
+        found: u32,
+        /// The newest version this build knows.
+        supported: u32,
+    },
+    /// A migration of the schema failed; the database stays at the version before it.
+    #[error("cannot bring the database {path} up to date ({name}): {source}")]
+    Migration {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// What the migration does.
+        name: &'static str,
+        /// SQLite's error.
+        source: rusqlite::Error,
     },
     /// The database rejected an operation or could not be opened.
     #[error("database error in {path}: {source}")]

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::sqlite_migrations::MigrationError;
 use crate::{KeyValue, PersonalKeyValue, ScriptRepository, StoreError, StoredScript};
 
 /// The database file's name inside the data directory.
@@ -13,7 +14,8 @@ pub(crate) const DATABASE_FILE: &str = "ferry.db";
 /// How long a writer waits for another connection's write to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const SCHEMA: &str = "
+/// The key-value and script tables (see `sqlite_migrations`).
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS kv (
     scope TEXT NOT NULL,
     key   TEXT NOT NULL,
@@ -52,27 +54,21 @@ impl SqliteStore {
         let store = SqliteStore {
             path: dir.join(DATABASE_FILE),
         };
-        let connection = store.connect()?;
-        connection
-            .connection
-            .execute_batch(SCHEMA)
-            .and_then(|()| {
-                connection
-                    .connection
-                    .execute_batch(crate::sqlite_identity::SCHEMA)
-            })
-            .and_then(|()| {
-                connection
-                    .connection
-                    .execute_batch(crate::sqlite_groups::SCHEMA)
-            })
-            .and_then(|()| {
-                connection
-                    .connection
-                    .execute_batch(crate::sqlite_oauth::SCHEMA)
-            })
-            .and_then(|()| crate::sqlite_groups::migrate(&connection.connection))
-            .map_err(|source| store.error(source))?;
+        let mut connection = store.connect()?;
+        crate::sqlite_migrations::migrate(&mut connection.connection).map_err(
+            |error| match error {
+                MigrationError::TooNew { found } => StoreError::TooNew {
+                    path: store.path.clone(),
+                    found,
+                    supported: crate::sqlite_migrations::latest(),
+                },
+                MigrationError::Failed { name, source } => StoreError::Migration {
+                    path: store.path.clone(),
+                    name,
+                    source,
+                },
+            },
+        )?;
         Ok(store)
     }
 
@@ -322,6 +318,23 @@ mod tests {
             connection.get_item("b.js", "k").unwrap().as_deref(),
             Some("from b")
         );
+    }
+
+    #[test]
+    fn a_database_from_a_newer_ferry_is_refused_with_what_to_do() {
+        let (dir, store) = store();
+        drop(store);
+        let path = dir.path().join("data").join(DATABASE_FILE);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 999)
+            .unwrap();
+        let error = SqliteStore::open(&dir.path().join("data"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("newer Ferry"), "{error}");
+        assert!(error.contains("schema version 999"), "{error}");
+        assert!(error.contains("--data-dir"), "{error}");
     }
 
     #[test]

@@ -30,28 +30,6 @@ CREATE TABLE IF NOT EXISTS script_access (
 ) WITHOUT ROWID;
 ";
 
-/// Brings the owners kept by earlier versions (users only, in `script_owners`) into
-/// `script_access`, once.
-pub(crate) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
-    let old: Option<String> = connection
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'script_owners'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if old.is_some() {
-        connection.execute_batch(
-            "BEGIN;
-             INSERT OR IGNORE INTO script_access (script_uri, level, member_kind, member, added)
-                 SELECT script_uri, 'owner', 'user', user_id, added FROM script_owners;
-             DROP TABLE script_owners;
-             COMMIT;",
-        )?;
-    }
-    Ok(())
-}
-
 fn now_nanos() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
