@@ -2,7 +2,8 @@
 //! protected-resource metadata, and Ferry is the OAuth 2.1 authorization server in front of
 //! its providers — checked with the official MCP Python SDK's OAuth client, and request by
 //! request for what OAuth 2.1 refuses (no PKCE, an unregistered redirect URI, a foreign
-//! resource, a replayed code or refresh token, a cross-site consent).
+//! resource, a replayed code, a cross-site consent) and revokes (every token of a sign-in
+//! whose used refresh token comes back).
 
 use std::path::Path;
 use std::time::Duration;
@@ -342,10 +343,21 @@ async fn the_authorization_server_refuses_what_oauth_2_1_refuses() {
     assert_eq!(renewed.status(), StatusCode::OK);
     let renewed = json(renewed).await;
     assert_ne!(renewed["access_token"], tokens["access_token"]);
-    let again = refresh_with(refresh).await.unwrap();
-    assert_eq!(json(again).await["error"], "invalid_grant");
     let bearer = format!("Bearer {}", renewed["access_token"].as_str().unwrap());
     assert_eq!(initialize(&ferry, Some(&bearer)).await.0, StatusCode::OK);
+    // The old refresh token coming back means a copy is out there: the whole sign-in's
+    // tokens are revoked, the new ones included.
+    let again = refresh_with(refresh).await.unwrap();
+    assert_eq!(json(again).await["error"], "invalid_grant");
+    assert_eq!(
+        initialize(&ferry, Some(&bearer)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let newest = renewed["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        json(refresh_with(newest).await.unwrap()).await["error"],
+        "invalid_grant"
+    );
 
     // A named API token of a signed-in user opens /mcp too.
     let made = json(

@@ -39,7 +39,7 @@ pub use groups::{
 pub use identity::{
     AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
-pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind};
+pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh};
 pub use sqlite::{SqliteStore, StoreConnection};
 
 /// Why a store operation failed.

@@ -70,10 +70,29 @@ pub struct OAuthToken {
     pub resource: String,
     /// The scope granted.
     pub scope: String,
+    /// The sign-in it descends from: the tokens of one authorization and of the refreshes
+    /// after it share this id, and go together when a used refresh token comes back.
+    pub family: String,
     /// When it was issued, in seconds since the Unix epoch.
     pub created: i64,
     /// When it stops working, in seconds since the Unix epoch.
     pub expires: i64,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// A token not used before; it is used now.
+    Fresh(OAuthToken),
+    /// A token used before: somebody holds a copy. Every token of its family was revoked.
+    Replayed {
+        /// The client it was issued to.
+        client_id: String,
+        /// The user it acted for.
+        user_id: String,
+    },
+    /// No such token (never issued, expired and forgotten, or revoked).
+    Unknown,
 }
 
 /// Clients, codes and tokens of the authorization server. The embedded SQLite store
@@ -103,7 +122,7 @@ pub trait OAuthStore {
     /// The access token stored under `hash` and its user.
     fn access_token(&mut self, hash: &[u8])
     -> Result<Option<(OAuthToken, UserRecord)>, StoreError>;
-    /// Takes (reads and deletes) the refresh token stored under `hash`: refresh tokens are
-    /// rotated, each used once.
-    fn take_refresh_token(&mut self, hash: &[u8]) -> Result<Option<OAuthToken>, StoreError>;
+    /// Uses the refresh token stored under `hash`: refresh tokens are rotated, each used
+    /// once; one used again revokes its whole family (OAuth 2.1's reuse detection).
+    fn use_refresh_token(&mut self, hash: &[u8]) -> Result<Refresh, StoreError>;
 }

@@ -19,11 +19,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order; the last one's version is the schema this build writes.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "key-value data, scripts, users, sessions, tokens, groups, script access, OAuth",
-    apply: baseline,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "key-value data, scripts, users, sessions, tokens, groups, script access, OAuth",
+        apply: baseline,
+    },
+    Migration {
+        version: 2,
+        name: "refresh-token families, for reuse detection",
+        apply: |connection| connection.execute_batch(crate::sqlite_oauth::FAMILIES),
+    },
+];
 
 /// The schema version this build writes.
 pub(crate) fn latest() -> u32 {
@@ -118,6 +125,34 @@ mod tests {
         assert_eq!(version(&connection), latest());
         migrate(&mut connection).unwrap();
         assert_eq!(version(&connection), latest());
+    }
+
+    #[test]
+    fn a_version_1_database_is_brought_up_to_date_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut connection = open(dir.path());
+        baseline(&connection).unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        connection
+            .execute(
+                "INSERT INTO kv (scope, key, value) VALUES ('a.js', 'k', 'v')",
+                [],
+            )
+            .unwrap();
+        migrate(&mut connection).unwrap();
+        assert_eq!(version(&connection), latest());
+        let value: String = connection
+            .query_row("SELECT value FROM kv", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(value, "v");
+        let families: u32 = connection
+            .query_row(
+                "SELECT count(family) + count(used) FROM oauth_tokens",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(families, 0, "the new columns exist");
     }
 
     #[test]

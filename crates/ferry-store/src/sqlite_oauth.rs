@@ -2,7 +2,9 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind};
+use crate::oauth::{
+    AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh,
+};
 use crate::sqlite_identity::user_at;
 use crate::{StoreConnection, StoreError, UserRecord};
 
@@ -38,6 +40,14 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
 CREATE INDEX IF NOT EXISTS oauth_tokens_by_expiry ON oauth_tokens (expires);
 ";
 
+/// Migration 2: every token belongs to a family (one authorization and its refreshes), and
+/// a used refresh token is kept, marked, until it expires — so that its reuse is noticed.
+pub(crate) const FAMILIES: &str = "
+ALTER TABLE oauth_tokens ADD COLUMN family TEXT NOT NULL DEFAULT '';
+ALTER TABLE oauth_tokens ADD COLUMN used INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS oauth_tokens_by_family ON oauth_tokens (family);
+";
+
 /// Redirect URIs are kept one per line (they never hold whitespace: registration checks).
 const URI_SEPARATOR: char = '\n';
 
@@ -58,7 +68,9 @@ macro_rules! token_columns {
             $prefix,
             "created, ",
             $prefix,
-            "expires"
+            "expires, ",
+            $prefix,
+            "family"
         )
     };
 }
@@ -77,6 +89,7 @@ fn token_at(row: &Row<'_>) -> rusqlite::Result<OAuthToken> {
         scope: row.get(4)?,
         created: row.get(5)?,
         expires: row.get(6)?,
+        family: row.get(7)?,
     })
 }
 
@@ -192,7 +205,7 @@ impl OAuthStore for StoreConnection {
                 concat!(
                     "INSERT INTO oauth_tokens (token_hash, ",
                     token_columns!(""),
-                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                 ),
                 params![
                     hash,
@@ -202,7 +215,8 @@ impl OAuthStore for StoreConnection {
                     token.resource,
                     token.scope,
                     token.created,
-                    token.expires
+                    token.expires,
+                    token.family
                 ],
             )?;
             transaction.commit()
@@ -226,20 +240,50 @@ impl OAuthStore for StoreConnection {
             .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
-                    .query_row(params![hash], |row| Ok((token_at(row)?, user_at(row, 7)?)))
+                    .query_row(params![hash], |row| Ok((token_at(row)?, user_at(row, 8)?)))
                     .optional()
             })
             .map_err(|source| self.error(source))
     }
 
-    fn take_refresh_token(&mut self, hash: &[u8]) -> Result<Option<OAuthToken>, StoreError> {
-        self.connection
-            .prepare_cached(concat!(
-                "DELETE FROM oauth_tokens WHERE token_hash = ?1 AND kind = 'refresh' RETURNING ",
-                token_columns!("")
-            ))
-            .and_then(|mut statement| statement.query_row(params![hash], token_at).optional())
-            .map_err(|source| self.error(source))
+    fn use_refresh_token(&mut self, hash: &[u8]) -> Result<Refresh, StoreError> {
+        let run = |connection: &mut rusqlite::Connection| -> rusqlite::Result<Refresh> {
+            let transaction = connection.transaction()?;
+            let found = transaction
+                .query_row(
+                    concat!(
+                        "SELECT ",
+                        token_columns!(""),
+                        ", used FROM oauth_tokens WHERE token_hash = ?1 AND kind = 'refresh'"
+                    ),
+                    params![hash],
+                    |row| Ok((token_at(row)?, row.get::<_, bool>(8)?)),
+                )
+                .optional()?;
+            let answer = match found {
+                None => Refresh::Unknown,
+                Some((token, false)) => {
+                    transaction.execute(
+                        "UPDATE oauth_tokens SET used = 1 WHERE token_hash = ?1",
+                        params![hash],
+                    )?;
+                    Refresh::Fresh(token)
+                }
+                Some((token, true)) => {
+                    transaction.execute(
+                        "DELETE FROM oauth_tokens WHERE family = ?1",
+                        params![token.family],
+                    )?;
+                    Refresh::Replayed {
+                        client_id: token.client_id,
+                        user_id: token.user_id,
+                    }
+                }
+            };
+            transaction.commit()?;
+            Ok(answer)
+        };
+        run(&mut self.connection).map_err(|source| self.error(source))
     }
 }
 
@@ -271,6 +315,7 @@ mod tests {
             user_id: "u-ann".into(),
             resource: "http://127.0.0.1/mcp".into(),
             scope: "mcp".into(),
+            family: "f1".into(),
             created: 100,
             expires,
         }
@@ -340,9 +385,24 @@ mod tests {
             store.access_token(b"r").unwrap().is_none(),
             "a refresh token is no access token"
         );
-        assert!(store.take_refresh_token(b"a").unwrap().is_none());
-        assert!(store.take_refresh_token(b"r").unwrap().is_some());
-        assert!(store.take_refresh_token(b"r").unwrap().is_none(), "rotated");
+        assert_eq!(store.use_refresh_token(b"a").unwrap(), Refresh::Unknown);
+        assert!(matches!(
+            store.use_refresh_token(b"r").unwrap(),
+            Refresh::Fresh(_)
+        ));
+        // Used again: somebody kept a copy. The family goes, the access token with it.
+        assert!(matches!(
+            store.use_refresh_token(b"r").unwrap(),
+            Refresh::Replayed { .. }
+        ));
+        assert!(
+            store.access_token(b"a").unwrap().is_none(),
+            "the family is revoked"
+        );
+        assert_eq!(store.use_refresh_token(b"r").unwrap(), Refresh::Unknown);
+        store
+            .save_oauth_token(b"a", &token(OAuthTokenKind::Access, 1000), 100)
+            .unwrap();
         // Saving later forgets what expired.
         store
             .save_oauth_token(b"b", &token(OAuthTokenKind::Access, 5000), 1500)

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ferry_core::{Request, Response};
-use ferry_store::{OAuthClient, OAuthToken, OAuthTokenKind};
+use ferry_store::{OAuthClient, OAuthToken, OAuthTokenKind, Refresh};
 use http::StatusCode;
 use http::header::AUTHORIZATION;
 use serde_json::json;
@@ -65,15 +65,22 @@ impl Auth {
                     "the resource is not this server's MCP endpoint".to_owned(),
                 ));
             }
-            let (user_id, resource) = match field("grant_type") {
+            let grant = match field("grant_type") {
                 Some("authorization_code") => {
-                    self.redeem_code(
-                        &client,
-                        field("code"),
-                        field("redirect_uri"),
-                        field("code_verifier"),
-                    )
-                    .await?
+                    let (user_id, resource) = self
+                        .redeem_code(
+                            &client,
+                            field("code"),
+                            field("redirect_uri"),
+                            field("code_verifier"),
+                        )
+                        .await?;
+                    // A new sign-in: a new family of tokens.
+                    Grant {
+                        user_id,
+                        resource,
+                        family: random_token(),
+                    }
                 }
                 Some("refresh_token") => {
                     self.redeem_refresh(&client, field("refresh_token")).await?
@@ -86,7 +93,7 @@ impl Auth {
                     ));
                 }
             };
-            self.issue(&client, user_id, resource).await
+            self.issue(&client, grant).await
         };
         match answer.await {
             Ok(tokens) => json_answer(StatusCode::OK, &tokens),
@@ -191,18 +198,20 @@ impl Auth {
         Ok((granted.user_id, granted.resource))
     }
 
-    /// Exchanges a refresh token (which then stops working): its user and resource.
+    /// Exchanges a refresh token (which then stops working): its user, resource and family.
+    /// One used before means a copy is out there: its family is revoked (by the store), and
+    /// so are the identities this node remembers.
     async fn redeem_refresh(
         &self,
         client: &OAuthClient,
         token: Option<&str>,
-    ) -> Result<(String, String), Refusal> {
+    ) -> Result<Grant, Refusal> {
         let Some(secret) = token.and_then(|token| token.strip_prefix(REFRESH_TOKEN_PREFIX)) else {
             return Err(invalid_grant("send a refresh_token this server issued"));
         };
         let hash = sha256(secret.as_bytes());
         let taken = self
-            .with_store(move |store| store.take_refresh_token(&hash))
+            .with_store(move |store| store.use_refresh_token(&hash))
             .await
             .map_err(|error| {
                 tracing::error!(%error, "cannot read a refresh token");
@@ -213,25 +222,43 @@ impl Auth {
                 )
             })?;
         match taken {
-            Some(token) if token.client_id == client.id && token.expires > unix_now() => {
-                Ok((token.user_id, token.resource))
+            Refresh::Fresh(token) if token.client_id == client.id && token.expires > unix_now() => {
+                Ok(Grant {
+                    user_id: token.user_id,
+                    resource: token.resource,
+                    family: token.family,
+                })
             }
-            Some(_) => Err(invalid_grant(
+            Refresh::Fresh(_) => Err(invalid_grant(
                 "the refresh token expired or belongs to another client",
             )),
-            None => Err(invalid_grant(
-                "the refresh token is unknown or was used already",
-            )),
+            Refresh::Replayed { client_id, user_id } => {
+                self.forget_remembered();
+                tracing::warn!(
+                    target: crate::AUDIT_TARGET,
+                    client = %client_id,
+                    user = %user_id,
+                    "a used refresh token came back: every token of that sign-in is revoked"
+                );
+                Err(invalid_grant(
+                    "the refresh token was used already; every token of that sign-in is revoked: sign in again",
+                ))
+            }
+            Refresh::Unknown => Err(invalid_grant("the refresh token is unknown or revoked")),
         }
     }
 
-    /// A new access token and refresh token for `user_id` at `resource`.
+    /// A new access token and refresh token for what `grant` says.
     async fn issue(
         &self,
         client: &OAuthClient,
-        user_id: String,
-        resource: String,
+        grant: Grant,
     ) -> Result<serde_json::Value, Refusal> {
+        let Grant {
+            user_id,
+            resource,
+            family,
+        } = grant;
         let now = unix_now();
         let (access, refresh) = (random_token(), random_token());
         let record = |kind, lifetime| OAuthToken {
@@ -240,6 +267,7 @@ impl Auth {
             user_id: user_id.clone(),
             resource: resource.clone(),
             scope: SCOPE.to_owned(),
+            family: family.clone(),
             created: now,
             expires: now + lifetime,
         };
@@ -279,6 +307,13 @@ pub(super) fn fuzzing(value: &str) -> bool {
         return false;
     };
     basic_credentials(&request).is_some()
+}
+
+/// What a token request was granted: tokens for a user at a resource, in a family.
+struct Grant {
+    user_id: String,
+    resource: String,
+    family: String,
 }
 
 /// The client id and secret of an `Authorization: Basic` header (form-encoded inside, as
