@@ -155,54 +155,58 @@ impl Auth {
         member: Member,
     ) -> Response {
         let (name, who) = (group.clone(), member.clone());
-        let outcome = if change == Change::Join {
-            self.with_store(move |store| store.join_group(&name, &who))
+        let done = if change == Change::Join {
+            match self
+                .with_store(move |store| store.join_group(&name, &who))
                 .await
-        } else {
-            self.with_store(move |store| {
-                Ok(if store.leave_group(&name, &who)? {
-                    Joined::Added
-                } else {
-                    Joined::AlreadyMember
-                })
-            })
-            .await
-        };
-        let joined = match outcome {
-            Ok(joined) => joined,
-            Err(error) => return failed(&error),
-        };
-        // Who belongs where changed: identities remembered for a moment are read again.
-        self.forget_remembered();
-        match joined {
-            Joined::Added | Joined::AlreadyMember => {
-                let did = if change == Change::Join {
-                    "added a member to"
-                } else {
-                    "removed a member from"
-                };
-                let done = joined == Joined::Added;
-                if done {
-                    changed(actor, did, &group, Some(&member));
-                }
-                answer(
-                    StatusCode::OK,
-                    json!({ "success": true, "group": group, "member": member_json(&member), "changed": done }),
-                )
+            {
+                Ok(Joined::Added) => true,
+                Ok(Joined::AlreadyMember) => false,
+                Ok(refused) => return refused_membership(refused, &member),
+                Err(error) => return failed(&error),
             }
-            Joined::NoSuchGroup(name) => no_group(&name),
-            Joined::Cycle(path) => answer(
-                StatusCode::CONFLICT,
-                json!({
-                    "error": format!(
-                        "a group cannot contain itself: {} would close the circle {}",
-                        member.name(),
-                        path.join(" → ")
-                    ),
-                    "cycle": path,
-                }),
-            ),
+        } else {
+            match self
+                .with_store(move |store| store.leave_group(&name, &who))
+                .await
+            {
+                Ok(left) => left,
+                Err(error) => return failed(&error),
+            }
+        };
+        if done {
+            // Who belongs where changed: identities remembered for a moment are read again.
+            self.forget_remembered();
+            let did = if change == Change::Join {
+                "added a member to"
+            } else {
+                "removed a member from"
+            };
+            changed(actor, did, &group, Some(&member));
         }
+        answer(
+            StatusCode::OK,
+            json!({ "success": true, "group": group, "member": member_json(&member), "changed": done }),
+        )
+    }
+}
+
+/// The answer to a membership the store refused: an unknown group, or a circle.
+fn refused_membership(refused: Joined, member: &Member) -> Response {
+    match refused {
+        Joined::NoSuchGroup(name) => no_group(&name),
+        Joined::Cycle(path) => answer(
+            StatusCode::CONFLICT,
+            json!({
+                "error": format!(
+                    "a group cannot contain itself: {} would close the circle {}",
+                    member.name(),
+                    path.join(" → ")
+                ),
+                "cycle": path,
+            }),
+        ),
+        Joined::Added | Joined::AlreadyMember => answer(StatusCode::OK, json!({ "success": true })),
     }
 }
 

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ferry_core::layers::RateLimitKey;
-use ferry_core::{Body, BoxFuture, Request, Response};
+use ferry_core::{BoxFuture, Request, Response};
 use futures_util::future::Either;
-use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, ORIGIN, WWW_AUTHENTICATE};
+use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, ORIGIN, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::auth::Auth;
@@ -264,16 +264,7 @@ fn sign_in_first(request: &Request) -> Response {
         .uri()
         .path_and_query()
         .map_or("/", |path| path.as_str());
-    let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(location) = HeaderValue::from_str(&format!("/auth/login?redirect={back}")) {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::redirect::to_sign_in(here)
 }
 
 fn refuse(status: StatusCode) -> Response {

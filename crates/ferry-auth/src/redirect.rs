@@ -1,6 +1,10 @@
 //! Where a user may be sent after signing in or out: a path on this site, never another
 //! origin (an open redirect would let anyone dress a phishing link in this site's name).
 
+use ferry_core::{Body, Response};
+use http::header::{CACHE_CONTROL, LOCATION};
+use http::{HeaderValue, StatusCode};
+
 /// The longest target kept.
 const MAX_TARGET: usize = 2048;
 
@@ -13,6 +17,21 @@ pub fn same_origin_target(target: Option<&str>) -> String {
         Some(target) if is_local_path(target) => target.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// `303` to the sign-in page, which comes back to `here` (a path and query of this site);
+/// never cached.
+pub(crate) fn to_sign_in(here: &str) -> Response {
+    let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(location) = HeaderValue::from_str(&format!("/auth/login?redirect={back}")) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn is_local_path(target: &str) -> bool {

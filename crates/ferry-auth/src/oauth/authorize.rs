@@ -138,7 +138,7 @@ impl Auth {
                     &pages::problem("consent must come from this site's own page, signed in"),
                 );
             }
-            _ => return sign_in_first(&here),
+            _ => return crate::redirect::to_sign_in(&here),
         };
         if !is_post {
             return consent_page(&checked.client, &params, &user);
@@ -291,17 +291,6 @@ fn is_challenge(challenge: &str) -> bool {
 /// Whether the resource a client names is `ours` (a trailing slash aside).
 pub(super) fn same_resource(named: &str, ours: &str) -> bool {
     !ours.is_empty() && named.trim_end_matches('/') == ours.trim_end_matches('/')
-}
-
-/// To the sign-in page, and back here after.
-fn sign_in_first(here: &str) -> Response {
-    let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(location) = HeaderValue::from_str(&format!("/auth/login?redirect={back}")) {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    response
 }
 
 /// The client's redirect URI with `fields`, the request's `state` and the issuer (RFC 9207).
