@@ -363,7 +363,7 @@ impl Management {
                     return store.take_script(&key, level, &who).map(Some);
                 }
                 if let Member::Group(group) = &who
-                    && !store.groups()?.iter().any(|known| &known.name == group)
+                    && !store.has_group(group)?
                 {
                     return Ok(None);
                 }

@@ -257,27 +257,7 @@ async fn graphql_values_are_read_under_the_deadline_and_coerced() {
 /// One JSON-RPC message of an MCP session at `/mcp`; the answer's JSON (the first `data:`
 /// line of an event stream, or the body).
 async fn mcp(app: &TestApp, session: Option<&str>, message: Value) -> (Option<String>, Value) {
-    let mut request = app
-        .client
-        .post(app.url("/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .json(&message);
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    let response = request.send().await.unwrap();
-    let session = response
-        .headers()
-        .get("mcp-session-id")
-        .map(|value| value.to_str().unwrap().to_owned());
-    let text = response.text().await.unwrap();
-    let json = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("data:"))
-        .map(str::trim)
-        .find(|data| !data.is_empty())
-        .unwrap_or(text.as_str());
-    (session, serde_json::from_str(json).unwrap_or(Value::Null))
+    support::mcp_exchange(app.client.post(app.url("/mcp")), session, message).await
 }
 
 #[tokio::test]

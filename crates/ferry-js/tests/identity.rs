@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -281,32 +283,8 @@ async fn graphql_resolvers_and_mcp_handlers_see_their_callers_identity() {
     assert_eq!(graphql(None).await, "null/null/anonymous");
 
     let mcp = |session: Option<String>, message: Value| {
-        let mut request = app
-            .request(reqwest::Method::POST, "/mcp", Some("bob"))
-            .header("accept", "application/json, text/event-stream")
-            .json(&message);
-        if let Some(session) = session {
-            request = request.header("mcp-session-id", session);
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            let session = response
-                .headers()
-                .get("mcp-session-id")
-                .map(|value| value.to_str().unwrap().to_owned());
-            let text = response.text().await.unwrap();
-            let data = text
-                .lines()
-                .filter_map(|line| line.strip_prefix("data:"))
-                .map(str::trim)
-                .find(|data| !data.is_empty())
-                .unwrap_or(text.as_str())
-                .to_owned();
-            (
-                session,
-                serde_json::from_str::<Value>(&data).unwrap_or(Value::Null),
-            )
-        }
+        let request = app.request(reqwest::Method::POST, "/mcp", Some("bob"));
+        async move { support::mcp_exchange(request, session.as_deref(), message).await }
     };
     let (session, _) = mcp(
         None,

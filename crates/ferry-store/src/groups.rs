@@ -106,6 +106,8 @@ pub trait Groups {
     fn delete_group(&mut self, name: &str) -> Result<bool, StoreError>;
     /// Every group with its direct members, by name.
     fn groups(&mut self) -> Result<Vec<GroupRecord>, StoreError>;
+    /// Whether the group `name` exists.
+    fn has_group(&mut self, name: &str) -> Result<bool, StoreError>;
     /// Adds `member` to `group`, unless that would make a group contain itself.
     fn join_group(&mut self, group: &str, member: &Member) -> Result<Joined, StoreError>;
     /// Removes `member` from `group`; says whether it was one.

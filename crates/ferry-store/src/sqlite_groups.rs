@@ -38,6 +38,15 @@ fn now_nanos() -> i64 {
         })
 }
 
+/// Whether the group `name` exists, read through `connection` (or a transaction on it).
+fn group_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
+    connection
+        .prepare_cached("SELECT 1 FROM groups WHERE name = ?1")?
+        .query_row(params![name], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+}
+
 fn member_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<Member>> {
     let kind: String = row.get(first)?;
     Ok(Member::from_parts(&kind, row.get(first + 1)?))
@@ -104,21 +113,16 @@ impl Groups for StoreConnection {
         run(&self.connection).map_err(|source| self.error(source))
     }
 
+    fn has_group(&mut self, name: &str) -> Result<bool, StoreError> {
+        group_exists(&self.connection, name).map_err(|source| self.error(source))
+    }
+
     fn join_group(&mut self, group: &str, member: &Member) -> Result<Joined, StoreError> {
         let run = |connection: &mut Connection| -> rusqlite::Result<Joined> {
             // One write transaction: the circle check and the insert see the same groups.
             let transaction =
                 connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let exists = |name: &str| -> rusqlite::Result<bool> {
-                transaction
-                    .query_row(
-                        "SELECT 1 FROM groups WHERE name = ?1",
-                        params![name],
-                        |_| Ok(()),
-                    )
-                    .optional()
-                    .map(|found| found.is_some())
-            };
+            let exists = |name: &str| group_exists(&transaction, name);
             if !exists(group)? {
                 return Ok(Joined::NoSuchGroup(group.to_owned()));
             }
@@ -284,6 +288,8 @@ mod tests {
             assert!(store.create_group(name, 1).unwrap());
         }
         assert!(!store.create_group("staff", 2).unwrap());
+        assert!(store.has_group("staff").unwrap());
+        assert!(!store.has_group("nope").unwrap());
         assert_eq!(
             store.join_group("devs", &user("ann")).unwrap(),
             Joined::Added

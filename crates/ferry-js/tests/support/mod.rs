@@ -84,3 +84,35 @@ impl TestApp {
         (status, response.text().await.unwrap())
     }
 }
+
+/// One JSON-RPC message to `/mcp` as `request` (already addressed and authenticated), in the
+/// MCP session `session` if any: the session id the server gave, and the answer's JSON (the
+/// first `data:` line of an event stream, or the body).
+pub(crate) async fn mcp_exchange(
+    request: reqwest::RequestBuilder,
+    session: Option<&str>,
+    message: serde_json::Value,
+) -> (Option<String>, serde_json::Value) {
+    let mut request = request
+        .header("accept", "application/json, text/event-stream")
+        .json(&message);
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    let response = request.send().await.unwrap();
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    let json = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|data| !data.is_empty())
+        .unwrap_or(text.as_str());
+    (
+        session,
+        serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
+    )
+}
