@@ -11,6 +11,7 @@
 //! - `live_reload`: `--watch`, its event stream, and a browser following edits.
 //! - `operations`: metrics, log files, health checks and draining, security headers, CORS,
 //!   rate limits and `ferry run`'s config file.
+//! - `postgres`: Ferry nodes sharing one PostgreSQL database.
 //! - `run`: `ferry run` with the example apps, static files, reloads and the management API.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
 //! - `shutdown`: graceful shutdown on SIGTERM/SIGINT and the forced second Ctrl+C.
@@ -27,6 +28,7 @@ mod groups;
 mod live_reload;
 mod mcp_oauth;
 mod operations;
+mod postgres;
 mod run;
 mod serve;
 mod shutdown;

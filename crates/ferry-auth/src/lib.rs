@@ -23,7 +23,7 @@
 //! use ferry_core::stack::{Authentication, Stack};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = ferry_store::SqliteStore::open(std::path::Path::new("data"))?;
+//! let store = ferry_store::Store::sqlite(std::path::Path::new("data"))?;
 //! let auth = Auth::new(
 //!     AuthSettings {
 //!         providers: vec![ProviderSettings::google("CLIENT_ID", "CLIENT_SECRET")],

@@ -311,7 +311,7 @@ struct Site {
 impl Site {
     async fn start(provider: ProviderSettings) -> Site {
         let data = tempfile::tempdir().unwrap();
-        let store = ferry_store::SqliteStore::open(data.path()).unwrap();
+        let store = ferry_store::Store::sqlite(data.path()).unwrap();
         let auth = Auth::new(
             AuthSettings {
                 providers: vec![provider],

@@ -1,7 +1,6 @@
 //! [`Engine`]: the worker pool, the loaded scripts and the route table they fill.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, MutexGuard};
 
@@ -10,7 +9,7 @@ use ferry_core::router::{RouteError, Router, Routes};
 use ferry_core::sse::{HubSettings, StreamHub};
 use ferry_graphql::{GraphQl, SchemaOptions};
 use ferry_mcp::{Mcp, McpHandler, McpOptions};
-use ferry_store::SqliteStore;
+use ferry_store::Store;
 use http::Method;
 
 use crate::error::{EngineError, ScriptError};
@@ -37,8 +36,9 @@ pub struct EngineOptions {
     pub limits: Limits,
     /// Development mode: error details (messages, stacks) go to the client too.
     pub dev: bool,
-    /// Where `sharedStorage` keeps its data; without one, `sharedStorage` throws.
-    pub data_dir: Option<PathBuf>,
+    /// Where scripts keep their data (`sharedStorage`, `personalStorage`) and uploaded
+    /// scripts are kept; without one, those throw.
+    pub store: Option<Store>,
     /// Where the workers run.
     pub model: WorkerModel,
     /// The limits of the Server-Sent Events streams scripts register.
@@ -68,7 +68,7 @@ impl Default for EngineOptions {
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             limits: Limits::default(),
             dev: false,
-            data_dir: None,
+            store: None,
             model: WorkerModel::Pool,
             streams: HubSettings::default(),
             graphql_introspection: true,
@@ -90,7 +90,7 @@ struct Shared {
     model: WorkerModel,
     threads: usize,
     routes: Routes,
-    store: Option<SqliteStore>,
+    store: Option<Store>,
     streams: StreamHub,
     sockets: SocketHub,
     graphql: GraphQl,
@@ -120,18 +120,9 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts the workers (with no scripts yet) and opens the data store.
+    /// Starts the workers (with no scripts yet).
     pub async fn start(options: EngineOptions) -> Result<Engine, EngineError> {
-        let store = match &options.data_dir {
-            Some(dir) => {
-                let dir = dir.clone();
-                let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
-                    .await
-                    .map_err(|_| EngineError::Stopped)??;
-                Some(opened)
-            }
-            None => None,
-        };
+        let store = options.store.clone();
         let completions = match options.model {
             WorkerModel::Pool => {
                 let completions = Arc::new(Completions::default());
@@ -212,8 +203,8 @@ impl Engine {
         self.shared.routes.clone()
     }
 
-    /// The data store, when the engine has a data directory.
-    pub fn store(&self) -> Option<&SqliteStore> {
+    /// The data store, when the engine has one.
+    pub fn store(&self) -> Option<&Store> {
         self.shared.store.as_ref()
     }
 

@@ -7,7 +7,7 @@
 use ferry_core::bearer::BearerToken;
 use ferry_core::{App, Body, IntoResponse, Json, Request, Response};
 use ferry_store::{
-    AccessLevel, Groups, Member, ScriptAccess, ScriptAccessRecord, ScriptRepository, SqliteStore,
+    AccessLevel, Groups, Member, ScriptAccess, ScriptAccessRecord, ScriptRepository, Store,
     StoredScript,
 };
 use http::header::CONTENT_TYPE;
@@ -442,7 +442,7 @@ enum Operation {
 }
 
 /// The scripts uploaded earlier, to load at start-up.
-pub fn stored_scripts(store: &SqliteStore) -> Result<Vec<Script>, ferry_store::StoreError> {
+pub fn stored_scripts(store: &Store) -> Result<Vec<Script>, ferry_store::StoreError> {
     let scripts = store.connect()?.list_scripts()?;
     Ok(scripts
         .into_iter()

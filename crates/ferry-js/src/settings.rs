@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use ferry_core::sse::StreamHub;
-use ferry_store::SqliteStore;
+use ferry_store::Store;
 
 use crate::handoff::Completions;
 use crate::limits::Limits;
@@ -14,7 +14,7 @@ use crate::socket_hub::SocketHub;
 pub(crate) struct WorkerSettings {
     pub limits: Limits,
     pub dev: bool,
-    pub store: Option<SqliteStore>,
+    pub store: Option<Store>,
     /// The engine's Server-Sent Events streams.
     pub streams: StreamHub,
     /// The engine's open WebSockets.

@@ -344,7 +344,7 @@ async fn shared_storage_is_shared_by_workers_scoped_per_script_and_persisted() {
     assert_eq!(app.text("/a/remove").await.1, "true");
     assert_eq!(app.text("/a/get").await.1, "null");
     app.text("/a/set?v=kept").await;
-    let store = ferry_store::SqliteStore::open(app.data.path()).unwrap();
+    let store = ferry_store::Store::sqlite(app.data.path()).unwrap();
     let kept = ferry_store::KeyValue::get_item(&mut store.connect().unwrap(), "a.js", "k").unwrap();
     assert_eq!(kept.as_deref(), Some("kept"));
     assert_eq!(app.text("/a/clear").await.1, "cleared");

@@ -448,7 +448,10 @@ async fn scripts_cannot_reach_or_bend_the_engine_internals() {
 
 /// The path of the store's database in the app's data directory.
 fn database(app: &TestApp) -> std::path::PathBuf {
-    app.engine.store().unwrap().path().to_path_buf()
+    match app.engine.store() {
+        Some(ferry_store::Store::Sqlite(store)) => store.path().to_path_buf(),
+        other => panic!("the test app keeps its data in SQLite, not {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ impl SignedInApp {
         let data = tempfile::tempdir().unwrap();
         let engine = Engine::start(EngineOptions {
             workers,
-            data_dir: Some(data.path().to_path_buf()),
+            store: Some(ferry_store::Store::sqlite(data.path()).unwrap()),
             ..EngineOptions::default()
         })
         .await
@@ -224,7 +224,7 @@ async fn can_manage_script_answers_as_the_management_api_decides() {
         )],
     )
     .await;
-    let store = ferry_store::SqliteStore::open(app._data.path()).unwrap();
+    let store = ferry_store::Store::sqlite(app._data.path()).unwrap();
     let mut connection = store.connect().unwrap();
     use ferry_store::{AccessLevel, Member, ScriptAccess};
     connection

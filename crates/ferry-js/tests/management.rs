@@ -14,7 +14,7 @@ const TOKEN: &str = "correct-horse-battery-staple";
 async fn start(data: &std::path::Path) -> (Engine, String, reqwest::Client) {
     let engine = Engine::start(EngineOptions {
         workers: 2,
-        data_dir: Some(data.to_path_buf()),
+        store: Some(ferry_store::Store::sqlite(data).unwrap()),
         ..EngineOptions::default()
     })
     .await

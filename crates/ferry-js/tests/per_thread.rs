@@ -20,7 +20,7 @@ where
     let data = tempfile::tempdir().unwrap();
     let engine = Engine::start(EngineOptions {
         limits,
-        data_dir: Some(data.path().to_path_buf()),
+        store: Some(ferry_store::Store::sqlite(data.path()).unwrap()),
         model: WorkerModel::PerThread,
         ..EngineOptions::default()
     })

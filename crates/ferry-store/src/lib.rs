@@ -1,21 +1,23 @@
 //! Ferry's persistence layer.
 //!
-//! Scripts keep data that must outlive a restart and be shared by every JavaScript worker:
-//! a key-value store per script (`sharedStorage` in scripts) and the scripts uploaded
-//! through the management API; sign-in keeps users, sessions and pending sign-ins. Each
-//! sits behind a small trait, [`KeyValue`], [`ScriptRepository`] and [`IdentityStore`], so that a PostgreSQL back end can serve several
-//! Ferry nodes later; the embedded default is [`SqliteStore`], one SQLite database file in
-//! the data directory (WAL mode, so readers never wait for a writer).
+//! Everything Ferry keeps — the data scripts store (`sharedStorage`, `personalStorage`), the
+//! scripts uploaded through the management API, and what sign-in needs (users, sessions,
+//! pending sign-ins, groups, tokens) — sits behind small traits ([`KeyValue`],
+//! [`ScriptRepository`], [`IdentityStore`], [`Groups`], ...) with two back ends: the
+//! embedded default, [`SqliteStore`] (one SQLite database file in the data directory, WAL
+//! mode, so readers never wait for a writer), and [`PostgresStore`], which several Ferry
+//! nodes can share. [`Store`] is either; its connections implement every trait.
 //!
 //! Each thread that needs the store opens its own [`StoreConnection`] with
-//! [`SqliteStore::connect`]: connections are cheap, and SQLite serialises writers itself.
+//! [`Store::connect`]: connections are cheap (PostgreSQL's come from a pool, one per
+//! operation), and the databases serialise writers themselves.
 //!
 //! ```
-//! use ferry_store::{KeyValue, SqliteStore};
+//! use ferry_store::{KeyValue, Store};
 //!
 //! # fn main() -> Result<(), ferry_store::StoreError> {
 //! let dir = tempfile::tempdir().unwrap();
-//! let store = SqliteStore::open(dir.path())?;
+//! let store = Store::sqlite(dir.path())?;
 //! let mut connection = store.connect()?;
 //! connection.set_item("app.js", "visits", "1")?;
 //! assert_eq!(connection.get_item("app.js", "visits")?.as_deref(), Some("1"));
@@ -31,7 +33,12 @@ mod sqlite_groups;
 #[macro_use]
 mod sqlite_identity;
 mod sqlite_migrations;
+#[macro_use]
 mod sqlite_oauth;
+mod postgres;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use groups::{
     AccessLevel, GroupRecord, Groups, Joined, Member, ScriptAccess, ScriptAccessRecord, circle,
@@ -40,7 +47,9 @@ pub use identity::{
     AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
 pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh};
-pub use sqlite::{SqliteStore, StoreConnection};
+pub use postgres::{PostgresConnection, PostgresOptions, PostgresStore};
+pub use sqlite::{SqliteConnection, SqliteStore};
+pub use store::{Store, StoreConnection};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,25 +65,27 @@ pub enum StoreError {
     /// The database was written by a newer Ferry: its schema is at a version this build does
     /// not know, so it is left untouched.
     #[error(
-        "the database {path} was written by a newer Ferry (schema version {found}; this Ferry knows up to {supported}): run the newer Ferry, or give this one another --data-dir"
+        "the database {database} was written by a newer Ferry (schema version {found}; this Ferry knows up to {supported}): run the newer Ferry, or give this one {elsewhere}"
     )]
     TooNew {
-        /// The database file.
-        path: std::path::PathBuf,
+        /// The database (file or redacted URL).
+        database: String,
         /// The version it is at.
         found: u32,
         /// The newest version this build knows.
         supported: u32,
+        /// Where else this Ferry could keep its data (`another --data-dir`).
+        elsewhere: &'static str,
     },
     /// A migration of the schema failed; the database stays at the version before it.
-    #[error("cannot bring the database {path} up to date ({name}): {source}")]
+    #[error("cannot bring the database {database} up to date ({name}): {source}")]
     Migration {
-        /// The database file.
-        path: std::path::PathBuf,
+        /// The database (file or redacted URL).
+        database: String,
         /// What the migration does.
         name: &'static str,
-        /// SQLite's error.
-        source: rusqlite::Error,
+        /// The database's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The database rejected an operation or could not be opened.
     #[error("database error in {path}: {source}")]
@@ -84,6 +95,53 @@ pub enum StoreError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// PostgreSQL rejected an operation.
+    #[error("database error in {database}: {}", postgres_message(.source))]
+    Postgres {
+        /// The database, its URL without the password.
+        database: String,
+        /// What PostgreSQL (or the driver) said.
+        source: tokio_postgres::Error,
+    },
+    /// The database cannot be reached now: it is down, the network is, or every pooled
+    /// connection stayed busy. Worth trying again later.
+    #[error("the database {database} cannot be reached: {reason}")]
+    Unavailable {
+        /// The database, its URL without the password.
+        database: String,
+        /// Why not.
+        reason: String,
+    },
+    /// The database URL or its TLS settings are wrong.
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// What PostgreSQL said, in full: tokio-postgres's own message for a server error is only
+/// "db error".
+fn postgres_message(error: &tokio_postgres::Error) -> String {
+    let Some(said) = error.as_db_error() else {
+        return error.to_string();
+    };
+    let mut message = said.message().to_owned();
+    if let Some(detail) = said.detail() {
+        message.push_str(" (");
+        message.push_str(detail);
+        message.push(')');
+    }
+    if let Some(hint) = said.hint() {
+        message.push_str("; ");
+        message.push_str(hint);
+    }
+    message
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (as opposed to refusing what was asked):
+    /// the operation may succeed if tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
 }
 
 /// A key-value store per script and user (`personalStorage` in scripts): each signed-in user

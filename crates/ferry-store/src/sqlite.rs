@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS scripts (
 );
 ";
 
-/// An SQLite database in a data directory; open a [`StoreConnection`] per thread with
+/// An SQLite database in a data directory; open a [`SqliteConnection`] per thread with
 /// [`SqliteStore::connect`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -58,14 +58,15 @@ impl SqliteStore {
         crate::sqlite_migrations::migrate(&mut connection.connection).map_err(
             |error| match error {
                 MigrationError::TooNew { found } => StoreError::TooNew {
-                    path: store.path.clone(),
+                    database: store.path.display().to_string(),
                     found,
                     supported: crate::sqlite_migrations::latest(),
+                    elsewhere: "another --data-dir",
                 },
                 MigrationError::Failed { name, source } => StoreError::Migration {
-                    path: store.path.clone(),
+                    database: store.path.display().to_string(),
                     name,
-                    source,
+                    source: Box::new(source),
                 },
             },
         )?;
@@ -91,7 +92,7 @@ impl SqliteStore {
     }
 
     /// A new connection to the database, in WAL mode with a busy timeout.
-    pub fn connect(&self) -> Result<StoreConnection, StoreError> {
+    pub fn connect(&self) -> Result<SqliteConnection, StoreError> {
         let setup = || -> rusqlite::Result<Connection> {
             let connection = Connection::open(&self.path)?;
             connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -101,7 +102,7 @@ impl SqliteStore {
             Ok(connection)
         };
         let connection = setup().map_err(|source| self.error(source))?;
-        Ok(StoreConnection {
+        Ok(SqliteConnection {
             connection,
             path: self.path.clone(),
         })
@@ -117,12 +118,12 @@ impl SqliteStore {
 
 /// One connection to an [`SqliteStore`]; use it from one thread at a time.
 #[derive(Debug)]
-pub struct StoreConnection {
+pub struct SqliteConnection {
     pub(crate) connection: Connection,
     path: PathBuf,
 }
 
-impl StoreConnection {
+impl SqliteConnection {
     pub(crate) fn error(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Database {
             path: self.path.clone(),
@@ -131,7 +132,7 @@ impl StoreConnection {
     }
 }
 
-impl KeyValue for StoreConnection {
+impl KeyValue for SqliteConnection {
     fn get_item(&mut self, scope: &str, key: &str) -> Result<Option<String>, StoreError> {
         self.connection
             .prepare_cached("SELECT value FROM kv WHERE scope = ?1 AND key = ?2")
@@ -170,7 +171,7 @@ impl KeyValue for StoreConnection {
     }
 }
 
-impl PersonalKeyValue for StoreConnection {
+impl PersonalKeyValue for SqliteConnection {
     fn personal_get(
         &mut self,
         script: &str,
@@ -224,16 +225,7 @@ impl PersonalKeyValue for StoreConnection {
     }
 }
 
-/// A fresh database in a temporary directory (kept while the directory lives), for tests.
-#[cfg(test)]
-pub(crate) fn scratch() -> (tempfile::TempDir, StoreConnection) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(dir.path()).expect("a fresh database opens");
-    let connection = store.connect().expect("a fresh database connects");
-    (dir, connection)
-}
-
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| {
@@ -241,7 +233,7 @@ fn unix_now() -> i64 {
         })
 }
 
-impl ScriptRepository for StoreConnection {
+impl ScriptRepository for SqliteConnection {
     fn upsert_script(&mut self, uri: &str, content: &str) -> Result<(), StoreError> {
         self.connection
             .prepare_cached(
@@ -299,28 +291,6 @@ mod tests {
     }
 
     #[test]
-    fn items_are_scoped_per_script() {
-        let (_dir, store) = store();
-        let mut connection = store.connect().unwrap();
-        connection.set_item("a.js", "k", "from a").unwrap();
-        connection.set_item("b.js", "k", "from b").unwrap();
-        assert_eq!(
-            connection.get_item("a.js", "k").unwrap().as_deref(),
-            Some("from a")
-        );
-        assert_eq!(
-            connection.get_item("b.js", "k").unwrap().as_deref(),
-            Some("from b")
-        );
-        assert_eq!(connection.clear("a.js").unwrap(), 1);
-        assert_eq!(connection.get_item("a.js", "k").unwrap(), None);
-        assert_eq!(
-            connection.get_item("b.js", "k").unwrap().as_deref(),
-            Some("from b")
-        );
-    }
-
-    #[test]
     fn a_database_from_a_newer_ferry_is_refused_with_what_to_do() {
         let (dir, store) = store();
         drop(store);
@@ -335,87 +305,6 @@ mod tests {
         assert!(error.contains("newer Ferry"), "{error}");
         assert!(error.contains("schema version 999"), "{error}");
         assert!(error.contains("--data-dir"), "{error}");
-    }
-
-    #[test]
-    fn personal_items_are_kept_per_script_and_user_apart_from_shared_ones() {
-        let (_dir, store) = store();
-        let mut connection = store.connect().unwrap();
-        connection.set_item("a.js", "k", "shared").unwrap();
-        connection
-            .personal_set("a.js", "ann", "k", "ann's")
-            .unwrap();
-        connection
-            .personal_set("a.js", "bob", "k", "bob's")
-            .unwrap();
-        connection
-            .personal_set("b.js", "ann", "k", "other script")
-            .unwrap();
-        assert_eq!(
-            connection
-                .personal_get("a.js", "ann", "k")
-                .unwrap()
-                .as_deref(),
-            Some("ann's")
-        );
-        assert_eq!(
-            connection.get_item("a.js", "k").unwrap().as_deref(),
-            Some("shared")
-        );
-        assert_eq!(connection.personal_clear("a.js", "ann").unwrap(), 1);
-        assert_eq!(connection.personal_get("a.js", "ann", "k").unwrap(), None);
-        assert!(connection.personal_remove("a.js", "bob", "k").unwrap());
-        assert!(!connection.personal_remove("a.js", "bob", "k").unwrap());
-        assert_eq!(
-            connection
-                .personal_get("b.js", "ann", "k")
-                .unwrap()
-                .as_deref(),
-            Some("other script")
-        );
-    }
-
-    #[test]
-    fn set_replaces_and_remove_reports_presence() {
-        let (_dir, store) = store();
-        let mut connection = store.connect().unwrap();
-        connection.set_item("s", "k", "1").unwrap();
-        connection.set_item("s", "k", "2").unwrap();
-        assert_eq!(connection.get_item("s", "k").unwrap().as_deref(), Some("2"));
-        assert!(connection.remove_item("s", "k").unwrap());
-        assert!(!connection.remove_item("s", "k").unwrap());
-    }
-
-    #[test]
-    fn data_survives_reopening_and_is_shared_between_connections() {
-        let (dir, store) = store();
-        store.connect().unwrap().set_item("s", "k", "kept").unwrap();
-        let other = store.connect().unwrap().get_item("s", "k").unwrap();
-        assert_eq!(other.as_deref(), Some("kept"));
-        drop(store);
-        let reopened = SqliteStore::open(&dir.path().join("data")).unwrap();
-        let value = reopened.connect().unwrap().get_item("s", "k").unwrap();
-        assert_eq!(value.as_deref(), Some("kept"));
-    }
-
-    #[test]
-    fn scripts_round_trip_in_name_order() {
-        let (_dir, store) = store();
-        let mut connection = store.connect().unwrap();
-        connection.upsert_script("b.js", "two").unwrap();
-        connection.upsert_script("a.js", "one").unwrap();
-        connection.upsert_script("b.js", "two, again").unwrap();
-        let names: Vec<String> = connection
-            .list_scripts()
-            .unwrap()
-            .into_iter()
-            .map(|script| script.uri)
-            .collect();
-        assert_eq!(names, ["a.js", "b.js"]);
-        let b = connection.read_script("b.js").unwrap().unwrap();
-        assert_eq!(b.content, "two, again");
-        assert!(connection.delete_script("a.js").unwrap());
-        assert!(connection.read_script("a.js").unwrap().is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::groups::{
     AccessLevel, GroupRecord, Groups, Joined, Member, ScriptAccess, ScriptAccessRecord, circle,
 };
-use crate::{StoreConnection, StoreError};
+use crate::{SqliteConnection, StoreError};
 
 /// The group and script-access tables, created with the rest of the schema.
 pub(crate) const SCHEMA: &str = "
@@ -52,7 +52,7 @@ fn member_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<M
     Ok(Member::from_parts(&kind, row.get(first + 1)?))
 }
 
-impl Groups for StoreConnection {
+impl Groups for SqliteConnection {
     fn create_group(&mut self, name: &str, now: i64) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(
@@ -190,7 +190,7 @@ impl Groups for StoreConnection {
     }
 }
 
-impl ScriptAccess for StoreConnection {
+impl ScriptAccess for SqliteConnection {
     fn script_access(&mut self, uri: &str) -> Result<ScriptAccessRecord, StoreError> {
         let run = |connection: &Connection| -> rusqlite::Result<ScriptAccessRecord> {
             let mut record = ScriptAccessRecord::default();
@@ -271,140 +271,8 @@ mod tests {
     use super::*;
     use crate::SqliteStore;
 
-    use crate::sqlite::scratch as connection;
-
     fn user(id: &str) -> Member {
         Member::User(id.into())
-    }
-
-    fn group(name: &str) -> Member {
-        Member::Group(name.into())
-    }
-
-    #[test]
-    fn a_user_belongs_to_the_groups_that_contain_their_groups() {
-        let (_dir, mut store) = connection();
-        for name in ["staff", "devs", "ops", "other"] {
-            assert!(store.create_group(name, 1).unwrap());
-        }
-        assert!(!store.create_group("staff", 2).unwrap());
-        assert!(store.has_group("staff").unwrap());
-        assert!(!store.has_group("nope").unwrap());
-        assert_eq!(
-            store.join_group("devs", &user("ann")).unwrap(),
-            Joined::Added
-        );
-        assert_eq!(
-            store.join_group("devs", &user("ann")).unwrap(),
-            Joined::AlreadyMember
-        );
-        assert_eq!(
-            store.join_group("staff", &group("devs")).unwrap(),
-            Joined::Added
-        );
-        assert_eq!(
-            store.join_group("ops", &user("bob")).unwrap(),
-            Joined::Added
-        );
-        assert_eq!(store.user_groups("ann").unwrap(), ["devs", "staff"]);
-        assert_eq!(store.user_groups("bob").unwrap(), ["ops"]);
-        assert!(store.user_groups("carol").unwrap().is_empty());
-
-        let listed = store.groups().unwrap();
-        let staff = listed.iter().find(|g| g.name == "staff").unwrap();
-        assert_eq!(staff.members, [group("devs")]);
-
-        assert!(store.leave_group("staff", &group("devs")).unwrap());
-        assert_eq!(store.user_groups("ann").unwrap(), ["devs"]);
-    }
-
-    #[test]
-    fn circles_and_unknown_groups_are_refused_and_named() {
-        let (_dir, mut store) = connection();
-        for name in ["a", "b", "c"] {
-            store.create_group(name, 1).unwrap();
-        }
-        store.join_group("a", &group("b")).unwrap();
-        store.join_group("b", &group("c")).unwrap();
-        assert_eq!(
-            store.join_group("c", &group("a")).unwrap(),
-            Joined::Cycle(vec!["c".into(), "a".into(), "b".into(), "c".into()])
-        );
-        assert_eq!(
-            store.join_group("a", &group("a")).unwrap(),
-            Joined::Cycle(vec!["a".into(), "a".into()])
-        );
-        assert_eq!(
-            store.join_group("a", &group("nope")).unwrap(),
-            Joined::NoSuchGroup("nope".into())
-        );
-        assert_eq!(
-            store.join_group("nope", &user("ann")).unwrap(),
-            Joined::NoSuchGroup("nope".into())
-        );
-    }
-
-    #[test]
-    fn deleting_a_group_removes_its_memberships_and_scripts() {
-        let (_dir, mut store) = connection();
-        store.create_group("staff", 1).unwrap();
-        store.create_group("devs", 1).unwrap();
-        store.join_group("staff", &group("devs")).unwrap();
-        store.join_group("devs", &user("ann")).unwrap();
-        store
-            .hand_script("app.js", AccessLevel::Owner, &group("devs"))
-            .unwrap();
-        assert!(store.delete_group("devs").unwrap());
-        assert!(!store.delete_group("devs").unwrap());
-        assert!(store.user_groups("ann").unwrap().is_empty());
-        assert!(store.groups().unwrap()[0].members.is_empty());
-        assert_eq!(
-            store.script_access("app.js").unwrap(),
-            ScriptAccessRecord::default()
-        );
-    }
-
-    #[test]
-    fn scripts_are_handed_to_owners_and_grantees_in_order() {
-        let (_dir, mut store) = connection();
-        assert!(
-            store
-                .hand_script("a.js", AccessLevel::Owner, &user("ann"))
-                .unwrap()
-        );
-        assert!(
-            !store
-                .hand_script("a.js", AccessLevel::Owner, &user("ann"))
-                .unwrap()
-        );
-        store
-            .hand_script("a.js", AccessLevel::Owner, &group("devs"))
-            .unwrap();
-        store
-            .hand_script("a.js", AccessLevel::Grant, &user("bob"))
-            .unwrap();
-        store
-            .hand_script("b.js", AccessLevel::Owner, &user("bob"))
-            .unwrap();
-        let access = store.script_access("a.js").unwrap();
-        assert_eq!(access.owners, [user("ann"), group("devs")]);
-        assert_eq!(access.grants, [user("bob")]);
-        assert!(
-            store
-                .take_script("a.js", AccessLevel::Owner, &user("ann"))
-                .unwrap()
-        );
-        assert!(
-            !store
-                .take_script("a.js", AccessLevel::Grant, &user("ann"))
-                .unwrap()
-        );
-        store.forget_script_access("a.js").unwrap();
-        assert_eq!(
-            store.script_access("a.js").unwrap(),
-            ScriptAccessRecord::default()
-        );
-        assert_eq!(store.script_access("b.js").unwrap().owners, [user("bob")]);
     }
 
     #[test]

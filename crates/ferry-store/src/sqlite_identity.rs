@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use crate::identity::{
     AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
-use crate::{StoreConnection, StoreError};
+use crate::{SqliteConnection, StoreError};
 
 /// The identity tables, created with the rest of the schema.
 pub(crate) const SCHEMA: &str = "
@@ -89,7 +89,7 @@ pub(crate) fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<UserRecor
     })
 }
 
-impl IdentityStore for StoreConnection {
+impl IdentityStore for SqliteConnection {
     fn record_sign_in(
         &mut self,
         account: &AccountClaims<'_>,
@@ -369,116 +369,4 @@ fn token_at(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         created: row.get(3)?,
         expires: row.get(4)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    use crate::sqlite::scratch as connection;
-
-    fn alice() -> AccountClaims<'static> {
-        AccountClaims {
-            provider: "test",
-            subject: "alice",
-            email: Some("alice@example.com"),
-            email_verified: true,
-            name: Some("Alice"),
-        }
-    }
-
-    #[test]
-    fn a_second_sign_in_updates_the_user_and_keeps_id_and_role() {
-        let (_dir, mut store) = connection();
-        let first = store
-            .record_sign_in(&alice(), "u1", "authenticated", 10)
-            .unwrap();
-        assert_eq!(first.id, "u1");
-        assert!(store.set_role("u1", "editor").unwrap());
-        let renamed = AccountClaims {
-            name: Some("Alice A."),
-            ..alice()
-        };
-        let second = store
-            .record_sign_in(&renamed, "u2", "authenticated", 20)
-            .unwrap();
-        assert_eq!(second.id, "u1");
-        assert_eq!(second.role, "editor");
-        assert_eq!(second.name.as_deref(), Some("Alice A."));
-        assert_eq!((second.created, second.last_sign_in), (10, 20));
-        assert_eq!(store.users().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn sessions_beyond_the_cap_are_evicted_oldest_first() {
-        let (_dir, mut store) = connection();
-        store
-            .record_sign_in(&alice(), "u1", "authenticated", 0)
-            .unwrap();
-        for (index, hash) in [b"a", b"b", b"c"].iter().enumerate() {
-            let evicted = store.create_session(*hash, "u1", index as i64, 2).unwrap();
-            if index == 2 {
-                assert_eq!(evicted, vec![b"a".to_vec()]);
-            } else {
-                assert!(evicted.is_empty());
-            }
-        }
-        assert!(store.session(b"a").unwrap().is_none());
-        let (session, user) = store.session(b"c").unwrap().unwrap();
-        assert_eq!(
-            (session.created, user.email.as_deref()),
-            (2, Some("alice@example.com"))
-        );
-        store.touch_session(b"c", 50).unwrap();
-        assert_eq!(store.session(b"c").unwrap().unwrap().0.last_seen, 50);
-        assert!(store.delete_session(b"c").unwrap());
-        assert!(!store.delete_session(b"c").unwrap());
-        assert_eq!(store.prune_sessions(100, 0).unwrap(), 1);
-    }
-
-    #[test]
-    fn tokens_are_found_by_digest_listed_per_user_and_revoked_by_their_owner() {
-        let (_dir, mut store) = connection();
-        store.record_sign_in(&alice(), "u1", "editor", 0).unwrap();
-        let token = TokenRecord {
-            id: "t1".into(),
-            user_id: "u1".into(),
-            name: "deploy".into(),
-            created: 5,
-            expires: Some(100),
-        };
-        store.create_token(b"hash-1", &token).unwrap();
-        let (found, user) = store.token(b"hash-1").unwrap().unwrap();
-        assert_eq!((found, user.role.as_str()), (token.clone(), "editor"));
-        assert!(store.token(b"other").unwrap().is_none());
-        assert_eq!(store.tokens("u1").unwrap(), [token]);
-        assert_eq!(store.revoke_token("u2", "t1").unwrap(), None, "not theirs");
-        assert_eq!(
-            store.revoke_token("u1", "t1").unwrap(),
-            Some(b"hash-1".to_vec())
-        );
-        assert!(store.token(b"hash-1").unwrap().is_none());
-    }
-
-    #[test]
-    fn a_pending_sign_in_can_be_taken_once_and_old_ones_are_forgotten() {
-        let (_dir, mut store) = connection();
-        let pending = |state: &str, created| PendingSignIn {
-            state: state.into(),
-            provider: "test".into(),
-            nonce: "n".into(),
-            verifier: "v".into(),
-            callback: "http://127.0.0.1/auth/callback/test".into(),
-            redirect: "/".into(),
-            created,
-        };
-        store.save_pending(&pending("old", 1), 0).unwrap();
-        store.save_pending(&pending("new", 100), 50).unwrap();
-        assert!(store.take_pending("old").unwrap().is_none());
-        assert_eq!(
-            store.take_pending("new").unwrap(),
-            Some(pending("new", 100))
-        );
-        assert!(store.take_pending("new").unwrap().is_none());
-    }
 }

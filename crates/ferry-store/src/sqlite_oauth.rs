@@ -6,7 +6,7 @@ use crate::oauth::{
     AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh,
 };
 use crate::sqlite_identity::user_at;
-use crate::{StoreConnection, StoreError, UserRecord};
+use crate::{SqliteConnection, StoreError, UserRecord};
 
 /// The authorization server's tables, created with the rest of the schema.
 pub(crate) const SCHEMA: &str = "
@@ -93,7 +93,7 @@ fn token_at(row: &Row<'_>) -> rusqlite::Result<OAuthToken> {
     })
 }
 
-impl OAuthStore for StoreConnection {
+impl OAuthStore for SqliteConnection {
     fn register_client(&mut self, client: &OAuthClient) -> Result<(), StoreError> {
         let uris = client.redirect_uris.join(&URI_SEPARATOR.to_string());
         self.connection
@@ -284,129 +284,5 @@ impl OAuthStore for StoreConnection {
             Ok(answer)
         };
         run(&mut self.connection).map_err(|source| self.error(source))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{AccountClaims, IdentityStore};
-
-    /// A fresh database with one user, `u-ann`.
-    fn connection() -> (tempfile::TempDir, StoreConnection) {
-        let (dir, mut connection) = crate::sqlite::scratch();
-        let account = AccountClaims {
-            provider: "dev",
-            subject: "ann",
-            email: None,
-            email_verified: false,
-            name: Some("Ann"),
-        };
-        connection
-            .record_sign_in(&account, "u-ann", "authenticated", 1)
-            .unwrap();
-        (dir, connection)
-    }
-
-    fn token(kind: OAuthTokenKind, expires: i64) -> OAuthToken {
-        OAuthToken {
-            kind,
-            client_id: "c".into(),
-            user_id: "u-ann".into(),
-            resource: "http://127.0.0.1/mcp".into(),
-            scope: "mcp".into(),
-            family: "f1".into(),
-            created: 100,
-            expires,
-        }
-    }
-
-    #[test]
-    fn clients_round_trip_with_their_redirect_uris() {
-        let (_dir, mut store) = connection();
-        let client = OAuthClient {
-            id: "c".into(),
-            secret_hash: None,
-            name: "Inspector".into(),
-            redirect_uris: vec![
-                "http://127.0.0.1:9/cb".into(),
-                "https://a.example/cb".into(),
-            ],
-            created: 5,
-        };
-        store.register_client(&client).unwrap();
-        assert_eq!(store.oauth_client("c").unwrap(), Some(client));
-        assert_eq!(store.oauth_client("nope").unwrap(), None);
-    }
-
-    #[test]
-    fn a_code_is_taken_once_and_old_ones_are_forgotten() {
-        let (_dir, mut store) = connection();
-        let code = AuthorizationCode {
-            client_id: "c".into(),
-            user_id: "u-ann".into(),
-            redirect_uri: "http://127.0.0.1:9/cb".into(),
-            challenge: "x".into(),
-            resource: "http://127.0.0.1/mcp".into(),
-            scope: "mcp".into(),
-            created: 100,
-        };
-        store
-            .save_code(
-                b"old",
-                &AuthorizationCode {
-                    created: 1,
-                    ..code.clone()
-                },
-                0,
-            )
-            .unwrap();
-        store.save_code(b"new", &code, 50).unwrap();
-        assert_eq!(store.take_code(b"old").unwrap(), None, "expired");
-        assert_eq!(store.take_code(b"new").unwrap(), Some(code));
-        assert_eq!(store.take_code(b"new").unwrap(), None, "used");
-    }
-
-    #[test]
-    fn access_tokens_are_found_with_their_user_and_refresh_tokens_taken_once() {
-        let (_dir, mut store) = connection();
-        store
-            .save_oauth_token(b"a", &token(OAuthTokenKind::Access, 1000), 100)
-            .unwrap();
-        store
-            .save_oauth_token(b"r", &token(OAuthTokenKind::Refresh, 2000), 100)
-            .unwrap();
-        let (found, user) = store.access_token(b"a").unwrap().unwrap();
-        assert_eq!(
-            (found.kind, user.id.as_str()),
-            (OAuthTokenKind::Access, "u-ann")
-        );
-        assert!(
-            store.access_token(b"r").unwrap().is_none(),
-            "a refresh token is no access token"
-        );
-        assert_eq!(store.use_refresh_token(b"a").unwrap(), Refresh::Unknown);
-        assert!(matches!(
-            store.use_refresh_token(b"r").unwrap(),
-            Refresh::Fresh(_)
-        ));
-        // Used again: somebody kept a copy. The family goes, the access token with it.
-        assert!(matches!(
-            store.use_refresh_token(b"r").unwrap(),
-            Refresh::Replayed { .. }
-        ));
-        assert!(
-            store.access_token(b"a").unwrap().is_none(),
-            "the family is revoked"
-        );
-        assert_eq!(store.use_refresh_token(b"r").unwrap(), Refresh::Unknown);
-        store
-            .save_oauth_token(b"a", &token(OAuthTokenKind::Access, 1000), 100)
-            .unwrap();
-        // Saving later forgets what expired.
-        store
-            .save_oauth_token(b"b", &token(OAuthTokenKind::Access, 5000), 1500)
-            .unwrap();
-        assert!(store.access_token(b"a").unwrap().is_none());
     }
 }

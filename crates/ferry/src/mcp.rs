@@ -12,7 +12,11 @@ use crate::run::load_scripts;
 pub(crate) async fn run(args: McpArgs) -> anyhow::Result<()> {
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
-    let engine = Engine::start(args.engine.options())
+    let options = ferry_js::EngineOptions {
+        store: Some(args.engine.data.open()?),
+        ..args.engine.options()
+    };
+    let engine = Engine::start(options)
         .await
         .context("cannot start the JavaScript engine")?;
     load_scripts(&engine, scripts).await?;

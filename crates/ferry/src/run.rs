@@ -39,18 +39,20 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let scripts = files.read_all()?;
     // Before the engine and servers: they look their metrics up once.
     let metrics = args.observe.enabled().then(Metrics::install).transpose()?;
+    let store = args.engine.data.open()?;
     let sign_in = sign_in::configure(
         &args.sign_in,
         sign_in,
         args.dev,
         args.listen.host,
-        &args.engine.data_dir,
+        || Ok(store.clone()),
         sign_in::AppEndpoints {
             admin_token: args.admin_token.as_deref(),
             mcp_path: Some(ferry_js::MCP_PATH),
         },
     )?;
     let mut options = engine_options(&args);
+    options.store = Some(store);
     // Signed in (an MCP access token, an API token or a session), MCP clients may use the
     // endpoint; others are told where to sign in.
     options.mcp.gate = sign_in.as_ref().map(sign_in::SignIn::mcp_gate);

@@ -33,7 +33,7 @@ pub(crate) async fn run(settings: ServeSettings) -> anyhow::Result<Outcome> {
         sign_in,
         args.dev,
         args.listen.host,
-        &args.data_dir,
+        || args.data.open(),
         sign_in::AppEndpoints::default(),
     )?;
     if sign_in.is_some() && args.auth.is_some() {

@@ -4,13 +4,13 @@
 //! provider, a protected path or the development sign-in asks for it.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use ferry_auth::{AccessRule, Auth, AuthSettings, ProviderSettings, SessionSettings};
 use ferry_core::stack::Authentication;
-use ferry_store::SqliteStore;
+use ferry_store::Store;
 
 use crate::cli::SignInArgs;
 use ferry_auth::ResolvedAuthConfig;
@@ -76,14 +76,15 @@ pub(crate) struct AppEndpoints<'a> {
 }
 
 /// Sign-in from `args` and `file`, with the development sign-in when `dev` asks and the
-/// server listens on loopback (`host`), users and sessions kept in `data_dir`, and the
-/// `app`'s admin token and MCP endpoint; `None` when nothing asks for sign-in.
+/// server listens on loopback (`host`), users and sessions kept in the store `open` gives
+/// (called only when sign-in is on), and the `app`'s admin token and MCP endpoint; `None`
+/// when nothing asks for sign-in.
 pub(crate) fn configure(
     args: &SignInArgs,
     file: ResolvedAuthConfig,
     dev: bool,
     host: IpAddr,
-    data_dir: &Path,
+    open: impl FnOnce() -> anyhow::Result<Store>,
     app: AppEndpoints<'_>,
 ) -> anyhow::Result<Option<SignIn>> {
     let dev_sign_in = dev && host.is_loopback();
@@ -147,8 +148,7 @@ pub(crate) fn configure(
         admin_token: app.admin_token.map(str::to_owned),
         mcp_resource: app.mcp_path.map(str::to_owned),
     };
-    let store = SqliteStore::open(data_dir)
-        .with_context(|| format!("cannot open the sign-in database in {}", data_dir.display()))?;
+    let store = open()?;
     let auth = Auth::new(settings, store.connect()?)?;
     if dev_sign_in {
         tracing::warn!(
@@ -203,7 +203,7 @@ mod tests {
             ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
-            dir.path(),
+            || Ok(ferry_store::Store::sqlite(dir.path())?),
             AppEndpoints::default(),
         )
         .unwrap();
@@ -232,7 +232,7 @@ mod tests {
             ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
-            dir.path(),
+            || Ok(ferry_store::Store::sqlite(dir.path())?),
             AppEndpoints::default(),
         )
         .unwrap()
@@ -253,7 +253,7 @@ mod tests {
                 ResolvedAuthConfig::default(),
                 true,
                 everywhere,
-                dir.path(),
+                || Ok(ferry_store::Store::sqlite(dir.path())?),
                 AppEndpoints::default(),
             )
             .unwrap()
@@ -264,7 +264,7 @@ mod tests {
             ResolvedAuthConfig::default(),
             true,
             LOOPBACK,
-            dir.path(),
+            || Ok(ferry_store::Store::sqlite(dir.path())?),
             AppEndpoints::default(),
         )
         .unwrap()
@@ -275,7 +275,7 @@ mod tests {
             ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
-            dir.path(),
+            || Ok(ferry_store::Store::sqlite(dir.path())?),
             AppEndpoints::default(),
         )
         .err()
@@ -286,7 +286,7 @@ mod tests {
             ResolvedAuthConfig::default(),
             false,
             LOOPBACK,
-            dir.path(),
+            || Ok(ferry_store::Store::sqlite(dir.path())?),
             AppEndpoints::default(),
         )
         .err()

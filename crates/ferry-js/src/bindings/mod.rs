@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use ferry_core::sse::{Filter, MatchMode, Metadata, StreamHub};
 use ferry_graphql::GraphQl;
-use ferry_store::{SqliteStore, StoreConnection};
+use ferry_store::{Store, StoreConnection};
 
 use crate::deadline::Deadline;
 use crate::job::ToSelf;
@@ -37,7 +37,7 @@ const PRELUDE: &str = include_str!("prelude.js");
 /// streams and the request it is serving.
 pub(crate) struct Host {
     pub timers: RefCell<TimerQueue>,
-    store: Option<SqliteStore>,
+    store: Option<Store>,
     streams: StreamHub,
     sockets: SocketHub,
     graphql: GraphQl,

@@ -40,7 +40,7 @@ impl TestApp {
         scripts: &[(&str, &str)],
     ) -> TestApp {
         let data = tempfile::tempdir().unwrap();
-        options.data_dir = Some(data.path().to_path_buf());
+        options.store = Some(ferry_store::Store::sqlite(data.path()).unwrap());
         let engine = Engine::start(options).await.unwrap();
         for (name, source) in scripts {
             engine.load(Script::new(*name, *source)).await.unwrap();

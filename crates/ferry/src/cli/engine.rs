@@ -1,12 +1,12 @@
 //! The JavaScript engine's flags, shared by `ferry run` and `ferry mcp`. Their defaults are
 //! the library's ([`Limits::default`]), read from there.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use ferry_js::{EngineOptions, Limits};
 
+use super::DataArgs;
 use super::values::{Size, millis};
 
 /// How scripts run: workers and the sandbox limits.
@@ -37,14 +37,13 @@ pub(crate) struct EngineArgs {
     #[arg(long, default_value_t = Size(Limits::default().body_bytes), value_name = "SIZE")]
     pub max_body_size: Size,
 
-    /// Where `sharedStorage` data (and scripts uploaded through the management API) are
-    /// kept, in an SQLite database.
-    #[arg(long, default_value = ".ferry", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 impl EngineArgs {
-    /// The engine's options for these flags (the other options at their defaults).
+    /// The engine's options for these flags (the other options at their defaults, and no
+    /// store: open it with [`DataArgs::open`]).
     pub(crate) fn options(&self) -> EngineOptions {
         let defaults = EngineOptions::default();
         EngineOptions {
@@ -57,7 +56,6 @@ impl EngineArgs {
                 body_bytes: self.max_body_size.0,
                 ..Limits::default()
             },
-            data_dir: Some(self.data_dir.clone()),
             ..defaults
         }
     }

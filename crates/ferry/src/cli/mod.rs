@@ -1,6 +1,7 @@
 //! The command line: one struct per subcommand, flags documented by their help text.
 
 mod bench;
+mod data;
 #[cfg(test)]
 mod docs;
 mod engine;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub(crate) use bench::BenchArgs;
+pub(crate) use data::DataArgs;
 pub(crate) use engine::EngineArgs;
 pub(crate) use files::{CoepArg, FileArgs};
 pub(crate) use limits::LimitArgs;

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs, SignInArgs};
+use super::{
+    DataArgs, FileArgs, LimitArgs, ListenArgs, LogArgs, ObserveArgs, SecurityArgs, SignInArgs,
+};
 
 /// Flags of `ferry serve`.
 #[derive(Debug, Clone, Args)]
@@ -48,9 +50,8 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub dev: bool,
 
-    /// Where users and sessions are kept when sign-in is on, in an SQLite database.
-    #[arg(long, default_value = ".ferry", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 
     /// Allow every origin to fetch these files (CORS `*`), answering preflights.
     #[arg(long)]
