@@ -4,6 +4,8 @@
 //! - `auth`: sign-in against a real OpenID Connect provider, sessions, refused answers.
 //! - `bench`: `ferry bench` on its own workloads, against python, and on a running target.
 //! - `browser`: checks in headless Chromium (cross-origin isolation, the demo site).
+//! - `cluster`: three nodes on one PostgreSQL: scripts and messages across nodes, a node
+//!   killed, missed notifications made up, a database restart.
 //! - `config`: the config file and FERRY_* variables.
 //! - `groups`: groups, nested groups, scripts owned by groups and granted, paths kept for a
 //!   group.
@@ -23,6 +25,7 @@
 mod auth;
 mod bench;
 mod browser;
+mod cluster;
 mod config;
 mod groups;
 mod live_reload;

@@ -119,7 +119,33 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// A handle on an engine that does not keep it running (for tasks that should end with it).
+#[derive(Clone)]
+pub(crate) struct WeakEngine(std::sync::Weak<Shared>);
+
+impl WeakEngine {
+    /// The engine, while it runs.
+    pub(crate) fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|shared| Engine { shared })
+    }
+}
+
 impl Engine {
+    /// A handle that does not keep the engine running.
+    pub(crate) fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.shared))
+    }
+
+    /// The engine's open WebSockets.
+    pub(crate) fn sockets(&self) -> &SocketHub {
+        &self.shared.sockets
+    }
+
+    /// The engine's GraphQL endpoint.
+    pub(crate) fn graphql(&self) -> &GraphQl {
+        &self.shared.graphql
+    }
+
     /// Starts the workers (with no scripts yet).
     pub async fn start(options: EngineOptions) -> Result<Engine, EngineError> {
         let store = options.store.clone();

@@ -50,6 +50,7 @@
 
 mod bindings;
 mod call_js;
+mod cluster;
 mod deadline;
 mod engine;
 mod error;
@@ -78,6 +79,7 @@ pub mod watch;
 mod watchdog;
 mod worker;
 
+pub(crate) use engine::WeakEngine;
 pub use engine::{Engine, EngineOptions, MCP_PATH, WorkerModel};
 pub use script_set::LoadedScript;
 pub use serving::EngineServer;

@@ -47,7 +47,9 @@ pub use identity::{
     AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
 pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh};
-pub use postgres::{PostgresConnection, PostgresOptions, PostgresStore};
+pub use postgres::{
+    ListenerStatus, NodeEvent, NodeRecord, PostgresConnection, PostgresOptions, PostgresStore,
+};
 pub use sqlite::{SqliteConnection, SqliteStore};
 pub use store::{Store, StoreConnection};
 

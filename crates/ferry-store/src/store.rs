@@ -61,6 +61,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Whether other Ferry nodes may share this store (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
+    /// Sends `message` to the other nodes sharing this store, in order; nothing to do on the
+    /// embedded database.
+    pub fn broadcast(&self, message: String) {
+        if let Store::Postgres(store) = self {
+            store.broadcast(message);
+        }
+    }
+
+    /// What the other nodes sharing this store say, from now on (the first call only; none
+    /// on the embedded database).
+    pub fn follow(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::NodeEvent>> {
+        match self {
+            Store::Postgres(store) => store.follow(),
+            Store::Sqlite(_) => None,
+        }
+    }
+}
+
 impl From<SqliteStore> for Store {
     fn from(store: SqliteStore) -> Store {
         Store::Sqlite(store)

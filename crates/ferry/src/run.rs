@@ -204,12 +204,13 @@ pub(crate) async fn load_scripts(
         loaded.push(script);
     }
     // Scripts uploaded through the management API come back after a restart.
-    loaded.extend(
-        engine
-            .restore_uploaded()
-            .await
-            .context("cannot read the stored scripts")?,
-    );
+    let uploaded = engine
+        .restore_uploaded()
+        .await
+        .context("cannot read the stored scripts")?;
+    // Other nodes on the same database: their uploads and messages from now on.
+    engine.follow_other_nodes(uploaded.iter().map(|script| script.name.clone()));
+    loaded.extend(uploaded);
     Ok(loaded)
 }
 

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{ScriptHost, filter_of, throw};
+use crate::cluster::{Broadcast, FilterSpec};
 use crate::job::Control;
 
 pub(super) fn install<'js>(
@@ -16,6 +17,7 @@ pub(super) fn install<'js>(
     script: &Rc<ScriptHost>,
 ) -> rquickjs::Result<()> {
     let graphql = script.host.graphql.clone();
+    let host = script.host.clone();
     let script = script.clone();
     let execute = Function::new(
         ctx.clone(),
@@ -62,8 +64,14 @@ pub(super) fn install<'js>(
               -> rquickjs::Result<usize> {
             let value: serde_json::Value = serde_json::from_str(&json)
                 .map_err(|_| throw(&ctx, "the subscription message must be JSON-serialisable"))?;
-            let filter = filter_of(&ctx, filter, mode)?;
-            Ok(graphql.publish(&name, value, filter))
+            let parsed = filter_of(&ctx, filter.as_deref(), mode.as_deref())?;
+            let sent = graphql.publish(&name, value.clone(), parsed);
+            host.tell_other_nodes(|| Broadcast::Subscription {
+                name,
+                value,
+                filter: FilterSpec::of(filter.as_deref(), mode.as_deref()),
+            });
+            Ok(sent)
         },
     )?;
     host_object.set("graphqlPublish", publish)

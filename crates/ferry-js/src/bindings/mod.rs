@@ -29,6 +29,7 @@ use crate::settings::WorkerSettings;
 use crate::socket_hub::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
+pub(crate) use sockets::message as socket_message;
 pub(crate) use timers::TimerQueue;
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -119,27 +120,41 @@ pub(crate) fn install<'js>(
 /// per `mode` ("subset", the default, or "overlap"); none without `json`.
 fn filter_of(
     ctx: &Ctx<'_>,
-    json: Option<String>,
-    mode: Option<String>,
+    json: Option<&str>,
+    mode: Option<&str>,
 ) -> rquickjs::Result<Option<Filter>> {
-    let Some(json) = json else {
-        return Ok(None);
-    };
+    json.map(|json| parse_filter(json, mode))
+        .transpose()
+        .map_err(|error| throw(ctx, &error))
+}
+
+/// The filter `json` (an object of metadata keys and values) matched per `mode`, or why
+/// it is none.
+pub(crate) fn parse_filter(json: &str, mode: Option<&str>) -> Result<Filter, String> {
     let mode = match mode {
-        Some(mode) => mode
-            .parse::<MatchMode>()
-            .map_err(|error| throw(ctx, &error))?,
+        Some(mode) => mode.parse::<MatchMode>()?,
         None => MatchMode::Subset,
     };
-    let pairs: Metadata = serde_json::from_str(&json).map_err(|_| {
-        throw(
-            ctx,
-            &format!(
-                "the filter must be an object of metadata keys and values, such as {{\"room\": \"5\"}}; got {json}"
-            ),
+    let pairs: Metadata = serde_json::from_str(json).map_err(|_| {
+        format!(
+            "the filter must be an object of metadata keys and values, such as {{\"room\": \"5\"}}; got {json}"
         )
     })?;
-    Ok(Some(Filter::new(pairs, mode)))
+    Ok(Filter::new(pairs, mode))
+}
+
+impl Host {
+    /// Sends `broadcast` to the subscribers of the other nodes on the database, if any.
+    fn tell_other_nodes(&self, broadcast: impl FnOnce() -> crate::cluster::Broadcast) {
+        if let Some(store) = self.store.as_ref().filter(|store| store.is_shared()) {
+            match serde_json::to_string(&broadcast()) {
+                Ok(text) => store.broadcast(text),
+                Err(error) => {
+                    tracing::warn!(%error, "a message could not be sent to the other nodes")
+                }
+            }
+        }
+    }
 }
 
 /// Throws a JavaScript `Error` with `message`.

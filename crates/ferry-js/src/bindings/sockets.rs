@@ -8,6 +8,7 @@ use ferry_core::ws::Message;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{Host, filter_of, throw};
+use crate::cluster::{Broadcast, FilterSpec};
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,
@@ -39,7 +40,7 @@ pub(super) fn install<'js>(
     )?;
     host_object.set("socketClose", close)?;
 
-    let sockets = host.sockets.clone();
+    let host = host.clone();
     let publish = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>,
@@ -50,9 +51,20 @@ pub(super) fn install<'js>(
               mode: Option<String>,
               except: Option<f64>|
               -> rquickjs::Result<usize> {
-            let message = message(data, binary);
-            let filter = filter_of(&ctx, filter, mode)?;
-            Ok(sockets.publish(&path, &message, filter.as_ref(), except.map(socket_id)))
+            let parsed = filter_of(&ctx, filter.as_deref(), mode.as_deref())?;
+            let sent = host.sockets.publish(
+                &path,
+                &message(data.clone(), binary),
+                parsed.as_ref(),
+                except.map(socket_id),
+            );
+            host.tell_other_nodes(|| Broadcast::Socket {
+                path,
+                data,
+                binary,
+                filter: FilterSpec::of(filter.as_deref(), mode.as_deref()),
+            });
+            Ok(sent)
         },
     )?;
     host_object.set("socketPublish", publish)
@@ -66,7 +78,7 @@ fn socket_id(id: f64) -> u64 {
 
 /// The message the prelude described: text, or binary data passed as one character per
 /// byte (safe to read, unlike a view of a JavaScript buffer).
-fn message(data: String, binary: bool) -> Message {
+pub(crate) fn message(data: String, binary: bool) -> Message {
     if !binary {
         return Message::text(data);
     }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{Host, filter_of, throw};
+use crate::cluster::{Broadcast, FilterSpec};
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,
@@ -21,19 +22,25 @@ pub(super) fn install<'js>(
               filter: Option<String>,
               mode: Option<String>|
               -> rquickjs::Result<usize> {
-            let filter = filter_of(&ctx, filter, mode)?;
+            let parsed = filter_of(&ctx, filter.as_deref(), mode.as_deref())?;
             let streams = &host.streams;
-            match path {
-                None => Ok(streams.publish_everywhere(&data, filter.as_ref())),
-                Some(path) => streams.publish(&path, &data, filter.as_ref()).ok_or_else(|| {
+            let sent = match &path {
+                None => streams.publish_everywhere(&data, parsed.as_ref()),
+                Some(path) => streams.publish(path, &data, parsed.as_ref()).ok_or_else(|| {
                     throw(
                         &ctx,
                         &format!(
                             "no stream is registered at {path:?}; register it with registerWebStream({path:?})"
                         ),
                     )
-                }),
-            }
+                })?,
+            };
+            host.tell_other_nodes(|| Broadcast::Stream {
+                filter: FilterSpec::of(filter.as_deref(), mode.as_deref()),
+                path,
+                data,
+            });
+            Ok(sent)
         },
     )?;
     host_object.set("streamSend", send)

@@ -2,6 +2,7 @@
 
 use tokio_postgres::Row;
 
+use super::nodes::CHANNEL;
 use super::{PostgresConnection, count};
 use crate::{KeyValue, PersonalKeyValue, ScriptRepository, StoreError, StoredScript};
 
@@ -117,24 +118,38 @@ impl PersonalKeyValue for PostgresConnection {
 impl ScriptRepository for PostgresConnection {
     fn upsert_script(&mut self, uri: &str, content: &str) -> Result<(), StoreError> {
         let now = crate::sqlite::unix_now();
+        let announcement = self.store.shared.nodes.script_changed(uri);
         self.with(async |client| {
-            let statement = client
-                .prepare_cached(
+            // The other nodes hear of it when it is committed, not before.
+            let transaction = client.transaction().await?;
+            transaction
+                .execute(
                     "INSERT INTO scripts (uri, content, updated) VALUES ($1, $2, $3)
                      ON CONFLICT (uri) DO UPDATE SET content = excluded.content, updated = excluded.updated",
+                    &[&uri, &content, &now],
                 )
                 .await?;
-            client.execute(&statement, &[&uri, &content, &now]).await?;
-            Ok(())
+            transaction
+                .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &announcement])
+                .await?;
+            transaction.commit().await
         })
     }
 
     fn delete_script(&mut self, uri: &str) -> Result<bool, StoreError> {
+        let announcement = self.store.shared.nodes.script_changed(uri);
         self.with(async |client| {
-            let statement = client
-                .prepare_cached("DELETE FROM scripts WHERE uri = $1")
+            let transaction = client.transaction().await?;
+            let deleted = transaction
+                .execute("DELETE FROM scripts WHERE uri = $1", &[&uri])
                 .await?;
-            Ok(client.execute(&statement, &[&uri]).await? > 0)
+            if deleted > 0 {
+                transaction
+                    .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &announcement])
+                    .await?;
+            }
+            transaction.commit().await?;
+            Ok(deleted > 0)
         })
     }
 

@@ -9,6 +9,7 @@
 mod data;
 mod groups;
 mod identity;
+mod nodes;
 mod oauth;
 mod schema;
 mod settings;
@@ -20,6 +21,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 
 use crate::StoreError;
+use nodes::Nodes;
+pub use nodes::{ListenerStatus, NodeEvent, NodeRecord};
 use settings::Target;
 
 /// How to reach PostgreSQL.
@@ -56,6 +59,10 @@ pub struct PostgresStore {
 
 struct Shared {
     pool: Pool,
+    /// How to open a connection of its own (the listener's).
+    target: Target,
+    /// This node among the others.
+    nodes: Nodes,
     /// Drives the pool's connections; dropped last.
     runtime: OwnRuntime,
     /// The URL without its password, for messages.
@@ -100,8 +107,8 @@ impl PostgresStore {
             })?;
         let described = target.describe();
         let manager = Manager::from_config(
-            target.config,
-            target.tls,
+            target.config.clone(),
+            target.tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -121,6 +128,8 @@ impl PostgresStore {
         let store = PostgresStore {
             shared: Arc::new(Shared {
                 pool,
+                target,
+                nodes: Nodes::new(node_id()?),
                 runtime: OwnRuntime(Some(runtime)),
                 described,
             }),
@@ -214,6 +223,14 @@ impl PostgresConnection {
             work(&mut client).await.map_err(|error| store.error(error))
         })
     }
+}
+
+/// A random id for this process among the nodes.
+fn node_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| StoreError::Settings("the system's random numbers are unavailable".into()))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// A count of rows as Rust counts.

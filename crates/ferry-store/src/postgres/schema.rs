@@ -36,6 +36,24 @@ ALTER TABLE oauth_tokens ADD COLUMN used BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX oauth_tokens_by_family ON oauth_tokens (family);
 ",
     },
+    Migration {
+        version: 3,
+        name: "nodes and the messages too large to notify",
+        sql: "
+CREATE TABLE nodes (
+    id        TEXT PRIMARY KEY,
+    host      TEXT NOT NULL,
+    started   BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+CREATE TABLE node_messages (
+    id   BIGSERIAL PRIMARY KEY,
+    body TEXT NOT NULL,
+    sent BIGINT NOT NULL
+);
+CREATE INDEX node_messages_by_age ON node_messages (sent);
+",
+    },
 ];
 
 /// The schema version this build writes.

@@ -17,6 +17,7 @@ use crate::StoreError;
 pub(super) const SCHEMA: &str = "ferry";
 
 /// A database to connect to, and how.
+#[derive(Clone)]
 pub(super) struct Target {
     pub(super) config: tokio_postgres::Config,
     pub(super) tls: MakeRustlsConnect,

@@ -1,0 +1,374 @@
+//! Three `ferry run` nodes on one real PostgreSQL: scripts uploaded on one are live on the
+//! others within a second, messages published on any node reach the subscribers of every
+//! node exactly once (10,000 of them, counted; one of 64 KiB), a node killed under load
+//! leaves the others serving, and notifications missed while a listener reconnects are made
+//! up.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+
+use crate::support::{Ferry, run_app};
+use ferry_store::testing::PostgresCluster;
+
+const ADMIN_TOKEN: &str = "cluster-admin-token";
+
+const APP: &str = r#"
+registerWebStream("/events");
+register("/publish", (context) => {
+    const sent = sendStreamMessageToPath("/events", context.request.body);
+    return String(sent);
+}, "POST");
+register("/static", () => "no database needed");
+"#;
+
+/// Nodes of one app on the database at `url`.
+struct Nodes {
+    nodes: Vec<Ferry>,
+    _app: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+fn start_nodes(url: &str, count: usize) -> Nodes {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("app.js"), APP).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let nodes = (0..count)
+        .map(|index| {
+            run_app(
+                app.path(),
+                &data.path().join(index.to_string()),
+                &[
+                    "--database-url",
+                    url,
+                    "--admin-token",
+                    ADMIN_TOKEN,
+                    "--sse-client-queue",
+                    "20000",
+                    "--max-body-size",
+                    "1MiB",
+                ],
+            )
+        })
+        .collect();
+    Nodes {
+        nodes,
+        _app: app,
+        _data: data,
+    }
+}
+
+async fn upsert(client: &reqwest::Client, node: &Ferry, uri: &str, content: &str) {
+    let response = client
+        .post(node.url("/engine/upsert_script"))
+        .bearer_auth(ADMIN_TOKEN)
+        .form(&[("uri", uri), ("content", content)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        response.text().await
+    );
+}
+
+/// Waits up to `limit` until `node` answers `path` with `expected`; returns how long it
+/// took.
+async fn until_served(
+    client: &reqwest::Client,
+    node: &Ferry,
+    path: &str,
+    expected: Option<&str>,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let response = client.get(node.url(path)).send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        let served = match expected {
+            Some(text) => status == StatusCode::OK && body == text,
+            None => status == StatusCode::NOT_FOUND,
+        };
+        if served {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{path} on {} still answers {status} {body:?} after {limit:?}",
+            node.url
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A subscriber of `/events` on `node`, counting each message it receives.
+struct Subscriber {
+    counts: tokio::task::JoinHandle<HashMap<String, u32>>,
+}
+
+async fn subscribe(node: &Ferry, expected: usize) -> Subscriber {
+    let response = reqwest::get(node.url("/events")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let counts = tokio::spawn(async move {
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        let mut stream = response.bytes_stream();
+        let mut pending = String::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while counts.values().map(|&n| n as usize).sum::<usize>() < expected {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(Some(Ok(chunk))) = tokio::time::timeout(left, stream.next()).await else {
+                break;
+            };
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = pending.find("\n\n") {
+                let event: String = pending.drain(..end + 2).collect();
+                let data: Vec<&str> = event
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("data: "))
+                    .collect();
+                if !data.is_empty() {
+                    *counts.entry(data.join("\n")).or_default() += 1;
+                }
+            }
+        }
+        counts
+    });
+    Subscriber { counts }
+}
+
+#[tokio::test]
+async fn three_nodes_share_scripts_and_every_message_arrives_once_everywhere() {
+    let url = PostgresCluster::shared().create_database();
+    let cluster = start_nodes(&url, 3);
+    let nodes = &cluster.nodes;
+    let client = reqwest::Client::new();
+
+    // Uploaded on the first node, live on the other two within a second.
+    upsert(
+        &client,
+        &nodes[0],
+        "shared.js",
+        "register('/shared', () => 'v1')",
+    )
+    .await;
+    for node in &nodes[1..] {
+        let took = until_served(&client, node, "/shared", Some("v1"), Duration::from_secs(1)).await;
+        eprintln!("v1 live on {} after {took:?}", node.url);
+    }
+    // Changed on the second, live everywhere; deleted on the third, gone everywhere.
+    upsert(
+        &client,
+        &nodes[1],
+        "shared.js",
+        "register('/shared', () => 'v2')",
+    )
+    .await;
+    for node in [&nodes[0], &nodes[2]] {
+        until_served(&client, node, "/shared", Some("v2"), Duration::from_secs(1)).await;
+    }
+    let deleted = client
+        .post(nodes[2].url("/engine/delete_script"))
+        .bearer_auth(ADMIN_TOKEN)
+        .form(&[("uri", "shared.js")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    for node in &nodes[..2] {
+        until_served(&client, node, "/shared", None, Duration::from_secs(1)).await;
+    }
+
+    // 10,000 messages published round-robin across the nodes: each subscriber, one per
+    // node, gets every one of them once.
+    const MESSAGES: usize = 10_000;
+    let mut subscribers = Vec::new();
+    for node in nodes {
+        subscribers.push(subscribe(node, MESSAGES).await);
+    }
+    let urls: Vec<String> = nodes.iter().map(|node| node.url("/publish")).collect();
+    let started = Instant::now();
+    futures_util::stream::iter(0..MESSAGES)
+        .for_each_concurrent(24, |id| {
+            let request = client.post(&urls[id % urls.len()]).body(format!("m{id}"));
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        })
+        .await;
+    eprintln!("published {MESSAGES} messages in {:?}", started.elapsed());
+    for (index, subscriber) in subscribers.into_iter().enumerate() {
+        let counts = subscriber.counts.await.unwrap();
+        let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).take(5).collect();
+        assert!(
+            doubled.is_empty(),
+            "node {index} got some twice: {doubled:?}"
+        );
+        let missing: Vec<String> = (0..MESSAGES)
+            .map(|id| format!("m{id}"))
+            .filter(|message| !counts.contains_key(message))
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "node {index} lost some: {missing:?} ..."
+        );
+        assert_eq!(counts.len(), MESSAGES, "node {index}");
+    }
+
+    // A message of 64 KiB crosses too (through the table: a notification holds 8,000 bytes).
+    let large: String = (0..65_536)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let subscriber = subscribe(&nodes[2], 1).await;
+    let response = client
+        .post(nodes[0].url("/publish"))
+        .body(large.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let counts = subscriber.counts.await.unwrap();
+    assert_eq!(
+        counts.get(&large),
+        Some(&1),
+        "the 64 KiB message arrived whole"
+    );
+}
+
+#[tokio::test]
+async fn a_node_killed_under_load_leaves_the_others_serving() {
+    let url = PostgresCluster::shared().create_database();
+    let mut cluster = start_nodes(&url, 3);
+    let client = reqwest::Client::new();
+    let survivors: Vec<String> = cluster.nodes[1..]
+        .iter()
+        .map(|node| node.url("/static"))
+        .collect();
+    let load = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut answered = 0u32;
+            let until = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < until {
+                for url in &survivors {
+                    let response = client.get(url).send().await.unwrap();
+                    assert_eq!(response.status(), StatusCode::OK);
+                    answered += 1;
+                }
+            }
+            answered
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.nodes[0].child.kill().unwrap();
+    cluster.nodes[0].child.wait().unwrap();
+    let answered = load.await.unwrap();
+    assert!(answered > 10, "only {answered} answers");
+    // And they still talk to each other.
+    upsert(
+        &client,
+        &cluster.nodes[1],
+        "after.js",
+        "register('/after', () => 'yes')",
+    )
+    .await;
+    until_served(
+        &client,
+        &cluster.nodes[2],
+        "/after",
+        Some("yes"),
+        Duration::from_secs(1),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn changes_missed_while_listening_stopped_are_made_up_and_a_database_restart_is_survived() {
+    // A server of this test's own: it is restarted.
+    let server = PostgresCluster::start().unwrap();
+    server.psql("postgres", "CREATE DATABASE app");
+    let cluster = start_nodes(&server.url("app"), 2);
+    let nodes = &cluster.nodes;
+    let client = reqwest::Client::new();
+    upsert(
+        &client,
+        &nodes[0],
+        "missed.js",
+        "register('/missed', () => 'old')",
+    )
+    .await;
+    until_served(
+        &client,
+        &nodes[1],
+        "/missed",
+        Some("old"),
+        Duration::from_secs(1),
+    )
+    .await;
+
+    // The listeners' connections are cut, and a change made meanwhile announces itself to
+    // nobody (psql sends no notification): only catching up can find it.
+    server.psql(
+        "app",
+        "BEGIN;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ferry-listener';
+         UPDATE ferry.scripts SET content = 'register(''/missed'', () => ''new'')' WHERE uri = 'missed.js';
+         COMMIT;",
+    );
+    for node in nodes {
+        until_served(
+            &client,
+            node,
+            "/missed",
+            Some("new"),
+            Duration::from_secs(10),
+        )
+        .await;
+        let lines = node.stderr_until(Duration::from_secs(5), |line| line.contains("caught up"));
+        assert!(
+            lines.iter().any(|line| line.contains("1 scripts changed")),
+            "{lines:?}"
+        );
+    }
+
+    // The database goes away: what does not need it is still served.
+    server.stop().unwrap();
+    for node in nodes {
+        let response = client.get(node.url("/static")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    server.start_again().unwrap();
+    // Back: the pool and the listeners find it again by themselves.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = client
+            .post(nodes[0].url("/engine/upsert_script"))
+            .bearer_auth(ADMIN_TOKEN)
+            .form(&[
+                ("uri", "later.js"),
+                ("content", "register('/later', () => 'later')"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the database did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    until_served(
+        &client,
+        &nodes[1],
+        "/later",
+        Some("later"),
+        Duration::from_secs(10),
+    )
+    .await;
+}
