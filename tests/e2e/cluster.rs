@@ -22,6 +22,11 @@ register("/publish", (context) => {
     return String(sent);
 }, "POST");
 register("/static", () => "no database needed");
+register("/count", () => {
+    const next = Number(sharedStorage.getItem("count") || "0") + 1;
+    sharedStorage.setItem("count", String(next));
+    return String(next);
+});
 "#;
 
 /// Nodes of one app on the database at `url`.
@@ -337,11 +342,31 @@ async fn changes_missed_while_listening_stopped_are_made_up_and_a_database_resta
         );
     }
 
-    // The database goes away: what does not need it is still served.
+    // The database goes away: what does not need it is still served; what does is 503
+    // with Retry-After, from scripts and from the management API.
     server.stop().unwrap();
     for node in nodes {
         let response = client.get(node.url("/static")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
+        let response = client.get(node.url("/count")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "5");
+        let response = client
+            .post(node.url("/engine/upsert_script"))
+            .bearer_auth(ADMIN_TOKEN)
+            .form(&[
+                ("uri", "during.js"),
+                ("content", "register('/during', () => 1)"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "5");
+        let health: serde_json::Value =
+            crate::auth::json(client.get(node.url("/health")).send().await.unwrap()).await;
+        assert_eq!(health["status"], "healthy", "{health}");
+        assert_eq!(health["database"]["status"], "unreachable", "{health}");
     }
     server.start_again().unwrap();
     // Back: the pool and the listeners find it again by themselves.

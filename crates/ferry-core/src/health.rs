@@ -7,7 +7,8 @@
 //!   that long after the 503s begin, so a load balancer takes it out of rotation before
 //!   connections drain.
 //! - `GET /health` answers like `/ready` (`healthy` or `draining`), with the version and
-//!   uptime in its JSON body.
+//!   uptime in its JSON body, and what each [check](HealthChecks::with_check) reports
+//!   (a database, say) under its name. A check reports; it does not change the status.
 //!
 //! Answers are JSON and never cached.
 //!
@@ -19,6 +20,8 @@
 //! # let _ = app;
 //! ```
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,11 +38,27 @@ pub const LIVE_PATH: &str = "/live";
 /// See [`HEALTH_PATH`].
 pub const READY_PATH: &str = "/ready";
 
+/// A part of the application `/health` reports on, such as a database: the JSON value it
+/// answers goes under its name in the report.
+pub type HealthCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>> + Send + Sync>;
+
 /// The three health endpoints; see the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HealthChecks {
     version: Arc<str>,
     started: Instant,
+    checks: Vec<(Arc<str>, HealthCheck)>,
+}
+
+impl std::fmt::Debug for HealthChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let checks: Vec<&str> = self.checks.iter().map(|(name, _)| &**name).collect();
+        f.debug_struct("HealthChecks")
+            .field("version", &self.version)
+            .field("checks", &checks)
+            .finish()
+    }
 }
 
 impl HealthChecks {
@@ -48,7 +67,14 @@ impl HealthChecks {
         HealthChecks {
             version: version.into(),
             started: Instant::now(),
+            checks: Vec::new(),
         }
+    }
+
+    /// Also reports what `check` answers, under `name`, in `/health`.
+    pub fn with_check(mut self, name: &str, check: HealthCheck) -> Self {
+        self.checks.push((name.into(), check));
+        self
     }
 
     /// Adds the three routes to `app`.
@@ -58,7 +84,8 @@ impl HealthChecks {
             .get(READY_PATH, ready)
             .get(HEALTH_PATH, move |request: Request| {
                 let health = health.clone();
-                async move { health.report(&request) }
+                let (status, _) = readiness(&request);
+                async move { health.report(status).await }
             })
     }
 
@@ -76,7 +103,8 @@ impl HealthChecks {
                     Method::GET,
                     Arc::new(move |request: Request| {
                         let health = self.clone();
-                        async move { health.report(&request) }
+                        let (status, _) = readiness(&request);
+                        async move { health.report(status).await }
                     }),
                 )
             });
@@ -84,13 +112,18 @@ impl HealthChecks {
         router
     }
 
-    fn report(&self, request: &Request) -> Response {
-        let (status, _) = readiness(request);
-        let body = json!({
+    async fn report(&self, status: StatusCode) -> Response {
+        let mut body = json!({
             "status": if status.is_success() { "healthy" } else { "draining" },
             "version": &*self.version,
             "uptime_seconds": self.started.elapsed().as_secs(),
         });
+        for (name, check) in &self.checks {
+            let answer = check().await;
+            if let Some(fields) = body.as_object_mut() {
+                fields.insert(name.to_string(), answer);
+            }
+        }
         no_store((status, Json(body)).into_response())
     }
 }

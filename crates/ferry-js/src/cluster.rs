@@ -247,6 +247,57 @@ async fn catch_up(
     Ok(())
 }
 
+/// What `/engine/health/cluster` reports about `store`: the database (reached, and how
+/// fast), and on PostgreSQL this node's id, pool and listener, and the nodes seen in the
+/// last minute. Blocks.
+pub(crate) fn health(store: &ferry_store::Store) -> serde_json::Value {
+    let database = match store.ping() {
+        Ok(took) => serde_json::json!({
+            "status": "up",
+            "url": store.describe(),
+            "answered_ms": took.as_secs_f64() * 1000.0,
+        }),
+        Err(error) => serde_json::json!({
+            "status": "unreachable",
+            "url": store.describe(),
+            "error": error.to_string(),
+        }),
+    };
+    let ferry_store::Store::Postgres(shared) = store else {
+        return serde_json::json!({ "backend": "sqlite", "database": database, "nodes": [] });
+    };
+    let (size, idle, max) = shared.pool_status();
+    let listener = shared.listener_status();
+    let nodes = match shared.nodes(std::time::Duration::from_secs(60)) {
+        Ok(nodes) => nodes
+            .into_iter()
+            .map(|node| {
+                serde_json::json!({
+                    "id": node.id,
+                    "host": node.host,
+                    "started": node.started,
+                    "last_seen": node.last_seen,
+                    "this": node.id == shared.node_id(),
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    serde_json::json!({
+        "backend": "postgres",
+        "node": shared.node_id(),
+        "database": database,
+        "pool": { "connections": size, "idle": idle, "max": max },
+        "listener": {
+            "connected": listener.connected,
+            "reconnects": listener.reconnects,
+            "received": listener.received,
+            "last_error": listener.last_error,
+        },
+        "nodes": nodes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

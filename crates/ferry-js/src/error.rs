@@ -57,3 +57,10 @@ pub enum EngineError {
     #[error("the JavaScript workers have stopped")]
     Stopped,
 }
+
+impl EngineError {
+    /// Whether the database could not be reached (worth trying again later).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, EngineError::Store(error) if error.is_unavailable())
+    }
+}

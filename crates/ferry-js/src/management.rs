@@ -34,6 +34,8 @@ pub const READ_PATH: &str = "/engine/read_script";
 pub const OWNERS_PATH: &str = "/engine/script_owners";
 /// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, and `user_id` or `group`).
 pub const GRANTS_PATH: &str = "/engine/script_grants";
+/// Administrators: this node, its database, and the other nodes on it.
+pub const CLUSTER_HEALTH_PATH: &str = "/engine/health/cluster";
 
 /// The management API of one engine.
 #[derive(Clone)]
@@ -102,6 +104,7 @@ impl Management {
                 GRANTS_PATH,
                 route(&self, Operation::Hand(AccessLevel::Grant, false)),
             )
+            .get(CLUSTER_HEALTH_PATH, route(&self, Operation::Cluster))
     }
 
     /// Finds who is calling, reads the request, then runs `operation`.
@@ -125,6 +128,27 @@ impl Management {
             Operation::Read => api.read(actor, request).await,
             Operation::Access(level) => api.access(actor, request, level).await,
             Operation::Hand(level, hand) => api.hand(actor, request, level, hand).await,
+            Operation::Cluster => api.cluster(&actor).await,
+        }
+    }
+
+    /// This node, its database (reached, and how fast), its pool and listener, and the
+    /// nodes seen in the last minute: for administrators.
+    async fn cluster(&self, actor: &Actor) -> Response {
+        if !actor.is_admin() {
+            return Refused::Forbidden("only administrators see the cluster's health")
+                .into_response();
+        }
+        let Some(store) = self.engine.store().cloned() else {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                &json!({ "error": "this engine keeps no data" }),
+            );
+        };
+        let report = tokio::task::spawn_blocking(move || crate::cluster::health(&store)).await;
+        match report {
+            Ok(report) => json_response(StatusCode::OK, &report),
+            Err(_) => server_error(&EngineError::Stopped),
         }
     }
 
@@ -141,7 +165,13 @@ impl Management {
         let access = self
             .with_store(move |store| store.script_access(&key))
             .await
-            .map_err(|error| Refused::Failed(error.to_string()))?;
+            .map_err(|error| {
+                if error.is_unavailable() {
+                    Refused::Unavailable(error.to_string())
+                } else {
+                    Refused::Failed(error.to_string())
+                }
+            })?;
         let exists = self.engine.script(uri).is_some();
         let decision = may_manage(actor, &access, exists, need);
         audit(actor, action, Some(uri), decision);
@@ -439,6 +469,8 @@ enum Operation {
     Access(AccessLevel),
     /// Hands the script at a level (`true`) or takes it back.
     Hand(AccessLevel, bool),
+    /// The cluster's health.
+    Cluster,
 }
 
 /// The scripts uploaded earlier, to load at start-up.
@@ -476,6 +508,9 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
 }
 
 fn server_error(error: &EngineError) -> Response {
+    if error.is_unavailable() {
+        return Refused::Unavailable(error.to_string()).into_response();
+    }
     tracing::error!(%error, "management API");
     json_response(
         StatusCode::INTERNAL_SERVER_ERROR,

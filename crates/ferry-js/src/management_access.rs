@@ -11,7 +11,7 @@ use ferry_core::bearer::{self, BearerToken};
 use ferry_core::{IntoResponse, Json, Request, Response};
 use ferry_store::{Member, ScriptAccessRecord};
 use http::StatusCode;
-use http::header::WWW_AUTHENTICATE;
+use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::json;
 
 use ferry_auth::AUDIT_TARGET;
@@ -47,6 +47,8 @@ pub(crate) enum Refused {
     Forbidden(&'static str),
     /// The decision could not be made (the store failed): 500.
     Failed(String),
+    /// The database cannot be reached now: 503, try again shortly.
+    Unavailable(String),
 }
 
 impl IntoResponse for Refused {
@@ -66,6 +68,14 @@ impl IntoResponse for Refused {
             Refused::Failed(error) => {
                 tracing::error!(%error, "management API");
                 refusal(StatusCode::INTERNAL_SERVER_ERROR, &error)
+            }
+            Refused::Unavailable(error) => {
+                tracing::warn!(%error, "management API");
+                let mut response = refusal(StatusCode::SERVICE_UNAVAILABLE, &error);
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, crate::response::RETRY_LATER);
+                response
             }
         }
     }

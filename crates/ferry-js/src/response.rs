@@ -298,6 +298,9 @@ pub(crate) fn describe_type(kind: Type) -> &'static str {
     }
 }
 
+/// `Retry-After` for answers that depend on a database that cannot be reached now.
+pub(crate) const RETRY_LATER: HeaderValue = HeaderValue::from_static("5");
+
 /// 503 with `Retry-After`: the request could not be run now, but may be retried at once.
 pub(crate) fn unavailable(reason: &str) -> Response {
     let mut response = (

@@ -124,6 +124,13 @@ pub struct SqliteConnection {
 }
 
 impl SqliteConnection {
+    /// Reads from the database once.
+    pub fn ping(&mut self) -> Result<(), StoreError> {
+        self.connection
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(|source| self.error(source))
+    }
+
     pub(crate) fn error(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Database {
             path: self.path.clone(),

@@ -75,6 +75,17 @@ impl Store {
         }
     }
 
+    /// Asks the database a trivial question; how long the answer took, or why none came.
+    /// Blocks: call it off the async threads.
+    pub fn ping(&self) -> Result<std::time::Duration, StoreError> {
+        let started = std::time::Instant::now();
+        match self {
+            Store::Sqlite(store) => store.connect()?.ping()?,
+            Store::Postgres(store) => store.connect().ping()?,
+        }
+        Ok(started.elapsed())
+    }
+
     /// What the other nodes sharing this store say, from now on (the first call only; none
     /// on the embedded database).
     pub fn follow(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::NodeEvent>> {

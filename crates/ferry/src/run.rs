@@ -124,7 +124,11 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     let after_scripts = if args.no_health {
         static_files
     } else {
-        let health = HealthChecks::new(env!("CARGO_PKG_VERSION")).into_router();
+        let mut health = HealthChecks::new(env!("CARGO_PKG_VERSION"));
+        if let Some(store) = app_engine.store().cloned() {
+            health = health.with_check("database", database_check(store));
+        }
+        let health = health.into_router();
         Some(BoxService::new(RouterService::new(
             Routes::new(health),
             static_files,
@@ -212,6 +216,28 @@ pub(crate) async fn load_scripts(
     engine.follow_other_nodes(uploaded.iter().map(|script| script.name.clone()));
     loaded.extend(uploaded);
     Ok(loaded)
+}
+
+/// `/health`'s report on the database: `up` (and how fast it answered) or `unreachable`.
+fn database_check(store: ferry_store::Store) -> ferry_core::health::HealthCheck {
+    std::sync::Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            let described = store.describe();
+            let answer = tokio::task::spawn_blocking(move || store.ping()).await;
+            match answer {
+                Ok(Ok(took)) => serde_json::json!({
+                    "status": "up",
+                    "answered_ms": took.as_secs_f64() * 1000.0,
+                }),
+                Ok(Err(error)) => serde_json::json!({
+                    "status": "unreachable",
+                    "error": error.to_string(),
+                }),
+                Err(_) => serde_json::json!({ "status": "unknown", "database": described }),
+            }
+        })
+    })
 }
 
 pub(crate) fn engine_options(args: &RunArgs) -> EngineOptions {

@@ -157,6 +157,19 @@ impl Host {
     }
 }
 
+/// Throws a JavaScript `Error` with `message` that, uncaught, answers `status` (the
+/// prelude's `ferryStatus`).
+fn throw_with_status(ctx: &Ctx<'_>, message: &str, status: u16) -> rquickjs::Error {
+    let made = rquickjs::Exception::from_message(ctx.clone(), message).and_then(|exception| {
+        exception.set("ferryStatus", status)?;
+        Ok(exception)
+    });
+    match made {
+        Ok(exception) => ctx.throw(exception.into_value()),
+        Err(error) => error,
+    }
+}
+
 /// Throws a JavaScript `Error` with `message`.
 fn throw(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     rquickjs::Exception::throw_message(ctx, message)

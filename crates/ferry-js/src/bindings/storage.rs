@@ -173,5 +173,13 @@ pub(super) fn with_store<T>(
     let Some(store) = connection.as_mut() else {
         return Err(throw(ctx, &format!("{api} is not available")));
     };
-    operation(store, &script.name).map_err(|error| throw(ctx, &format!("{api}: {error}")))
+    operation(store, &script.name).map_err(|error| {
+        let message = format!("{api}: {error}");
+        if error.is_unavailable() {
+            // Uncaught, it answers 503 with Retry-After: the request may work shortly.
+            super::throw_with_status(ctx, &message, 503)
+        } else {
+            throw(ctx, &message)
+        }
+    })
 }

@@ -229,7 +229,15 @@ impl Failure {
                 }
             }
         }
-        (status, text).into_response()
+        let mut response = (status, text).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A script that does not catch "the database cannot be reached" (or asks for
+            // 503 itself): the client may try again shortly.
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, crate::response::RETRY_LATER);
+        }
+        response
     }
 }
 

@@ -212,6 +212,11 @@ pub struct PostgresConnection {
 }
 
 impl PostgresConnection {
+    /// Asks the database a trivial question.
+    pub fn ping(&mut self) -> Result<(), StoreError> {
+        self.with(async |client| client.simple_query("SELECT 1").await.map(|_| ()))
+    }
+
     /// Runs `work` with a pooled connection, on this thread.
     fn with<T>(
         &mut self,
