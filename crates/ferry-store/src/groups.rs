@@ -96,8 +96,7 @@ pub struct ScriptAccessRecord {
     pub grants: Vec<Member>,
 }
 
-/// Groups and their members. The embedded SQLite store implements it; the PostgreSQL store
-/// will too.
+/// Groups and their members, on either back end.
 pub trait Groups {
     /// Makes the group `name`; says whether it is new.
     fn create_group(&mut self, name: &str, now: i64) -> Result<bool, StoreError>;

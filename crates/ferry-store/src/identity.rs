@@ -88,8 +88,7 @@ pub struct TokenRecord {
     pub expires: Option<i64>,
 }
 
-/// Users, sessions, pending sign-ins and API tokens. The embedded SQLite store implements it; the
-/// PostgreSQL store will too.
+/// Users, sessions, pending sign-ins and API tokens, on either back end.
 pub trait IdentityStore {
     /// Records a sign-in: creates the user (with `new_id` and `role`) when the account is new,
     /// otherwise updates its e-mail, name and sign-in time. Returns the user as stored.

@@ -95,8 +95,7 @@ pub enum Refresh {
     Unknown,
 }
 
-/// Clients, codes and tokens of the authorization server. The embedded SQLite store
-/// implements it; the PostgreSQL store will too.
+/// Clients, codes and tokens of the authorization server, on either back end.
 pub trait OAuthStore {
     /// Stores a newly registered client.
     fn register_client(&mut self, client: &OAuthClient) -> Result<(), StoreError>;
