@@ -158,10 +158,9 @@ async fn with_store<T: Send + 'static>(
     engine: &Engine,
     operation: impl FnOnce(&mut ferry_store::StoreConnection) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, String> {
-    let store = engine.store().cloned().ok_or("the engine has no store")?;
-    tokio::task::spawn_blocking(move || operation(&mut store.connect()?))
+    engine
+        .with_store(operation)
         .await
-        .map_err(|_| "the store's task stopped".to_owned())?
         .map_err(|error| error.to_string())
 }
 
@@ -251,18 +250,10 @@ async fn catch_up(
 /// fast), and on PostgreSQL this node's id, pool and listener, and the nodes seen in the
 /// last minute. Blocks.
 pub(crate) fn health(store: &ferry_store::Store) -> serde_json::Value {
-    let database = match store.ping() {
-        Ok(took) => serde_json::json!({
-            "status": "up",
-            "url": store.describe(),
-            "answered_ms": took.as_secs_f64() * 1000.0,
-        }),
-        Err(error) => serde_json::json!({
-            "status": "unreachable",
-            "url": store.describe(),
-            "error": error.to_string(),
-        }),
-    };
+    let mut database = database_health(store);
+    if let Some(fields) = database.as_object_mut() {
+        fields.insert("url".into(), store.describe().into());
+    }
     let ferry_store::Store::Postgres(shared) = store else {
         return serde_json::json!({ "backend": "sqlite", "database": database, "nodes": [] });
     };
@@ -296,6 +287,21 @@ pub(crate) fn health(store: &ferry_store::Store) -> serde_json::Value {
         },
         "nodes": nodes,
     })
+}
+
+/// What `/health` says of `store`: `up` (and how fast it answered) or `unreachable` (and
+/// why, without the password). Blocks.
+pub fn database_health(store: &ferry_store::Store) -> serde_json::Value {
+    match store.ping() {
+        Ok(took) => serde_json::json!({
+            "status": "up",
+            "answered_ms": took.as_secs_f64() * 1000.0,
+        }),
+        Err(error) => serde_json::json!({
+            "status": "unreachable",
+            "error": error.to_string(),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@
 
 mod bindings;
 mod call_js;
-mod cluster;
+pub mod cluster;
 mod deadline;
 mod engine;
 mod error;

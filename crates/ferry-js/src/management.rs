@@ -163,6 +163,7 @@ impl Management {
     ) -> Result<ScriptAccessRecord, Refused> {
         let key = uri.to_owned();
         let access = self
+            .engine
             .with_store(move |store| store.script_access(&key))
             .await
             .map_err(|error| {
@@ -211,6 +212,7 @@ impl Management {
         let unclaimed = access.owners.is_empty() && access.grants.is_empty();
         let owner = actor.user_id().filter(|_| unclaimed).map(str::to_owned);
         let stored = self
+            .engine
             .with_store(move |store| {
                 store.upsert_script(&uri, &content)?;
                 if let Some(owner) = owner {
@@ -244,6 +246,7 @@ impl Management {
         };
         let key = uri.clone();
         let deleted = match self
+            .engine
             .with_store(move |store| {
                 store.forget_script_access(&key)?;
                 store.delete_script(&key)
@@ -269,6 +272,7 @@ impl Management {
         for script in self.engine.scripts() {
             let key = script.name.to_string();
             let access = match self
+                .engine
                 .with_store(move |store| store.script_access(&key))
                 .await
             {
@@ -332,6 +336,7 @@ impl Management {
         }
         let key = uri.clone();
         match self
+            .engine
             .with_store(move |store| store.script_access(&key))
             .await
         {
@@ -388,6 +393,7 @@ impl Management {
         }
         let (key, who) = (uri.clone(), member.clone());
         let changed = self
+            .engine
             .with_store(move |store| {
                 if !hand {
                     return store.take_script(&key, level, &who).map(Some);
@@ -417,14 +423,17 @@ impl Management {
             Err(error) => server_error(&error),
         }
     }
+}
 
-    async fn with_store<T: Send + 'static>(
+impl Engine {
+    /// Runs `operation` on a connection to the engine's store, off the async threads.
+    pub(crate) async fn with_store<T: Send + 'static>(
         &self,
         operation: impl FnOnce(&mut ferry_store::StoreConnection) -> Result<T, ferry_store::StoreError>
         + Send
         + 'static,
     ) -> Result<T, EngineError> {
-        let Some(store) = self.engine.store().cloned() else {
+        let Some(store) = self.store().cloned() else {
             return Err(EngineError::Runtime(
                 "the engine has no data directory".into(),
             ));
@@ -434,9 +443,7 @@ impl Management {
             .map_err(|_| EngineError::Stopped)?
             .map_err(EngineError::from)
     }
-}
 
-impl Engine {
     /// Loads the scripts uploaded through the management API, kept in the data store, as
     /// after a restart. A script that fails to load is logged and skipped (the others still
     /// load); returns those that loaded. Without a data store there are none.

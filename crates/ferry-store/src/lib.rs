@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+mod clock;
 mod groups;
 mod identity;
 mod oauth;

@@ -55,7 +55,20 @@ impl OAuthTokenKind {
             OAuthTokenKind::Refresh => "refresh",
         }
     }
+
+    /// The kind stored as `text` (the schema admits only the two).
+    pub(crate) fn from_stored(text: &str) -> OAuthTokenKind {
+        if text == OAuthTokenKind::Access.as_str() {
+            OAuthTokenKind::Access
+        } else {
+            OAuthTokenKind::Refresh
+        }
+    }
 }
+
+/// Redirect URIs are kept one per line (they never hold whitespace: registration checks),
+/// the same on both back ends.
+pub(crate) const URI_SEPARATOR: char = '\n';
 
 /// An issued token, known by the digest of its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

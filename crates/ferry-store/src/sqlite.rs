@@ -1,7 +1,7 @@
 //! The embedded SQLite back end.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -232,14 +232,6 @@ impl PersonalKeyValue for SqliteConnection {
     }
 }
 
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
-}
-
 impl ScriptRepository for SqliteConnection {
     fn upsert_script(&mut self, uri: &str, content: &str) -> Result<(), StoreError> {
         self.connection
@@ -247,7 +239,7 @@ impl ScriptRepository for SqliteConnection {
                 "INSERT INTO scripts (uri, content, updated) VALUES (?1, ?2, ?3)
                  ON CONFLICT (uri) DO UPDATE SET content = excluded.content, updated = excluded.updated",
             )
-            .and_then(|mut statement| statement.execute(params![uri, content, unix_now()]))
+            .and_then(|mut statement| statement.execute(params![uri, content, crate::clock::unix_now()]))
             .map(|_| ())
             .map_err(|source| self.error(source))
     }

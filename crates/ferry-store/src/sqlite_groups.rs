@@ -30,14 +30,6 @@ CREATE TABLE IF NOT EXISTS script_access (
 ) WITHOUT ROWID;
 ";
 
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX)
-        })
-}
-
 /// Whether the group `name` exists, read through `connection` (or a transaction on it).
 fn group_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
     connection
@@ -232,7 +224,7 @@ impl ScriptAccess for SqliteConnection {
                     level.as_str(),
                     member.kind(),
                     member.name(),
-                    now_nanos()
+                    crate::clock::now_nanos()
                 ])
             })
             .map(|added| added > 0)

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::oauth::{
-    AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh,
+    AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh, URI_SEPARATOR,
 };
 use crate::sqlite_identity::user_at;
 use crate::{SqliteConnection, StoreError, UserRecord};
@@ -48,9 +48,6 @@ ALTER TABLE oauth_tokens ADD COLUMN used INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS oauth_tokens_by_family ON oauth_tokens (family);
 ";
 
-/// Redirect URIs are kept one per line (they never hold whitespace: registration checks).
-const URI_SEPARATOR: char = '\n';
-
 /// The columns of a token, in the order [`token_at`] reads them.
 macro_rules! token_columns {
     ($prefix:literal) => {
@@ -78,11 +75,7 @@ macro_rules! token_columns {
 fn token_at(row: &Row<'_>) -> rusqlite::Result<OAuthToken> {
     let kind: String = row.get(0)?;
     Ok(OAuthToken {
-        kind: if kind == OAuthTokenKind::Access.as_str() {
-            OAuthTokenKind::Access
-        } else {
-            OAuthTokenKind::Refresh
-        },
+        kind: OAuthTokenKind::from_stored(&kind),
         client_id: row.get(1)?,
         user_id: row.get(2)?,
         resource: row.get(3)?,

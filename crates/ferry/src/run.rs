@@ -218,24 +218,14 @@ pub(crate) async fn load_scripts(
     Ok(loaded)
 }
 
-/// `/health`'s report on the database: `up` (and how fast it answered) or `unreachable`.
+/// `/health`'s report on the database (the engine's, off the async threads).
 fn database_check(store: ferry_store::Store) -> ferry_core::health::HealthCheck {
     std::sync::Arc::new(move || {
         let store = store.clone();
         Box::pin(async move {
-            let described = store.describe();
-            let answer = tokio::task::spawn_blocking(move || store.ping()).await;
-            match answer {
-                Ok(Ok(took)) => serde_json::json!({
-                    "status": "up",
-                    "answered_ms": took.as_secs_f64() * 1000.0,
-                }),
-                Ok(Err(error)) => serde_json::json!({
-                    "status": "unreachable",
-                    "error": error.to_string(),
-                }),
-                Err(_) => serde_json::json!({ "status": "unknown", "database": described }),
-            }
+            tokio::task::spawn_blocking(move || ferry_js::cluster::database_health(&store))
+                .await
+                .unwrap_or_else(|_| serde_json::json!({ "status": "unknown" }))
         })
     })
 }

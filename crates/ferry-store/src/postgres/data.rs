@@ -117,7 +117,7 @@ impl PersonalKeyValue for PostgresConnection {
 
 impl ScriptRepository for PostgresConnection {
     fn upsert_script(&mut self, uri: &str, content: &str) -> Result<(), StoreError> {
-        let now = crate::sqlite::unix_now();
+        let now = crate::clock::unix_now();
         let announcement = self.store.shared.nodes.script_changed(uri);
         self.with(async |client| {
             // The other nodes hear of it when it is committed, not before.

@@ -17,14 +17,6 @@ fn member_at(row: &Row, first: usize) -> Result<Option<Member>, tokio_postgres::
     Ok(Member::from_parts(&kind, row.try_get(first + 1)?))
 }
 
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX)
-        })
-}
-
 impl Groups for PostgresConnection {
     fn create_group(&mut self, name: &str, now: i64) -> Result<bool, StoreError> {
         self.with(async |client| {
@@ -226,7 +218,7 @@ impl ScriptAccess for PostgresConnection {
         level: AccessLevel,
         member: &Member,
     ) -> Result<bool, StoreError> {
-        let added = now_nanos();
+        let added = crate::clock::now_nanos();
         self.with(async |client| {
             let statement = client
                 .prepare_cached(

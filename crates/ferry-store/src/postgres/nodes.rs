@@ -200,7 +200,7 @@ impl PostgresStore {
     /// The nodes that noted themselves within `within`, most recent first.
     pub fn nodes(&self, within: Duration) -> Result<Vec<NodeRecord>, crate::StoreError> {
         let since =
-            crate::sqlite::unix_now() - i64::try_from(within.as_secs()).unwrap_or(i64::MAX / 2);
+            crate::clock::unix_now() - i64::try_from(within.as_secs()).unwrap_or(i64::MAX / 2);
         self.connect().with(async |client| {
             client
                 .query(
@@ -278,7 +278,7 @@ async fn send_batch(store: &PostgresStore, batch: Vec<String>) -> Result<(), cra
                 notifications.push(text);
                 continue;
             }
-            let now = crate::sqlite::unix_now();
+            let now = crate::clock::unix_now();
             let row = transaction
                 .query_one(
                     "INSERT INTO node_messages (body, sent) VALUES ($1, $2) RETURNING id",
@@ -291,7 +291,7 @@ async fn send_batch(store: &PostgresStore, batch: Vec<String>) -> Result<(), cra
             spilled = true;
         }
         if spilled {
-            let expired = crate::sqlite::unix_now() - SPILL_LIFETIME_SECONDS;
+            let expired = crate::clock::unix_now() - SPILL_LIFETIME_SECONDS;
             transaction
                 .execute("DELETE FROM node_messages WHERE sent < $1", &[&expired])
                 .await?;
@@ -470,7 +470,7 @@ async fn read_spilled(store: &PostgresStore, id: i64) -> Result<Option<String>, 
 
 /// Notes this node in `nodes` (a failure only costs the health page a line).
 async fn note_node(store: &PostgresStore) {
-    let now = crate::sqlite::unix_now();
+    let now = crate::clock::unix_now();
     let host = hostname();
     let noted: Result<(), crate::StoreError> = async {
         let client = store.client().await?;

@@ -5,21 +5,14 @@ use tokio_postgres::Row;
 use super::PostgresConnection;
 use super::identity::user_at;
 use crate::oauth::{
-    AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh,
+    AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh, URI_SEPARATOR,
 };
 use crate::{StoreError, UserRecord};
-
-/// Redirect URIs are kept one per line, as in the embedded database.
-const URI_SEPARATOR: char = '\n';
 
 fn token_at(row: &Row) -> Result<OAuthToken, tokio_postgres::Error> {
     let kind: String = row.try_get(0)?;
     Ok(OAuthToken {
-        kind: if kind == OAuthTokenKind::Access.as_str() {
-            OAuthTokenKind::Access
-        } else {
-            OAuthTokenKind::Refresh
-        },
+        kind: OAuthTokenKind::from_stored(&kind),
         client_id: row.try_get(1)?,
         user_id: row.try_get(2)?,
         resource: row.try_get(3)?,
