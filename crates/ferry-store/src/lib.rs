@@ -37,6 +37,7 @@ mod sqlite_migrations;
 #[macro_use]
 mod sqlite_oauth;
 mod postgres;
+mod sql;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -52,6 +53,11 @@ pub use postgres::{
     ListenerStatus, NodeEvent, NodeRecord, PostgresConnection, PostgresOptions, PostgresStore,
 };
 pub use sqlite::{SqliteConnection, SqliteStore};
+pub use sql::guard;
+pub use sql::{
+    Savepoint, ScriptDatabase, SqlDialect, SqlError, SqlLimits, SqlOutcome, SqlStatement,
+    SqlTransaction, SqlValue,
+};
 pub use store::{Store, StoreConnection};
 
 /// Why a store operation failed.

@@ -96,6 +96,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The database of `script`'s own tables (`db` and `database` in scripts), for this
+    /// thread: a file in the data directory's `scripts/` on SQLite, a schema on PostgreSQL.
+    pub fn script_database(
+        &self,
+        script: &str,
+        limits: crate::SqlLimits,
+    ) -> Result<crate::ScriptDatabase, StoreError> {
+        Ok(match self {
+            Store::Sqlite(store) => {
+                let dir = store.path().parent().unwrap_or(Path::new("."));
+                crate::ScriptDatabase::Sqlite(crate::sql::sqlite_file(dir, script, limits)?)
+            }
+            Store::Postgres(store) => {
+                crate::ScriptDatabase::Postgres(crate::sql::postgres_schema(store, script, limits))
+            }
+        })
+    }
+}
+
 impl From<SqliteStore> for Store {
     fn from(store: SqliteStore) -> Store {
         Store::Sqlite(store)

@@ -153,7 +153,7 @@ impl PostgresStore {
 
     /// Runs `work` to completion on this thread, with the store's runtime at hand for the
     /// connections' I/O and timers.
-    fn block<T>(&self, work: impl Future<Output = T>) -> T {
+    pub(crate) fn block<T>(&self, work: impl Future<Output = T>) -> T {
         let runtime = self
             .shared
             .runtime
@@ -165,7 +165,7 @@ impl PostgresStore {
     }
 
     /// A pooled connection, or why there is none.
-    async fn client(&self) -> Result<Object, StoreError> {
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
         self.shared
             .pool
             .get()
@@ -190,7 +190,7 @@ impl PostgresStore {
 
     /// `error` as a store error: unreachable when the connection failed or broke, refused
     /// otherwise.
-    fn error(&self, error: tokio_postgres::Error) -> StoreError {
+    pub(crate) fn error(&self, error: tokio_postgres::Error) -> StoreError {
         if settings::is_connectivity(&error) {
             return StoreError::Unavailable {
                 database: self.shared.described.clone(),
