@@ -77,6 +77,13 @@ impl Deadline {
         self.at.get().is_none_or(|at| Instant::now() < at)
     }
 
+    /// How long until the armed deadline, if one is armed.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        self.at
+            .get()
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
     /// Whether the watchdog gave up on this worker while it was stuck (it must stop).
     pub(crate) fn abandoned(&self) -> bool {
         self.abandoned.get()

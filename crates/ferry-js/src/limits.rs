@@ -25,6 +25,9 @@ pub struct Limits {
     /// cannot interrupt (a blocking call in a binding) before a fresh worker replaces it
     /// and its waiting clients get 503/504. Default 1 s.
     pub stuck_grace: Duration,
+    /// What scripts' SQL may return and store (`db`, `database`); statements run for at
+    /// most what is left of their call's time.
+    pub sql: ferry_store::SqlLimits,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             queue_per_worker: 256,
             pending_per_worker: 1024,
             stuck_grace: Duration::from_secs(1),
+            sql: ferry_store::SqlLimits::default(),
         }
     }
 }

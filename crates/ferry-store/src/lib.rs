@@ -52,12 +52,12 @@ pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTok
 pub use postgres::{
     ListenerStatus, NodeEvent, NodeRecord, PostgresConnection, PostgresOptions, PostgresStore,
 };
-pub use sqlite::{SqliteConnection, SqliteStore};
 pub use sql::guard;
 pub use sql::{
     Savepoint, ScriptDatabase, SqlDialect, SqlError, SqlLimits, SqlOutcome, SqlStatement,
     SqlTransaction, SqlValue,
 };
+pub use sqlite::{SqliteConnection, SqliteStore};
 pub use store::{Store, StoreConnection};
 
 /// Why a store operation failed.

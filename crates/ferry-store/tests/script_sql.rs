@@ -99,7 +99,11 @@ fn text(value: &str) -> SqlValue {
 }
 
 fn count(database: &mut ScriptDatabase, table: &str) -> i64 {
-    let outcome = one(database, &format!("SELECT count(*) AS n FROM {table}"), vec![]);
+    let outcome = one(
+        database,
+        &format!("SELECT count(*) AS n FROM {table}"),
+        vec![],
+    );
     match outcome.rows[0][0] {
         SqlValue::Integer(n) => n,
         ref other => panic!("count: {other:?}"),
@@ -138,9 +142,19 @@ fn values_round_trip(backend: Backend) {
     one(
         &mut db,
         "INSERT INTO notes (id, title, score, done, data) VALUES (?, ?, ?, ?, ?)",
-        vec![SqlValue::Integer(8), text("empty"), SqlValue::Null, SqlValue::Boolean(false), SqlValue::Null],
+        vec![
+            SqlValue::Integer(8),
+            text("empty"),
+            SqlValue::Null,
+            SqlValue::Boolean(false),
+            SqlValue::Null,
+        ],
     );
-    let read = one(&mut db, "SELECT id, title, score, done, data FROM notes ORDER BY id", vec![]);
+    let read = one(
+        &mut db,
+        "SELECT id, title, score, done, data FROM notes ORDER BY id",
+        vec![],
+    );
     assert_eq!(read.columns, ["id", "title", "score", "done", "data"]);
     assert_eq!(
         read.rows,
@@ -152,10 +166,20 @@ fn values_round_trip(backend: Backend) {
                 SqlValue::Boolean(true),
                 SqlValue::Blob(vec![0, 1, 255]),
             ],
-            vec![SqlValue::Integer(8), text("empty"), SqlValue::Null, SqlValue::Boolean(false), SqlValue::Null],
+            vec![
+                SqlValue::Integer(8),
+                text("empty"),
+                SqlValue::Null,
+                SqlValue::Boolean(false),
+                SqlValue::Null
+            ],
         ]
     );
-    let updated = one(&mut db, "UPDATE notes SET score = score * 2 WHERE score IS NOT NULL", vec![]);
+    let updated = one(
+        &mut db,
+        "UPDATE notes SET score = score * 2 WHERE score IS NOT NULL",
+        vec![],
+    );
     assert_eq!(updated.changes, 1);
     let json: serde_json::Value = serde_json::from_str(&read.to_json()).unwrap();
     assert_eq!(json["rows"][0][4], serde_json::json!([0, 1, 255]));
@@ -163,17 +187,41 @@ fn values_round_trip(backend: Backend) {
 
 fn placeholders_are_portable(backend: Backend) {
     let mut db = backend.script("p.js");
-    one(&mut db, "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER)", vec![]);
-    one(&mut db, "INSERT INTO kv VALUES (?, ?)", vec![text("a"), SqlValue::Integer(1)]);
-    one(&mut db, "INSERT INTO kv VALUES ($1, $2)", vec![text("b"), SqlValue::Integer(2)]);
-    one(&mut db, "INSERT INTO kv (v, k) VALUES (?2, ?1)", vec![text("c"), SqlValue::Integer(3)]);
-    let read = one(&mut db, "SELECT k FROM kv WHERE v >= ?1 AND k <> ?2 ORDER BY k", vec![SqlValue::Integer(2), text("x")]);
+    one(
+        &mut db,
+        "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER)",
+        vec![],
+    );
+    one(
+        &mut db,
+        "INSERT INTO kv VALUES (?, ?)",
+        vec![text("a"), SqlValue::Integer(1)],
+    );
+    one(
+        &mut db,
+        "INSERT INTO kv VALUES ($1, $2)",
+        vec![text("b"), SqlValue::Integer(2)],
+    );
+    one(
+        &mut db,
+        "INSERT INTO kv (v, k) VALUES (?2, ?1)",
+        vec![text("c"), SqlValue::Integer(3)],
+    );
+    let read = one(
+        &mut db,
+        "SELECT k FROM kv WHERE v >= ?1 AND k <> ?2 ORDER BY k",
+        vec![SqlValue::Integer(2), text("x")],
+    );
     assert_eq!(read.rows, vec![vec![text("b")], vec![text("c")]]);
 }
 
 fn batches_are_all_or_nothing(backend: Backend) {
     let mut db = backend.script("batch.js");
-    one(&mut db, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)", vec![]);
+    one(
+        &mut db,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)",
+        vec![],
+    );
     let batch = [
         SqlStatement::new("INSERT INTO t (id, name) VALUES (1, 'a')", vec![]),
         SqlStatement::new("INSERT INTO t (id, name) VALUES (2, 'a')", vec![]),
@@ -192,7 +240,12 @@ fn batches_are_all_or_nothing(backend: Backend) {
 fn transactions_commit_roll_back_and_nest(backend: Backend) {
     let mut db = backend.script("tx.js");
     one(&mut db, "CREATE TABLE t (n INTEGER)", vec![]);
-    let statement = |n: i64| [SqlStatement::new("INSERT INTO t VALUES (?)", vec![SqlValue::Integer(n)])];
+    let statement = |n: i64| {
+        [SqlStatement::new(
+            "INSERT INTO t VALUES (?)",
+            vec![SqlValue::Integer(n)],
+        )]
+    };
 
     let mut tx = db.begin(TIME).unwrap();
     tx.run(&statement(1), TIME).unwrap();
@@ -209,7 +262,10 @@ fn transactions_commit_roll_back_and_nest(backend: Backend) {
     assert!(tx.run(&failing, TIME).is_err());
     tx.commit().unwrap();
     let read = one(&mut db, "SELECT n FROM t ORDER BY n", vec![]);
-    assert_eq!(read.rows, vec![vec![SqlValue::Integer(1)], vec![SqlValue::Integer(3)]]);
+    assert_eq!(
+        read.rows,
+        vec![vec![SqlValue::Integer(1)], vec![SqlValue::Integer(3)]]
+    );
 
     let mut tx = db.begin(TIME).unwrap();
     tx.run(&statement(9), TIME).unwrap();
@@ -217,7 +273,9 @@ fn transactions_commit_roll_back_and_nest(backend: Backend) {
     assert_eq!(count(&mut db, "t"), 2);
 
     let mut tx = db.begin(TIME).unwrap();
-    let error = tx.savepoint(Savepoint::Create, "x; DROP TABLE t").unwrap_err();
+    let error = tx
+        .savepoint(Savepoint::Create, "x; DROP TABLE t")
+        .unwrap_err();
     assert!(error.to_string().contains("savepoint name"), "{error}");
     tx.rollback().unwrap();
 }
@@ -227,7 +285,11 @@ fn a_dropped_transaction_rolls_back(backend: Backend) {
     one(&mut db, "CREATE TABLE t (n INTEGER)", vec![]);
     {
         let mut tx = db.begin(TIME).unwrap();
-        tx.run(&[SqlStatement::new("INSERT INTO t VALUES (1)", vec![])], TIME).unwrap();
+        tx.run(
+            &[SqlStatement::new("INSERT INTO t VALUES (1)", vec![])],
+            TIME,
+        )
+        .unwrap();
     }
     assert_eq!(count(&mut db, "t"), 0);
     // And the database is free for the next writer at once.
@@ -238,7 +300,11 @@ fn a_dropped_transaction_rolls_back(backend: Backend) {
 fn scripts_cannot_reach_each_other_or_ferry(backend: Backend) {
     let mut owner = backend.script("owner.js");
     one(&mut owner, "CREATE TABLE secrets (value TEXT)", vec![]);
-    one(&mut owner, "INSERT INTO secrets VALUES ('the owner''s')", vec![]);
+    one(
+        &mut owner,
+        "INSERT INTO secrets VALUES ('the owner''s')",
+        vec![],
+    );
     let mut other = backend.script("other.js");
     let error = fails(&mut other, "SELECT * FROM secrets", vec![]);
     assert!(matches!(error, SqlError::Rejected(_)), "{error:?}");
@@ -280,24 +346,39 @@ fn values_never_become_sql(backend: Backend) {
     for value in hostile {
         one(&mut db, "INSERT INTO notes VALUES (?)", vec![text(value)]);
     }
-    let read = one(&mut db, "SELECT title FROM notes WHERE title = ?", vec![text("' OR '1'='1")]);
+    let read = one(
+        &mut db,
+        "SELECT title FROM notes WHERE title = ?",
+        vec![text("' OR '1'='1")],
+    );
     assert_eq!(read.rows, vec![vec![text("' OR '1'='1")]]);
     assert_eq!(count(&mut db, "notes"), hostile.len() as i64);
     // Splicing into the SQL itself is caught by the guard: the second statement.
     let spliced = format!("SELECT * FROM notes WHERE title = '{}'", hostile[0]);
-    assert!(matches!(fails(&mut db, &spliced, vec![]), SqlError::Refused(_)));
+    assert!(matches!(
+        fails(&mut db, &spliced, vec![]),
+        SqlError::Refused(_)
+    ));
 }
 
 fn slow_statements_stop_at_their_deadline(backend: Backend) {
     let mut db = backend.script("slow.js");
-    let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+    let endless =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
     let started = Instant::now();
     let error = db
-        .run(&[SqlStatement::new(endless, vec![])], Duration::from_millis(300))
+        .run(
+            &[SqlStatement::new(endless, vec![])],
+            Duration::from_millis(300),
+        )
         .unwrap_err();
     assert!(matches!(error, SqlError::Timeout(_)), "{error:?}");
     assert!(error.to_string().contains("300 ms"), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     // The connection is fine afterwards.
     let read = one(&mut db, "SELECT 1 AS one", vec![]);
     assert_eq!(read.rows, vec![vec![SqlValue::Integer(1)]]);
@@ -312,14 +393,21 @@ fn results_are_capped(backend: Backend) {
     let mut db = backend.limited("caps.js", limits);
     one(&mut db, "CREATE TABLE t (n INTEGER, padding TEXT)", vec![]);
     for n in 0..11 {
-        one(&mut db, "INSERT INTO t VALUES (?, ?)", vec![SqlValue::Integer(n), text(&"x".repeat(150))]);
+        one(
+            &mut db,
+            "INSERT INTO t VALUES (?, ?)",
+            vec![SqlValue::Integer(n), text(&"x".repeat(150))],
+        );
     }
     let error = fails(&mut db, "SELECT n FROM t", vec![]);
     assert!(matches!(error, SqlError::TooManyRows(10)), "{error:?}");
     assert!(error.to_string().contains("LIMIT"), "{error}");
     let error = fails(&mut db, "SELECT * FROM t LIMIT 10", vec![]);
     assert!(matches!(error, SqlError::TooLarge(1_000)), "{error:?}");
-    assert_eq!(one(&mut db, "SELECT n FROM t LIMIT 10", vec![]).rows.len(), 10);
+    assert_eq!(
+        one(&mut db, "SELECT n FROM t LIMIT 10", vec![]).rows.len(),
+        10
+    );
 }
 
 fn the_quota_holds_and_deleting_still_works(backend: Backend) {
@@ -333,7 +421,13 @@ fn the_quota_holds_and_deleting_still_works(backend: Backend) {
     for n in 0..1_000 {
         // Text that does not compress (PostgreSQL would shrink a repeated letter).
         let padding = text(&noise(n as u64, 4_000));
-        match db.run(&[SqlStatement::new("INSERT INTO t VALUES (?, ?)", vec![SqlValue::Integer(n), padding])], TIME) {
+        match db.run(
+            &[SqlStatement::new(
+                "INSERT INTO t VALUES (?, ?)",
+                vec![SqlValue::Integer(n), padding],
+            )],
+            TIME,
+        ) {
             Ok(_) => {}
             Err(error) => {
                 refused = Some((n, error));
@@ -342,7 +436,11 @@ fn the_quota_holds_and_deleting_still_works(backend: Backend) {
         }
         if n % 20 == 0 {
             // PostgreSQL's size is measured at most once a second.
-            std::thread::sleep(Duration::from_millis(if backend.store.is_shared() { 60 } else { 0 }));
+            std::thread::sleep(Duration::from_millis(if backend.store.is_shared() {
+                60
+            } else {
+                0
+            }));
         }
     }
     let (inserted, error) = refused.expect("the quota never held");
@@ -369,9 +467,15 @@ fn noise(seed: u64, length: usize) -> String {
 fn wrong_argument_counts_are_clear(backend: Backend) {
     let mut db = backend.script("args.js");
     one(&mut db, "CREATE TABLE t (a TEXT, b TEXT)", vec![]);
-    let error = fails(&mut db, "INSERT INTO t VALUES (?, ?)", vec![text("only one")]);
+    let error = fails(
+        &mut db,
+        "INSERT INTO t VALUES (?, ?)",
+        vec![text("only one")],
+    );
     assert!(
-        error.to_string().contains("2 placeholders and 1 value was bound"),
+        error
+            .to_string()
+            .contains("2 placeholders and 1 value was bound"),
         "{error}"
     );
     let error = fails(&mut db, "SELECT * FROM t", vec![text("extra")]);
@@ -389,7 +493,13 @@ fn exec_runs_several_statements(backend: Backend) {
     assert_eq!(ran, 3);
     assert_eq!(count(&mut db, "a"), 1);
     // All or nothing.
-    assert!(db.exec("INSERT INTO a VALUES (2); INSERT INTO nowhere VALUES (3)", TIME).is_err());
+    assert!(
+        db.exec(
+            "INSERT INTO a VALUES (2); INSERT INTO nowhere VALUES (3)",
+            TIME
+        )
+        .is_err()
+    );
     assert_eq!(count(&mut db, "a"), 1);
     assert!(matches!(
         db.exec("INSERT INTO a VALUES (2); DROP SCHEMA ferry CASCADE", TIME),
@@ -405,7 +515,10 @@ fn same_text_in_two_scripts_means_their_own_tables(backend: Backend) {
     one(&mut first, "INSERT INTO t VALUES (1)", vec![]);
     one(&mut second, "INSERT INTO t VALUES ('x', 'y')", vec![]);
     for _ in 0..3 {
-        assert_eq!(one(&mut first, "SELECT * FROM t", vec![]).rows, vec![vec![SqlValue::Integer(1)]]);
+        assert_eq!(
+            one(&mut first, "SELECT * FROM t", vec![]).rows,
+            vec![vec![SqlValue::Integer(1)]]
+        );
         assert_eq!(
             one(&mut second, "SELECT * FROM t", vec![]).rows,
             vec![vec![text("x"), text("y")]]

@@ -5,6 +5,7 @@
 mod access;
 pub(crate) mod context;
 mod convert;
+mod database;
 mod encoding;
 mod graphql;
 mod log;
@@ -29,10 +30,12 @@ use crate::settings::WorkerSettings;
 use crate::socket_hub::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
+pub(crate) use database::SqlState;
 pub(crate) use sockets::message as socket_message;
 pub(crate) use timers::TimerQueue;
 
 const PRELUDE: &str = include_str!("prelude.js");
+const DATABASE: &str = include_str!("database.js");
 
 /// What one worker's bindings share: its timers, its store connection, the engine's event
 /// streams and the request it is serving.
@@ -56,6 +59,12 @@ pub(crate) struct Host {
     output_limit: usize,
     /// The scripts the engine runs (`auth.canManageScript` tells them from new names).
     scripts: crate::script_set::ScriptSet,
+    /// The scripts' SQL databases and the transactions they hold open.
+    pub sql: RefCell<SqlState>,
+    /// What scripts' SQL may do.
+    sql_limits: ferry_store::SqlLimits,
+    /// The call whose code runs now (transactions belong to it).
+    pub scope: std::cell::Cell<u64>,
 }
 
 impl Host {
@@ -76,7 +85,21 @@ impl Host {
             deadline,
             output_limit: settings.limits.memory_bytes,
             scripts: settings.scripts.clone(),
+            sql: RefCell::new(SqlState::default()),
+            sql_limits: settings.limits.sql,
+            scope: std::cell::Cell::new(0),
         }
+    }
+
+    /// Makes `scope` the call whose code runs now; returns the one before, to restore.
+    pub(crate) fn enter_scope(&self, scope: u64) -> u64 {
+        self.scope.replace(scope)
+    }
+
+    /// The call `scope` has ended: its database transactions end with it (aiwebengine's
+    /// implicit one commits when the call `succeeded`).
+    pub(crate) fn end_scope(&self, scope: u64, succeeded: bool) {
+        self.sql.borrow_mut().end_scope(scope, succeeded);
     }
 }
 
@@ -108,11 +131,14 @@ pub(crate) fn install<'js>(
     streams::install(ctx, &host, &script.host)?;
     sockets::install(ctx, &host, &script.host)?;
     graphql::install(ctx, &host, script)?;
+    database::install(ctx, &host, script)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
     let prelude: Function = ctx.eval(PRELUDE)?;
-    prelude.call::<_, ()>((host, internal.clone()))?;
+    prelude.call::<_, ()>((host.clone(), internal.clone()))?;
+    let database: Function = ctx.eval(DATABASE)?;
+    database.call::<_, ()>((host,))?;
     Ok(internal)
 }
 

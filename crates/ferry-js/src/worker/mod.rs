@@ -222,6 +222,7 @@ impl Worker {
     /// Fires due timers, settles finished promises, and rebuilds the runtime if a failure
     /// asked for it: what follows every event.
     pub(crate) fn tick(&mut self) {
+        self.host.sql.borrow_mut().expire(Instant::now());
         self.fire_due_timers();
         self.settle_pending();
         if self.rebuild {
@@ -235,6 +236,7 @@ impl Worker {
             .iter()
             .map(|call| call.deadline)
             .chain(self.host.timers.borrow().next_due())
+            .chain(self.host.sql.borrow().next_expiry())
             .min()
     }
 
@@ -336,6 +338,7 @@ impl Worker {
         };
         let request_id = input.log_id();
         *self.host.request_id.borrow_mut() = Some(request_id.clone());
+        let outer = self.host.enter_scope(call);
         let invocation = instance.context.with(|ctx| {
             let restored = instance
                 .internal
@@ -355,9 +358,11 @@ impl Worker {
             }
         });
         *self.host.request_id.borrow_mut() = None;
+        self.host.enter_scope(outer);
         let deadline = budget.deadline;
         match invocation {
             Invocation::Finished(outcome) => {
+                self.host.end_scope(call, outcome.is_ok());
                 Call::Done(self.finish(outcome, &route, &request_id, expect))
             }
             Invocation::Pending => Call::Pending(Waiting {
@@ -379,6 +384,7 @@ impl Worker {
         id: u32,
         result: Result<String, String>,
     ) {
+        let scope = self.next_call();
         let Some(instance) = self.find(script, version) else {
             return;
         };
@@ -389,6 +395,7 @@ impl Worker {
             limit,
         };
         let began = self.outbox.begin(Doing::Settling(script.clone()), None);
+        let outer = self.host.enter_scope(scope);
         let outcome = instance.context.with(|ctx| {
             let (internal, leave) = instance
                 .internal
@@ -398,6 +405,8 @@ impl Worker {
                 .map_err(|error| Failure::Missing(error.to_string()))?;
             call::settle_host_call(&ctx, (&internal, &leave), budget, id, result)
         });
+        self.host.enter_scope(outer);
+        self.host.end_scope(scope, outcome.is_ok());
         if began {
             self.outbox.end();
         }
@@ -469,6 +478,7 @@ impl Worker {
             }
             let Some(instance) = self.find(&call.route.script, call.route.version) else {
                 let response = unavailable("the script was unloaded while the request waited");
+                self.host.end_scope(call.call, false);
                 self.outbox.answer(call.call, response);
                 continue;
             };
@@ -483,6 +493,7 @@ impl Worker {
             match outcome {
                 None => waiting.push(call),
                 Some(outcome) => {
+                    self.host.end_scope(call.call, outcome.is_ok());
                     let response = self.finish(outcome, &call.route, &call.request_id, call.expect);
                     self.outbox.answer(call.call, response);
                 }
@@ -502,6 +513,7 @@ impl Worker {
             let Some(timer) = self.host.timers.borrow_mut().pop_due(now) else {
                 break;
             };
+            let scope = self.next_call();
             let Some(instance) = self.find(&timer.script, timer.version) else {
                 continue;
             };
@@ -511,6 +523,7 @@ impl Worker {
                 limit,
             };
             let began = self.outbox.begin(Doing::Timer(timer.script.clone()), None);
+            let outer = self.host.enter_scope(scope);
             let fired = instance.context.with(|ctx| {
                 let (internal, leave) = instance
                     .internal
@@ -520,6 +533,8 @@ impl Worker {
                     .map_err(|error| Failure::Missing(error.to_string()))?;
                 call::fire_timer(&ctx, (&internal, &leave), budget, timer.id)
             });
+            self.host.enter_scope(outer);
+            self.host.end_scope(scope, fired.is_ok());
             if began {
                 self.outbox.end();
             }

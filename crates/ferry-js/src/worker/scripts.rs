@@ -71,6 +71,7 @@ impl Worker {
             }
             Control::Remove { name } => {
                 self.scripts.remove(&name);
+                self.host.sql.borrow_mut().forget(&name);
             }
             Control::Socket(job) => self.socket(*job),
             Control::Settle {
@@ -105,7 +106,12 @@ impl Worker {
     fn load(&mut self, script: Script, version: u64) -> Result<(), ScriptError> {
         let name = script.name().clone();
         let began = self.outbox.begin(Doing::Loading(name.clone()), None);
+        // The top level and init() are one call for database transactions.
+        let scope = self.next_call();
+        let outer = self.host.enter_scope(scope);
         let result = self.load_staged(script, version);
+        self.host.enter_scope(outer);
+        self.host.end_scope(scope, result.is_ok());
         if began {
             self.outbox.end();
         }

@@ -35,12 +35,20 @@ impl TestApp {
 
     /// An engine started with `options` (its data directory a fresh temporary one),
     /// serving `scripts`.
-    pub(crate) async fn with_options(
+    pub(crate) async fn with_options(options: EngineOptions, scripts: &[(&str, &str)]) -> TestApp {
+        TestApp::with_store(options, None, scripts).await
+    }
+
+    /// An engine started with `options` on `store` (by default SQLite in a fresh
+    /// temporary directory), serving `scripts`.
+    pub(crate) async fn with_store(
         mut options: EngineOptions,
+        store: Option<ferry_store::Store>,
         scripts: &[(&str, &str)],
     ) -> TestApp {
         let data = tempfile::tempdir().unwrap();
-        options.store = Some(ferry_store::Store::sqlite(data.path()).unwrap());
+        options.store =
+            Some(store.unwrap_or_else(|| ferry_store::Store::sqlite(data.path()).unwrap()));
         let engine = Engine::start(options).await.unwrap();
         for (name, source) in scripts {
             engine.load(Script::new(*name, *source)).await.unwrap();

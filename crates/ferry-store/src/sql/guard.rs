@@ -21,9 +21,11 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, Expr, ObjectType, Query, SetExpr, Statement, TableFactor, Visit, Visitor,
+    AlterTableOperation, ColumnOption, DataType, Expr, Ident, ObjectName, ObjectType, Query,
+    SetExpr, Statement, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
@@ -85,7 +87,7 @@ pub fn check_all(dialect: SqlDialect, sql: &str) -> Result<Vec<Checked>, String>
         .tokenize_with_location()
         .map_err(|error| format!("cannot read the SQL: {error}"))?;
     let scan = scan_tokens(dialect, sql, &tokens)?;
-    let statements = Parser::new(dialect.parser_dialect())
+    let mut statements = Parser::new(dialect.parser_dialect())
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(scan.tokens.clone())
         .parse_statements()
@@ -102,9 +104,20 @@ pub fn check_all(dialect: SqlDialect, sql: &str) -> Result<Vec<Checked>, String>
                 .into(),
         );
     }
+    let mut numbered_by_ferry = false;
+    if dialect == SqlDialect::Postgres {
+        for statement in &mut statements {
+            numbered_by_ferry |= number_integer_keys(statement);
+        }
+    }
     if statements.len() == 1 {
+        let sql = if numbered_by_ferry {
+            statements[0].to_string()
+        } else {
+            scan.text
+        };
         return Ok(vec![Checked {
-            sql: scan.text,
+            sql,
             grows: inspector.grows,
             parameters: scan.parameters,
         }]);
@@ -122,6 +135,32 @@ pub fn check_all(dialect: SqlDialect, sql: &str) -> Result<Vec<Checked>, String>
             })
         })
         .collect()
+}
+
+/// Gives PostgreSQL SQLite's meaning of a column declared `INTEGER PRIMARY KEY` (with
+/// or without `AUTOINCREMENT`): it numbers itself. Declared `BIGSERIAL PRIMARY KEY` there.
+/// Returns whether the statement changed.
+fn number_integer_keys(statement: &mut Statement) -> bool {
+    let Statement::CreateTable(table) = statement else {
+        return false;
+    };
+    let mut changed = false;
+    for column in &mut table.columns {
+        let integer = matches!(
+            column.data_type,
+            DataType::Integer(_) | DataType::Int(_) | DataType::BigInt(_)
+        );
+        let primary = column
+            .options
+            .iter()
+            .any(|option| matches!(option.option, ColumnOption::PrimaryKey(_)));
+        if integer && primary {
+            column.data_type =
+                DataType::Custom(ObjectName::from(vec![Ident::new("BIGSERIAL")]), vec![]);
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// What the token scan found.
@@ -152,6 +191,11 @@ fn scan_tokens(
         index += 1;
         let token = &with_span.token;
         if let Token::Word(word) = token {
+            if dialect == SqlDialect::Postgres && word.keyword == Keyword::AUTOINCREMENT {
+                // SQLite's word; `INTEGER PRIMARY KEY` numbers itself there anyway.
+                rewritten = true;
+                continue;
+            }
             if word.value.to_ascii_lowercase().starts_with("pg_") {
                 return Err(format!(
                     "the name {} is not allowed: names starting with pg_ belong to PostgreSQL",
@@ -170,7 +214,11 @@ fn scan_tokens(
                         index += 1;
                         Some(Some(number))
                     }
-                    _ => return Err(format!("the placeholder ?{digits} is not supported: use ?, ?1 or $1")),
+                    _ => {
+                        return Err(format!(
+                            "the placeholder ?{digits} is not supported: use ?, ?1 or $1"
+                        ));
+                    }
                 },
                 _ => Some(None),
             },
@@ -313,7 +361,10 @@ impl Visitor for Inspector {
             }
             Expr::Function(function) => {
                 let name = plain_name(&function.name.0);
-                if !name.as_deref().is_some_and(|name| allowed_function(self.dialect, name)) {
+                if !name
+                    .as_deref()
+                    .is_some_and(|name| allowed_function(self.dialect, name))
+                {
                     return refuse(format!(
                         "the function {} is not available to scripts (see docs/data.md for the functions they may call)",
                         function.name
@@ -393,45 +444,191 @@ fn statement_kind(statement: &Statement) -> String {
 /// functions. Nothing that reads files, settings, other objects or runs SQL in a string.
 const FUNCTIONS: &[&str] = &[
     // aggregates and windows
-    "count", "sum", "avg", "min", "max", "total", "group_concat", "string_agg", "array_agg",
-    "bool_and", "bool_or", "every", "row_number", "rank", "dense_rank", "percent_rank",
-    "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "total",
+    "group_concat",
+    "string_agg",
+    "array_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "lag",
+    "lead",
+    "first_value",
+    "last_value",
+    "nth_value",
     // conditionals
-    "coalesce", "nullif", "ifnull", "iif", "greatest", "least",
+    "coalesce",
+    "nullif",
+    "ifnull",
+    "iif",
+    "greatest",
+    "least",
     // numbers
-    "abs", "round", "floor", "ceil", "ceiling", "sign", "mod", "power", "pow", "sqrt", "exp",
-    "ln", "log", "log10", "log2", "trunc", "pi", "random", "div",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "ceiling",
+    "sign",
+    "mod",
+    "power",
+    "pow",
+    "sqrt",
+    "exp",
+    "ln",
+    "log",
+    "log10",
+    "log2",
+    "trunc",
+    "pi",
+    "random",
+    "div",
     // text
-    "lower", "upper", "length", "char_length", "character_length", "octet_length", "substr",
-    "substring", "replace", "ltrim", "rtrim", "btrim", "trim", "instr", "strpos", "concat",
-    "concat_ws", "reverse", "starts_with", "initcap", "left", "right", "split_part", "ascii",
-    "chr", "char", "unicode", "hex", "md5", "encode", "decode", "regexp_replace",
-    "regexp_match", "regexp_like", "like", "glob", "translate", "quote",
+    "lower",
+    "upper",
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "substr",
+    "substring",
+    "replace",
+    "ltrim",
+    "rtrim",
+    "btrim",
+    "trim",
+    "instr",
+    "strpos",
+    "concat",
+    "concat_ws",
+    "reverse",
+    "starts_with",
+    "initcap",
+    "left",
+    "right",
+    "split_part",
+    "ascii",
+    "chr",
+    "char",
+    "unicode",
+    "hex",
+    "md5",
+    "encode",
+    "decode",
+    "regexp_replace",
+    "regexp_match",
+    "regexp_like",
+    "like",
+    "glob",
+    "translate",
+    "quote",
     // time
-    "now", "current_timestamp", "current_date", "current_time", "localtimestamp",
-    "localtime", "date", "time", "datetime", "julianday", "unixepoch", "strftime",
-    "date_trunc", "date_part", "to_char", "to_timestamp", "to_date", "age", "make_interval",
-    "make_date", "make_timestamp", "make_timestamptz", "clock_timestamp",
-    "statement_timestamp", "transaction_timestamp",
+    "now",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtimestamp",
+    "localtime",
+    "date",
+    "time",
+    "datetime",
+    "julianday",
+    "unixepoch",
+    "strftime",
+    "date_trunc",
+    "date_part",
+    "to_char",
+    "to_timestamp",
+    "to_date",
+    "age",
+    "make_interval",
+    "make_date",
+    "make_timestamp",
+    "make_timestamptz",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
     // identifiers
-    "gen_random_uuid", "uuid",
+    "gen_random_uuid",
+    "uuid",
     // JSON (both dialects)
-    "json", "jsonb", "json_array", "json_object", "json_extract", "json_insert",
-    "json_replace", "json_set", "json_remove", "json_patch", "json_type", "json_valid",
-    "json_quote", "json_array_length", "json_group_array", "json_group_object",
-    "jsonb_array", "jsonb_object", "jsonb_extract", "jsonb_set", "jsonb_insert",
-    "jsonb_replace", "jsonb_remove", "jsonb_patch", "jsonb_group_array",
-    "jsonb_group_object", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
-    "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array",
-    "to_json", "to_jsonb", "json_typeof", "jsonb_typeof", "jsonb_array_length",
-    "json_extract_path", "json_extract_path_text", "jsonb_extract_path",
-    "jsonb_extract_path_text", "jsonb_strip_nulls", "json_strip_nulls", "jsonb_pretty",
+    "json",
+    "jsonb",
+    "json_array",
+    "json_object",
+    "json_extract",
+    "json_insert",
+    "json_replace",
+    "json_set",
+    "json_remove",
+    "json_patch",
+    "json_type",
+    "json_valid",
+    "json_quote",
+    "json_array_length",
+    "json_group_array",
+    "json_group_object",
+    "jsonb_array",
+    "jsonb_object",
+    "jsonb_extract",
+    "jsonb_set",
+    "jsonb_insert",
+    "jsonb_replace",
+    "jsonb_remove",
+    "jsonb_patch",
+    "jsonb_group_array",
+    "jsonb_group_object",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+    "to_json",
+    "to_jsonb",
+    "json_typeof",
+    "jsonb_typeof",
+    "jsonb_array_length",
+    "json_extract_path",
+    "json_extract_path_text",
+    "jsonb_extract_path",
+    "jsonb_extract_path_text",
+    "jsonb_strip_nulls",
+    "json_strip_nulls",
+    "jsonb_pretty",
     // arrays (PostgreSQL)
-    "array_length", "cardinality", "array_to_string", "string_to_array", "array_position",
-    "array_append", "array_prepend", "array_cat", "array_remove", "unnest",
+    "array_length",
+    "cardinality",
+    "array_to_string",
+    "string_to_array",
+    "array_position",
+    "array_append",
+    "array_prepend",
+    "array_cat",
+    "array_remove",
+    "unnest",
     // full-text search (PostgreSQL)
-    "to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery",
-    "websearch_to_tsquery", "ts_rank", "ts_rank_cd", "ts_headline",
+    "to_tsvector",
+    "to_tsquery",
+    "plainto_tsquery",
+    "phraseto_tsquery",
+    "websearch_to_tsquery",
+    "ts_rank",
+    "ts_rank_cd",
+    "ts_headline",
 ];
 
 /// SQLite's functions that would misbehave on PostgreSQL are still only SQLite's; this
@@ -525,10 +722,16 @@ mod tests {
     fn placeholders_are_spelled_for_each_back_end() {
         let sql = "SELECT * FROM t WHERE a = ? AND b = ? AND c = ?";
         let sqlite = check(SqlDialect::Sqlite, sql).unwrap();
-        assert_eq!(sqlite.sql, "SELECT * FROM t WHERE a = ?1 AND b = ?2 AND c = ?3");
+        assert_eq!(
+            sqlite.sql,
+            "SELECT * FROM t WHERE a = ?1 AND b = ?2 AND c = ?3"
+        );
         assert_eq!(sqlite.parameters, 3);
         let postgres = check(SqlDialect::Postgres, sql).unwrap();
-        assert_eq!(postgres.sql, "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3");
+        assert_eq!(
+            postgres.sql,
+            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3"
+        );
         let numbered = check(SqlDialect::Sqlite, "SELECT $2, $1").unwrap();
         assert_eq!(numbered.sql, "SELECT ?2, ?1");
         assert_eq!(numbered.parameters, 2);
@@ -593,12 +796,39 @@ mod tests {
     }
 
     #[test]
+    fn integer_primary_keys_number_themselves_on_postgres() {
+        for sql in [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)",
+        ] {
+            let postgres = check(SqlDialect::Postgres, sql).unwrap();
+            assert_eq!(
+                postgres.sql,
+                "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, name TEXT)"
+            );
+            assert_eq!(check(SqlDialect::Sqlite, sql).unwrap().sql, sql);
+        }
+        let plain = "CREATE TABLE t (id INTEGER, name TEXT PRIMARY KEY)";
+        assert_eq!(check(SqlDialect::Postgres, plain).unwrap().sql, plain);
+    }
+
+    #[test]
     fn several_statements_are_for_exec_only() {
         let error = check(SqlDialect::Sqlite, "SELECT 1; SELECT 2").unwrap_err();
         assert!(error.contains("db.batch()"), "{error}");
         // The classic injection shape, a second statement, is refused by prepare().
-        assert!(check(SqlDialect::Postgres, "SELECT * FROM t WHERE a = ''; DROP TABLE t; --'").is_err());
-        let all = check_all(SqlDialect::Sqlite, "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);").unwrap();
+        assert!(
+            check(
+                SqlDialect::Postgres,
+                "SELECT * FROM t WHERE a = ''; DROP TABLE t; --'"
+            )
+            .is_err()
+        );
+        let all = check_all(
+            SqlDialect::Sqlite,
+            "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);",
+        )
+        .unwrap();
         assert_eq!(all.len(), 2);
         assert!(all.iter().all(|checked| checked.grows));
         assert!(check(SqlDialect::Sqlite, "   ").is_err());
@@ -608,11 +838,18 @@ mod tests {
     fn writes_are_told_from_reads() {
         assert!(!check(SqlDialect::Sqlite, "SELECT 1").unwrap().grows);
         assert!(!check(SqlDialect::Sqlite, "DELETE FROM t").unwrap().grows);
-        assert!(check(SqlDialect::Sqlite, "INSERT INTO t VALUES (1)").unwrap().grows);
         assert!(
-            check(SqlDialect::Postgres, "WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT * FROM x")
+            check(SqlDialect::Sqlite, "INSERT INTO t VALUES (1)")
                 .unwrap()
                 .grows
+        );
+        assert!(
+            check(
+                SqlDialect::Postgres,
+                "WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT * FROM x"
+            )
+            .unwrap()
+            .grows
         );
     }
 }

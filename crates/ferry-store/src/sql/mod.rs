@@ -163,6 +163,19 @@ impl ScriptDatabase {
         Ok(count)
     }
 
+    /// The columns of the script's table `table`: each name and its kind (`integer`,
+    /// `float`, `boolean` or `text`), in order; empty when there is no such table.
+    pub fn columns(&mut self, table: &str) -> Result<Vec<(String, &'static str)>, SqlError> {
+        let declared = match self {
+            ScriptDatabase::Sqlite(file) => file.columns(table)?,
+            ScriptDatabase::Postgres(schema) => schema.columns(table)?,
+        };
+        Ok(declared
+            .into_iter()
+            .map(|(name, declared)| (name, kind_of(&declared)))
+            .collect())
+    }
+
     /// Begins a transaction held until [`SqlTransaction::commit`] or
     /// [`SqlTransaction::rollback`] (dropping it rolls back). `wait` bounds the wait for
     /// the database (SQLite's write lock, a pooled PostgreSQL connection).
@@ -261,6 +274,23 @@ pub(crate) fn postgres_schema(
     limits: SqlLimits,
 ) -> postgres::ScriptSchema {
     postgres::ScriptSchema::new(store.clone(), script, limits)
+}
+
+/// The kind of a declared column type, as GraphQL and scripts care about it.
+fn kind_of(declared: &str) -> &'static str {
+    let declared = declared.to_ascii_lowercase();
+    if declared.contains("int") || declared.contains("serial") {
+        "integer"
+    } else if ["real", "double", "float", "numeric", "decimal"]
+        .iter()
+        .any(|kind| declared.contains(kind))
+    {
+        "float"
+    } else if declared.contains("bool") {
+        "boolean"
+    } else {
+        "text"
+    }
 }
 
 /// A name for `script` that a file system and PostgreSQL both accept: its letters and

@@ -93,12 +93,34 @@ impl ScriptSchema {
                 .await
                 .map_err(|error| failure(&store, error, timeout, &session.limits))?;
             let outcomes = session.execute_all(&store, &client, checked, timeout).await;
-            let end = if outcomes.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let end = if outcomes.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
             client
                 .batch_execute(end)
                 .await
                 .map_err(|error| failure(&store, error, timeout, &session.limits))?;
             outcomes
+        })
+    }
+
+    pub(crate) fn columns(&mut self, table: &str) -> Result<Vec<(String, String)>, SqlError> {
+        let store = self.store.clone();
+        let limits = self.limits;
+        let schema = self.schema.clone();
+        store.block(async {
+            let client = store.client().await?;
+            let rows = client
+                .query(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                     WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                    &[&schema, &table],
+                )
+                .await
+                .map_err(|error| failure(&store, error, Duration::from_secs(5), &limits))?;
+            Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
         })
     }
 
@@ -485,9 +507,12 @@ impl ToSql for SqlValue {
                 format!("{number:.0}")
             }
             SqlValue::Real(number) if number.is_nan() => "NaN".to_owned(),
-            SqlValue::Real(number) if number.is_infinite() => {
-                (if *number > 0.0 { "Infinity" } else { "-Infinity" }).to_owned()
-            }
+            SqlValue::Real(number) if number.is_infinite() => (if *number > 0.0 {
+                "Infinity"
+            } else {
+                "-Infinity"
+            })
+            .to_owned(),
             SqlValue::Real(number) => number.to_string(),
             SqlValue::Boolean(value) if integer_column => {
                 (if *value { "1" } else { "0" }).to_owned()
@@ -501,7 +526,9 @@ impl ToSql for SqlValue {
             }
             SqlValue::Blob(bytes) => {
                 if *ty != Type::BYTEA {
-                    return Err(format!("bytes can be bound to a bytea value only, not {ty}").into());
+                    return Err(
+                        format!("bytes can be bound to a bytea value only, not {ty}").into(),
+                    );
                 }
                 let mut hex = String::with_capacity(2 + bytes.len() * 2);
                 hex.push_str("\\x");
@@ -637,7 +664,7 @@ fn numeric(raw: &[u8]) -> Result<SqlValue, Box<dyn Error + Sync + Send>> {
     let count = usize::try_from(word(0)?)?;
     let weight = word(2)?;
     let sign = word(4)? as u16;
-    let scale = usize::try_from(word(6)? as u16)?;
+    let scale = usize::from(word(6)? as u16);
     match sign {
         0xC000 => return Ok(SqlValue::Text("NaN".into())),
         0xD000 => return Ok(SqlValue::Text("Infinity".into())),
@@ -730,7 +757,10 @@ mod tests {
     fn dates_and_times_read_as_iso_8601() {
         assert_eq!(date(0).unwrap(), "2000-01-01");
         assert_eq!(date(-1).unwrap(), "1999-12-31");
-        assert_eq!(timestamp(86_400_000_000 + 3_723_004_000).unwrap(), "2000-01-02T01:02:03.004");
+        assert_eq!(
+            timestamp(86_400_000_000 + 3_723_004_000).unwrap(),
+            "2000-01-02T01:02:03.004"
+        );
         assert_eq!(timestamp(-1).unwrap(), "1999-12-31T23:59:59.999999");
         assert_eq!(
             uuid(&[0x12; 16]).unwrap(),

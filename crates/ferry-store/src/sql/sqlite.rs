@@ -72,13 +72,35 @@ impl ScriptFile {
             .busy_timeout(timeout)
             .map_err(|error| open.failure(error, timeout, &limits))?;
         if let [(checked, statement)] = checked.as_slice() {
-            return Ok(vec![open.execute(checked, &statement.params, timeout, &limits)?]);
+            return Ok(vec![open.execute(
+                checked,
+                &statement.params,
+                timeout,
+                &limits,
+            )?]);
         }
         open.control("BEGIN IMMEDIATE", timeout, &limits)?;
         let outcomes = open.execute_all(&checked, timeout, &limits);
-        let end = if outcomes.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let end = if outcomes.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
         open.control(end, timeout, &limits)?;
         outcomes
+    }
+
+    pub(crate) fn columns(&mut self, table: &str) -> Result<Vec<(String, String)>, SqlError> {
+        let limits = self.limits;
+        let open = self.connection()?;
+        let read = || -> rusqlite::Result<Vec<(String, String)>> {
+            let mut statement = open
+                .connection
+                .prepare_cached("SELECT name, type FROM pragma_table_info(?1)")?;
+            let rows = statement.query_map([table], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        };
+        read().map_err(|error| open.failure(error, Duration::from_secs(5), &limits))
     }
 
     pub(crate) fn begin(&mut self, wait: Duration) -> Result<FileTransaction, SqlError> {
@@ -119,7 +141,12 @@ impl FileTransaction {
         let limits = self.limits;
         let open = self.open()?;
         if let [(checked, statement)] = checked.as_slice() {
-            return Ok(vec![open.execute(checked, &statement.params, timeout, &limits)?]);
+            return Ok(vec![open.execute(
+                checked,
+                &statement.params,
+                timeout,
+                &limits,
+            )?]);
         }
         open.control("SAVEPOINT ferry_batch", timeout, &limits)?;
         let outcomes = open.execute_all(&checked, timeout, &limits);
@@ -272,10 +299,12 @@ impl Open {
     ) -> Result<SqlOutcome, SqlError> {
         let started = Instant::now();
         self.set_deadline(Some(started + timeout));
-        let outcome = self.execute_now(checked, params, limits).map_err(|error| match error {
-            Failure::Sql(error) => error,
-            Failure::Sqlite(error) => self.failure(error, timeout, limits),
-        });
+        let outcome = self
+            .execute_now(checked, params, limits)
+            .map_err(|error| match error {
+                Failure::Sql(error) => error,
+                Failure::Sqlite(error) => self.failure(error, timeout, limits),
+            });
         self.set_deadline(None);
         outcome.map(|mut outcome| {
             outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -311,7 +340,9 @@ impl Open {
                 for (index, is_boolean) in shape.boolean.iter().enumerate() {
                     values.push(value_of(row.get_ref(index)?, *is_boolean));
                 }
-                budget.admit(rows.len() + 1, &values).map_err(Failure::Sql)?;
+                budget
+                    .admit(rows.len() + 1, &values)
+                    .map_err(Failure::Sql)?;
                 rows.push(values);
             }
         }
@@ -363,11 +394,7 @@ struct Shape {
 impl Shape {
     fn of(statement: &rusqlite::Statement<'_>) -> Shape {
         Shape {
-            names: statement
-                .column_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            names: statement.column_names().map(str::to_owned).collect(),
             boolean: statement
                 .columns()
                 .map(|column| {

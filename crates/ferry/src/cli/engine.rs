@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 use ferry_js::{EngineOptions, Limits};
 
 use super::DataArgs;
@@ -37,6 +38,19 @@ pub(crate) struct EngineArgs {
     #[arg(long, default_value_t = Size(Limits::default().body_bytes), value_name = "SIZE")]
     pub max_body_size: Size,
 
+    /// The most each script's own SQL tables may take (`db`, `database`); past it, writes
+    /// that could grow them are refused.
+    #[arg(long, default_value_t = Size(Limits::default().sql.quota_bytes as usize), value_name = "SIZE")]
+    pub sql_quota: Size,
+
+    /// The most rows one SQL statement of a script may return.
+    #[arg(long, default_value_t = Limits::default().sql.max_rows, value_name = "N", value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub sql_max_rows: usize,
+
+    /// The most data one SQL statement of a script may return.
+    #[arg(long, default_value_t = Size(Limits::default().sql.max_bytes), value_name = "SIZE")]
+    pub sql_max_result: Size,
+
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -54,6 +68,11 @@ impl EngineArgs {
                 stack_bytes: self.stack_size.0,
                 script_bytes: self.max_script_size.0,
                 body_bytes: self.max_body_size.0,
+                sql: ferry_store::SqlLimits {
+                    max_rows: self.sql_max_rows,
+                    max_bytes: self.sql_max_result.0,
+                    quota_bytes: self.sql_quota.0 as u64,
+                },
                 ..Limits::default()
             },
             ..defaults
