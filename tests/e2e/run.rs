@@ -765,3 +765,110 @@ fn run_refuses_requests_without_a_valid_host_or_target() {
     let ferry = run(&examples().join("bench.js"), data.path(), &[]);
     assert_bad_targets_and_hosts_are_refused(&ferry);
 }
+
+/// The board example: posts kept in the script's SQL database, posting for signed-in
+/// users only, new posts pushed to every open stream, deleting for authors and
+/// administrators.
+#[tokio::test]
+async fn the_board_example_keeps_posts_in_sql_for_signed_in_users_and_streams_them() {
+    use crate::auth::{dev_sign_in, json};
+    use reqwest::header::COOKIE;
+    let data = tempfile::tempdir().unwrap();
+    let ferry = run(
+        &examples().join("board"),
+        data.path(),
+        &["--dev", "--sse-heartbeat", "1"],
+    );
+    let client = reqwest::Client::new();
+    assert_eq!(
+        json(client.get(ferry.url("/posts")).send().await.unwrap()).await,
+        serde_json::json!([])
+    );
+    let anonymous = client
+        .post(ferry.url("/posts"))
+        .body(r#"{"text":"hi"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let mut live = client.get(ferry.url("/events")).send().await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), live.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&first[..], b": keep-alive\n\n");
+
+    let (eve, _) = dev_sign_in(&ferry, "eve", "editor").await;
+    let post = |cookie: String, text: &'static str| {
+        client
+            .post(ferry.url("/posts"))
+            .header(COOKIE, cookie)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "text": text }).to_string())
+            .send()
+    };
+    let created = post(eve.clone(), "hello <board>").await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created = json(created).await;
+    assert_eq!(
+        (created["author"].clone(), created["text"].clone()),
+        ("eve".into(), "hello <board>".into())
+    );
+    let mut received = String::new();
+    while !received.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), live.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        received.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let data_line = received
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(data_line).unwrap(),
+        created
+    );
+    assert_eq!(post(eve.clone(), "   ").await.unwrap().status(), 422);
+    post(eve.clone(), "second").await.unwrap();
+    let posts = json(client.get(ferry.url("/posts")).send().await.unwrap()).await;
+    let texts: Vec<&str> = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|post| post["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["second", "hello <board>"]);
+
+    let id = created["id"].as_i64().unwrap();
+    let delete = |cookie: String, id: i64| {
+        client
+            .delete(ferry.url(&format!("/posts/{id}")))
+            .header(COOKIE, cookie)
+            .send()
+    };
+    let (bob, _) = dev_sign_in(&ferry, "bob", "user").await;
+    assert_eq!(delete(bob, id).await.unwrap().status(), 403);
+    assert_eq!(delete(eve.clone(), id).await.unwrap().status(), 204);
+    assert_eq!(delete(eve, id).await.unwrap().status(), 404);
+    let (ada, _) = dev_sign_in(&ferry, "ada", "administrator").await;
+    let second = posts[0]["id"].as_i64().unwrap();
+    assert_eq!(delete(ada, second).await.unwrap().status(), 204);
+    assert_eq!(
+        json(client.get(ferry.url("/posts")).send().await.unwrap()).await,
+        serde_json::json!([])
+    );
+    let page = client
+        .get(ferry.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("EventSource(\"/events\")"), "{page}");
+}

@@ -39,6 +39,9 @@ pub struct EngineOptions {
     /// Where scripts keep their data (`sharedStorage`, `personalStorage`) and uploaded
     /// scripts are kept; without one, those throw.
     pub store: Option<Store>,
+    /// The key `secretStorage` seals scripts' secrets with (AES-256-GCM); without one,
+    /// `secretStorage.setSecret` throws.
+    pub secret_key: Option<Arc<ferry_store::SecretKey>>,
     /// Where the workers run.
     pub model: WorkerModel,
     /// The limits of the Server-Sent Events streams scripts register.
@@ -69,6 +72,7 @@ impl Default for EngineOptions {
             limits: Limits::default(),
             dev: false,
             store: None,
+            secret_key: None,
             model: WorkerModel::Pool,
             streams: HubSettings::default(),
             graphql_introspection: true,
@@ -171,6 +175,7 @@ impl Engine {
             limits: options.limits,
             dev: options.dev,
             store: store.clone(),
+            secret_key: options.secret_key.clone(),
             streams: streams.clone(),
             sockets: sockets.clone(),
             graphql: graphql.clone(),

@@ -15,6 +15,8 @@ pub(crate) struct WorkerSettings {
     pub limits: Limits,
     pub dev: bool,
     pub store: Option<Store>,
+    /// The key `secretStorage` seals values with.
+    pub secret_key: Option<Arc<ferry_store::SecretKey>>,
     /// The engine's Server-Sent Events streams.
     pub streams: StreamHub,
     /// The engine's open WebSockets.

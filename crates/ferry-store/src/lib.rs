@@ -28,12 +28,17 @@
 mod clock;
 mod groups;
 mod identity;
+#[macro_use]
+mod jobs;
 mod oauth;
+mod secrets;
 mod sqlite;
 mod sqlite_groups;
 #[macro_use]
 mod sqlite_identity;
+mod sqlite_jobs;
 mod sqlite_migrations;
+mod sqlite_secrets;
 #[macro_use]
 mod sqlite_oauth;
 mod postgres;
@@ -48,10 +53,12 @@ pub use groups::{
 pub use identity::{
     AccountClaims, IdentityStore, PendingSignIn, SessionRecord, TokenRecord, UserRecord,
 };
+pub use jobs::{ClaimedJob, JobQueue, JobRecord};
 pub use oauth::{AuthorizationCode, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, Refresh};
 pub use postgres::{
     ListenerStatus, NodeEvent, NodeRecord, PostgresConnection, PostgresOptions, PostgresStore,
 };
+pub use secrets::{SecretError, SecretKey, SecretStore};
 pub use sql::guard;
 pub use sql::{
     Savepoint, ScriptDatabase, SqlDialect, SqlError, SqlLimits, SqlOutcome, SqlStatement,

@@ -36,6 +36,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "nodes and the messages too large to notify (nothing to do on one node)",
         apply: |_| Ok(()),
     },
+    Migration {
+        version: 4,
+        name: "scripts' secrets and scheduled jobs",
+        apply: |connection| {
+            connection.execute_batch(crate::secrets::SQLITE_SCHEMA)?;
+            connection.execute_batch(crate::jobs::SCHEMA)
+        },
+    },
 ];
 
 /// The schema version this build writes.

@@ -7,9 +7,9 @@ use crate::groups::{AccessLevel, GroupRecord, Joined, Member, ScriptAccessRecord
 use crate::identity::{AccountClaims, PendingSignIn, SessionRecord, TokenRecord, UserRecord};
 use crate::oauth::{AuthorizationCode, OAuthClient, OAuthToken, Refresh};
 use crate::{
-    Groups, IdentityStore, KeyValue, OAuthStore, PersonalKeyValue, PostgresConnection,
-    PostgresOptions, PostgresStore, ScriptAccess, ScriptRepository, SqliteConnection, SqliteStore,
-    StoreError, StoredScript,
+    ClaimedJob, Groups, IdentityStore, JobQueue, JobRecord, KeyValue, OAuthStore, PersonalKeyValue,
+    PostgresConnection, PostgresOptions, PostgresStore, ScriptAccess, ScriptRepository,
+    SecretStore, SqliteConnection, SqliteStore, StoreError, StoredScript,
 };
 
 /// Where Ferry keeps its data: an embedded SQLite database or a PostgreSQL server. Cloning
@@ -171,6 +171,23 @@ each_back_end!(ScriptRepository {
     fn delete_script(&mut self, uri: &str) -> Result<bool, StoreError>;
     fn read_script(&mut self, uri: &str) -> Result<Option<StoredScript>, StoreError>;
     fn list_scripts(&mut self) -> Result<Vec<StoredScript>, StoreError>;
+});
+
+each_back_end!(SecretStore {
+    fn secret_exists(&mut self, script: &str, name: &str) -> Result<bool, StoreError>;
+    fn put_secret(&mut self, script: &str, name: &str, sealed: &[u8]) -> Result<(), StoreError>;
+    fn sealed_secret(&mut self, script: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn remove_secret(&mut self, script: &str, name: &str) -> Result<bool, StoreError>;
+    fn clear_secrets(&mut self, script: &str) -> Result<usize, StoreError>;
+});
+
+each_back_end!(JobQueue {
+    fn schedule_job(&mut self, job: &JobRecord) -> Result<(), StoreError>;
+    fn jobs(&mut self, script: &str) -> Result<Vec<JobRecord>, StoreError>;
+    fn remove_job(&mut self, script: &str, name: &str) -> Result<bool, StoreError>;
+    fn remove_jobs(&mut self, script: &str) -> Result<usize, StoreError>;
+    fn claim_due_jobs(&mut self, node: &str, now: i64, lock_ms: i64, limit: usize) -> Result<Vec<ClaimedJob>, StoreError>;
+    fn finish_job(&mut self, node: &str, script: &str, name: &str, next_due: Option<i64>, error: Option<&str>) -> Result<bool, StoreError>;
 });
 
 each_back_end!(IdentityStore {

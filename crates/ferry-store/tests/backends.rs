@@ -7,10 +7,10 @@
 
 use ferry_store::testing::PostgresCluster;
 use ferry_store::{
-    AccessLevel, AccountClaims, AuthorizationCode, Groups, IdentityStore, Joined, KeyValue, Member,
-    OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, PendingSignIn, PersonalKeyValue,
-    PostgresOptions, Refresh, ScriptAccess, ScriptAccessRecord, ScriptRepository, Store,
-    StoreConnection, TokenRecord,
+    AccessLevel, AccountClaims, AuthorizationCode, Groups, IdentityStore, JobQueue, JobRecord,
+    Joined, KeyValue, Member, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, PendingSignIn,
+    PersonalKeyValue, PostgresOptions, Refresh, ScriptAccess, ScriptAccessRecord, ScriptRepository,
+    SecretKey, SecretStore, Store, StoreConnection, TokenRecord,
 };
 
 /// A fresh, empty store of one back end, and how to open it again.
@@ -86,6 +86,10 @@ on_both_back_ends!(
     clients_round_trip_with_their_redirect_uris,
     a_code_is_taken_once_and_old_ones_are_forgotten,
     access_tokens_are_found_with_their_user_and_refresh_tokens_taken_once,
+    secrets_are_kept_sealed_per_script,
+    due_jobs_are_claimed_once_in_order_and_finished_by_their_holder,
+    a_claim_that_runs_out_is_taken_over_and_the_late_finish_changes_nothing,
+    nodes_claiming_at_once_never_share_a_job,
 );
 
 fn alice() -> AccountClaims<'static> {
@@ -524,4 +528,217 @@ fn access_tokens_are_found_with_their_user_and_refresh_tokens_taken_once(backend
         .save_oauth_token(b"b", &token(OAuthTokenKind::Access, 5000), 1500)
         .unwrap();
     assert!(store.access_token(b"a").unwrap().is_none());
+}
+
+fn secrets_are_kept_sealed_per_script(backend: Backend) {
+    let key = SecretKey::parse(&"5a".repeat(32)).unwrap();
+    let mut connection = backend.connect();
+    assert!(!connection.secret_exists("a.js", "TOKEN").unwrap());
+    let sealed = key.seal("a.js", "TOKEN", "hunter2").unwrap();
+    connection.put_secret("a.js", "TOKEN", &sealed).unwrap();
+    connection
+        .put_secret("a.js", "OTHER", &key.seal("a.js", "OTHER", "x").unwrap())
+        .unwrap();
+    assert!(connection.secret_exists("a.js", "TOKEN").unwrap());
+    assert!(!connection.secret_exists("b.js", "TOKEN").unwrap());
+    let stored = connection.sealed_secret("a.js", "TOKEN").unwrap().unwrap();
+    assert!(
+        !stored.windows(7).any(|window| window == b"hunter2"),
+        "kept sealed"
+    );
+    assert_eq!(key.open("a.js", "TOKEN", &stored).unwrap(), "hunter2");
+    // Replacing keeps one row; another process sees it.
+    let replaced = key.seal("a.js", "TOKEN", "correct horse").unwrap();
+    connection.put_secret("a.js", "TOKEN", &replaced).unwrap();
+    let mut reopened = backend.reopen().connect().unwrap();
+    let stored = reopened.sealed_secret("a.js", "TOKEN").unwrap().unwrap();
+    assert_eq!(key.open("a.js", "TOKEN", &stored).unwrap(), "correct horse");
+    assert!(connection.remove_secret("a.js", "TOKEN").unwrap());
+    assert!(!connection.remove_secret("a.js", "TOKEN").unwrap());
+    connection
+        .put_secret("b.js", "TOKEN", &key.seal("b.js", "TOKEN", "b").unwrap())
+        .unwrap();
+    assert_eq!(connection.clear_secrets("a.js").unwrap(), 1);
+    assert!(connection.secret_exists("b.js", "TOKEN").unwrap());
+}
+
+fn due_jobs_are_claimed_once_in_order_and_finished_by_their_holder(backend: Backend) {
+    let mut connection = backend.connect();
+    connection
+        .schedule_job(&JobRecord::new("a.js", "late", "tick", 3_000, None))
+        .unwrap();
+    connection
+        .schedule_job(&JobRecord::new(
+            "a.js",
+            "early",
+            "tick",
+            1_000,
+            Some(60_000),
+        ))
+        .unwrap();
+    connection
+        .schedule_job(&JobRecord::new("a.js", "future", "tick", 9_000, None))
+        .unwrap();
+    let claimed = connection
+        .claim_due_jobs("node-1", 5_000, 30_000, 10)
+        .unwrap();
+    let names: Vec<&str> = claimed
+        .iter()
+        .map(|claim| claim.job.name.as_str())
+        .collect();
+    assert_eq!(names, ["early", "late"]);
+    assert_eq!(claimed[0].locked_until, 35_000);
+    assert_eq!(claimed[0].job.every, Some(60_000));
+    // Held: nobody else gets them while the lock lasts.
+    assert!(
+        connection
+            .claim_due_jobs("node-2", 6_000, 30_000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Another node cannot finish what it does not hold.
+    assert!(
+        !connection
+            .finish_job("node-2", "a.js", "early", Some(65_000), None)
+            .unwrap()
+    );
+    // The recurring one comes back at its next time, counted; the one-off is gone.
+    assert!(
+        connection
+            .finish_job("node-1", "a.js", "early", Some(65_000), Some("boom"))
+            .unwrap()
+    );
+    assert!(
+        connection
+            .finish_job("node-1", "a.js", "late", None, None)
+            .unwrap()
+    );
+    let jobs = connection.jobs("a.js").unwrap();
+    let early = jobs.iter().find(|job| job.name == "early").unwrap();
+    assert_eq!(
+        (early.due, early.runs, early.last_error.as_deref()),
+        (65_000, 1, Some("boom"))
+    );
+    assert!(jobs.iter().all(|job| job.name != "late"));
+    // Limits hold.
+    for n in 0..5 {
+        connection
+            .schedule_job(&JobRecord::new(
+                "b.js",
+                &format!("j{n}"),
+                "run",
+                100 + n,
+                None,
+            ))
+            .unwrap();
+    }
+    assert_eq!(
+        connection
+            .claim_due_jobs("node-1", 70_000, 1_000, 2)
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(connection.remove_jobs("b.js").unwrap(), 5);
+    assert!(connection.remove_job("a.js", "future").unwrap());
+}
+
+fn a_claim_that_runs_out_is_taken_over_and_the_late_finish_changes_nothing(backend: Backend) {
+    let mut connection = backend.connect();
+    connection
+        .schedule_job(&JobRecord::new("a.js", "once", "run", 0, None))
+        .unwrap();
+    assert_eq!(
+        connection
+            .claim_due_jobs("dies", 1_000, 5_000, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        connection
+            .claim_due_jobs("other", 5_999, 5_000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    // The lock ran out (the node died): the job is claimed again.
+    let taken = connection
+        .claim_due_jobs("other", 6_001, 5_000, 10)
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(
+        !connection
+            .finish_job("dies", "a.js", "once", None, None)
+            .unwrap()
+    );
+    assert_eq!(
+        connection.jobs("a.js").unwrap().len(),
+        1,
+        "still there for its holder"
+    );
+    assert!(
+        connection
+            .finish_job("other", "a.js", "once", None, None)
+            .unwrap()
+    );
+    assert!(connection.jobs("a.js").unwrap().is_empty());
+    // Scheduling again releases a lock.
+    connection
+        .schedule_job(&JobRecord::new("a.js", "again", "run", 0, Some(10)))
+        .unwrap();
+    assert_eq!(
+        connection.claim_due_jobs("n", 1, 60_000, 10).unwrap().len(),
+        1
+    );
+    connection
+        .schedule_job(&JobRecord::new("a.js", "again", "run", 0, Some(10)))
+        .unwrap();
+    assert_eq!(
+        connection.claim_due_jobs("m", 2, 60_000, 10).unwrap().len(),
+        1
+    );
+}
+
+fn nodes_claiming_at_once_never_share_a_job(backend: Backend) {
+    const JOBS: i64 = 300;
+    let mut connection = backend.connect();
+    for n in 0..JOBS {
+        connection
+            .schedule_job(&JobRecord::new(
+                "c.js",
+                &format!("job{n:03}"),
+                "run",
+                n,
+                None,
+            ))
+            .unwrap();
+    }
+    let store = backend.store.clone();
+    let claims: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let nodes: Vec<_> = (0..6)
+            .map(|node| {
+                let store = store.clone();
+                scope.spawn(move || {
+                    let mut connection = store.connect().unwrap();
+                    let mut mine = Vec::new();
+                    loop {
+                        let claimed = connection
+                            .claim_due_jobs(&format!("node-{node}"), 1_000, 60_000, 7)
+                            .unwrap();
+                        if claimed.is_empty() {
+                            break mine;
+                        }
+                        mine.extend(claimed.into_iter().map(|claim| claim.job.name));
+                    }
+                })
+            })
+            .collect();
+        nodes.into_iter().map(|node| node.join().unwrap()).collect()
+    });
+    let mut all: Vec<String> = claims.iter().flatten().cloned().collect();
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(total, JOBS as usize, "every job claimed exactly once");
+    assert_eq!(all.len(), JOBS as usize);
 }

@@ -14,6 +14,7 @@ pub(crate) async fn run(args: McpArgs) -> anyhow::Result<()> {
     let scripts = files.read_all()?;
     let options = ferry_js::EngineOptions {
         store: Some(args.engine.data.open()?),
+        secret_key: args.engine.secret_key()?,
         ..args.engine.options()
     };
     let engine = Engine::start(options)

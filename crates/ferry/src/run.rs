@@ -53,6 +53,7 @@ pub(crate) async fn run(settings: RunSettings) -> anyhow::Result<Outcome> {
     )?;
     let mut options = engine_options(&args);
     options.store = Some(store);
+    options.secret_key = args.engine.secret_key()?;
     // Signed in (an MCP access token, an API token or a session), MCP clients may use the
     // endpoint; others are told where to sign in.
     options.mcp.gate = sign_in.as_ref().map(sign_in::SignIn::mcp_gate);

@@ -10,6 +10,7 @@ mod encoding;
 mod graphql;
 mod log;
 mod routes;
+mod secrets;
 mod sockets;
 mod storage;
 mod streams;
@@ -63,6 +64,8 @@ pub(crate) struct Host {
     pub sql: RefCell<SqlState>,
     /// What scripts' SQL may do.
     sql_limits: ferry_store::SqlLimits,
+    /// The key `secretStorage` seals values with, if Ferry was given one.
+    secret_key: Option<Arc<ferry_store::SecretKey>>,
     /// The call whose code runs now (transactions belong to it).
     pub scope: std::cell::Cell<u64>,
 }
@@ -87,6 +90,7 @@ impl Host {
             scripts: settings.scripts.clone(),
             sql: RefCell::new(SqlState::default()),
             sql_limits: settings.limits.sql,
+            secret_key: settings.secret_key.clone(),
             scope: std::cell::Cell::new(0),
         }
     }
@@ -124,6 +128,7 @@ pub(crate) fn install<'js>(
     routes::install(ctx, &host, script)?;
     log::install(ctx, &host, script)?;
     storage::install(ctx, &host, script)?;
+    secrets::install(ctx, &host, script)?;
     access::install(ctx, &host, script)?;
     convert::install(ctx, &host, &script.host)?;
     encoding::install(ctx, &host)?;

@@ -455,6 +455,16 @@
     clear: () => host.personalClear(personalUser("clear")),
   });
 
+  // No getter: a script can store and check its secrets, never read one back.
+  const secretStorage = Object.freeze({
+    exists: (name) => host.secretExists(String(name)),
+    setSecret: (name, value) => {
+      host.secretSet(String(name), String(value));
+    },
+    removeSecret: (name) => host.secretRemove(String(name)),
+    clear: () => host.secretClear(),
+  });
+
   const convert = Object.freeze({
     markdown_to_html: (markdown) => host.markdown(String(markdown)),
     render_handlebars_template: (template, data = {}) =>
@@ -568,6 +578,7 @@
     ResponseBuilder,
     sharedStorage,
     personalStorage,
+    secretStorage,
     convert,
     btoa: convert.btoa,
     atob: convert.atob,

@@ -9,9 +9,11 @@
 mod data;
 mod groups;
 mod identity;
+mod jobs;
 mod nodes;
 mod oauth;
 mod schema;
+mod secrets;
 mod settings;
 
 use std::future::Future;

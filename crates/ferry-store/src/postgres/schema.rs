@@ -54,7 +54,26 @@ CREATE TABLE node_messages (
 CREATE INDEX node_messages_by_age ON node_messages (sent);
 ",
     },
+    Migration {
+        version: 4,
+        name: "scripts' secrets and scheduled jobs",
+        sql: SECRETS_AND_JOBS,
+    },
 ];
+
+/// Migration 4: the secrets table (sealed values only) and the jobs table.
+const SECRETS_AND_JOBS: &str = concat!(
+    "
+CREATE TABLE secrets (
+    script  TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    sealed  BYTEA NOT NULL,
+    updated BIGINT NOT NULL,
+    PRIMARY KEY (script, name)
+);
+",
+    jobs_schema!()
+);
 
 /// The schema version this build writes.
 pub(super) fn latest() -> u32 {

@@ -227,6 +227,10 @@ impl Open {
             })
         };
         let mut connection = Connection::open(path).map_err(failed)?;
+        // Workers open the file at once on start (every one runs init()): wait, not fail.
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(failed)?;
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",

@@ -1,8 +1,10 @@
 //! The JavaScript engine's flags, shared by `ferry run` and `ferry mcp`. Their defaults are
 //! the library's ([`Limits::default`]), read from there.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
 use clap::builder::TypedValueParser as _;
 use ferry_js::{EngineOptions, Limits};
@@ -51,11 +53,48 @@ pub(crate) struct EngineArgs {
     #[arg(long, default_value_t = Size(Limits::default().sql.max_bytes), value_name = "SIZE")]
     pub sql_max_result: Size,
 
+    /// The key scripts' secrets (secretStorage) are sealed with: 32 random bytes in base64
+    /// or hex (`openssl rand -base64 32`). Every node of a cluster needs the same one.
+    #[arg(
+        long = "secret-key",
+        env = "FERRY_SECRET_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        conflicts_with = "secret_key_file"
+    )]
+    pub secret_key: Option<String>,
+
+    /// A file holding the secret key (what --secret-key takes), kept out of the process
+    /// list and the environment.
+    #[arg(long, value_name = "FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub data: DataArgs,
 }
 
 impl EngineArgs {
+    /// The secret key from --secret-key, FERRY_SECRET_KEY or --secret-key-file, if any.
+    pub(crate) fn secret_key(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<ferry_store::SecretKey>>> {
+        let (text, from) = match (&self.secret_key, &self.secret_key_file) {
+            (Some(text), _) => (
+                text.clone(),
+                "--secret-key (or FERRY_SECRET_KEY)".to_owned(),
+            ),
+            (None, Some(file)) => (
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read --secret-key-file {}", file.display()))?,
+                format!("--secret-key-file {}", file.display()),
+            ),
+            (None, None) => return Ok(None),
+        };
+        let key =
+            ferry_store::SecretKey::parse(&text).with_context(|| format!("{from} is not a key"))?;
+        Ok(Some(std::sync::Arc::new(key)))
+    }
+
     /// The engine's options for these flags (the other options at their defaults, and no
     /// store: open it with [`DataArgs::open`]).
     pub(crate) fn options(&self) -> EngineOptions {

@@ -44,6 +44,8 @@ pub(crate) struct Cli {
 }
 
 /// Ferry's subcommands.
+// Parsed once at start-up and taken apart at once: the size of the largest flags is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Serve a directory of static files (the current directory by default).

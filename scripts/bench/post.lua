@@ -1,0 +1,2 @@
+-- wrk: every request a POST with an empty body.
+wrk.method = "POST"
