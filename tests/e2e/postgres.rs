@@ -133,3 +133,76 @@ fn a_database_that_cannot_be_reached_is_a_clear_error_without_the_password() {
     );
     assert!(!stderr.contains(PASSWORD), "{stderr}");
 }
+
+/// While the database is away, sign-in cannot tell who is asking: a session it does not
+/// remember, a new sign-in and the token list answer 503 with Retry-After (never a silent
+/// "nobody"); when the database is back, so is everyone.
+#[tokio::test]
+async fn sign_in_answers_503_while_the_database_is_away() {
+    let server = PostgresCluster::start().unwrap();
+    server.psql("postgres", "CREATE DATABASE app");
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("who.js"),
+        r#"register("/who", (c) => c.request.auth.userName ?? "nobody");"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ferry = node(app.path(), data.path(), &server.url("app"));
+    let client = client();
+    let (cookie, _) = dev_sign_in(&ferry, "ann", "editor").await;
+    let who = |cookie: String| client.get(ferry.url("/who")).header(COOKIE, cookie).send();
+    assert_eq!(
+        who(cookie.clone()).await.unwrap().text().await.unwrap(),
+        "ann"
+    );
+
+    server.stop().unwrap();
+    // A well-formed session id this node does not remember: only the store could tell.
+    let stranger = format!("ferry_session={}", "A".repeat(43));
+    let response = who(stranger).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("try again"), "{body}");
+    // Anonymous requests still work.
+    assert_eq!(
+        client
+            .get(ferry.url("/who"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "nobody"
+    );
+    let signing_in = client
+        .post(ferry.url("/auth/login/dev"))
+        .form(&[
+            ("name", "bo"),
+            ("email", "bo@example.com"),
+            ("role", "editor"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signing_in.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(signing_in.headers()["retry-after"], "5");
+
+    server.start_again().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let response = who(cookie.clone()).await.unwrap();
+        if response.status() == StatusCode::OK {
+            assert_eq!(response.text().await.unwrap(), "ann");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {}",
+            response.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

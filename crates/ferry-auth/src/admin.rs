@@ -227,9 +227,32 @@ pub(crate) fn answer(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 pub(crate) fn failed(error: &ferry_store::StoreError) -> Response {
-    tracing::error!(%error, "user management");
+    store_failed(error, "user management", "the user store failed")
+}
+
+/// The answer when the store failed doing `what`: 503 with `Retry-After` when it cannot be
+/// reached (it may be back shortly), 500 with `message` otherwise. Logged either way.
+pub(crate) fn store_failed(error: &ferry_store::StoreError, what: &str, message: &str) -> Response {
+    if error.is_unavailable() {
+        tracing::warn!(%error, "{what}: the store is unreachable");
+        return unavailable();
+    }
+    tracing::error!(%error, "{what}");
     answer(
         StatusCode::INTERNAL_SERVER_ERROR,
-        json!({ "error": "the user store failed" }),
+        json!({ "error": message }),
     )
+}
+
+/// 503 with `Retry-After: 5`: the database behind sign-in cannot be reached now.
+pub(crate) fn unavailable() -> Response {
+    let mut response = answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({ "error": "sign-in is unavailable: its database cannot be reached; try again shortly" }),
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("5"),
+    );
+    response
 }

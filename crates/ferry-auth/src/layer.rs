@@ -141,8 +141,13 @@ where
                     let inner = std::mem::replace(&mut self.inner, clone);
                     let auth = self.auth.clone();
                     return Either::Right(Box::pin(async move {
-                        if let Some(identity) = auth.identify(&id, credential).await {
-                            attach(&mut request, identity, cross_site, identify_only);
+                        match auth.identify(&id, credential).await {
+                            Ok(Some(identity)) => {
+                                attach(&mut request, identity, cross_site, identify_only);
+                            }
+                            Ok(None) => {}
+                            // Who is asking cannot be told: not anonymous, not refused.
+                            Err(_) => return Ok(crate::admin::unavailable()),
                         }
                         Ok(judged(&auth, inner, request, identify_only).await)
                     }));

@@ -193,13 +193,11 @@ async fn refresh(auth: &Auth, request: Request) -> Response {
                 StatusCode::OK,
                 &json!({ "authenticated": true, "user": user_json(identity) }),
             ),
-            Err(error) => {
-                tracing::error!(%error, "cannot refresh a session");
-                json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &json!({ "error": "cannot refresh the session" }),
-                )
-            }
+            Err(error) => crate::admin::store_failed(
+                &error,
+                "cannot refresh a session",
+                "cannot refresh the session",
+            ),
         },
         _ => json_response(StatusCode::UNAUTHORIZED, &json!({ "authenticated": false })),
     }
@@ -298,7 +296,13 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
 }
 
 fn failure(error: &SignInError) -> Response {
-    html(error.status(), pages::problem(&error.to_string()))
+    let mut response = html(error.status(), pages::problem(&error.to_string()));
+    if error.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
 }
 
 fn html(status: StatusCode, page: String) -> Response {

@@ -53,6 +53,11 @@ pub enum SignInError {
     /// The store failed.
     #[error("cannot record the sign-in: {0}")]
     Store(String),
+    /// The store cannot be reached now.
+    #[error(
+        "sign-in is unavailable for a moment: its database cannot be reached; try again shortly"
+    )]
+    Unavailable,
 }
 
 impl SignInError {
@@ -69,6 +74,18 @@ impl SignInError {
             SignInError::Token(_) | SignInError::UserInfoSubject => StatusCode::UNAUTHORIZED,
             SignInError::Provider(_) => StatusCode::BAD_GATEWAY,
             SignInError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            SignInError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<ferry_store::StoreError> for SignInError {
+    fn from(error: ferry_store::StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "sign-in: the store is unreachable");
+            SignInError::Unavailable
+        } else {
+            SignInError::Store(error.to_string())
         }
     }
 }

@@ -103,10 +103,10 @@ impl Auth {
             .with_store(move |store| store.create_token(&hash, &stored))
             .await
         {
-            tracing::error!(%error, "cannot store a token");
-            return answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": "the token store failed" }),
+            return crate::admin::store_failed(
+                &error,
+                "cannot store a token",
+                "the token store failed",
             );
         }
         tracing::info!(user = %token.user_id, token = %token.id, name = %token.name, "API token made");
@@ -135,11 +135,7 @@ impl Auth {
                 answer(StatusCode::OK, json!(tokens))
             }
             Err(error) => {
-                tracing::error!(%error, "cannot list tokens");
-                answer(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "the token store failed" }),
-                )
+                crate::admin::store_failed(&error, "cannot list tokens", "the token store failed")
             }
         }
     }
@@ -171,13 +167,11 @@ impl Auth {
                 StatusCode::NOT_FOUND,
                 json!({ "error": format!("you have no token {id:?}") }),
             ),
-            Err(error) => {
-                tracing::error!(%error, "cannot revoke a token");
-                answer(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "the token store failed" }),
-                )
-            }
+            Err(error) => crate::admin::store_failed(
+                &error,
+                "cannot revoke a token",
+                "the token store failed",
+            ),
         }
     }
 }

@@ -11,6 +11,10 @@ use crate::credential::SessionId;
 use crate::identity::{Identity, User};
 use crate::session_memory::{Kind, Remembered, TOUCH_EVERY_SECS};
 
+/// The store that knows who a session is for cannot be reached now (worth retrying).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unreachable;
+
 impl Auth {
     /// Who the session `id` is for when that is known without asking the store: `None`
     /// when the store must be asked ([`Auth::identify`]).
@@ -29,12 +33,12 @@ impl Auth {
         &self,
         id: &SessionId,
         credential: Credential,
-    ) -> Option<Identity> {
+    ) -> Result<Option<Identity>, Unreachable> {
         if let Some(known) = self.recall(id, credential) {
-            return known;
+            return Ok(known);
         }
         if !id.is_well_formed() {
-            return None;
+            return Ok(None);
         }
         let hash = id.stored_hash();
         let now = unix_now();
@@ -60,10 +64,14 @@ impl Auth {
             .await;
         let (times, record, groups) = match found {
             Ok(Some(found)) => found,
-            Ok(None) => return None,
+            Ok(None) => return Ok(None),
+            Err(error) if error.is_unavailable() => {
+                tracing::warn!(%error, "cannot read a session or token: the store is unreachable");
+                return Err(Unreachable);
+            }
             Err(error) => {
                 tracing::error!(%error, "cannot read a session or token");
-                return None;
+                return Ok(None);
             }
         };
         let user = Arc::new(User::from_record(&record, groups));
@@ -71,7 +79,7 @@ impl Auth {
             self.inner
                 .memory
                 .remember((*id, Kind::of(credential)), hash, user, times, now);
-        self.admit(id, remembered, credential, now)
+        Ok(self.admit(id, remembered, credential, now))
     }
 
     /// The identity of a remembered session if it is alive (a dead one is ended); notes its

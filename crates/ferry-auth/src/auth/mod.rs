@@ -175,7 +175,7 @@ impl Auth {
         let expired_before = pending.created - PENDING_LIFETIME_SECS;
         self.with_store(move |store| store.save_pending(&pending, expired_before))
             .await
-            .map_err(|error| SignInError::Store(error.to_string()))?;
+            .map_err(SignInError::from)?;
         Ok(url)
     }
 
@@ -191,7 +191,7 @@ impl Auth {
         let pending = self
             .with_store(move |store| store.take_pending(&state))
             .await
-            .map_err(|error| SignInError::Store(error.to_string()))?
+            .map_err(SignInError::from)?
             .filter(|pending| pending.created >= unix_now() - PENDING_LIFETIME_SECS);
         // A refusal opens nothing, so it is shown even when the provider left the state out
         // (some do, against RFC 6749 §4.1.2.1).
@@ -306,7 +306,7 @@ impl Auth {
                 Ok((user, evicted))
             })
             .await
-            .map_err(|error| SignInError::Store(error.to_string()))?;
+            .map_err(SignInError::from)?;
         for hash in &evicted {
             self.inner.memory.forget_hash(hash);
         }

@@ -167,11 +167,41 @@ fn json_answer(status: StatusCode, body: &serde_json::Value) -> Response {
     response
 }
 
-/// An OAuth error answer (RFC 6749 §5.2): `error` and its description.
+/// An OAuth error answer (RFC 6749 §5.2): `error` and its description; a 503 says when
+/// to try again.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_answer(
+    let mut response = json_answer(
         status,
         &json!({ "error": error, "error_description": description }),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// The OAuth error for a store that failed doing `what`: `temporarily_unavailable` (503)
+/// when it cannot be reached, `server_error` (500, `description`) otherwise. Logged.
+fn store_trouble(
+    error: &ferry_store::StoreError,
+    what: &str,
+    description: &str,
+) -> (StatusCode, &'static str, String) {
+    if error.is_unavailable() {
+        tracing::warn!(%error, "{what}: the store is unreachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the authorization server's database cannot be reached; try again shortly".to_owned(),
+        );
+    }
+    tracing::error!(%error, "{what}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        description.to_owned(),
     )
 }
 

@@ -67,12 +67,12 @@ impl Auth {
             .with_store(move |store| store.register_client(&stored))
             .await
         {
-            tracing::error!(%error, "cannot register an OAuth client");
-            return oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
+            let (status, code, description) = super::store_trouble(
+                &error,
+                "cannot register an OAuth client",
                 "the client could not be stored",
             );
+            return oauth_error(status, code, &description);
         }
         tracing::info!(client = %client.id, name = %client.name, "an MCP client registered");
         let mut answer = json!({

@@ -124,11 +124,10 @@ impl Auth {
             Ok(Some(client)) => client,
             Ok(None) => return Err(unknown()),
             Err(error) => {
-                tracing::error!(%error, "cannot read an OAuth client");
-                return Err((
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the client store failed".to_owned(),
+                return Err(super::store_trouble(
+                    &error,
+                    "cannot read an OAuth client",
+                    "the client store failed",
                 ));
             }
         };
@@ -163,11 +162,10 @@ impl Auth {
             .with_store(move |store| store.take_code(&hash))
             .await
             .map_err(|error| {
-                tracing::error!(%error, "cannot read an authorization code");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the code store failed".to_owned(),
+                super::store_trouble(
+                    &error,
+                    "cannot read an authorization code",
+                    "the code store failed",
                 )
             })?;
         let Some(granted) = taken else {
@@ -214,11 +212,10 @@ impl Auth {
             .with_store(move |store| store.use_refresh_token(&hash))
             .await
             .map_err(|error| {
-                tracing::error!(%error, "cannot read a refresh token");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the token store failed".to_owned(),
+                super::store_trouble(
+                    &error,
+                    "cannot read a refresh token",
+                    "the token store failed",
                 )
             })?;
         match taken {
@@ -280,11 +277,10 @@ impl Auth {
         })
         .await
         .map_err(|error| {
-            tracing::error!(%error, "cannot store OAuth tokens");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the token store failed".to_owned(),
+            super::store_trouble(
+                &error,
+                "cannot store OAuth tokens",
+                "the token store failed",
             )
         })?;
         tracing::info!(user = %user_id, client = %client.id, "issued an MCP access token");
