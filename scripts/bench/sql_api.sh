@@ -4,6 +4,9 @@
 #
 #   scripts/bench/sql_api.sh BINARY [ROUNDS=3] [SECONDS=10] [CONNECTIONS=500]
 #
+# Environment: BACKENDS ("sqlite postgres"), FERRY_ARGS (extra flags, e.g. "--workers 8"),
+# PG_SETTINGS (a database setting, e.g. "synchronous_commit = off").
+#
 # For each back end: ROUNDS rounds of wrk POST /insert (db.prepare().bind().first()), then
 # POST /insert-aiwebengine (database.insert), then GET /read (a primary-key read of a random
 # row). Prints every round's requests/s and the medians, and checks that every insert
@@ -43,7 +46,8 @@ start_postgres() {
 }
 
 start_ferry() {
-  "$bin" run "$app" --port "$port" --quiet --no-watch "$@" &
+  # shellcheck disable=SC2086 # FERRY_ARGS: extra flags, split on spaces
+  "$bin" run "$app" --port "$port" --quiet --no-watch ${FERRY_ARGS:-} "$@" &
   ferry_pid=$!
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$port/count" >/dev/null 2>&1 && return
@@ -94,11 +98,18 @@ measure() {
 
 echo "| back end | workload | round | req/s | p99 | non-2xx |"
 echo "|---|---|---:|---:|---:|---:|"
-start_ferry --data-dir "$work/data"
-measure sqlite
-stop_ferry
-
-start_postgres
-start_ferry --database-url "postgres://ferry@127.0.0.1:$pg_port/app?sslmode=disable" --database-pool 16
-measure postgres
-stop_ferry
+backends=${BACKENDS:-sqlite postgres}
+if [[ $backends == *sqlite* ]]; then
+  start_ferry --data-dir "$work/data"
+  measure sqlite
+  stop_ferry
+fi
+if [[ $backends == *postgres* ]]; then
+  start_postgres
+  if [[ -n "${PG_SETTINGS:-}" ]]; then
+    as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U ferry -d app -qc "ALTER DATABASE app SET $PG_SETTINGS"
+  fi
+  start_ferry --database-url "postgres://ferry@127.0.0.1:$pg_port/app?sslmode=disable" --database-pool 32
+  measure postgres
+  stop_ferry
+fi

@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p ferry-bench --example sse_fanout -- \
 //!     --stream http://127.0.0.1:8080/stream --publish http://127.0.0.1:8080/publish \
-//!     [--subscribers 1000] [--publishers 4] [--duration 5] [--message-bytes 64] [--runs 3]
+//!     [--subscribers 1000] [--publishers 4] [--duration 5] [--message-bytes 64] [--runs 3] \
+//!     [--rate MESSAGES_PER_SECOND]
 //! ```
 //!
 //! The publish URL must publish a POST's body to the stream, as `scripts/bench/sse-fanout.js`
@@ -30,6 +31,7 @@ fn start() -> Result<(), String> {
     let mut seconds = 5.0;
     let mut message_bytes = 64;
     let mut runs = 3;
+    let mut rate = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -41,6 +43,7 @@ fn start() -> Result<(), String> {
             "--duration" => seconds = number(&value()?)?,
             "--message-bytes" => message_bytes = number(&value()?)?,
             "--runs" => runs = number(&value()?)?,
+            "--rate" => rate = Some(number(&value()?)?),
             other => return Err(format!("unknown flag {other}; see the file's doc comment")),
         }
     }
@@ -55,6 +58,7 @@ fn start() -> Result<(), String> {
         publishers,
         duration: Duration::from_secs_f64(seconds),
         message_bytes,
+        rate,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -32,6 +32,9 @@ pub struct FanoutConfig {
     pub duration: Duration,
     /// Size of each message's data, padding included.
     pub message_bytes: usize,
+    /// Messages per second all publishers together send at most; `None` publishes as fast
+    /// as answered (a closed loop). A rate measures latency below saturation.
+    pub rate: Option<f64>,
 }
 
 /// What a fan-out run measured.
@@ -120,12 +123,18 @@ pub async fn run(config: &FanoutConfig) -> Result<FanoutReport, FanoutError> {
     let published = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + config.duration;
-    let publishers: Vec<_> = (0..config.publishers.max(1))
+    let count = config.publishers.max(1);
+    let interval = config
+        .rate
+        .filter(|rate| *rate > 0.0)
+        .map(|rate| Duration::from_secs_f64(count as f64 / rate));
+    let publishers: Vec<_> = (0..count)
         .map(|_| {
             tokio::spawn(publish(
                 config.publish.clone(),
                 config.message_bytes,
                 deadline,
+                interval,
                 shared.clone(),
                 published.clone(),
             ))
@@ -286,6 +295,7 @@ async fn publish(
     target: Target,
     message_bytes: usize,
     deadline: Instant,
+    interval: Option<Duration>,
     shared: Arc<Shared>,
     published: Arc<AtomicU64>,
 ) {
@@ -295,7 +305,13 @@ async fn publish(
     let _ = stream.set_nodelay(true);
     let mut response = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 4096];
+    let mut next = Instant::now();
     while Instant::now() < deadline {
+        if let Some(interval) = interval {
+            // On a schedule, not after each answer: a slow answer does not lower the rate.
+            tokio::time::sleep_until(next.into()).await;
+            next += interval;
+        }
         let stamp = shared.origin.elapsed().as_nanos();
         let mut body = format!("t={stamp} ");
         let padding = message_bytes.saturating_sub(body.len());

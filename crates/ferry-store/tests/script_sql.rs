@@ -78,6 +78,7 @@ on_both_back_ends!(
     wrong_argument_counts_are_clear,
     exec_runs_several_statements,
     same_text_in_two_scripts_means_their_own_tables,
+    setting_up_from_many_workers_at_once_is_safe,
 );
 
 fn one(database: &mut ScriptDatabase, sql: &str, params: Vec<SqlValue>) -> SqlOutcome {
@@ -528,4 +529,31 @@ fn same_text_in_two_scripts_means_their_own_tables(backend: Backend) {
     one(&mut first, "ALTER TABLE t ADD COLUMN b TEXT", vec![]);
     let read = one(&mut first, "SELECT * FROM t", vec![]);
     assert_eq!(read.columns, ["a", "b"]);
+}
+
+fn setting_up_from_many_workers_at_once_is_safe(backend: Backend) {
+    // Every worker (and node) runs init() on start: `IF NOT EXISTS` from all at once.
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = backend.store.clone();
+                scope.spawn(move || {
+                    let mut db = store
+                        .script_database("setup.js", SqlLimits::default())
+                        .unwrap();
+                    db.exec(
+                        "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT); \
+                         CREATE INDEX IF NOT EXISTS items_by_name ON items (name)",
+                        TIME,
+                    )
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap().unwrap();
+        }
+    });
+    let mut db = backend.script("setup.js");
+    one(&mut db, "INSERT INTO items (name) VALUES ('x')", vec![]);
+    assert_eq!(count(&mut db, "items"), 1);
 }

@@ -62,6 +62,10 @@ pub struct Checked {
     pub sql: String,
     /// Whether the statement may make the database bigger (refused past the quota).
     pub grows: bool,
+    /// Whether it changes the schema (`CREATE`, `ALTER`, `DROP`, `TRUNCATE`): such
+    /// statements of one script take turns, so that `CREATE TABLE IF NOT EXISTS` from
+    /// several workers or nodes at once is safe.
+    pub changes_schema: bool,
     /// How many parameters it takes (the highest placeholder number).
     pub parameters: usize,
 }
@@ -119,6 +123,7 @@ pub fn check_all(dialect: SqlDialect, sql: &str) -> Result<Vec<Checked>, String>
         return Ok(vec![Checked {
             sql,
             grows: inspector.grows,
+            changes_schema: inspector.changes_schema,
             parameters: scan.parameters,
         }]);
     }
@@ -131,6 +136,7 @@ pub fn check_all(dialect: SqlDialect, sql: &str) -> Result<Vec<Checked>, String>
             Ok(Checked {
                 sql: statement.to_string(),
                 grows: one.grows,
+                changes_schema: one.changes_schema,
                 parameters: 0,
             })
         })
@@ -280,6 +286,7 @@ struct Inspector {
     dialect: SqlDialect,
     qualified_in_expressions: usize,
     grows: bool,
+    changes_schema: bool,
 }
 
 impl Inspector {
@@ -288,6 +295,7 @@ impl Inspector {
             dialect,
             qualified_in_expressions: 0,
             grows: false,
+            changes_schema: false,
         }
     }
 }
@@ -335,6 +343,15 @@ impl Visitor for Inspector {
             }
         };
         self.grows |= grows;
+        self.changes_schema |= matches!(
+            statement,
+            Statement::Drop { .. }
+                | Statement::Truncate(_)
+                | Statement::CreateTable(_)
+                | Statement::CreateIndex(_)
+                | Statement::CreateView(_)
+                | Statement::AlterTable(_)
+        );
         ControlFlow::Continue(())
     }
 
@@ -832,6 +849,27 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert!(all.iter().all(|checked| checked.grows));
         assert!(check(SqlDialect::Sqlite, "   ").is_err());
+    }
+
+    #[test]
+    fn schema_changes_are_told_from_data_changes() {
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS t (a INTEGER)",
+            "CREATE INDEX i ON t (a)",
+            "ALTER TABLE t ADD COLUMN b TEXT",
+            "DROP TABLE t",
+        ] {
+            assert!(
+                check(SqlDialect::Postgres, sql).unwrap().changes_schema,
+                "{sql}"
+            );
+        }
+        for sql in ["SELECT 1", "INSERT INTO t VALUES (1)", "DELETE FROM t"] {
+            assert!(
+                !check(SqlDialect::Postgres, sql).unwrap().changes_schema,
+                "{sql}"
+            );
+        }
     }
 
     #[test]

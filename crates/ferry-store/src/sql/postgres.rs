@@ -36,6 +36,15 @@ pub struct ScriptSchema {
     size: Option<(Instant, u64)>,
 }
 
+/// The advisory lock a schema's changes take turns on: its name's hash, the same on every
+/// node.
+fn schema_lock(schema: &str) -> i64 {
+    let digest = ring::digest::digest(&ring::digest::SHA256, schema.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest.as_ref()[..8]);
+    i64::from_be_bytes(bytes)
+}
+
 impl ScriptSchema {
     pub(crate) fn new(store: PostgresStore, script: &str, limits: SqlLimits) -> Self {
         ScriptSchema {
@@ -88,11 +97,19 @@ impl ScriptSchema {
                 session.schema,
                 millis(timeout)
             );
-            client
-                .batch_execute(&open)
-                .await
-                .map_err(|error| failure(&store, error, timeout, &session.limits))?;
-            let outcomes = session.execute_all(&store, &client, checked, timeout).await;
+            // The statements follow `BEGIN; SET LOCAL …` in the same flight: the
+            // connection keeps the order, so they run in the transaction and its schema.
+            // If opening it failed, they fail in the aborted transaction, never elsewhere.
+            let limits = session.limits;
+            let (opened, outcomes) = futures_util::future::join(
+                client.batch_execute(&open),
+                session.execute_all(&store, &client, checked, timeout),
+            )
+            .await;
+            if let Err(error) = opened {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(failure(&store, error, timeout, &limits));
+            }
             let end = if outcomes.is_ok() {
                 "COMMIT"
             } else {
@@ -273,6 +290,17 @@ impl Session<'_> {
         checked: &[(Checked, &SqlStatement)],
         timeout: Duration,
     ) -> Result<Vec<SqlOutcome>, SqlError> {
+        if checked.iter().any(|(checked, _)| checked.changes_schema) {
+            // Held until the transaction ends: one schema change of this script at a time
+            // (PostgreSQL's `IF NOT EXISTS` is not safe against a concurrent creation).
+            client
+                .execute(
+                    "SELECT pg_catalog.pg_advisory_xact_lock($1)",
+                    &[&schema_lock(self.schema)],
+                )
+                .await
+                .map_err(|error| failure(store, error, timeout, &self.limits))?;
+        }
         if checked.iter().any(|(checked, _)| checked.grows) {
             self.check_quota(store, client, timeout).await?;
         }
