@@ -13,15 +13,12 @@ use ferry_store::SecretKey;
 use support::TestApp;
 
 const VAULT: &str = r#"
-register("/set", (c) => { secretStorage.setSecret(c.request.query.name, c.request.query.value); return "set"; });
+register("/set", (c) => secretStorage.setSecret(c.request.query.name, c.request.query.value));
 register("/exists", (c) => String(secretStorage.exists(c.request.query.name)));
 register("/remove", (c) => String(secretStorage.removeSecret(c.request.query.name)));
-register("/clear", () => String(secretStorage.clear()));
+register("/clear", () => secretStorage.clear());
 register("/getters", () => JSON.stringify(Object.keys(secretStorage).sort()));
-register("/try", (c) => {
-  try { secretStorage.setSecret(c.request.query.name, c.request.query.value ?? "x".repeat(70000)); return "stored"; }
-  catch (e) { return "refused: " + e.message; }
-});
+register("/try", (c) => secretStorage.setSecret(c.request.query.name, c.request.query.value ?? "x".repeat(70000)));
 "#;
 
 const OTHER: &str = r#"
@@ -42,9 +39,12 @@ async fn secrets_are_written_checked_and_removed_never_read_back() {
     assert_eq!(app.text("/exists?name=API_TOKEN").await.1, "false");
     assert_eq!(
         app.text("/set?name=API_TOKEN&value=tok-9f8e7d6c5b4a").await,
-        (200, "set".into())
+        (200, "secret API_TOKEN stored".into())
     );
-    assert_eq!(app.text("/set?name=SECOND&value=two").await.1, "set");
+    assert_eq!(
+        app.text("/set?name=SECOND&value=two").await.1,
+        "secret SECOND stored"
+    );
     assert_eq!(app.text("/exists?name=API_TOKEN").await.1, "true");
     assert_eq!(
         app.text("/getters").await.1,
@@ -67,12 +67,12 @@ async fn secrets_are_written_checked_and_removed_never_read_back() {
     );
     assert_eq!(app.text("/remove?name=API_TOKEN").await.1, "true");
     assert_eq!(app.text("/remove?name=API_TOKEN").await.1, "false");
-    assert_eq!(app.text("/clear").await.1, "1");
+    assert_eq!(app.text("/clear").await.1, "1 secrets removed");
     assert_eq!(app.text("/exists?name=SECOND").await.1, "false");
 
     let bad_name = app.text("/try?name=has%20space&value=x").await.1;
     assert!(
-        bad_name.starts_with("refused: ") && bad_name.contains("not allowed"),
+        bad_name.starts_with("Error: ") && bad_name.contains("not allowed"),
         "{bad_name}"
     );
     let too_big = app.text("/try?name=BIG").await.1;

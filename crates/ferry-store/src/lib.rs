@@ -25,6 +25,8 @@
 //! # }
 //! ```
 
+#[macro_use]
+mod assets;
 mod clock;
 mod groups;
 mod identity;
@@ -33,6 +35,7 @@ mod jobs;
 mod oauth;
 mod secrets;
 mod sqlite;
+mod sqlite_assets;
 mod sqlite_groups;
 #[macro_use]
 mod sqlite_identity;
@@ -47,6 +50,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use assets::{Asset, AssetInfo, AssetStore};
 pub use groups::{
     AccessLevel, GroupRecord, Groups, Joined, Member, ScriptAccess, ScriptAccessRecord, circle,
 };

@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             connection.execute_batch(crate::jobs::SCHEMA)
         },
     },
+    Migration {
+        version: 5,
+        name: "scripts' assets",
+        apply: |connection| connection.execute_batch(crate::assets::SQLITE_SCHEMA),
+    },
 ];
 
 /// The schema version this build writes.

@@ -7,9 +7,9 @@ use crate::groups::{AccessLevel, GroupRecord, Joined, Member, ScriptAccessRecord
 use crate::identity::{AccountClaims, PendingSignIn, SessionRecord, TokenRecord, UserRecord};
 use crate::oauth::{AuthorizationCode, OAuthClient, OAuthToken, Refresh};
 use crate::{
-    ClaimedJob, Groups, IdentityStore, JobQueue, JobRecord, KeyValue, OAuthStore, PersonalKeyValue,
-    PostgresConnection, PostgresOptions, PostgresStore, ScriptAccess, ScriptRepository,
-    SecretStore, SqliteConnection, SqliteStore, StoreError, StoredScript,
+    Asset, AssetInfo, AssetStore, ClaimedJob, Groups, IdentityStore, JobQueue, JobRecord, KeyValue,
+    OAuthStore, PersonalKeyValue, PostgresConnection, PostgresOptions, PostgresStore, ScriptAccess,
+    ScriptRepository, SecretStore, SqliteConnection, SqliteStore, StoreError, StoredScript,
 };
 
 /// Where Ferry keeps its data: an embedded SQLite database or a PostgreSQL server. Cloning
@@ -171,6 +171,13 @@ each_back_end!(ScriptRepository {
     fn delete_script(&mut self, uri: &str) -> Result<bool, StoreError>;
     fn read_script(&mut self, uri: &str) -> Result<Option<StoredScript>, StoreError>;
     fn list_scripts(&mut self) -> Result<Vec<StoredScript>, StoreError>;
+});
+
+each_back_end!(AssetStore {
+    fn list_assets(&mut self, script: &str) -> Result<Vec<AssetInfo>, StoreError>;
+    fn asset(&mut self, script: &str, name: &str) -> Result<Option<Asset>, StoreError>;
+    fn upsert_asset(&mut self, script: &str, name: &str, mimetype: &str, content: &[u8]) -> Result<AssetInfo, StoreError>;
+    fn delete_asset(&mut self, script: &str, name: &str) -> Result<bool, StoreError>;
 });
 
 each_back_end!(SecretStore {

@@ -7,10 +7,10 @@
 
 use ferry_store::testing::PostgresCluster;
 use ferry_store::{
-    AccessLevel, AccountClaims, AuthorizationCode, Groups, IdentityStore, JobQueue, JobRecord,
-    Joined, KeyValue, Member, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind, PendingSignIn,
-    PersonalKeyValue, PostgresOptions, Refresh, ScriptAccess, ScriptAccessRecord, ScriptRepository,
-    SecretKey, SecretStore, Store, StoreConnection, TokenRecord,
+    AccessLevel, AccountClaims, AssetStore, AuthorizationCode, Groups, IdentityStore, JobQueue,
+    JobRecord, Joined, KeyValue, Member, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind,
+    PendingSignIn, PersonalKeyValue, PostgresOptions, Refresh, ScriptAccess, ScriptAccessRecord,
+    ScriptRepository, SecretKey, SecretStore, Store, StoreConnection, TokenRecord,
 };
 
 /// A fresh, empty store of one back end, and how to open it again.
@@ -87,6 +87,7 @@ on_both_back_ends!(
     a_code_is_taken_once_and_old_ones_are_forgotten,
     access_tokens_are_found_with_their_user_and_refresh_tokens_taken_once,
     secrets_are_kept_sealed_per_script,
+    assets_round_trip_per_script_with_their_digest,
     due_jobs_are_claimed_once_in_order_and_finished_by_their_holder,
     a_claim_that_runs_out_is_taken_over_and_the_late_finish_changes_nothing,
     nodes_claiming_at_once_never_share_a_job,
@@ -741,4 +742,49 @@ fn nodes_claiming_at_once_never_share_a_job(backend: Backend) {
     all.dedup();
     assert_eq!(total, JOBS as usize, "every job claimed exactly once");
     assert_eq!(all.len(), JOBS as usize);
+}
+
+fn assets_round_trip_per_script_with_their_digest(backend: Backend) {
+    let mut connection = backend.connect();
+    assert!(connection.list_assets("a.js").unwrap().is_empty());
+    let png = [0x89u8, b'P', b'N', b'G', 0, 255, 10];
+    let stored = connection
+        .upsert_asset("a.js", "img/logo.png", "image/png", &png)
+        .unwrap();
+    assert_eq!((stored.name.as_str(), stored.size), ("img/logo.png", 7));
+    assert_eq!(stored.sha256.len(), 64);
+    assert_eq!(stored.created, stored.updated);
+    connection
+        .upsert_asset("a.js", "site.css", "text/css", b"body{}")
+        .unwrap();
+    connection
+        .upsert_asset("b.js", "site.css", "text/css", b"other")
+        .unwrap();
+    let listed = connection.list_assets("a.js").unwrap();
+    let names: Vec<&str> = listed.iter().map(|asset| asset.name.as_str()).collect();
+    assert_eq!(names, ["img/logo.png", "site.css"]);
+    let read = connection.asset("a.js", "img/logo.png").unwrap().unwrap();
+    assert_eq!(read.content, png);
+    assert_eq!(read.info, stored);
+    // Replacing keeps the creation time and changes the digest; another process sees it.
+    let replaced = connection
+        .upsert_asset(
+            "a.js",
+            "site.css",
+            "text/css; charset=utf-8",
+            b"body{color:red}",
+        )
+        .unwrap();
+    let mut other = backend.reopen().connect().unwrap();
+    let seen = other.asset("a.js", "site.css").unwrap().unwrap();
+    assert_eq!(seen.content, b"body{color:red}");
+    assert_eq!(seen.info.sha256, replaced.sha256);
+    assert_eq!(seen.info.mimetype, "text/css; charset=utf-8");
+    assert_eq!(
+        other.asset("b.js", "site.css").unwrap().unwrap().content,
+        b"other"
+    );
+    assert!(connection.delete_asset("a.js", "site.css").unwrap());
+    assert!(!connection.delete_asset("a.js", "site.css").unwrap());
+    assert!(connection.asset("a.js", "site.css").unwrap().is_none());
 }

@@ -62,7 +62,7 @@ fn nodes_starting_together_migrate_once() {
             database_of(&url),
             "SELECT count(*) || ' at ' || max(version) FROM ferry.schema_version"
         ),
-        "1 at 4"
+        "1 at 5"
     );
 }
 

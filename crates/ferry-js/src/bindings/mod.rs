@@ -3,6 +3,7 @@
 //! by the modules here.
 
 mod access;
+mod assets;
 pub(crate) mod context;
 mod convert;
 mod database;
@@ -129,6 +130,7 @@ pub(crate) fn install<'js>(
     log::install(ctx, &host, script)?;
     storage::install(ctx, &host, script)?;
     secrets::install(ctx, &host, script)?;
+    assets::install(ctx, &host, script)?;
     access::install(ctx, &host, script)?;
     convert::install(ctx, &host, &script.host)?;
     encoding::install(ctx, &host)?;

@@ -455,14 +455,42 @@
     clear: () => host.personalClear(personalUser("clear")),
   });
 
-  // No getter: a script can store and check its secrets, never read one back.
+  // No getter: a script can store and check its secrets, never read one back. As in
+  // aiwebengine, setSecret and clear answer with a message ("Error: …" when refused); an
+  // unreachable database still throws (503 when uncaught).
+  const refusedAsMessage = (work) => {
+    try {
+      return work();
+    } catch (error) {
+      if (error && error.ferryStatus === 503) throw error;
+      return `Error: ${error && error.message ? error.message : String(error)}`;
+    }
+  };
   const secretStorage = Object.freeze({
     exists: (name) => host.secretExists(String(name)),
-    setSecret: (name, value) => {
-      host.secretSet(String(name), String(value));
-    },
+    setSecret: (name, value) =>
+      refusedAsMessage(() => {
+        host.secretSet(String(name), String(value));
+        return `secret ${String(name)} stored`;
+      }),
     removeSecret: (name) => host.secretRemove(String(name)),
-    clear: () => host.secretClear(),
+    clear: () => refusedAsMessage(() => `${host.secretClear()} secrets removed`),
+  });
+
+  // aiwebengine's asset API: JSON text, base64 content and messages ("Error: …" when
+  // refused); an unreachable database throws (503 when uncaught).
+  const assetStorage = Object.freeze({
+    listAssets: () => host.assetList(),
+    fetchAsset: (name) =>
+      refusedAsMessage(() => host.assetFetch(String(name)) ?? `Error: there is no asset ${String(name)}`),
+    upsertAsset: (name, mimetype, contentBase64) =>
+      refusedAsMessage(() => {
+        const stored = JSON.parse(host.assetUpsert(String(name), String(mimetype), String(contentBase64)));
+        return `asset ${stored.name} stored (${stored.size} bytes, sha256 ${stored.sha256})`;
+      }),
+    deleteAsset: (name) =>
+      refusedAsMessage(() =>
+        host.assetDelete(String(name)) ? `asset ${String(name)} deleted` : `Error: there is no asset ${String(name)}`),
   });
 
   const convert = Object.freeze({
@@ -579,6 +607,7 @@
     sharedStorage,
     personalStorage,
     secretStorage,
+    assetStorage,
     convert,
     btoa: convert.btoa,
     atob: convert.atob,

@@ -6,6 +6,7 @@
 //! from any thread — a script worker, a blocking task, even an async thread (which they then
 //! hold up, so do not).
 
+mod assets;
 mod data;
 mod groups;
 mod identity;

@@ -59,6 +59,11 @@ CREATE INDEX node_messages_by_age ON node_messages (sent);
         name: "scripts' secrets and scheduled jobs",
         sql: SECRETS_AND_JOBS,
     },
+    Migration {
+        version: 5,
+        name: "scripts' assets",
+        sql: assets_schema!("BYTEA"),
+    },
 ];
 
 /// Migration 4: the secrets table (sealed values only) and the jobs table.
