@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ferry_store::{Savepoint, ScriptDatabase, SqlError, SqlStatement, SqlTransaction, SqlValue};
 use rquickjs::{Ctx, Function, Object};
 
-use super::{ScriptHost, throw, throw_with_status};
+use super::{ScriptHost, throw};
 
 /// The longest a statement runs when the section has no deadline.
 const DEFAULT_STATEMENT_TIME: Duration = Duration::from_secs(5);
@@ -409,12 +409,7 @@ fn with_transaction<T>(
 /// A store failure as a JavaScript error: unreachable or busy databases answer 503 with
 /// Retry-After when uncaught; everything else is an ordinary error.
 fn sql_error(ctx: &Ctx<'_>, error: &SqlError) -> rquickjs::Error {
-    let message = format!("db: {error}");
-    if error.is_unavailable() {
-        throw_with_status(ctx, &message, 503)
-    } else {
-        throw(ctx, &message)
-    }
+    super::store_error(ctx, &format!("db: {error}"), error.is_unavailable())
 }
 
 /// `[[sql, [values…]], …]` from `database.js`; bytes come as `{"$bytes":[…]}` and

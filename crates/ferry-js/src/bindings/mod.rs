@@ -203,6 +203,16 @@ fn throw_with_status(ctx: &Ctx<'_>, message: &str, status: u16) -> rquickjs::Err
     }
 }
 
+/// A store failure as a JavaScript error with `message`: when the store cannot be reached
+/// (or is busy) it answers 503 with Retry-After if uncaught — the request may work shortly.
+fn store_error(ctx: &Ctx<'_>, message: &str, unavailable: bool) -> rquickjs::Error {
+    if unavailable {
+        throw_with_status(ctx, message, 503)
+    } else {
+        throw(ctx, message)
+    }
+}
+
 /// Throws a JavaScript `Error` with `message`.
 fn throw(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     rquickjs::Exception::throw_message(ctx, message)

@@ -174,12 +174,6 @@ pub(super) fn with_store<T>(
         return Err(throw(ctx, &format!("{api} is not available")));
     };
     operation(store, &script.name).map_err(|error| {
-        let message = format!("{api}: {error}");
-        if error.is_unavailable() {
-            // Uncaught, it answers 503 with Retry-After: the request may work shortly.
-            super::throw_with_status(ctx, &message, 503)
-        } else {
-            throw(ctx, &message)
-        }
+        super::store_error(ctx, &format!("{api}: {error}"), error.is_unavailable())
     })
 }

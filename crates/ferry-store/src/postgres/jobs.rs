@@ -86,19 +86,14 @@ impl JobQueue for PostgresConnection {
             let statement = client
                 .prepare_cached(&format!(
                     "WITH candidates AS (
-                         SELECT script, name FROM jobs
+                         SELECT script AS job_script, name AS job_name FROM jobs
                          WHERE due <= $3 AND (locked_until IS NULL OR locked_until < $3)
                          ORDER BY due LIMIT $4
                          FOR UPDATE SKIP LOCKED)
                      UPDATE jobs SET locked_by = $1, locked_until = $2
                      FROM candidates
-                     WHERE jobs.script = candidates.script AND jobs.name = candidates.name
-                     RETURNING {}",
-                    COLUMNS
-                        .split(", ")
-                        .map(|column| format!("jobs.{column}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                     WHERE script = job_script AND name = job_name
+                     RETURNING {COLUMNS}"
                 ))
                 .await?;
             let mut claimed = client

@@ -687,6 +687,25 @@ pub(crate) struct GuardCache {
 const CACHED: usize = 512;
 
 impl GuardCache {
+    /// Each of `statements` checked for `dialect`, paired with it; none is an error.
+    pub(crate) fn check_each<'a>(
+        &mut self,
+        dialect: SqlDialect,
+        statements: &'a [super::SqlStatement],
+    ) -> Result<Vec<(Checked, &'a super::SqlStatement)>, super::SqlError> {
+        if statements.is_empty() {
+            return Err(super::SqlError::Arguments("no statements to run".into()));
+        }
+        statements
+            .iter()
+            .map(|statement| {
+                self.check(dialect, &statement.sql)
+                    .map(|checked| (checked, statement))
+                    .map_err(super::SqlError::Refused)
+            })
+            .collect()
+    }
+
     /// `sql` checked for `dialect`, from the cache when it was seen before.
     pub(crate) fn check(&mut self, dialect: SqlDialect, sql: &str) -> Result<Checked, String> {
         if let Some(checked) = self.checked.get(sql) {

@@ -62,7 +62,7 @@ impl ScriptSchema {
         statements: &[SqlStatement],
         timeout: Duration,
     ) -> Result<Vec<SqlOutcome>, SqlError> {
-        let checked = check_each(&mut self.guard, statements)?;
+        let checked = self.guard.check_each(SqlDialect::Postgres, statements)?;
         let outcomes = self.run_checked(&checked, timeout);
         match outcomes {
             // A table changed shape since a pooled connection prepared the statement;
@@ -201,7 +201,7 @@ impl SchemaTransaction {
         statements: &[SqlStatement],
         timeout: Duration,
     ) -> Result<Vec<SqlOutcome>, SqlError> {
-        let checked = check_each(&mut self.guard, statements)?;
+        let checked = self.guard.check_each(SqlDialect::Postgres, statements)?;
         let store = self.store.clone();
         let Some(client) = self.client.as_ref() else {
             return Err(SqlError::Arguments("the transaction has ended".into()));
@@ -421,24 +421,6 @@ impl Session<'_> {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
-}
-
-fn check_each<'a>(
-    guard: &mut GuardCache,
-    statements: &'a [SqlStatement],
-) -> Result<Vec<(Checked, &'a SqlStatement)>, SqlError> {
-    if statements.is_empty() {
-        return Err(SqlError::Arguments("no statements to run".into()));
-    }
-    statements
-        .iter()
-        .map(|statement| {
-            guard
-                .check(SqlDialect::Postgres, &statement.sql)
-                .map(|checked| (checked, statement))
-                .map_err(SqlError::Refused)
-        })
-        .collect()
 }
 
 async fn create_schema(

@@ -65,29 +65,13 @@ impl ScriptFile {
         statements: &[SqlStatement],
         timeout: Duration,
     ) -> Result<Vec<SqlOutcome>, SqlError> {
-        let checked = check_each(&mut self.guard, statements)?;
+        let checked = self.guard.check_each(SqlDialect::Sqlite, statements)?;
         let limits = self.limits;
         let open = self.connection()?;
         open.connection
             .busy_timeout(timeout)
             .map_err(|error| open.failure(error, timeout, &limits))?;
-        if let [(checked, statement)] = checked.as_slice() {
-            return Ok(vec![open.execute(
-                checked,
-                &statement.params,
-                timeout,
-                &limits,
-            )?]);
-        }
-        open.control("BEGIN IMMEDIATE", timeout, &limits)?;
-        let outcomes = open.execute_all(&checked, timeout, &limits);
-        let end = if outcomes.is_ok() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        open.control(end, timeout, &limits)?;
-        outcomes
+        open.run_atomically(&checked, timeout, &limits, &WHOLE_TRANSACTION)
     }
 
     pub(crate) fn columns(&mut self, table: &str) -> Result<Vec<(String, String)>, SqlError> {
@@ -137,24 +121,10 @@ impl FileTransaction {
         statements: &[SqlStatement],
         timeout: Duration,
     ) -> Result<Vec<SqlOutcome>, SqlError> {
-        let checked = check_each(&mut self.guard, statements)?;
+        let checked = self.guard.check_each(SqlDialect::Sqlite, statements)?;
         let limits = self.limits;
         let open = self.open()?;
-        if let [(checked, statement)] = checked.as_slice() {
-            return Ok(vec![open.execute(
-                checked,
-                &statement.params,
-                timeout,
-                &limits,
-            )?]);
-        }
-        open.control("SAVEPOINT ferry_batch", timeout, &limits)?;
-        let outcomes = open.execute_all(&checked, timeout, &limits);
-        if outcomes.is_err() {
-            open.control("ROLLBACK TO SAVEPOINT ferry_batch", timeout, &limits)?;
-        }
-        open.control("RELEASE SAVEPOINT ferry_batch", timeout, &limits)?;
-        outcomes
+        open.run_atomically(&checked, timeout, &limits, &SAVEPOINT)
     }
 
     pub(crate) fn control(&mut self, sql: &str) -> Result<(), SqlError> {
@@ -187,23 +157,30 @@ impl Drop for FileTransaction {
     }
 }
 
-fn check_each<'a>(
-    guard: &mut GuardCache,
-    statements: &'a [SqlStatement],
-) -> Result<Vec<(Checked, &'a SqlStatement)>, SqlError> {
-    if statements.is_empty() {
-        return Err(SqlError::Arguments("no statements to run".into()));
-    }
-    statements
-        .iter()
-        .map(|statement| {
-            guard
-                .check(SqlDialect::Sqlite, &statement.sql)
-                .map(|checked| (checked, statement))
-                .map_err(SqlError::Refused)
-        })
-        .collect()
+/// How several statements are made all or nothing: the SQL that opens the unit, and what
+/// keeps or undoes it.
+struct Atomic {
+    open: &'static str,
+    keep: &'static [&'static str],
+    undo: &'static [&'static str],
 }
+
+/// Autocommitted statements: a transaction of their own (taking the write lock at once).
+const WHOLE_TRANSACTION: Atomic = Atomic {
+    open: "BEGIN IMMEDIATE",
+    keep: &["COMMIT"],
+    undo: &["ROLLBACK"],
+};
+
+/// Statements inside a script's transaction: a savepoint.
+const SAVEPOINT: Atomic = Atomic {
+    open: "SAVEPOINT ferry_batch",
+    keep: &["RELEASE SAVEPOINT ferry_batch"],
+    undo: &[
+        "ROLLBACK TO SAVEPOINT ferry_batch",
+        "RELEASE SAVEPOINT ferry_batch",
+    ],
+};
 
 /// A connection to a script's file with its limits in place, and the deadline its
 /// progress handler enforces.
@@ -280,6 +257,35 @@ impl Open {
         self.connection
             .execute_batch(sql)
             .map_err(|error| self.failure(error, timeout, limits))
+    }
+
+    /// Runs one statement as it is, several as `atomic` makes them all or nothing.
+    fn run_atomically(
+        &self,
+        checked: &[(Checked, &SqlStatement)],
+        timeout: Duration,
+        limits: &SqlLimits,
+        atomic: &Atomic,
+    ) -> Result<Vec<SqlOutcome>, SqlError> {
+        if let [(checked, statement)] = checked {
+            return Ok(vec![self.execute(
+                checked,
+                &statement.params,
+                timeout,
+                limits,
+            )?]);
+        }
+        self.control(atomic.open, timeout, limits)?;
+        let outcomes = self.execute_all(checked, timeout, limits);
+        let end = if outcomes.is_ok() {
+            atomic.keep
+        } else {
+            atomic.undo
+        };
+        for sql in end {
+            self.control(sql, timeout, limits)?;
+        }
+        outcomes
     }
 
     fn execute_all(
