@@ -208,11 +208,14 @@ impl Open {
         connection
             .busy_timeout(Duration::from_secs(5))
             .map_err(failed)?;
-        connection
-            .execute_batch(
+        // Switching a new file to WAL takes its lock; two connections doing it at once can
+        // be refused without waiting (SQLite's deadlock rule): try again briefly.
+        retry_while_busy(|| {
+            connection.execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
-            .map_err(failed)?;
+        })
+        .map_err(failed)?;
         let page_size: i64 = connection
             .query_row("PRAGMA page_size", [], |row| row.get(0))
             .map_err(failed)?;
@@ -415,6 +418,21 @@ impl Shape {
                 .collect(),
         }
     }
+}
+
+/// `attempt`, again while SQLite answers busy: up to 100 times, 10 ms apart.
+fn retry_while_busy<T>(mut attempt: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    for _ in 0..100 {
+        match attempt() {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == ErrorCode::DatabaseBusy =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+    attempt()
 }
 
 /// A failure while a statement runs: the limits' own, or SQLite's.
