@@ -188,6 +188,41 @@ async fn three_nodes_share_scripts_and_every_message_arrives_once_everywhere() {
         until_served(&client, node, "/shared", None, Duration::from_secs(1)).await;
     }
 
+    // An asset route serves what was last stored, on every node: each caches the asset
+    // once read and drops it when any node changes it.
+    upsert(
+        &client,
+        &nodes[0],
+        "assets.js",
+        "routeRegistry.registerAssetRoute('/note.txt', 'note.txt')",
+    )
+    .await;
+    for (round, writer) in nodes.iter().enumerate() {
+        let text = format!("note {round}");
+        let stored = client
+            .post(writer.url("/engine/assets"))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({ "uri": "assets.js", "name": "note.txt", "content": text })
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stored.status(), StatusCode::OK);
+        for node in nodes {
+            until_served(
+                &client,
+                node,
+                "/note.txt",
+                Some(&text),
+                Duration::from_secs(1),
+            )
+            .await;
+        }
+    }
+
     // 10,000 messages published round-robin across the nodes: each subscriber, one per
     // node, gets every one of them once.
     const MESSAGES: usize = 10_000;

@@ -4,9 +4,11 @@
 //! deleted on one node is loaded (or removed) on all. The database carries both
 //! (`ferry_store::NodeEvent`); this module turns them into the engine's changes.
 //!
+//! An asset changed on one node is read again by the asset routes of all.
+//!
 //! When the listener starts or reconnects, notifications may have been missed: the node
-//! compares every stored script with the version it runs and catches up, and says so in
-//! the log. Messages sent while a node was not listening are not replayed (they are
+//! compares every stored script with the version it runs and catches up (and reads every
+//! asset again), and says so in the log. Messages sent while a node was not listening are not replayed (they are
 //! transient, as on one node for a client that was not connected).
 
 use std::collections::BTreeSet;
@@ -43,6 +45,8 @@ pub(crate) enum Broadcast {
         value: serde_json::Value,
         filter: Option<FilterSpec>,
     },
+    /// `script`'s asset `name` changed or went: asset routes read it again.
+    Asset { script: String, name: String },
 }
 
 /// A filter as the script gave it, for each node to apply to its own subscribers.
@@ -101,6 +105,7 @@ async fn follow(
                 }
             }
             NodeEvent::CatchUp { reason } => {
+                engine.asset_cache().forget_all();
                 if let Err(error) = catch_up(&engine, &mut known, reason).await {
                     tracing::warn!(%error, "cannot compare the stored scripts with the running ones");
                 }
@@ -150,6 +155,7 @@ fn deliver(engine: &Engine, text: &str) {
             let filter = filter.as_ref().and_then(FilterSpec::filter);
             engine.graphql().publish(&name, value, filter);
         }
+        Broadcast::Asset { script, name } => engine.asset_cache().forget(&script, &name),
     }
 }
 

@@ -12,6 +12,7 @@ use ferry_mcp::{Mcp, McpHandler, McpOptions};
 use ferry_store::Store;
 use http::Method;
 
+use crate::asset_routes::{AssetCache, AssetRoute};
 use crate::error::{EngineError, ScriptError};
 use crate::handler::ScriptRoute;
 use crate::handoff::Completions;
@@ -102,6 +103,8 @@ struct Shared {
     /// Built once: its sessions must outlive reloads.
     mcp_handler: McpHandler,
     scripts: ScriptSet,
+    /// The assets asset routes serve, as last read.
+    assets: AssetCache,
     /// Serialises changes, so that two reloads never interleave their steps.
     changes: tokio::sync::Mutex<()>,
     versions: AtomicU64,
@@ -164,6 +167,7 @@ impl Engine {
         let streams = StreamHub::new(options.streams);
         let sockets = SocketHub::default();
         let scripts = ScriptSet::default();
+        let assets = AssetCache::default();
         let mcp = Mcp::new(options.mcp.clone());
         let graphql = GraphQl::with_graphiql(
             SchemaOptions {
@@ -182,6 +186,7 @@ impl Engine {
             runtime: tokio::runtime::Handle::current(),
             completions,
             scripts: scripts.clone(),
+            assets: assets.clone(),
         });
         let pool = Arc::new(match options.model {
             // Each worker thread creates its runtime before the pool counts it: off the
@@ -208,6 +213,7 @@ impl Engine {
                 mcp_handler: mcp.handler(),
                 mcp,
                 scripts,
+                assets,
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
             }),
@@ -232,6 +238,11 @@ impl Engine {
     /// [`RouterService`](ferry_core::router::RouterService).
     pub fn routes(&self) -> Routes {
         self.shared.routes.clone()
+    }
+
+    /// The assets asset routes serve, as last read from the store.
+    pub(crate) fn asset_cache(&self) -> &AssetCache {
+        &self.shared.assets
     }
 
     /// The data store, when the engine has one.
@@ -503,6 +514,12 @@ impl Engine {
                     key,
                     path: registration.pattern.as_str().into(),
                     customized,
+                }),
+                RouteKind::Asset => Arc::new(AssetRoute {
+                    cache: self.shared.assets.clone(),
+                    store: self.shared.store.clone(),
+                    script: loaded.script.name().clone(),
+                    asset: registration.definition.clone(),
                 }),
                 RouteKind::GraphQl(_) | RouteKind::Mcp(_) => continue,
                 RouteKind::WebSocket => Arc::new(SocketRoute {

@@ -48,6 +48,7 @@
 //! the requests one worker serves and is not shared between workers. State that all
 //! requests must see belongs in `sharedStorage`, which [`ferry_store`] persists.
 
+mod asset_routes;
 mod bindings;
 mod call_js;
 pub mod cluster;
@@ -60,6 +61,7 @@ mod job;
 mod limits;
 pub mod management;
 mod management_access;
+mod management_assets;
 mod offers;
 mod outbox;
 mod pool;

@@ -15,6 +15,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
 use crate::management_access::{Actor, Need, Refused, audit, may_manage};
+use crate::management_assets::AssetOperation;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -30,6 +31,12 @@ pub const DELETE_PATH: &str = "/engine/delete_script";
 pub const LIST_PATH: &str = "/engine/scripts";
 /// See [`UPSERT_PATH`].
 pub const READ_PATH: &str = "/engine/read_script";
+/// See [`UPSERT_PATH`]: a script's assets — GET (`?uri=`, and `name=` for one, with
+/// `lines=` or `grep=` for part of it), POST, PATCH (string replacement guarded by
+/// `base_sha256`) and DELETE.
+pub const ASSETS_PATH: &str = "/engine/assets";
+/// See [`UPSERT_PATH`]: POST many assets of `?script=` in one transaction.
+pub const ASSETS_BATCH_PATH: &str = "/engine/assets/batch";
 /// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, and `user_id` or `group`).
 pub const OWNERS_PATH: &str = "/engine/script_owners";
 /// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, and `user_id` or `group`).
@@ -65,6 +72,11 @@ impl Management {
     pub fn admin_token(mut self, token: &str) -> Self {
         self.token = Some(BearerToken::new(token));
         self
+    }
+
+    /// The engine managed.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Adds the management routes to `app`.
@@ -105,6 +117,26 @@ impl Management {
                 route(&self, Operation::Hand(AccessLevel::Grant, false)),
             )
             .get(CLUSTER_HEALTH_PATH, route(&self, Operation::Cluster))
+            .get(
+                ASSETS_PATH,
+                route(&self, Operation::Assets(AssetOperation::Read)),
+            )
+            .post(
+                ASSETS_PATH,
+                route(&self, Operation::Assets(AssetOperation::Upload)),
+            )
+            .patch(
+                ASSETS_PATH,
+                route(&self, Operation::Assets(AssetOperation::Edit)),
+            )
+            .delete(
+                ASSETS_PATH,
+                route(&self, Operation::Assets(AssetOperation::Delete)),
+            )
+            .post(
+                ASSETS_BATCH_PATH,
+                route(&self, Operation::Assets(AssetOperation::Batch)),
+            )
     }
 
     /// Finds who is calling, reads the request, then runs `operation`.
@@ -113,7 +145,10 @@ impl Management {
             Ok(actor) => actor,
             Err(refused) => return refused.into_response(),
         };
-        let limit = self.engine.limits().script_bytes.saturating_mul(2) + 64 * 1024;
+        let limit = match operation {
+            Operation::Assets(_) => crate::management_assets::BODY_LIMIT,
+            _ => self.engine.limits().script_bytes.saturating_mul(2) + 64 * 1024,
+        };
         let request = match request::read(request, limit).await {
             Ok(request) => request,
             Err(error) => {
@@ -129,6 +164,7 @@ impl Management {
             Operation::Access(level) => api.access(actor, request, level).await,
             Operation::Hand(level, hand) => api.hand(actor, request, level, hand).await,
             Operation::Cluster => api.cluster(&actor).await,
+            Operation::Assets(operation) => api.assets(actor, request, operation).await,
         }
     }
 
@@ -154,7 +190,7 @@ impl Management {
 
     /// Whether `actor` may `action` the script `uri`, which `need`s that much of it:
     /// audited; who the script is handed to, or the refusal to send.
-    async fn permit(
+    pub(crate) async fn permit(
         &self,
         actor: &Actor,
         action: &str,
@@ -478,6 +514,8 @@ enum Operation {
     Hand(AccessLevel, bool),
     /// The cluster's health.
     Cluster,
+    /// Something done to a script's assets.
+    Assets(AssetOperation),
 }
 
 /// The scripts uploaded earlier, to load at start-up.
@@ -490,7 +528,7 @@ pub fn stored_scripts(store: &Store) -> Result<Vec<Script>, ferry_store::StoreEr
 }
 
 /// The value of `name` among a request's query or form fields.
-fn value(fields: &[(String, String)], name: &str) -> Option<String> {
+pub(crate) fn value(fields: &[(String, String)], name: &str) -> Option<String> {
     fields
         .iter()
         .find(|(key, _)| key == name)
@@ -510,11 +548,11 @@ fn split(members: &[Member]) -> (Vec<&str>, Vec<&str>) {
     (users, groups)
 }
 
-fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     (status, Json(value)).into_response()
 }
 
-fn server_error(error: &EngineError) -> Response {
+pub(crate) fn server_error(error: &EngineError) -> Response {
     if error.is_unavailable() {
         return Refused::Unavailable(error.to_string()).into_response();
     }

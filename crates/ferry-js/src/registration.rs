@@ -37,6 +37,9 @@ pub(crate) enum RouteKind {
     /// An MCP tool, resource or prompt; the handler answers it. The `pattern` is
     /// `"<kind> <name or URI>"` and `definition` the rest of it as JSON.
     Mcp(McpKind),
+    /// One of the script's assets, served by Ferry (no handler runs); `definition` is the
+    /// asset's name.
+    Asset,
 }
 
 /// What an MCP registration offers.

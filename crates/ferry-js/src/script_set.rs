@@ -48,6 +48,9 @@ impl Loaded {
                     RouteKind::WebSocket => format!("WEBSOCKET {}", registration.pattern),
                     RouteKind::GraphQl(_) => format!("GRAPHQL {}", registration.pattern),
                     RouteKind::Mcp(_) => format!("MCP {}", registration.pattern),
+                    RouteKind::Asset => {
+                        format!("ASSET {} {}", registration.pattern, registration.definition)
+                    }
                 })
                 .collect(),
         }

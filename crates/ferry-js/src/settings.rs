@@ -29,4 +29,6 @@ pub(crate) struct WorkerSettings {
     pub completions: Option<Arc<Completions>>,
     /// The running scripts, which a replacement worker loads.
     pub scripts: ScriptSet,
+    /// The assets asset routes serve (`assetStorage` drops what it changes).
+    pub assets: crate::asset_routes::AssetCache,
 }

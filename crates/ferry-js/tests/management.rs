@@ -3,32 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_core::App;
-use ferry_core::router::RouterService;
-use ferry_js::management::{Management, stored_scripts};
-use ferry_js::{Engine, EngineOptions};
+mod support;
+
+use ferry_js::Engine;
+use ferry_js::management::stored_scripts;
 use serde_json::Value;
 
 const TOKEN: &str = "correct-horse-battery-staple";
 
 async fn start(data: &std::path::Path) -> (Engine, String, reqwest::Client) {
-    let engine = Engine::start(EngineOptions {
-        workers: 2,
-        store: Some(ferry_store::Store::sqlite(data).unwrap()),
-        ..EngineOptions::default()
-    })
-    .await
-    .unwrap();
-    let app = App::new().fallback(RouterService::new(engine.routes(), None));
-    let server = Management::new(engine.clone())
-        .admin_token(TOKEN)
-        .install(app)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let base = format!("http://{}", server.local_addr());
-    tokio::spawn(server.run_until(std::future::pending()));
-    (engine, base, reqwest::Client::new())
+    support::managed_server(data, TOKEN).await
 }
 
 #[tokio::test]

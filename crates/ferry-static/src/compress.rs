@@ -191,7 +191,7 @@ impl http_body::Body for ChannelBody {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use http_body_util::BodyExt;
     use std::io::Read;

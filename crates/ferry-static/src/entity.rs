@@ -80,6 +80,33 @@ impl Entity {
 }
 
 impl Entity {
+    /// The entity of `len` bytes held in memory, tagged `etag` (quoted) by its owner,
+    /// modified at `modified` and of `content_type`.
+    pub(crate) fn in_memory(
+        len: u64,
+        etag: HeaderValue,
+        modified: Option<SystemTime>,
+        content_type: HeaderValue,
+    ) -> Self {
+        let modified_secs = modified
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .map(|age| UNIX_EPOCH + Duration::from_secs(age.as_secs()));
+        Entity {
+            version: FileVersion {
+                len,
+                modified,
+                inode: 0,
+            },
+            etag,
+            modified_secs,
+            last_modified: modified_secs.map(|time| {
+                HeaderValue::from_str(&httpdate::fmt_http_date(time))
+                    .expect("HTTP dates are valid header text")
+            }),
+            content_type,
+        }
+    }
+
     /// The entity of this representation compressed with `coding`: the same type and
     /// dates, an entity tag of its own (this one with `-br`, `-zstd` or `-gzip` added, so
     /// caches never confuse the two), and `len` as its length when it is known.

@@ -29,6 +29,17 @@ pub struct Asset {
     pub content: Vec<u8>,
 }
 
+/// One asset to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAsset<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its media type.
+    pub mimetype: &'a str,
+    /// Its bytes.
+    pub content: &'a [u8],
+}
+
 /// Where scripts' assets are kept.
 pub trait AssetStore {
     /// The assets of `script`, by name.
@@ -43,6 +54,23 @@ pub trait AssetStore {
         mimetype: &str,
         content: &[u8],
     ) -> Result<AssetInfo, StoreError>;
+    /// Stores (or replaces) every asset of `assets` for `script` in one transaction: all
+    /// of them or, on an error, none. Returns what is known of each, in order.
+    fn upsert_assets(
+        &mut self,
+        script: &str,
+        assets: &[NewAsset<'_>],
+    ) -> Result<Vec<AssetInfo>, StoreError>;
+    /// Replaces the content of `script`'s asset `name` only if its SHA-256 is still
+    /// `expected` (a compare-and-swap against edits made since it was read). `None` when
+    /// it is not, or the asset is gone.
+    fn replace_asset_if(
+        &mut self,
+        script: &str,
+        name: &str,
+        expected: &str,
+        content: &[u8],
+    ) -> Result<Option<AssetInfo>, StoreError>;
     /// Removes `script`'s asset `name`; whether it was there.
     fn delete_asset(&mut self, script: &str, name: &str) -> Result<bool, StoreError>;
 }
@@ -77,7 +105,7 @@ pub(crate) const SQLITE_SCHEMA: &str = assets_schema!("BLOB");
 pub(crate) const INFO_COLUMNS: &str = "name, mimetype, size, sha256, created, updated";
 
 /// The SHA-256 of `content` in lower-case hex.
-pub(crate) fn sha256_hex(content: &[u8]) -> String {
+pub fn sha256_hex(content: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, content)
         .as_ref()
         .iter()

@@ -50,7 +50,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use assets::{Asset, AssetInfo, AssetStore};
+pub use assets::{Asset, AssetInfo, AssetStore, NewAsset, sha256_hex};
 pub use groups::{
     AccessLevel, GroupRecord, Groups, Joined, Member, ScriptAccess, ScriptAccessRecord, circle,
 };

@@ -1,8 +1,8 @@
 //! [`AssetStore`] on SQLite.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::assets::{INFO_COLUMNS, sha256_hex};
+use crate::assets::{INFO_COLUMNS, NewAsset, sha256_hex};
 use crate::clock::unix_now;
 use crate::{Asset, AssetInfo, AssetStore, SqliteConnection, StoreError};
 
@@ -52,22 +52,55 @@ impl AssetStore for SqliteConnection {
         mimetype: &str,
         content: &[u8],
     ) -> Result<AssetInfo, StoreError> {
+        let asset = NewAsset {
+            name,
+            mimetype,
+            content,
+        };
+        upsert(&self.connection, script, &asset, unix_now()).map_err(|source| self.error(source))
+    }
+
+    fn upsert_assets(
+        &mut self,
+        script: &str,
+        assets: &[NewAsset<'_>],
+    ) -> Result<Vec<AssetInfo>, StoreError> {
+        let now = unix_now();
+        let run = |connection: &mut Connection| -> rusqlite::Result<Vec<AssetInfo>> {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let stored = assets
+                .iter()
+                .map(|asset| upsert(&transaction, script, asset, now))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            transaction.commit()?;
+            Ok(stored)
+        };
+        run(&mut self.connection).map_err(|source| self.error(source))
+    }
+
+    fn replace_asset_if(
+        &mut self,
+        script: &str,
+        name: &str,
+        expected: &str,
+        content: &[u8],
+    ) -> Result<Option<AssetInfo>, StoreError> {
         let sha256 = sha256_hex(content);
         let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
         self.connection
             .prepare_cached(&format!(
-                "INSERT INTO assets (script, name, mimetype, content, sha256, size, created, updated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-                 ON CONFLICT (script, name) DO UPDATE SET mimetype = excluded.mimetype,
-                     content = excluded.content, sha256 = excluded.sha256, size = excluded.size,
-                     updated = excluded.updated
+                "UPDATE assets SET content = ?4, sha256 = ?5, size = ?6, updated = ?7
+                 WHERE script = ?1 AND name = ?2 AND sha256 = ?3
                  RETURNING {INFO_COLUMNS}"
             ))
             .and_then(|mut statement| {
-                statement.query_row(
-                    params![script, name, mimetype, content, sha256, size, unix_now()],
-                    info,
-                )
+                statement
+                    .query_row(
+                        params![script, name, expected, content, sha256, size, unix_now()],
+                        info,
+                    )
+                    .optional()
             })
             .map_err(|source| self.error(source))
     }
@@ -79,4 +112,36 @@ impl AssetStore for SqliteConnection {
             .map(|removed| removed > 0)
             .map_err(|source| self.error(source))
     }
+}
+
+/// Stores (or replaces) `asset` through `connection` (or a transaction on it).
+fn upsert(
+    connection: &Connection,
+    script: &str,
+    asset: &NewAsset<'_>,
+    now: i64,
+) -> rusqlite::Result<AssetInfo> {
+    let sha256 = sha256_hex(asset.content);
+    let size = i64::try_from(asset.content.len()).unwrap_or(i64::MAX);
+    connection
+        .prepare_cached(&format!(
+            "INSERT INTO assets (script, name, mimetype, content, sha256, size, created, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (script, name) DO UPDATE SET mimetype = excluded.mimetype,
+                 content = excluded.content, sha256 = excluded.sha256, size = excluded.size,
+                 updated = excluded.updated
+             RETURNING {INFO_COLUMNS}"
+        ))?
+        .query_row(
+            params![
+                script,
+                asset.name,
+                asset.mimetype,
+                asset.content,
+                sha256,
+                size,
+                now
+            ],
+            info,
+        )
 }

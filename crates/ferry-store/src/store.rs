@@ -8,8 +8,9 @@ use crate::identity::{AccountClaims, PendingSignIn, SessionRecord, TokenRecord, 
 use crate::oauth::{AuthorizationCode, OAuthClient, OAuthToken, Refresh};
 use crate::{
     Asset, AssetInfo, AssetStore, ClaimedJob, Groups, IdentityStore, JobQueue, JobRecord, KeyValue,
-    OAuthStore, PersonalKeyValue, PostgresConnection, PostgresOptions, PostgresStore, ScriptAccess,
-    ScriptRepository, SecretStore, SqliteConnection, SqliteStore, StoreError, StoredScript,
+    NewAsset, OAuthStore, PersonalKeyValue, PostgresConnection, PostgresOptions, PostgresStore,
+    ScriptAccess, ScriptRepository, SecretStore, SqliteConnection, SqliteStore, StoreError,
+    StoredScript,
 };
 
 /// Where Ferry keeps its data: an embedded SQLite database or a PostgreSQL server. Cloning
@@ -177,6 +178,8 @@ each_back_end!(AssetStore {
     fn list_assets(&mut self, script: &str) -> Result<Vec<AssetInfo>, StoreError>;
     fn asset(&mut self, script: &str, name: &str) -> Result<Option<Asset>, StoreError>;
     fn upsert_asset(&mut self, script: &str, name: &str, mimetype: &str, content: &[u8]) -> Result<AssetInfo, StoreError>;
+    fn upsert_assets(&mut self, script: &str, assets: &[NewAsset<'_>]) -> Result<Vec<AssetInfo>, StoreError>;
+    fn replace_asset_if(&mut self, script: &str, name: &str, expected: &str, content: &[u8]) -> Result<Option<AssetInfo>, StoreError>;
     fn delete_asset(&mut self, script: &str, name: &str) -> Result<bool, StoreError>;
 });
 

@@ -8,9 +8,10 @@
 use ferry_store::testing::PostgresCluster;
 use ferry_store::{
     AccessLevel, AccountClaims, AssetStore, AuthorizationCode, Groups, IdentityStore, JobQueue,
-    JobRecord, Joined, KeyValue, Member, OAuthClient, OAuthStore, OAuthToken, OAuthTokenKind,
-    PendingSignIn, PersonalKeyValue, PostgresOptions, Refresh, ScriptAccess, ScriptAccessRecord,
-    ScriptRepository, SecretKey, SecretStore, Store, StoreConnection, TokenRecord,
+    JobRecord, Joined, KeyValue, Member, NewAsset, OAuthClient, OAuthStore, OAuthToken,
+    OAuthTokenKind, PendingSignIn, PersonalKeyValue, PostgresOptions, Refresh, ScriptAccess,
+    ScriptAccessRecord, ScriptRepository, SecretKey, SecretStore, Store, StoreConnection,
+    TokenRecord,
 };
 
 /// A fresh, empty store of one back end, and how to open it again.
@@ -88,6 +89,7 @@ on_both_back_ends!(
     access_tokens_are_found_with_their_user_and_refresh_tokens_taken_once,
     secrets_are_kept_sealed_per_script,
     assets_round_trip_per_script_with_their_digest,
+    asset_batches_are_stored_together_and_edits_check_the_digest,
     due_jobs_are_claimed_once_in_order_and_finished_by_their_holder,
     a_claim_that_runs_out_is_taken_over_and_the_late_finish_changes_nothing,
     nodes_claiming_at_once_never_share_a_job,
@@ -787,4 +789,54 @@ fn assets_round_trip_per_script_with_their_digest(backend: Backend) {
     assert!(connection.delete_asset("a.js", "site.css").unwrap());
     assert!(!connection.delete_asset("a.js", "site.css").unwrap());
     assert!(connection.asset("a.js", "site.css").unwrap().is_none());
+}
+
+fn asset_batches_are_stored_together_and_edits_check_the_digest(backend: Backend) {
+    let mut connection = backend.connect();
+    connection
+        .upsert_asset("a.js", "app.css", "text/css", b"old")
+        .unwrap();
+    let batch = [
+        NewAsset {
+            name: "app.css",
+            mimetype: "text/css",
+            content: b"body{}",
+        },
+        NewAsset {
+            name: "js/app.js",
+            mimetype: "text/javascript",
+            content: b"let a = 1;",
+        },
+    ];
+    let stored = connection.upsert_assets("a.js", &batch).unwrap();
+    let names: Vec<&str> = stored.iter().map(|info| info.name.as_str()).collect();
+    assert_eq!(names, ["app.css", "js/app.js"]);
+    assert_eq!(stored[0].size, 6);
+    assert!(connection.upsert_assets("a.js", &[]).unwrap().is_empty());
+    let listed = connection.list_assets("a.js").unwrap();
+    assert_eq!(listed, stored);
+
+    // The edit lands only on the version it was made from.
+    let base = stored[0].sha256.clone();
+    let edited = connection
+        .replace_asset_if("a.js", "app.css", &base, b"body{color:red}")
+        .unwrap()
+        .expect("the digest matches");
+    assert_eq!(edited.size, 15);
+    assert_eq!(edited.mimetype, "text/css");
+    assert_ne!(edited.sha256, base);
+    assert!(
+        connection
+            .replace_asset_if("a.js", "app.css", &base, b"lost update")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        connection
+            .replace_asset_if("b.js", "app.css", &edited.sha256, b"other script")
+            .unwrap()
+            .is_none()
+    );
+    let read = connection.asset("a.js", "app.css").unwrap().unwrap();
+    assert_eq!(read.content, b"body{color:red}");
 }

@@ -71,6 +71,7 @@ pub(super) fn install<'js>(
             let stored = with_store(&ctx, &owner, API, |store, script| {
                 store.upsert_asset(script, &name, &mimetype, &bytes)
             })?;
+            owner.host.asset_changed(&owner.name, &name);
             Ok::<_, rquickjs::Error>(describe(&stored).to_string())
         },
     )?;
@@ -79,9 +80,11 @@ pub(super) fn install<'js>(
     let owner = script.clone();
     let delete = Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| {
         check_name(&ctx, &name)?;
-        with_store(&ctx, &owner, API, |store, script| {
+        let deleted = with_store(&ctx, &owner, API, |store, script| {
             store.delete_asset(script, &name)
-        })
+        })?;
+        owner.host.asset_changed(&owner.name, &name);
+        Ok::<_, rquickjs::Error>(deleted)
     })?;
     host.set("assetDelete", delete)
 }

@@ -32,6 +32,7 @@ use crate::settings::WorkerSettings;
 use crate::socket_hub::SocketHub;
 use rquickjs::{Array, Ctx, Function, Object};
 
+pub(crate) use assets::{MAX_ASSET_BYTES, valid_name as valid_asset_name};
 pub(crate) use database::SqlState;
 pub(crate) use sockets::message as socket_message;
 pub(crate) use timers::TimerQueue;
@@ -69,6 +70,8 @@ pub(crate) struct Host {
     secret_key: Option<Arc<ferry_store::SecretKey>>,
     /// The call whose code runs now (transactions belong to it).
     pub scope: std::cell::Cell<u64>,
+    /// The assets asset routes serve.
+    assets: crate::asset_routes::AssetCache,
 }
 
 impl Host {
@@ -93,6 +96,7 @@ impl Host {
             sql_limits: settings.limits.sql,
             secret_key: settings.secret_key.clone(),
             scope: std::cell::Cell::new(0),
+            assets: settings.assets.clone(),
         }
     }
 
@@ -177,6 +181,12 @@ pub(crate) fn parse_filter(json: &str, mode: Option<&str>) -> Result<Filter, Str
 }
 
 impl Host {
+    /// `script`'s asset `name` changed or went: the asset routes of this node and of the
+    /// others read it again.
+    fn asset_changed(&self, script: &str, name: &str) {
+        crate::asset_routes::announce_change(&self.assets, self.store.as_ref(), script, name);
+    }
+
     /// Sends `broadcast` to the subscribers of the other nodes on the database, if any.
     fn tell_other_nodes(&self, broadcast: impl FnOnce() -> crate::cluster::Broadcast) {
         if let Some(store) = self.store.as_ref().filter(|store| store.is_shared()) {

@@ -213,6 +213,15 @@
     return label;
   }
 
+  // An asset served by Ferry at `path` (see asset_routes.rs): no handler runs, so its slot
+  // in the handler list stays empty.
+  function registerAssetRoute(path, asset, metadata = undefined) {
+    const label = host.registerAsset(String(path), String(asset));
+    addHandler(null);
+    void metadata;
+    return label;
+  }
+
   // WebSockets: `handlers` holds `{ open, message, close }`; every event of a socket runs
   // on the worker that owns it (see sockets.rs), so the socket's object lives here.
   function registerWebSocketRoute(path, socketHandlers, metadata = undefined) {
@@ -383,6 +392,7 @@
       register(path, handler, method, metadata),
     registerStreamRoute: (path, customizer = undefined, metadata = undefined) =>
       registerStream(path, customizer, metadata),
+    registerAssetRoute,
     sendStreamMessage: sendToPath,
     registerWebSocketRoute,
     sendWebSocketMessage,

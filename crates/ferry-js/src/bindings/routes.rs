@@ -60,6 +60,44 @@ pub(super) fn install<'js>(
         )
     })?;
     host.set("registerWebSocket", register_socket)?;
+    let asset_script = script.clone();
+    let register_asset = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, path: String, asset: String| {
+            if is_pattern(&path) {
+                return Err(throw(
+                    &ctx,
+                    &format!(
+                        "asset route path {path:?} must be an exact path: it serves one asset"
+                    ),
+                ));
+            }
+            if !super::assets::valid_name(&asset) {
+                return Err(throw(
+                    &ctx,
+                    &format!(
+                        "registerAssetRoute: {asset:?} is not an asset name (a relative path such as \"logo.svg\" or \"css/site.css\")"
+                    ),
+                ));
+            }
+            let mut label = record(
+                &ctx,
+                &asset_script,
+                path,
+                "GET",
+                "(asset)".to_owned(),
+                RouteKind::Asset,
+            )?;
+            if let Some(list) = asset_script.registrations.borrow_mut().as_mut()
+                && let Some(last) = list.last_mut()
+            {
+                last.definition = asset.clone();
+            }
+            label.push_str(&format!(" (asset {asset})"));
+            Ok::<_, rquickjs::Error>(label)
+        },
+    )?;
+    host.set("registerAsset", register_asset)?;
     let graphql_script = script.clone();
     let register_graphql = Function::new(
         ctx.clone(),
@@ -141,10 +179,7 @@ pub(super) fn install<'js>(
 /// Streams and WebSockets are addressed by their exact path when messages are sent, so
 /// patterns are out.
 fn check_exact_path(ctx: &Ctx<'_>, path: &str, what: &str) -> rquickjs::Result<()> {
-    let pattern = path.split('/').any(|segment| {
-        segment.starts_with(':') || segment.starts_with('*') || segment.starts_with('{')
-    });
-    if pattern {
+    if is_pattern(path) {
         return Err(throw(
             ctx,
             &format!(
@@ -153,6 +188,13 @@ fn check_exact_path(ctx: &Ctx<'_>, path: &str, what: &str) -> rquickjs::Result<(
         ));
     }
     Ok(())
+}
+
+/// Whether `path` has a parameter or wildcard segment.
+fn is_pattern(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        segment.starts_with(':') || segment.starts_with('*') || segment.starts_with('{')
+    })
 }
 
 fn record(
@@ -187,7 +229,7 @@ fn record(
         ));
     }
     let label = match kind {
-        RouteKind::Http => format!("registered {method} {pattern}"),
+        RouteKind::Http | RouteKind::Asset => format!("registered {method} {pattern}"),
         RouteKind::Stream { .. } => format!("registered stream {pattern}"),
         RouteKind::WebSocket => format!("registered WebSocket {pattern}"),
         RouteKind::GraphQl(_) | RouteKind::Mcp(_) => format!("registered {pattern}"),

@@ -60,14 +60,15 @@ pub(crate) fn expect(input: &CallInput, kind: RouteKind) -> Expect {
                 ..
             },
         ) => Expect::Metadata,
-        (RouteKind::WebSocket, _) => Expect::Nothing,
+        // Asset routes run no JavaScript.
+        (RouteKind::WebSocket | RouteKind::Asset, _) => Expect::Nothing,
     }
 }
 
 /// `context.kind` for the handlers of a route of `kind`, when it is not `"httpRoute"`.
 pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
     match kind {
-        RouteKind::Http => None,
+        RouteKind::Http | RouteKind::Asset => None,
         RouteKind::Stream { .. } => Some("streamCustomization"),
         RouteKind::WebSocket => Some("webSocket"),
         RouteKind::GraphQl(RootKind::Query) => Some("graphqlQuery"),

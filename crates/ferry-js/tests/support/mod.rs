@@ -124,3 +124,29 @@ pub(crate) async fn mcp_exchange(
         serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// An engine keeping its data in `data`, with no scripts yet, behind a real server that
+/// also offers the management API to the holder of `token`: the engine, the server's base
+/// URL and a client.
+pub(crate) async fn managed_server(
+    data: &std::path::Path,
+    token: &str,
+) -> (Engine, String, reqwest::Client) {
+    let engine = Engine::start(EngineOptions {
+        workers: 2,
+        store: Some(ferry_store::Store::sqlite(data).unwrap()),
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    let app = App::new().fallback(RouterService::new(engine.routes(), None));
+    let server = ferry_js::management::Management::new(engine.clone())
+        .admin_token(token)
+        .install(app)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let base = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run_until(std::future::pending()));
+    (engine, base, reqwest::Client::new())
+}

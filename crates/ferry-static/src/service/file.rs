@@ -4,22 +4,21 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use ferry_core::{Body, Response, status_response};
+use ferry_core::{Body, Response};
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, RANGE, VARY};
 use http::request::Parts;
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, Method};
 
 use super::{Inner, is_html};
 use crate::cache::CachedFile;
-use crate::conditional::{self, Precondition, Validators};
 use crate::encoding::{self, Acceptable};
 use crate::entity::{Entity, FileVersion};
 use crate::live_reload;
 use crate::multipart::Multipart;
-use crate::range::{self, RangePlan, RangeRequest};
+use crate::range::RangePlan;
 use crate::resolve::{Found, Missing};
 use crate::variants::{self, Encoded, Variant};
-use crate::{responses, stream};
+use crate::{responses, selection, stream};
 
 impl Inner {
     pub(super) async fn serve_file(&self, request: &Parts, found: Found) -> Response {
@@ -82,30 +81,13 @@ impl Inner {
         file: &CachedFile,
     ) -> Response {
         let entity = &file.entity;
-        let validators = Validators {
-            etag: &entity.etag,
-            last_modified: entity.modified_secs,
-        };
-        let headers = &request.headers;
         if let Some(refused) = self.preconditions(request, entity) {
             return refused;
         }
         let len = entity.version.len;
-        let requested = match headers.get(RANGE) {
-            Some(value)
-                if request.method == Method::GET
-                    && conditional::if_range_allows(headers, validators) =>
-            {
-                value
-                    .to_str()
-                    .map_or(RangeRequest::Ignore, |text| range::parse(text, len))
-            }
-            _ => RangeRequest::Ignore,
-        };
-        let plan = match requested {
-            RangeRequest::Unsatisfiable => return responses::range_not_satisfiable(len),
-            RangeRequest::Satisfiable(ranges) => range::plan(&ranges, len),
-            RangeRequest::Ignore => RangePlan::Whole,
+        let plan = match selection::range_plan(request, entity) {
+            Ok(plan) => plan,
+            Err(unsatisfiable) => return unsatisfiable.response(),
         };
         let head = request.method == Method::HEAD;
         let range = match plan {
@@ -227,14 +209,6 @@ impl Inner {
 
     /// 304 or 412 when the request's preconditions say so (RFC 9110 §13.2.2).
     pub(super) fn preconditions(&self, request: &Parts, entity: &Entity) -> Option<Response> {
-        let validators = Validators {
-            etag: &entity.etag,
-            last_modified: entity.modified_secs,
-        };
-        match conditional::evaluate(&request.method, &request.headers, validators) {
-            Precondition::Proceed => None,
-            Precondition::NotModified => Some(responses::not_modified(entity, &self.cache_control)),
-            Precondition::Failed => Some(status_response(StatusCode::PRECONDITION_FAILED)),
-        }
+        selection::preconditions(request, entity, &self.cache_control)
     }
 }
