@@ -105,14 +105,22 @@ pub(crate) enum Control {
     Remove { name: Arc<str> },
     /// Run a WebSocket handler (boxed: the event carries a whole request).
     Socket(Box<SocketJob>),
-    /// Settle the promise of a host call (`executeGraphQL`) of `script` `version` with its
-    /// result: JSON text, or an error message.
+    /// Settle the promise of a host call (`executeGraphQL`, a statement of `db` on
+    /// PostgreSQL) of `script` `version` with its result: JSON text, or why it failed.
     Settle {
         script: Arc<str>,
         version: u64,
         id: u32,
-        result: Result<String, String>,
+        result: Result<String, HostCallError>,
     },
+}
+
+/// Why a host call failed: its message, and the status it answers when the script does not
+/// catch it (503 for a database that cannot be reached now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostCallError {
+    pub message: String,
+    pub status: Option<u16>,
 }
 
 /// How a worker's bindings send a [`Control`] to their own worker (to settle a promise

@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_js::{EngineOptions, Limits};
@@ -676,4 +677,49 @@ async fn slow_sql_stops_with_the_call(backend: Backend) {
         "{answer}"
     );
     assert!(answer["ms"].as_u64().unwrap() < 1_000, "{answer}");
+}
+
+const WAITING: &str = r#"
+register("/slow", async () => {
+  try {
+    await db.prepare("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c").all();
+    return "finished";
+  } catch (e) {
+    return "stopped";
+  }
+});
+register("/quick", () => "quick");
+register("/count", async () => String((await db.prepare("SELECT 1 + 1 AS two").first("two"))));
+"#;
+
+/// On PostgreSQL a statement outside a transaction waits off the worker: one worker still
+/// answers other calls — and other statements — while a slow one runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_goes_on_while_postgres_answers() {
+    let options = EngineOptions {
+        workers: 1,
+        limits: Limits {
+            call_timeout: Duration::from_millis(1500),
+            ..Limits::default()
+        },
+        ..EngineOptions::default()
+    };
+    let store = tokio::task::spawn_blocking(|| Backend::Postgres.store())
+        .await
+        .unwrap();
+    let app = Arc::new(TestApp::with_store(options, store, &[("waiting.js", WAITING)]).await);
+    let slow = {
+        let app = app.clone();
+        tokio::spawn(async move { app.text("/slow").await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(app.text("/quick").await, (200, "quick".to_owned()));
+    assert_eq!(app.text("/count").await, (200, "2".to_owned()));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(700),
+        "took {took:?}: the worker waited"
+    );
+    assert_eq!(slow.await.unwrap(), (200, "stopped".to_owned()));
 }

@@ -65,8 +65,8 @@ pub use postgres::{
 pub use secrets::{SecretError, SecretKey, SecretStore};
 pub use sql::guard;
 pub use sql::{
-    Savepoint, ScriptDatabase, SqlDialect, SqlError, SqlLimits, SqlOutcome, SqlStatement,
-    SqlTransaction, SqlValue,
+    DetachedRun, Savepoint, ScriptDatabase, SqlDialect, SqlError, SqlLimits, SqlOutcome,
+    SqlStatement, SqlTransaction, SqlValue,
 };
 pub use sqlite::{SqliteConnection, SqliteStore};
 pub use store::{Store, StoreConnection};

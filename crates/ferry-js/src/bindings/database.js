@@ -13,6 +13,7 @@
   const SafeError = Error;
   const SafeTypeError = TypeError;
   const SafePromise = Promise;
+  const then = Function.prototype.call.bind(Promise.prototype.then);
   const SafeArrayBuffer = ArrayBuffer;
   const SafeUint8Array = Uint8Array;
   const SafeDate = Date;
@@ -45,8 +46,19 @@
     }
   }
 
-  const run = (transaction, statements) =>
-    parse(host.sqlRun(transaction, stringify(statements.map((statement) => [statement.sql, statement.params]))));
+  const statementsJson = (statements) => stringify(statements.map((statement) => [statement.sql, statement.params]));
+  const run = (transaction, statements) => parse(host.sqlRun(transaction, statementsJson(statements)));
+
+  // The outcomes of `statements` as a promise. Outside transactions on PostgreSQL (once
+  // the script has loaded) they run off the worker, which serves other calls meanwhile;
+  // elsewhere at once, and a failure throws at once, as it always has.
+  function submit(transaction, statements) {
+    if (transaction === 0) {
+      const id = host.sqlRunLater(statementsJson(statements));
+      if (id !== null && id !== undefined) return then(host.awaitHostCall(id), parse);
+    }
+    return SafePromise.resolve(run(transaction, statements));
+  }
 
   const objects = (outcome) =>
     outcome.rows.map((row) => {
@@ -82,28 +94,27 @@
       return new PreparedStatement(this.#transaction, this.sql, values.map(encode));
     }
     #one() {
-      return run(this.#transaction, [this])[0];
+      return then(submit(this.#transaction, [this]), (outcomes) => outcomes[0]);
     }
     all() {
-      return SafePromise.resolve(allResult(this.#one()));
+      return then(this.#one(), allResult);
     }
     first(column) {
-      const outcome = this.#one();
-      if (outcome.rows.length === 0) return SafePromise.resolve(null);
-      const row = objects({ columns: outcome.columns, rows: [outcome.rows[0]] })[0];
-      if (column === undefined) return SafePromise.resolve(row);
-      if (!(column in row)) {
-        return SafePromise.reject(new SafeError(`db: the result has no column ${stringify(String(column))}`));
-      }
-      return SafePromise.resolve(row[column]);
+      return then(this.#one(), (outcome) => {
+        if (outcome.rows.length === 0) return null;
+        const row = objects({ columns: outcome.columns, rows: [outcome.rows[0]] })[0];
+        if (column === undefined) return row;
+        if (!(column in row)) throw new SafeError(`db: the result has no column ${stringify(String(column))}`);
+        return row[column];
+      });
     }
     run() {
-      return SafePromise.resolve(allResult(this.#one()));
+      return then(this.#one(), allResult);
     }
     raw(options = {}) {
-      const outcome = this.#one();
-      const rows = options && options.columnNames ? [outcome.columns, ...outcome.rows] : outcome.rows;
-      return SafePromise.resolve(rows);
+      return then(this.#one(), (outcome) =>
+        options && options.columnNames ? [outcome.columns, ...outcome.rows] : outcome.rows,
+      );
     }
   }
 
@@ -127,7 +138,7 @@
           }
         }
         if (statements.length === 0) return SafePromise.resolve([]);
-        return SafePromise.resolve(run(transaction, statements).map(allResult));
+        return then(submit(transaction, statements), (outcomes) => outcomes.map(allResult));
       },
       exec(sql) {
         if (transaction !== 0) {

@@ -16,6 +16,7 @@ use ferry_store::{Savepoint, ScriptDatabase, SqlError, SqlStatement, SqlTransact
 use rquickjs::{Ctx, Function, Object};
 
 use super::{ScriptHost, throw};
+use crate::job::HostCallError;
 
 /// The longest a statement runs when the section has no deadline.
 const DEFAULT_STATEMENT_TIME: Duration = Duration::from_secs(5);
@@ -130,18 +131,49 @@ pub(super) fn install<'js>(
                     open.transaction.run(&statements, timeout)
                 })?
             };
-            let mut out = String::from("[");
-            for (i, outcome) in outcomes.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                outcome.write_json(&mut out);
-            }
-            out.push(']');
-            Ok(out)
+            Ok(outcomes_json(&outcomes))
         },
     )?;
     host_object.set("sqlRun", run)?;
+
+    // Outside transactions on PostgreSQL the statements run on the blocking pool while this
+    // worker goes on with other calls; the answer is the id of the host call whose promise
+    // settles with them, or null where they are better run at once with sqlRun (SQLite).
+    let owner = script.clone();
+    let run_later = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, statements: String| -> rquickjs::Result<Option<u32>> {
+            if owner.registrations.borrow().is_some() {
+                // Loading: the script's promises settle only after it has loaded.
+                return Ok(None);
+            }
+            let statements = parse_statements(&statements).map_err(|error| throw(&ctx, &error))?;
+            // What is left of the call, less time for the answer to come back and be
+            // handled before the call's own deadline.
+            let left = owner.host.statement_time();
+            let timeout = left.saturating_sub((left / 10).min(Duration::from_millis(50)));
+            let detached = with_database(&ctx, &owner, |database, _| {
+                database.detach(statements, timeout)
+            })?;
+            Ok(detached.map(|run| {
+                owner.spawn_host_call(async move {
+                    let done = tokio::task::spawn_blocking(move || run.run()).await;
+                    match done {
+                        Ok(Ok(outcomes)) => Ok(outcomes_json(&outcomes)),
+                        Ok(Err(error)) => Err(HostCallError {
+                            message: format!("db: {error}"),
+                            status: error.is_unavailable().then_some(503),
+                        }),
+                        Err(_) => Err(HostCallError {
+                            message: "db: the statement's thread stopped".to_owned(),
+                            status: Some(503),
+                        }),
+                    }
+                })
+            }))
+        },
+    )?;
+    host_object.set("sqlRunLater", run_later)?;
 
     let owner = script.clone();
     let exec = Function::new(ctx.clone(), move |ctx: Ctx<'js>, sql: String| {
@@ -404,6 +436,19 @@ fn with_transaction<T>(
     let result = work(&mut open);
     host.sql.borrow_mut().open.insert(id, open);
     result.map_err(|error| sql_error(ctx, &error))
+}
+
+/// The outcomes of statements as the JSON array `database.js` reads.
+fn outcomes_json(outcomes: &[ferry_store::SqlOutcome]) -> String {
+    let mut out = String::from("[");
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        outcome.write_json(&mut out);
+    }
+    out.push(']');
+    out
 }
 
 /// A store failure as a JavaScript error: unreachable or busy databases answer 503 with

@@ -9,7 +9,6 @@ use rquickjs::{Ctx, Function, Object};
 
 use super::{ScriptHost, filter_of, throw};
 use crate::cluster::{Broadcast, FilterSpec};
-use crate::job::Control;
 
 pub(super) fn install<'js>(
     ctx: &Ctx<'js>,
@@ -33,23 +32,11 @@ pub(super) fn install<'js>(
                 )?),
                 None => None,
             };
-            let host = &script.host;
-            let id = host.next_host_call.get().wrapping_add(1);
-            host.next_host_call.set(id);
-            let graphql = host.graphql.clone();
-            let to_self = host.to_self.clone();
-            let name = script.name.clone();
-            let version = script.version;
-            host.runtime.spawn(async move {
+            let graphql = script.host.graphql.clone();
+            Ok(script.spawn_host_call(async move {
                 let response = graphql.execute(&query, variables, None).await;
-                to_self(Control::Settle {
-                    script: name,
-                    version,
-                    id,
-                    result: Ok(response.to_string()),
-                });
-            });
-            Ok(id)
+                Ok(response.to_string())
+            }))
         },
     )?;
     host_object.set("executeGraphQL", execute)?;

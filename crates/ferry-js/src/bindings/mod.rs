@@ -180,6 +180,33 @@ pub(crate) fn parse_filter(json: &str, mode: Option<&str>) -> Result<Filter, Str
     Ok(Filter::new(pairs, mode))
 }
 
+impl ScriptHost {
+    /// Starts `work` on the engine's runtime as a host call of this script: returns its id,
+    /// whose promise (`host.awaitHostCall(id)`) settles with the result on this worker.
+    fn spawn_host_call(
+        &self,
+        work: impl std::future::Future<Output = Result<String, crate::job::HostCallError>>
+        + Send
+        + 'static,
+    ) -> u32 {
+        let host = &self.host;
+        let id = host.next_host_call.get().wrapping_add(1);
+        host.next_host_call.set(id);
+        let to_self = host.to_self.clone();
+        let (script, version) = (self.name.clone(), self.version);
+        host.runtime.spawn(async move {
+            let result = work.await;
+            to_self(crate::job::Control::Settle {
+                script,
+                version,
+                id,
+                result,
+            });
+        });
+        id
+    }
+}
+
 impl Host {
     /// `script`'s asset `name` changed or went: the asset routes of this node and of the
     /// others read it again.

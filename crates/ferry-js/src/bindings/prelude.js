@@ -329,14 +329,23 @@
 
   // Promises of work done outside the worker, settled by Rust through `internal.settle`.
   const awaiting = new Map();
-  internal.settle = (id, ok, text) => {
+  internal.settle = (id, ok, text, status) => {
     const entry = mapGet(awaiting, id);
     if (entry === undefined) return;
     mapDelete(awaiting, id);
     enter(entry.caller, entry.callerBuild);
     if (ok) apply(entry.resolve, undefined, [text]);
-    else apply(entry.reject, undefined, [new SafeError(text)]);
+    else {
+      const error = new SafeError(text);
+      if (status !== undefined && status !== null) error.ferryStatus = status;
+      apply(entry.reject, undefined, [error]);
+    }
   };
+  // The promise of host call `id` (for database.js): settled as above.
+  host.awaitHostCall = (id) =>
+    new SafePromise((resolve, reject) => {
+      mapSet(awaiting, id, freeze({ resolve, reject, caller: currentRequest, callerBuild: currentBuild }));
+    });
   const executeGraphQL = (query, variables = undefined) =>
     new SafePromise((resolve, reject) => {
       const json = variables === undefined || variables === null ? undefined : typeof variables === "string" ? variables : stringify(variables);

@@ -509,7 +509,7 @@ pub(crate) fn settle_host_call<'js>(
     (internal, leave_fn): (&Object<'js>, &Function<'js>),
     budget: Budget<'_>,
     id: u32,
-    result: Result<String, String>,
+    result: Result<String, crate::job::HostCallError>,
 ) -> Result<(), Failure> {
     let Budget {
         guard,
@@ -517,13 +517,13 @@ pub(crate) fn settle_host_call<'js>(
         limit,
     } = budget;
     guarded(guard, deadline, || {
-        let (ok, text) = match result {
-            Ok(text) => (true, text),
-            Err(text) => (false, text),
+        let (ok, text, status) = match result {
+            Ok(text) => (true, text, None),
+            Err(error) => (false, error.message, error.status),
         };
         let settled = internal
             .get::<_, Function>("settle")
-            .and_then(|settle| settle.call::<_, ()>((id, ok, text)));
+            .and_then(|settle| settle.call::<_, ()>((id, ok, text, status)));
         let outcome = match settled {
             Ok(()) => {
                 drain_microtasks(ctx, guard, deadline);

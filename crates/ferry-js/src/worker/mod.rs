@@ -382,7 +382,7 @@ impl Worker {
         script: &Arc<str>,
         version: u64,
         id: u32,
-        result: Result<String, String>,
+        result: Result<String, crate::job::HostCallError>,
     ) {
         let scope = self.next_call();
         let Some(instance) = self.find(script, version) else {

@@ -28,6 +28,7 @@ mod value;
 use std::time::Duration;
 
 pub use guard::SqlDialect;
+pub use postgres::DetachedRun;
 pub use value::{SqlOutcome, SqlValue};
 
 use crate::StoreError;
@@ -147,6 +148,21 @@ impl ScriptDatabase {
         match self {
             ScriptDatabase::Sqlite(file) => file.run(statements, timeout),
             ScriptDatabase::Postgres(schema) => schema.run(statements, timeout),
+        }
+    }
+
+    /// `statements` checked now, to run on another thread, when that is where running them
+    /// belongs: on PostgreSQL, where the run waits on the network (the caller's thread
+    /// does other work meanwhile). `None` on SQLite, where running them at once is
+    /// cheaper than handing them over.
+    pub fn detach(
+        &mut self,
+        statements: Vec<SqlStatement>,
+        timeout: Duration,
+    ) -> Result<Option<DetachedRun>, SqlError> {
+        match self {
+            ScriptDatabase::Sqlite(_) => Ok(None),
+            ScriptDatabase::Postgres(schema) => schema.detach(statements, timeout).map(Some),
         }
     }
 

@@ -4,6 +4,8 @@
 //! the server (as libpq does); results come back decoded per column type.
 
 use std::error::Error;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Object;
@@ -32,8 +34,52 @@ pub struct ScriptSchema {
     schema: String,
     limits: SqlLimits,
     guard: GuardCache,
-    created: bool,
-    size: Option<(Instant, u64)>,
+    /// What runs elsewhere ([`DetachedRun`]) shares with this handle.
+    state: Arc<SchemaState>,
+}
+
+/// What the runs on one script's schema learn and share: whether the schema exists, and
+/// its size when last measured.
+#[derive(Debug, Default)]
+struct SchemaState {
+    created: AtomicBool,
+    size: Mutex<Option<(Instant, u64)>>,
+}
+
+/// Statements checked on one thread and run on another: the caller waits for the
+/// database without holding up the thread that checked them.
+#[derive(Debug)]
+pub struct DetachedRun {
+    store: PostgresStore,
+    schema: String,
+    limits: SqlLimits,
+    state: Arc<SchemaState>,
+    checked: Vec<(Checked, SqlStatement)>,
+    timeout: Duration,
+}
+
+impl DetachedRun {
+    /// Runs the statements, all in one transaction, as [`ScriptSchema`] would.
+    pub fn run(self) -> Result<Vec<SqlOutcome>, SqlError> {
+        let checked: Vec<(Checked, &SqlStatement)> = self
+            .checked
+            .iter()
+            .map(|(checked, statement)| (checked.clone(), statement))
+            .collect();
+        let target = Target {
+            store: &self.store,
+            schema: &self.schema,
+            limits: self.limits,
+            state: &self.state,
+        };
+        target.run(&checked, self.timeout)
+    }
+}
+
+/// The size measured last (a poisoned lock still holds a usable value).
+fn lock(size: &Mutex<Option<(Instant, u64)>>) -> MutexGuard<'_, Option<(Instant, u64)>> {
+    size.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The advisory lock a schema's changes take turns on: its name's hash, the same on every
@@ -52,9 +98,39 @@ impl ScriptSchema {
             schema: super::namespace(script),
             limits,
             guard: GuardCache::default(),
-            created: false,
-            size: None,
+            state: Arc::default(),
         }
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            store: &self.store,
+            schema: &self.schema,
+            limits: self.limits,
+            state: &self.state,
+        }
+    }
+
+    /// `statements` checked now, to run later on another thread.
+    pub(crate) fn detach(
+        &mut self,
+        statements: Vec<SqlStatement>,
+        timeout: Duration,
+    ) -> Result<DetachedRun, SqlError> {
+        let checked = self
+            .guard
+            .check_each(SqlDialect::Postgres, &statements)?
+            .into_iter()
+            .map(|(checked, _)| checked)
+            .collect::<Vec<_>>();
+        Ok(DetachedRun {
+            store: self.store.clone(),
+            schema: self.schema.clone(),
+            limits: self.limits,
+            state: self.state.clone(),
+            checked: checked.into_iter().zip(statements).collect(),
+            timeout,
+        })
     }
 
     pub(crate) fn run(
@@ -63,64 +139,7 @@ impl ScriptSchema {
         timeout: Duration,
     ) -> Result<Vec<SqlOutcome>, SqlError> {
         let checked = self.guard.check_each(SqlDialect::Postgres, statements)?;
-        let outcomes = self.run_checked(&checked, timeout);
-        match outcomes {
-            // A table changed shape since a pooled connection prepared the statement;
-            // nothing was done (the transaction rolled back), and it is prepared again.
-            Err(SqlError::Rejected(message)) if message.contains(STALE_PLAN) => {
-                self.run_checked(&checked, timeout)
-            }
-            other => other,
-        }
-    }
-
-    fn run_checked(
-        &mut self,
-        checked: &[(Checked, &SqlStatement)],
-        timeout: Duration,
-    ) -> Result<Vec<SqlOutcome>, SqlError> {
-        let store = self.store.clone();
-        let mut session = Session {
-            schema: &self.schema,
-            limits: self.limits,
-            size: &mut self.size,
-        };
-        let created = &mut self.created;
-        store.block(async {
-            let client = store.client().await?;
-            if !*created {
-                create_schema(&store, &client, session.schema).await?;
-                *created = true;
-            }
-            let open = format!(
-                "BEGIN; SET LOCAL search_path TO {}; SET LOCAL statement_timeout = {}",
-                session.schema,
-                millis(timeout)
-            );
-            // The statements follow `BEGIN; SET LOCAL …` in the same flight: the
-            // connection keeps the order, so they run in the transaction and its schema.
-            // If opening it failed, they fail in the aborted transaction, never elsewhere.
-            let limits = session.limits;
-            let (opened, outcomes) = futures_util::future::join(
-                client.batch_execute(&open),
-                session.execute_all(&store, &client, checked, timeout),
-            )
-            .await;
-            if let Err(error) = opened {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(failure(&store, error, timeout, &limits));
-            }
-            let end = if outcomes.is_ok() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            };
-            client
-                .batch_execute(end)
-                .await
-                .map_err(|error| failure(&store, error, timeout, &session.limits))?;
-            outcomes
-        })
+        self.target().run(&checked, timeout)
     }
 
     pub(crate) fn columns(&mut self, table: &str) -> Result<Vec<(String, String)>, SqlError> {
@@ -145,12 +164,12 @@ impl ScriptSchema {
         let store = self.store.clone();
         let schema = self.schema.clone();
         let limits = self.limits;
-        let created = &mut self.created;
+        let created = &self.state.created;
         let client = store.block(async {
             let client = store.client().await?;
-            if !*created {
+            if !created.load(Ordering::Acquire) {
                 create_schema(&store, &client, &schema).await?;
-                *created = true;
+                created.store(true, Ordering::Release);
             }
             let open = format!(
                 "BEGIN; SET LOCAL search_path TO {schema}; SET LOCAL statement_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}",
@@ -169,8 +188,82 @@ impl ScriptSchema {
             schema,
             limits,
             guard: GuardCache::default(),
-            size: None,
+            size: Mutex::new(None),
             timeout: wait,
+        })
+    }
+}
+
+/// Where statements of a script run: its schema, through the store's pool.
+struct Target<'a> {
+    store: &'a PostgresStore,
+    schema: &'a str,
+    limits: SqlLimits,
+    state: &'a SchemaState,
+}
+
+impl Target<'_> {
+    fn run(
+        &self,
+        checked: &[(Checked, &SqlStatement)],
+        timeout: Duration,
+    ) -> Result<Vec<SqlOutcome>, SqlError> {
+        match self.run_checked(checked, timeout) {
+            // A table changed shape since a pooled connection prepared the statement;
+            // nothing was done (the transaction rolled back), and it is prepared again.
+            Err(SqlError::Rejected(message)) if message.contains(STALE_PLAN) => {
+                self.run_checked(checked, timeout)
+            }
+            other => other,
+        }
+    }
+
+    fn run_checked(
+        &self,
+        checked: &[(Checked, &SqlStatement)],
+        timeout: Duration,
+    ) -> Result<Vec<SqlOutcome>, SqlError> {
+        let store = self.store;
+        let mut session = Session {
+            schema: self.schema,
+            limits: self.limits,
+            size: &self.state.size,
+        };
+        let created = &self.state.created;
+        store.block(async {
+            let client = store.client().await?;
+            if !created.load(Ordering::Acquire) {
+                create_schema(store, &client, session.schema).await?;
+                created.store(true, Ordering::Release);
+            }
+            let open = format!(
+                "BEGIN; SET LOCAL search_path TO {}; SET LOCAL statement_timeout = {}",
+                session.schema,
+                millis(timeout)
+            );
+            // The statements follow `BEGIN; SET LOCAL …` in the same flight: the
+            // connection keeps the order, so they run in the transaction and its schema.
+            // If opening it failed, they fail in the aborted transaction, never elsewhere.
+            let limits = session.limits;
+            let (opened, outcomes) = futures_util::future::join(
+                client.batch_execute(&open),
+                session.execute_all(store, &client, checked, timeout),
+            )
+            .await;
+            if let Err(error) = opened {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(failure(store, error, timeout, &limits));
+            }
+            let end = if outcomes.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
+            client
+                .batch_execute(end)
+                .await
+                .map_err(|error| failure(store, error, timeout, &session.limits))?;
+            outcomes
         })
     }
 }
@@ -182,7 +275,7 @@ pub struct SchemaTransaction {
     schema: String,
     limits: SqlLimits,
     guard: GuardCache,
-    size: Option<(Instant, u64)>,
+    size: Mutex<Option<(Instant, u64)>>,
     /// The statement timeout in force.
     timeout: Duration,
 }
@@ -209,7 +302,7 @@ impl SchemaTransaction {
         let mut session = Session {
             schema: &self.schema,
             limits: self.limits,
-            size: &mut self.size,
+            size: &self.size,
         };
         let previous = &mut self.timeout;
         store.block(async {
@@ -279,7 +372,7 @@ impl Drop for SchemaTransaction {
 struct Session<'a> {
     schema: &'a str,
     limits: SqlLimits,
-    size: &'a mut Option<(Instant, u64)>,
+    size: &'a Mutex<Option<(Instant, u64)>>,
 }
 
 impl Session<'_> {
@@ -311,7 +404,7 @@ impl Session<'_> {
                 .await?;
             if checked.grows && outcome.changes > 0 {
                 // Writes make the measured size stale sooner.
-                *self.size = None;
+                *lock(self.size) = None;
             }
             outcomes.push(outcome);
         }
@@ -324,9 +417,7 @@ impl Session<'_> {
         client: &Object,
         timeout: Duration,
     ) -> Result<(), SqlError> {
-        let fresh = self
-            .size
-            .filter(|(measured, _)| measured.elapsed() < SIZE_FRESH_FOR);
+        let fresh = lock(self.size).filter(|(measured, _)| measured.elapsed() < SIZE_FRESH_FOR);
         let size = match fresh {
             Some((_, size)) => size,
             None => {
@@ -341,7 +432,7 @@ impl Session<'_> {
                     .await
                     .map_err(|error| failure(store, error, timeout, &self.limits))?;
                 let size = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
-                *self.size = Some((Instant::now(), size));
+                *lock(self.size) = Some((Instant::now(), size));
                 size
             }
         };
