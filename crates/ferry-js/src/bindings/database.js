@@ -49,15 +49,20 @@
   const statementsJson = (statements) => stringify(statements.map((statement) => [statement.sql, statement.params]));
   const run = (transaction, statements) => parse(host.sqlRun(transaction, statementsJson(statements)));
 
-  // The outcomes of `statements` as a promise. Outside transactions on PostgreSQL (once
-  // the script has loaded) they run off the worker, which serves other calls meanwhile;
-  // elsewhere at once, and a failure throws at once, as it always has.
-  function submit(transaction, statements) {
+  // A promise of `shape(outcomes)` for `statements`. Outside transactions on PostgreSQL
+  // (once the script has loaded) they run off the worker, which serves other calls
+  // meanwhile; elsewhere at once, and a failure to run throws at once, as it always has.
+  function submit(transaction, statements, shape) {
     if (transaction === 0) {
       const id = host.sqlRunLater(statementsJson(statements));
-      if (id !== null && id !== undefined) return then(host.awaitHostCall(id), parse);
+      if (id !== null && id !== undefined) return then(host.awaitHostCall(id), (text) => shape(parse(text)));
     }
-    return SafePromise.resolve(run(transaction, statements));
+    const outcomes = run(transaction, statements);
+    try {
+      return SafePromise.resolve(shape(outcomes));
+    } catch (error) {
+      return SafePromise.reject(error);
+    }
   }
 
   const objects = (outcome) =>
@@ -93,14 +98,14 @@
     bind(...values) {
       return new PreparedStatement(this.#transaction, this.sql, values.map(encode));
     }
-    #one() {
-      return then(submit(this.#transaction, [this]), (outcomes) => outcomes[0]);
+    #one(shape) {
+      return submit(this.#transaction, [this], (outcomes) => shape(outcomes[0]));
     }
     all() {
-      return then(this.#one(), allResult);
+      return this.#one(allResult);
     }
     first(column) {
-      return then(this.#one(), (outcome) => {
+      return this.#one((outcome) => {
         if (outcome.rows.length === 0) return null;
         const row = objects({ columns: outcome.columns, rows: [outcome.rows[0]] })[0];
         if (column === undefined) return row;
@@ -109,12 +114,10 @@
       });
     }
     run() {
-      return then(this.#one(), allResult);
+      return this.#one(allResult);
     }
     raw(options = {}) {
-      return then(this.#one(), (outcome) =>
-        options && options.columnNames ? [outcome.columns, ...outcome.rows] : outcome.rows,
-      );
+      return this.#one((outcome) => (options && options.columnNames ? [outcome.columns, ...outcome.rows] : outcome.rows));
     }
   }
 
@@ -138,7 +141,7 @@
           }
         }
         if (statements.length === 0) return SafePromise.resolve([]);
-        return then(submit(transaction, statements), (outcomes) => outcomes.map(allResult));
+        return submit(transaction, statements, (outcomes) => outcomes.map(allResult));
       },
       exec(sql) {
         if (transaction !== 0) {

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ferry_store::{Savepoint, ScriptDatabase, SqlError, SqlStatement, SqlTransaction, SqlValue};
@@ -143,8 +144,11 @@ pub(super) fn install<'js>(
     let run_later = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, statements: String| -> rquickjs::Result<Option<u32>> {
-            if owner.registrations.borrow().is_some() {
-                // Loading: the script's promises settle only after it has loaded.
+            let detached_now = owner.host.sql_in_flight.load(Ordering::Acquire);
+            if owner.registrations.borrow().is_some() || detached_now >= MAX_DETACHED_PER_WORKER {
+                // Loading: the script's promises settle only after it has loaded. Too many
+                // under way: this one runs now, and calls queue for the worker meanwhile
+                // (their queueing does not count against their time limit).
                 return Ok(None);
             }
             let statements = parse_statements(&statements).map_err(|error| throw(&ctx, &error))?;
@@ -156,8 +160,11 @@ pub(super) fn install<'js>(
                 database.detach(statements, timeout)
             })?;
             Ok(detached.map(|run| {
+                let in_flight = owner.host.sql_in_flight.clone();
+                in_flight.fetch_add(1, Ordering::AcqRel);
                 owner.spawn_host_call(async move {
                     let done = tokio::task::spawn_blocking(move || run.run()).await;
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
                     match done {
                         Ok(Ok(outcomes)) => Ok(outcomes_json(&outcomes)),
                         Ok(Err(error)) => Err(HostCallError {
@@ -356,6 +363,10 @@ fn install_implicit<'js>(
     )?;
     host_object.set("sqlToSavepoint", to_savepoint)
 }
+
+/// The most statements one worker has running off it at once; past that they run on the
+/// worker (which then takes no new call until they finish).
+const MAX_DETACHED_PER_WORKER: usize = 16;
 
 const ENDED: &str = "the transaction has already ended (committed, rolled back, or past its time)";
 

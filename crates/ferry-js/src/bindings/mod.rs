@@ -64,6 +64,8 @@ pub(crate) struct Host {
     scripts: crate::script_set::ScriptSet,
     /// The scripts' SQL databases and the transactions they hold open.
     pub sql: RefCell<SqlState>,
+    /// How many statements of this worker run off it now.
+    sql_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// What scripts' SQL may do.
     sql_limits: ferry_store::SqlLimits,
     /// The key `secretStorage` seals values with, if Ferry was given one.
@@ -93,6 +95,7 @@ impl Host {
             output_limit: settings.limits.memory_bytes,
             scripts: settings.scripts.clone(),
             sql: RefCell::new(SqlState::default()),
+            sql_in_flight: Arc::default(),
             sql_limits: settings.limits.sql,
             secret_key: settings.secret_key.clone(),
             scope: std::cell::Cell::new(0),
