@@ -59,7 +59,7 @@ pub struct DetachedRun {
 }
 
 impl DetachedRun {
-    /// Runs the statements, all in one transaction, as [`ScriptSchema`] would.
+    /// Runs the statements, all in one transaction, as [`ScriptDatabase::run`](crate::ScriptDatabase::run) would.
     pub fn run(self) -> Result<Vec<SqlOutcome>, SqlError> {
         let checked: Vec<(Checked, &SqlStatement)> = self
             .checked
