@@ -62,8 +62,15 @@ impl Management {
         result.unwrap_or_else(|refusal| refusal)
     }
 
-    /// Checks that `actor` may change or read `script`'s assets.
+    /// Checks that `actor` may change or read `script`'s assets: those of a running script
+    /// its owners and grantees may; administrators also those of a script not running.
     async fn may_edit(&self, actor: &Actor, action: &str, script: &str) -> Result<(), Response> {
+        if !actor.is_admin() && self.engine().script(script).is_none() {
+            return Err(json_response(
+                StatusCode::NOT_FOUND,
+                &json!({ "error": format!("no script {script:?}: upload it first") }),
+            ));
+        }
         self.permit(actor, action, script, Need::Edit)
             .await
             .map(|_| ())

@@ -16,6 +16,7 @@ mod sockets;
 mod storage;
 mod streams;
 mod timers;
+mod web;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -39,6 +40,7 @@ pub(crate) use timers::TimerQueue;
 
 const PRELUDE: &str = include_str!("prelude.js");
 const DATABASE: &str = include_str!("database.js");
+const WEB: &str = include_str!("web.js");
 
 /// What one worker's bindings share: its timers, its store connection, the engine's event
 /// streams and the request it is serving.
@@ -146,13 +148,16 @@ pub(crate) fn install<'js>(
     sockets::install(ctx, &host, &script.host)?;
     graphql::install(ctx, &host, script)?;
     database::install(ctx, &host, script)?;
+    web::install(ctx, &host)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
     let prelude: Function = ctx.eval(PRELUDE)?;
     prelude.call::<_, ()>((host.clone(), internal.clone()))?;
     let database: Function = ctx.eval(DATABASE)?;
-    database.call::<_, ()>((host,))?;
+    database.call::<_, ()>((host.clone(),))?;
+    let web: Function = ctx.eval(WEB)?;
+    web.call::<_, ()>((host,))?;
     Ok(internal)
 }
 
