@@ -126,19 +126,10 @@ impl crate::Engine {
 /// nodes, tells them to drop it too.
 pub(crate) fn announce_change(cache: &AssetCache, store: Option<&Store>, script: &str, name: &str) {
     cache.forget(script, name);
-    let Some(store) = store.filter(|store| store.is_shared()) else {
-        return;
-    };
-    let notice = crate::cluster::Broadcast::Asset {
+    crate::cluster::tell_other_nodes(store, || crate::cluster::Broadcast::Asset {
         script: script.to_owned(),
         name: name.to_owned(),
-    };
-    match serde_json::to_string(&notice) {
-        Ok(text) => store.broadcast(text),
-        Err(error) => {
-            tracing::warn!(%error, "an asset change could not be sent to the other nodes")
-        }
-    }
+    });
 }
 
 /// Serves `script`'s asset `asset` (GET and HEAD).

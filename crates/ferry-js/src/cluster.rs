@@ -87,6 +87,20 @@ impl Engine {
     }
 }
 
+/// Sends `broadcast` (made only when needed) to the other nodes sharing `store`, if any.
+pub(crate) fn tell_other_nodes(
+    store: Option<&ferry_store::Store>,
+    broadcast: impl FnOnce() -> Broadcast,
+) {
+    let Some(store) = store.filter(|store| store.is_shared()) else {
+        return;
+    };
+    match serde_json::to_string(&broadcast()) {
+        Ok(text) => store.broadcast(text),
+        Err(error) => tracing::warn!(%error, "a message could not be sent to the other nodes"),
+    }
+}
+
 /// Applies what the other nodes say until the engine or the store goes.
 async fn follow(
     engine: WeakEngine,

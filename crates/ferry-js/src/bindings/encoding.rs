@@ -25,15 +25,18 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, host: &Object<'js>) -> rquickjs::Resu
 
 /// `btoa`: each character is one byte; characters above U+00FF cannot be encoded.
 pub(crate) fn encode_latin1(text: &str) -> Result<String, String> {
-    let bytes = text
-        .chars()
-        .map(|ch| u8::try_from(u32::from(ch)).ok())
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(|| {
-            "btoa: the string contains characters outside Latin-1; encode it as UTF-8 first"
-                .to_owned()
-        })?;
+    let bytes = latin1_bytes(text).ok_or_else(|| {
+        "btoa: the string contains characters outside Latin-1; encode it as UTF-8 first".to_owned()
+    })?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The bytes of `text` when each character is one byte (U+0000 to U+00FF): how binary
+/// data crosses from JavaScript to the bindings.
+pub(crate) fn latin1_bytes(text: &str) -> Option<Vec<u8>> {
+    text.chars()
+        .map(|ch| u8::try_from(u32::from(ch)).ok())
+        .collect()
 }
 
 /// `atob`: ASCII whitespace is ignored; each decoded byte becomes one character.

@@ -224,14 +224,7 @@ impl Host {
 
     /// Sends `broadcast` to the subscribers of the other nodes on the database, if any.
     fn tell_other_nodes(&self, broadcast: impl FnOnce() -> crate::cluster::Broadcast) {
-        if let Some(store) = self.store.as_ref().filter(|store| store.is_shared()) {
-            match serde_json::to_string(&broadcast()) {
-                Ok(text) => store.broadcast(text),
-                Err(error) => {
-                    tracing::warn!(%error, "a message could not be sent to the other nodes")
-                }
-            }
-        }
+        crate::cluster::tell_other_nodes(self.store.as_ref(), broadcast);
     }
 }
 

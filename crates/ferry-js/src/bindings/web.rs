@@ -95,9 +95,7 @@ fn digest_algorithm(name: &str) -> Option<&'static ring::digest::Algorithm> {
 
 /// Bytes sent as text of one character (U+0000 to U+00FF) per byte.
 fn text_to_bytes(text: &str) -> Result<Vec<u8>, String> {
-    text.chars()
-        .map(|ch| u8::try_from(u32::from(ch)).ok())
-        .collect::<Option<Vec<u8>>>()
+    super::encoding::latin1_bytes(text)
         .ok_or_else(|| "bytes must be passed as a BufferSource".to_owned())
 }
 
