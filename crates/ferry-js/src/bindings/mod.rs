@@ -8,6 +8,7 @@ pub(crate) mod context;
 mod convert;
 mod database;
 mod encoding;
+mod forms;
 mod graphql;
 mod log;
 mod routes;
@@ -16,6 +17,7 @@ mod sockets;
 mod storage;
 mod streams;
 mod timers;
+mod url;
 mod web;
 
 use std::cell::RefCell;
@@ -40,7 +42,15 @@ pub(crate) use timers::TimerQueue;
 
 const PRELUDE: &str = include_str!("prelude.js");
 const DATABASE: &str = include_str!("database.js");
-const WEB: &str = include_str!("web.js");
+/// The web platform's APIs, evaluated in this order: each file gets what the ones before
+/// it share (web.js starts the list).
+const WEB: [&str; 5] = [
+    include_str!("web.js"),
+    include_str!("events.js"),
+    include_str!("streams.js"),
+    include_str!("url.js"),
+    include_str!("fetch_api.js"),
+];
 
 /// What one worker's bindings share: its timers, its store connection, the engine's event
 /// streams and the request it is serving.
@@ -149,6 +159,8 @@ pub(crate) fn install<'js>(
     graphql::install(ctx, &host, script)?;
     database::install(ctx, &host, script)?;
     web::install(ctx, &host)?;
+    url::install(ctx, &host)?;
+    forms::install(ctx, &host)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
@@ -156,8 +168,11 @@ pub(crate) fn install<'js>(
     prelude.call::<_, ()>((host.clone(), internal.clone()))?;
     let database: Function = ctx.eval(DATABASE)?;
     database.call::<_, ()>((host.clone(),))?;
-    let web: Function = ctx.eval(WEB)?;
-    web.call::<_, ()>((host,))?;
+    let mut shared = rquickjs::Value::new_undefined(ctx.clone());
+    for source in WEB {
+        let web: Function = ctx.eval(source)?;
+        shared = web.call((host.clone(), shared))?;
+    }
     Ok(internal)
 }
 

@@ -555,54 +555,6 @@
     Promise.resolve().then(() => callback());
   };
 
-  const decode = (text) => decodeURIComponent(text.replace(/\+/g, " "));
-  const encode = (text) =>
-    encodeURIComponent(text).replace(/%20/g, "+").replace(/[!'()~]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
-
-  class URLSearchParams {
-    #pairs = [];
-    constructor(init = "") {
-      if (typeof init === "string") {
-        for (const part of init.replace(/^\?/, "").split("&")) {
-          if (part === "") continue;
-          const at = part.indexOf("=");
-          const key = at < 0 ? part : part.slice(0, at);
-          const value = at < 0 ? "" : part.slice(at + 1);
-          this.#pairs.push([decode(key), decode(value)]);
-        }
-      } else if (init && typeof init[Symbol.iterator] === "function") {
-        for (const [key, value] of init) this.#pairs.push([String(key), String(value)]);
-      } else if (init && typeof init === "object") {
-        for (const key of Object.keys(init)) this.#pairs.push([key, String(init[key])]);
-      }
-    }
-    get size() { return this.#pairs.length; }
-    append(key, value) { this.#pairs.push([String(key), String(value)]); }
-    delete(key) { this.#pairs = this.#pairs.filter(([k]) => k !== String(key)); }
-    get(key) {
-      const found = this.#pairs.find(([k]) => k === String(key));
-      return found === undefined ? null : found[1];
-    }
-    getAll(key) { return this.#pairs.filter(([k]) => k === String(key)).map(([, v]) => v); }
-    has(key) { return this.#pairs.some(([k]) => k === String(key)); }
-    set(key, value) {
-      const at = this.#pairs.findIndex(([k]) => k === String(key));
-      if (at < 0) {
-        this.append(key, value);
-        return;
-      }
-      this.#pairs[at] = [String(key), String(value)];
-      this.#pairs = this.#pairs.filter(([k], i) => i <= at || k !== String(key));
-    }
-    sort() { this.#pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)); }
-    forEach(callback, self) { for (const [k, v] of this.#pairs) callback.call(self, v, k, this); }
-    keys() { return this.#pairs.map(([k]) => k)[Symbol.iterator](); }
-    values() { return this.#pairs.map(([, v]) => v)[Symbol.iterator](); }
-    entries() { return this.#pairs.map((pair) => [...pair])[Symbol.iterator](); }
-    [Symbol.iterator]() { return this.entries(); }
-    toString() { return this.#pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join("&"); }
-  }
-
   const api = {
     register,
     routeRegistry,
@@ -635,7 +587,6 @@
     clearTimeout,
     clearInterval: clearTimeout,
     queueMicrotask,
-    URLSearchParams,
   };
   for (const [name, value] of Object.entries(api)) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });

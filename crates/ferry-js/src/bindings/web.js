@@ -2,7 +2,7 @@
 // share them: `DOMException`, `TextEncoder`, `TextDecoder`, `crypto` (`getRandomValues`,
 // `randomUUID`, `subtle.digest`), `structuredClone` and `performance`. Randomness, digests,
 // UTF-8 and the clock come from Rust (web.rs). Evaluated after the prelude, before the
-// script; like the prelude it keeps the built-ins it uses.
+// script and the other web files; like the prelude it keeps the built-ins it uses.
 (function (host) {
   "use strict";
 
@@ -372,4 +372,7 @@
   for (const [name, value] of Object.entries(globals)) {
     defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
+  // What the files evaluated after this one (events.js, streams.js, url.js, fetch_api.js)
+  // build on; they add to it in turn.
+  return { DOMException, bytesOf, bytesToText };
 })
