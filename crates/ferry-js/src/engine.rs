@@ -51,6 +51,8 @@ pub struct EngineOptions {
     pub graphql_introspection: bool,
     /// How `/mcp` guards itself (token, allowed hosts and origins).
     pub mcp: McpOptions,
+    /// Where scripts' `fetch` may go, and its limits.
+    pub outbound: crate::outbound::OutboundOptions,
 }
 
 /// Where JavaScript runs relative to the threads that serve HTTP.
@@ -78,6 +80,7 @@ impl Default for EngineOptions {
             streams: HubSettings::default(),
             graphql_introspection: true,
             mcp: McpOptions::default(),
+            outbound: crate::outbound::OutboundOptions::default(),
         }
     }
 }
@@ -187,6 +190,9 @@ impl Engine {
             completions,
             scripts: scripts.clone(),
             assets: assets.clone(),
+            outbound: crate::outbound::Outbound::new(options.outbound.clone()).map_err(|error| {
+                format!("the system's root certificates could not be loaded ({error})")
+            }),
         });
         let pool = Arc::new(match options.model {
             // Each worker thread creates its runtime before the pool counts it: off the

@@ -63,6 +63,7 @@ pub mod management;
 mod management_access;
 mod management_assets;
 mod offers;
+mod outbound;
 mod outbox;
 mod pool;
 mod pulse;
@@ -143,4 +144,5 @@ pub mod fuzzing {
 }
 pub use error::{EngineError, ScriptError};
 pub use limits::Limits;
+pub use outbound::{FetchStyle, NetPolicy, NetRule, OutboundOptions};
 pub use script::Script;

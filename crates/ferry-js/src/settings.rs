@@ -31,4 +31,6 @@ pub(crate) struct WorkerSettings {
     pub scripts: ScriptSet,
     /// The assets asset routes serve (`assetStorage` drops what it changes).
     pub assets: crate::asset_routes::AssetCache,
+    /// The client scripts' `fetch` sends with, or why there is none.
+    pub outbound: Result<crate::outbound::Outbound, String>,
 }

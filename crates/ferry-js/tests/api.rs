@@ -411,16 +411,19 @@ async fn url_search_params_parses_and_serialises() {
 }
 
 #[tokio::test]
-async fn scripts_have_no_file_process_or_network_access() {
+async fn scripts_have_no_file_or_process_access_and_reach_the_network_through_fetch_only() {
     let app = TestApp::new(&[(
         "sandbox.js",
         r#"
-        register("/globals", () => ["std", "os", "require", "process", "fetch", "Deno", "Bun", "XMLHttpRequest"]
+        register("/globals", () => ["std", "os", "require", "process", "Deno", "Bun", "XMLHttpRequest", "WebSocket"]
             .filter((name) => typeof globalThis[name] !== "undefined").join(",") || "none");
+        register("/fetch", () => typeof fetch);
         "#,
     )])
     .await;
     assert_eq!(app.text("/globals").await.1, "none");
+    // fetch is there, under the network policy (tests/fetch.rs).
+    assert_eq!(app.text("/fetch").await.1, "function");
 }
 
 /// The scripts of `scripts` behind a server that attaches, as the sign-in step would, the

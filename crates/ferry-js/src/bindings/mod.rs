@@ -8,6 +8,7 @@ pub(crate) mod context;
 mod convert;
 mod database;
 mod encoding;
+mod fetch;
 mod forms;
 mod graphql;
 mod log;
@@ -44,12 +45,13 @@ const PRELUDE: &str = include_str!("prelude.js");
 const DATABASE: &str = include_str!("database.js");
 /// The web platform's APIs, evaluated in this order: each file gets what the ones before
 /// it share (web.js starts the list).
-const WEB: [&str; 5] = [
+const WEB: [&str; 6] = [
     include_str!("web.js"),
     include_str!("events.js"),
     include_str!("streams.js"),
     include_str!("url.js"),
     include_str!("fetch_api.js"),
+    include_str!("fetch.js"),
 ];
 
 /// What one worker's bindings share: its timers, its store connection, the engine's event
@@ -86,6 +88,14 @@ pub(crate) struct Host {
     pub scope: std::cell::Cell<u64>,
     /// The assets asset routes serve.
     assets: crate::asset_routes::AssetCache,
+    /// The client `fetch` sends with, or why there is none.
+    outbound: Result<crate::outbound::Outbound, String>,
+    /// Which `fetch` scripts get.
+    fetch_style: crate::outbound::FetchStyle,
+    /// How many requests of this worker wait for their answers.
+    fetch_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// The bodies of answers that scripts have not finished reading.
+    fetch_bodies: RefCell<fetch::FetchBodies>,
 }
 
 impl Host {
@@ -112,6 +122,15 @@ impl Host {
             secret_key: settings.secret_key.clone(),
             scope: std::cell::Cell::new(0),
             assets: settings.assets.clone(),
+            fetch_style: settings
+                .outbound
+                .as_ref()
+                .map_or(crate::outbound::FetchStyle::Standard, |outbound| {
+                    outbound.options.style
+                }),
+            outbound: settings.outbound.clone(),
+            fetch_in_flight: Arc::default(),
+            fetch_bodies: RefCell::default(),
         }
     }
 
@@ -161,6 +180,7 @@ pub(crate) fn install<'js>(
     web::install(ctx, &host)?;
     url::install(ctx, &host)?;
     forms::install(ctx, &host)?;
+    fetch::install(ctx, &host, script)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;

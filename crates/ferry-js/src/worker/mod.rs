@@ -174,10 +174,17 @@ impl Worker {
 
     fn serve(&mut self, jobs: &Receiver<HttpJob>, controls: &Receiver<Control>) {
         loop {
+            let mut controlled = false;
             while !self.abandoned()
                 && let Ok(control) = controls.try_recv()
             {
                 self.control(control);
+                controlled = true;
+            }
+            if controlled && !self.abandoned() {
+                // A settled host call may have finished a pending call: answer it before
+                // waiting, not at its deadline.
+                self.tick();
             }
             if self.abandoned() {
                 break;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use clap::builder::TypedValueParser as _;
-use ferry_js::{EngineOptions, Limits};
+use ferry_js::{EngineOptions, FetchStyle, Limits, NetPolicy, OutboundOptions};
 
 use super::DataArgs;
 use super::values::{Size, millis};
@@ -69,8 +69,28 @@ pub(crate) struct EngineArgs {
     #[arg(long, value_name = "FILE")]
     pub secret_key_file: Option<PathBuf>,
 
+    /// Where scripts' fetch may go. Absent: public addresses only (loopback, private and
+    /// link-local ones are refused); alone: everywhere; with a list
+    /// (--allow-net=api.example.com,127.0.0.1:8080): only those hosts.
+    #[arg(long, value_name = "HOSTS", num_args = 0..=1, require_equals = true, default_missing_value = "", value_parser = parse_allow_net)]
+    pub allow_net: Option<NetPolicy>,
+
+    /// The largest answer body a script's fetch may read.
+    #[arg(long, default_value_t = Size(OutboundOptions::default().max_response_bytes), value_name = "SIZE")]
+    pub fetch_max_response: Size,
+
+    /// Which fetch scripts get: the web platform's (a promise of a Response), or
+    /// aiwebengine's (waits, and returns the JSON text of { status, headers, body }).
+    #[arg(long, default_value = "standard", value_name = "STYLE", value_parser = ["standard", "aiwebengine"])]
+    pub fetch_style: String,
+
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// `--allow-net`'s value: empty for everywhere, else a comma-separated list of hosts.
+fn parse_allow_net(text: &str) -> Result<NetPolicy, String> {
+    NetPolicy::from_flag(Some(text))
 }
 
 impl EngineArgs {
@@ -113,6 +133,16 @@ impl EngineArgs {
                     quota_bytes: self.sql_quota.0 as u64,
                 },
                 ..Limits::default()
+            },
+            outbound: OutboundOptions {
+                policy: self.allow_net.clone().unwrap_or_default(),
+                max_response_bytes: self.fetch_max_response.0,
+                style: if self.fetch_style == "aiwebengine" {
+                    FetchStyle::Aiwebengine
+                } else {
+                    FetchStyle::Standard
+                },
+                ..defaults.outbound.clone()
             },
             ..defaults
         }
@@ -163,5 +193,35 @@ mod tests {
         assert_eq!(options.limits.call_timeout, Duration::from_millis(250));
         assert_eq!(options.limits.stack_bytes, 1 << 20);
         assert_eq!(options.limits.body_bytes, 2 << 10);
+    }
+
+    #[test]
+    fn allow_net_reads_as_deno_spells_it() {
+        let policy = |extra: &[&str]| {
+            let mut args = vec!["ferry", "run"];
+            args.extend_from_slice(extra);
+            args.push("app.js");
+            engine_of(&args).options().outbound.policy
+        };
+        assert_eq!(policy(&[]), NetPolicy::PublicOnly);
+        assert_eq!(policy(&["--allow-net"]), NetPolicy::Everything);
+        assert!(
+            matches!(policy(&["--allow-net=a.test,127.0.0.1:9"]), NetPolicy::Only(rules) if rules.len() == 2)
+        );
+        assert!(
+            Cli::try_parse_from(["ferry", "run", "--allow-net=http://a.test", "app.js"]).is_err()
+        );
+        let styled = engine_of(&[
+            "ferry",
+            "run",
+            "--fetch-style",
+            "aiwebengine",
+            "--fetch-max-response",
+            "1MiB",
+            "app.js",
+        ])
+        .options();
+        assert_eq!(styled.outbound.style, FetchStyle::Aiwebengine);
+        assert_eq!(styled.outbound.max_response_bytes, 1 << 20);
     }
 }

@@ -1,0 +1,148 @@
+// `fetch`: the standard function (a promise of a `Response` whose body streams in as it
+// arrives), or aiwebengine's synchronous one when the engine runs with
+// `--fetch-style aiwebengine`. Requests are checked and sent by Rust (fetch.rs); the
+// network policy, the size cap and secrets are applied there. Evaluated last.
+(function (host, shared) {
+  "use strict";
+
+  const { bytesOf, bytesToText } = shared;
+  const SafeTypeError = TypeError;
+  const SafePromise = Promise;
+  const encoder = new TextEncoder();
+  const nullBodyStatus = [101, 103, 204, 205, 304];
+
+  // A failure of the request (not of the script's own code) as the standard reports it.
+  const networkError = (error) => {
+    const failure = new SafeTypeError(`fetch: ${error && error.message !== undefined ? error.message : String(error)}`);
+    if (error && error.ferryStatus !== undefined) failure.ferryStatus = error.ferryStatus;
+    return failure;
+  };
+
+  // The promise of what host call `id` settles with, or the signal's reason when the
+  // signal aborts first.
+  const settledOrAborted = (id, signal) => {
+    const settled = host.awaitHostCall(id);
+    if (signal === null) return settled;
+    return new SafePromise((resolve, reject) => {
+      const onAbort = () => {
+        settled.catch(() => {});
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      settled.then(
+        (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      );
+    });
+  };
+
+  // The body of answer `fetchId`, read from Rust a piece at a time as the script asks.
+  const bodyStream = (fetchId, signal) =>
+    new ReadableStream(
+      {
+        async pull(controller) {
+          let state;
+          try {
+            state = await settledOrAborted(host.fetchRead(fetchId), signal);
+          } catch (error) {
+            host.fetchClose(fetchId);
+            controller.error(signal.aborted ? signal.reason : networkError(error));
+            return;
+          }
+          if (state === "end") {
+            host.fetchClose(fetchId);
+            controller.close();
+          } else {
+            controller.enqueue(host.fetchTake(fetchId));
+          }
+        },
+        cancel() {
+          host.fetchClose(fetchId);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+
+  const withoutFragment = (url) => {
+    const at = url.indexOf("#");
+    return at < 0 ? url : url.slice(0, at);
+  };
+
+  async function send(request) {
+    const signal = request.signal;
+    signal.throwIfAborted();
+    const holder = shared.bodyOf(request);
+    let body;
+    if (holder.bytes !== null || holder.stream !== null) body = bytesToText(await shared.readBody(holder));
+    const spec = JSON.stringify({
+      method: request.method,
+      url: request.url,
+      headers: shared.headerList(request.headers),
+      redirect: request.redirect,
+    });
+    const [call, fetchId] = host.fetchStart(spec, body);
+    const onAbort = () => host.fetchClose(fetchId);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let head;
+    try {
+      head = JSON.parse(await settledOrAborted(call, signal));
+    } catch (error) {
+      host.fetchClose(fetchId);
+      throw signal.aborted ? signal.reason : networkError(error);
+    }
+    const empty = request.method === "HEAD" || nullBodyStatus.includes(head.status);
+    if (empty) host.fetchClose(fetchId);
+    const stream = empty ? null : bodyStream(fetchId, signal);
+    const url = head.redirected ? head.url : withoutFragment(request.url);
+    return shared.fetchedResponse(head.status, head.statusText, head.headers, null, stream, url, head.redirected);
+  }
+
+  function fetch(input, init = undefined) {
+    try {
+      return send(new Request(input, init));
+    } catch (error) {
+      return SafePromise.reject(error);
+    }
+  }
+
+  // aiwebengine's form: fetch(url, { method, headers, body, timeout }) returns, once the
+  // whole answer is in, the JSON text of { status, ok, statusText, headers, body }.
+  function fetchAndWait(url, options = undefined) {
+    const settings = options === undefined || options === null ? {} : options;
+    let href;
+    try {
+      href = new URL(String(url)).href;
+    } catch {
+      throw new SafeTypeError(`fetch: ${JSON.stringify(String(url))} is not an absolute URL`);
+    }
+    const headers = [];
+    if (settings.headers) {
+      const given = settings.headers instanceof Headers ? [...settings.headers] : Object.entries(settings.headers);
+      for (const [name, value] of given) headers.push([String(name).toLowerCase(), String(value)]);
+    }
+    let body;
+    if (settings.body !== undefined && settings.body !== null) {
+      const bytes = typeof settings.body === "string" ? undefined : bytesOf(settings.body);
+      body = bytesToText(bytes === undefined ? encoder.encode(String(settings.body)) : bytes);
+    }
+    const spec = JSON.stringify({
+      method: String(settings.method ?? "GET").toUpperCase(),
+      url: href,
+      headers,
+      redirect: "follow",
+      timeout: settings.timeout === undefined ? undefined : Number(settings.timeout),
+    });
+    return host.fetchSync(spec, body);
+  }
+
+  const chosen = host.fetchStyle === "aiwebengine" ? fetchAndWait : fetch;
+  Object.defineProperty(chosen, "name", { value: "fetch" });
+  Object.defineProperty(globalThis, "fetch", { value: chosen, writable: true, configurable: true, enumerable: false });
+  return shared;
+})
