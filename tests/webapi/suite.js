@@ -1,5 +1,5 @@
 // Web-platform checks written once and run on Deno (run-deno.js) and on Ferry
-// (crates/ferry-js/tests/web_platform.rs), with suite-fetch.js loaded beside this file: each check returns a JSON value, and the two
+// (crates/ferry-js/tests/web_platform.rs), with suite-fetch.js and suite-crypto.js loaded beside this file: each check returns a JSON value, and the two
 // runtimes must return the same value for every check. Values that differ by nature
 // (random bytes, clocks) are checked for their shape, not their content. Digests are also
 // checked against the published test vectors (FIPS 180-4 examples).
@@ -219,7 +219,9 @@ async function webApiChecks() {
   });
   await check("performance toJSON", () => Object.keys(performance.toJSON()).includes("timeOrigin"));
 
-  // URL, events, streams and the fetch classes (suite-fetch.js).
+  // URL, events, streams and the fetch classes (suite-fetch.js); keys and signatures
+  // (suite-crypto.js).
   await fetchApiChecks(check);
+  await cryptoChecks(check);
   return results;
 }

@@ -361,6 +361,7 @@ async fn convert_utilities_render_markdown_handlebars_and_base64() {
         register("/hbs-object", () => convert.render_handlebars_template("{{#each n}}{{this}}{{/each}}", { n: [1, 2] }));
         register("/b64", () => btoa("Ferry") + " " + atob("RmVycnk=") + " " + convert.btoa("a"));
         register("/bad-b64", () => { try { btoa("€"); return "no error"; } catch (e) { return "threw"; } });
+        register("/escape", () => convert.escape_html(`<a href="x" title='y'>Tom & Jerry</a>`) + "|" + convert.escape_html(42));
         "##,
     )])
     .await;
@@ -372,6 +373,74 @@ async fn convert_utilities_render_markdown_handlebars_and_base64() {
     assert_eq!(app.text("/hbs-object").await.1, "12");
     assert_eq!(app.text("/b64").await.1, "RmVycnk= Ferry YQ==");
     assert_eq!(app.text("/bad-b64").await.1, "threw");
+    assert_eq!(
+        app.text("/escape").await.1,
+        "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;|42"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_are_hashed_with_argon2id_and_verified() {
+    let limits = ferry_js::Limits {
+        call_timeout: std::time::Duration::from_secs(10),
+        ..ferry_js::Limits::default()
+    };
+    let app = TestApp::with(2, limits, false, &[(
+        "passwords.js",
+        r#"
+        register("/hash", async () => {
+            const hash = await passwords.hash("correct horse");
+            const again = await passwords.hash("correct horse");
+            const cheap = await passwords.hash("pw", { memoryCost: 1024, timeCost: 1 });
+            return JSON.stringify({
+                hash, differs: hash !== again,
+                right: await passwords.verify("correct horse", hash),
+                wrong: await passwords.verify("correct hose", hash),
+                cheap: cheap.split("$").slice(1, 4), cheapRight: await passwords.verify("pw", cheap),
+            });
+        });
+        register("/bad", async () => {
+            const outcomes = [];
+            for (const attempt of [
+                () => passwords.verify("x", "not a hash"),
+                () => passwords.hash("x", { memoryCost: 10 * 1024 * 1024 }),
+                () => passwords.hash(42),
+                () => passwords.verify("x", "$argon2id$v=19$m=9999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"),
+            ]) {
+                try {
+                    await attempt();
+                    outcomes.push("no error");
+                } catch (error) {
+                    outcomes.push(error.message);
+                }
+            }
+            return JSON.stringify(outcomes);
+        });
+        "#,
+    )])
+    .await;
+    let (status, body) = app.text("/hash").await;
+    assert_eq!(status, 200, "{body}");
+    let got: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let hash = got["hash"].as_str().unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert_eq!(got["differs"], true, "a fresh salt each time");
+    assert_eq!(got["right"], true);
+    assert_eq!(got["wrong"], false);
+    assert_eq!(
+        got["cheap"],
+        serde_json::json!(["argon2id", "v=19", "m=1024,t=1,p=1"])
+    );
+    assert_eq!(got["cheapRight"], true);
+    let (_, bad) = app.text("/bad").await;
+    let bad: Vec<String> = serde_json::from_str(&bad).unwrap();
+    assert!(bad[0].contains("not a PHC string"), "{bad:?}");
+    assert!(bad[1].contains("memoryCost"), "{bad:?}");
+    assert!(bad[2].contains("must be a string"), "{bad:?}");
+    assert!(bad[3].contains("more memory or time"), "{bad:?}");
 }
 
 #[tokio::test]

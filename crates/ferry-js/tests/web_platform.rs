@@ -1,7 +1,7 @@
 //! The web platform's APIs on Ferry answer as they do on Deno: `tests/webapi/suite.js` runs
 //! on both (Deno from `tests/webapi/node_modules`, installed by `scripts/install-test-tools`)
-//! and every check must return the same value. The digests are also held to the published
-//! FIPS 180-4 test vectors here, so a shared mistake could not pass.
+//! and every check must return the same value. Digests, HMAC, PBKDF2 and Ed25519 are also
+//! held to their published test vectors here, so a shared mistake could not pass.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,7 +17,9 @@ use support::TestApp;
 const SUITE: &str = concat!(
     include_str!("../../../tests/webapi/suite.js"),
     "\n",
-    include_str!("../../../tests/webapi/suite-fetch.js")
+    include_str!("../../../tests/webapi/suite-fetch.js"),
+    "\n",
+    include_str!("../../../tests/webapi/suite-crypto.js")
 );
 
 fn webapi_dir() -> PathBuf {
@@ -115,5 +117,37 @@ async fn every_check_answers_as_on_deno() {
     ];
     for (name, digest) in vectors {
         assert_eq!(ferry[name], digest, "{name}");
+    }
+    // RFC 4231 (HMAC), RFC 6070 (PBKDF2) and RFC 8032 (Ed25519), likewise.
+    assert_eq!(
+        ferry["hmac sha-256 rfc 4231"],
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    assert_eq!(
+        ferry["hmac sha-512 rfc 4231"],
+        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+    );
+    assert_eq!(
+        ferry["pbkdf2 sha-1 rfc 6070"],
+        serde_json::json!([
+            "0c60c80f961f0e71f3a9b524af6012062fe037a6",
+            "4b007901b765489abead49d926f721d065a429c1"
+        ])
+    );
+    assert_eq!(
+        ferry["ed25519 rfc 8032"],
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    );
+    assert_eq!(
+        ferry["ed25519 rfc 8032 test 2"],
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+    );
+    // Signatures made by OpenSSL verify, and fail once the message changes.
+    for name in [
+        "ecdsa openssl signature",
+        "rsa pkcs1 openssl signature",
+        "rsa pss openssl signature",
+    ] {
+        assert_eq!(ferry[name], serde_json::json!([true, false]), "{name}");
     }
 }

@@ -12,11 +12,13 @@ mod fetch;
 mod forms;
 mod graphql;
 mod log;
+mod passwords;
 mod routes;
 mod secrets;
 mod sockets;
 mod storage;
 mod streams;
+mod subtle;
 mod timers;
 mod url;
 mod web;
@@ -45,8 +47,9 @@ const PRELUDE: &str = include_str!("prelude.js");
 const DATABASE: &str = include_str!("database.js");
 /// The web platform's APIs, evaluated in this order: each file gets what the ones before
 /// it share (web.js starts the list).
-const WEB: [&str; 6] = [
+const WEB: [&str; 7] = [
     include_str!("web.js"),
+    include_str!("crypto_keys.js"),
     include_str!("events.js"),
     include_str!("streams.js"),
     include_str!("url.js"),
@@ -181,6 +184,8 @@ pub(crate) fn install<'js>(
     url::install(ctx, &host)?;
     forms::install(ctx, &host)?;
     fetch::install(ctx, &host, script)?;
+    subtle::install(ctx, &host)?;
+    passwords::install(ctx, &host, script)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;

@@ -512,12 +512,15 @@
         host.assetDelete(String(name)) ? `asset ${String(name)} deleted` : `Error: there is no asset ${String(name)}`),
   });
 
+  // What escape_html replaces: enough for text and for quoted attribute values.
+  const htmlEntities = Object.freeze({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" });
   const convert = Object.freeze({
     markdown_to_html: (markdown) => host.markdown(String(markdown)),
     render_handlebars_template: (template, data = {}) =>
       host.handlebars(String(template), typeof data === "string" ? data : JSON.stringify(data)),
     btoa: (text) => host.btoa(String(text)),
     atob: (text) => host.atob(String(text)),
+    escape_html: (text) => String(text).replace(/[&<>"']/g, (character) => htmlEntities[character]),
   });
 
   // Timers: callbacks live here, the schedule in Rust, which calls `internal.fire(id)`.

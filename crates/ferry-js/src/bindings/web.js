@@ -374,5 +374,5 @@
   }
   // What the files evaluated after this one (events.js, streams.js, url.js, fetch_api.js)
   // build on; they add to it in turn.
-  return { DOMException, bytesOf, bytesToText };
+  return { DOMException, bytesOf, bytesToText, SubtleCrypto };
 })
