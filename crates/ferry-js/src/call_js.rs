@@ -45,7 +45,11 @@ impl JsCall {
         })
     }
 
-    fn run(&self, input: CallInput) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+    /// Runs the handler with `input`: its value as JSON, or what went wrong.
+    pub(crate) fn run(
+        &self,
+        input: CallInput,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         let pool = self.pool.clone();
         let key = self.key.clone();
         Box::pin(async move {

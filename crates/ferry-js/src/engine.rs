@@ -206,7 +206,7 @@ impl Engine {
             WorkerModel::PerThread => WorkerPool::per_thread(settings),
         });
         crate::watchdog::start(&pool).map_err(EngineError::Spawn)?;
-        Ok(Engine {
+        let engine = Engine {
             shared: Arc::new(Shared {
                 pool,
                 model: options.model,
@@ -223,7 +223,44 @@ impl Engine {
                 changes: tokio::sync::Mutex::new(()),
                 versions: AtomicU64::new(0),
             }),
+        };
+        if let Some(store) = &engine.shared.store {
+            crate::scheduler::start(engine.downgrade(), store.clone());
+        }
+        Ok(engine)
+    }
+
+    /// How long a node holds a job it claimed: the call limit, its queueing allowance, and
+    /// time to record the run.
+    pub(crate) fn job_lock(&self) -> i64 {
+        let limit =
+            self.shared.pool.settings().limits.call_timeout + std::time::Duration::from_secs(30);
+        i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Whether a script of this engine registers a job (else there is nothing to claim).
+    pub(crate) fn has_jobs(&self) -> bool {
+        self.table().values().any(|loaded| {
+            loaded
+                .registrations
+                .iter()
+                .any(|registration| registration.kind == RouteKind::Job)
         })
+    }
+
+    /// Where the handler of `script`'s job `name` runs, while the script registers it.
+    pub(crate) fn job_target(
+        &self,
+        script: &str,
+        name: &str,
+    ) -> Option<(Arc<WorkerPool>, crate::job::RouteKey)> {
+        let table = self.table();
+        let loaded = table.get(script)?;
+        let pattern = format!("job {name}");
+        let index = loaded.registrations.iter().position(|registration| {
+            registration.kind == RouteKind::Job && registration.pattern == pattern
+        })?;
+        Some((self.shared.pool.clone(), loaded.key(index)))
     }
 
     /// Where JavaScript runs, and the number of worker threads asked for.
@@ -342,7 +379,7 @@ impl Engine {
                 }
             };
             match &registrations {
-                Some(first) if *first != registered => {
+                Some(first) if !Registration::same_on_every_worker(first, &registered) => {
                     abort();
                     return Err(ScriptError::new(
                         &name,
@@ -359,49 +396,69 @@ impl Engine {
             version,
             registrations: registrations.unwrap_or_default(),
         };
-        let mut table = self.table();
-        let next = match self.next_offer(&table, Some(&loaded), None, &name) {
-            Ok(next) => next,
-            Err(error) => {
-                abort();
-                return Err(error.into());
-            }
+        // The set's lock is held until the workers have the commit, and let go before the
+        // job table is brought up to date.
+        let (described, registrations) = {
+            let mut table = self.table();
+            let next = match self.next_offer(&table, Some(&loaded), None, &name) {
+                Ok(next) => next,
+                Err(error) => {
+                    abort();
+                    return Err(error.into());
+                }
+            };
+            // Into the set first, then to the workers, both under the set's lock: a worker that
+            // replaces a stuck one meanwhile starts with this version or gets the commit.
+            let described = loaded.describe();
+            let committed = loaded.script.clone();
+            table.insert(name.clone(), loaded);
+            pool.notify(|| Control::Commit {
+                script: committed.clone(),
+                version,
+            });
+            self.offer(next);
+            self.sync_streams(&table);
+            self.shared.sockets.restart(&name, Some(version));
+            let registrations = table
+                .get(&name)
+                .map(|loaded| loaded.registrations.clone())
+                .unwrap_or_default();
+            (described, registrations)
         };
-        // Into the set first, then to the workers, both under the set's lock: a worker that
-        // replaces a stuck one meanwhile starts with this version or gets the commit.
-        let described = loaded.describe();
-        let committed = loaded.script.clone();
-        table.insert(name.clone(), loaded);
-        pool.notify(|| Control::Commit {
-            script: committed.clone(),
-            version,
-        });
-        self.offer(next);
-        self.sync_streams(&table);
-        self.shared.sockets.restart(&name, Some(version));
+        if let Some(store) = &self.shared.store {
+            crate::scheduler::sync(store, name.clone(), &registrations).await;
+        }
         Ok(described)
     }
 
     /// Unloads the script `name` and its routes; says whether it was loaded.
     pub async fn remove(&self, name: &str) -> Result<bool, EngineError> {
         let _change = self.shared.changes.lock().await;
-        let mut table = self.table();
-        let Some((name, _)) = table
-            .get_key_value(name)
-            .map(|(k, v)| (k.clone(), v.version))
-        else {
-            return Ok(false);
+        let name = {
+            let mut table = self.table();
+            let Some((name, _)) = table
+                .get_key_value(name)
+                .map(|(k, v)| (k.clone(), v.version))
+            else {
+                return Ok(false);
+            };
+            // Everything is checked before anything changes: a change is applied whole or not
+            // at all.
+            let next = self.next_offer(&table, None, Some(&name), &name)?;
+            self.offer(next);
+            table.remove(&name);
+            self.sync_streams(&table);
+            self.shared.sockets.restart(&name, None);
+            self.shared
+                .pool
+                .notify(|| Control::Remove { name: name.clone() });
+            name
         };
-        // Everything is checked before anything changes: a change is applied whole or not
-        // at all.
-        let next = self.next_offer(&table, None, Some(&name), &name)?;
-        self.offer(next);
-        table.remove(&name);
-        self.sync_streams(&table);
-        self.shared.sockets.restart(&name, None);
-        self.shared
-            .pool
-            .notify(|| Control::Remove { name: name.clone() });
+        if let Some(store) = &self.shared.store
+            && let Err(error) = crate::scheduler::forget(store, &name).await
+        {
+            tracing::warn!(script = %name, %error, "the script's jobs could not be removed");
+        }
         Ok(true)
     }
 
@@ -527,7 +584,7 @@ impl Engine {
                     script: loaded.script.name().clone(),
                     asset: registration.definition.clone(),
                 }),
-                RouteKind::GraphQl(_) | RouteKind::Mcp(_) => continue,
+                RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job => continue,
                 RouteKind::WebSocket => Arc::new(SocketRoute {
                     pool,
                     hub: self.shared.sockets.clone(),

@@ -70,6 +70,7 @@ mod pulse;
 mod registration;
 mod request;
 mod response;
+mod scheduler;
 mod script;
 mod script_set;
 mod serving;

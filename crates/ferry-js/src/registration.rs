@@ -20,6 +20,22 @@ pub(crate) struct Registration {
     pub cross_site: bool,
 }
 
+impl Registration {
+    /// Whether two workers loading one script registered the same things. A job's
+    /// schedule may differ between them (a time computed from `Date.now()` at load): the
+    /// first worker's counts.
+    pub(crate) fn same_on_every_worker(first: &[Registration], other: &[Registration]) -> bool {
+        first.len() == other.len()
+            && first.iter().zip(other).all(|(a, b)| {
+                if a.kind == RouteKind::Job && b.kind == RouteKind::Job {
+                    a.pattern == b.pattern && a.handler == b.handler
+                } else {
+                    a == b
+                }
+            })
+    }
+}
+
 /// What a registered route answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RouteKind {
@@ -40,6 +56,9 @@ pub(crate) enum RouteKind {
     /// One of the script's assets, served by Ferry (no handler runs); `definition` is the
     /// asset's name.
     Asset,
+    /// A scheduled job (`schedulerService`); the handler runs when it is due. The
+    /// `pattern` is `"job <name>"` and `definition` the schedule as JSON.
+    Job,
 }
 
 /// What an MCP registration offers.

@@ -48,6 +48,7 @@ impl Loaded {
                     RouteKind::WebSocket => format!("WEBSOCKET {}", registration.pattern),
                     RouteKind::GraphQl(_) => format!("GRAPHQL {}", registration.pattern),
                     RouteKind::Mcp(_) => format!("MCP {}", registration.pattern),
+                    RouteKind::Job => format!("JOB {}", &registration.pattern[4..]),
                     RouteKind::Asset => {
                         format!("ASSET {} {}", registration.pattern, registration.definition)
                     }

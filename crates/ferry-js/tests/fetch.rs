@@ -269,6 +269,12 @@ async fn private_addresses_are_refused_unless_allowed() {
         "http://169.254.169.254/latest/meta-data/".to_owned(),
         "http://10.0.0.1/".to_owned(),
         format!("http://0x7f.1:{port}/echo"),
+        format!("http://2130706433:{port}/echo"),
+        format!("http://[::ffff:127.0.0.1]:{port}/echo"),
+        format!("http://[::ffff:7f00:1]:{port}/echo"),
+        "http://192.168.1.1/".to_owned(),
+        "http://[fe80::1]/".to_owned(),
+        "http://[fd00::1]/".to_owned(),
     ] {
         let began = std::time::Instant::now();
         let (status, body) = closed.text(&format!("/try?url={}", encode(&url))).await;

@@ -82,6 +82,9 @@ pub trait JobQueue {
         next_due: Option<i64>,
         error: Option<&str>,
     ) -> Result<bool, StoreError>;
+    /// `node` gives back the job it claimed without running it (it does not run the
+    /// job's script): as it was, for any node to claim. False when `node` no longer held it.
+    fn release_job(&mut self, node: &str, script: &str, name: &str) -> Result<bool, StoreError>;
 }
 
 /// The jobs table's SQL, the same on both back ends (SQLite's `BIGINT` is an integer); a

@@ -123,4 +123,15 @@ impl JobQueue for SqliteConnection {
             .map(|changed| changed > 0)
             .map_err(|source| self.error(source))
     }
+
+    fn release_job(&mut self, node: &str, script: &str, name: &str) -> Result<bool, StoreError> {
+        self.connection
+            .prepare_cached(
+                "UPDATE jobs SET locked_by = NULL, locked_until = NULL
+                 WHERE script = ?1 AND name = ?2 AND locked_by = ?3",
+            )
+            .and_then(|mut statement| statement.execute(params![script, name, node]))
+            .map(|changed| changed > 0)
+            .map_err(|source| self.error(source))
+    }
 }

@@ -198,6 +198,7 @@ each_back_end!(JobQueue {
     fn remove_jobs(&mut self, script: &str) -> Result<usize, StoreError>;
     fn claim_due_jobs(&mut self, node: &str, now: i64, lock_ms: i64, limit: usize) -> Result<Vec<ClaimedJob>, StoreError>;
     fn finish_job(&mut self, node: &str, script: &str, name: &str, next_due: Option<i64>, error: Option<&str>) -> Result<bool, StoreError>;
+    fn release_job(&mut self, node: &str, script: &str, name: &str) -> Result<bool, StoreError>;
 });
 
 each_back_end!(IdentityStore {

@@ -599,11 +599,30 @@ fn due_jobs_are_claimed_once_in_order_and_finished_by_their_holder(backend: Back
             .unwrap()
             .is_empty()
     );
-    // Another node cannot finish what it does not hold.
+    // Another node cannot finish or release what it does not hold.
     assert!(
         !connection
             .finish_job("node-2", "a.js", "early", Some(65_000), None)
             .unwrap()
+    );
+    assert!(!connection.release_job("node-2", "a.js", "early").unwrap());
+    // A job given back unrun is as it was, for any node to claim.
+    assert!(connection.release_job("node-1", "a.js", "early").unwrap());
+    let retaken = connection
+        .claim_due_jobs("node-2", 6_000, 30_000, 10)
+        .unwrap();
+    assert_eq!(retaken.len(), 1);
+    assert_eq!(
+        (retaken[0].job.name.as_str(), retaken[0].job.runs),
+        ("early", 0)
+    );
+    assert!(connection.release_job("node-2", "a.js", "early").unwrap());
+    assert_eq!(
+        connection
+            .claim_due_jobs("node-1", 6_000, 30_000, 10)
+            .unwrap()
+            .len(),
+        1
     );
     // The recurring one comes back at its next time, counted; the one-off is gone.
     assert!(

@@ -392,6 +392,53 @@
     registerPrompt: registerMCPPrompt,
   });
 
+  // schedulerService: jobs that run on a schedule, once per cluster (scheduler.rs). The
+  // handler gets `context.args` = { name, scheduledTime, cron }.
+  const timeOf = (value, what) => {
+    const ms = value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number(value);
+    if (!Number.isFinite(ms)) {
+      throw new TypeError(`schedulerService: ${what} must be a Date, an ISO 8601 text or milliseconds since 1970`);
+    }
+    return Math.trunc(ms);
+  };
+  const handlerName = (handler) => (typeof handler === "function" ? handler.name || "anonymous" : String(handler));
+  function registerJob(options, what, schedule) {
+    const handler = options.handler;
+    if (typeof handler !== "function" && typeof handler !== "string") {
+      throw new TypeError(`schedulerService.${what}: handler must be a function or the name of a global function`);
+    }
+    const name = options.name === undefined ? handlerName(handler) : String(options.name);
+    const label = host.registerJob(name, JSON.stringify(schedule), handlerName(handler));
+    addHandler(handler);
+    return label;
+  }
+  const optionsOf = (options, what) => {
+    if (!options || typeof options !== "object") throw new TypeError(`schedulerService.${what} takes an object, e.g. { handler, name }`);
+    return options;
+  };
+  const schedulerService = Object.freeze({
+    registerOnce: (options) => {
+      const given = optionsOf(options, "registerOnce");
+      return registerJob(given, "registerOnce", { kind: "once", at: timeOf(given.runAt, "runAt") });
+    },
+    registerRecurring: (options) => {
+      const given = optionsOf(options, "registerRecurring");
+      const every = given.intervalMilliseconds !== undefined ? Number(given.intervalMilliseconds) : Number(given.intervalMinutes) * 60000;
+      if (!Number.isFinite(every)) throw new TypeError("schedulerService.registerRecurring: give intervalMilliseconds or intervalMinutes");
+      const start = given.startAt === undefined ? null : timeOf(given.startAt, "startAt");
+      return registerJob(given, "registerRecurring", { kind: "every", every: Math.trunc(every), start });
+    },
+    registerCron: (options) => {
+      const given = optionsOf(options, "registerCron");
+      const timezone = given.timezone === undefined || given.timezone === null ? null : String(given.timezone);
+      return registerJob(given, "registerCron", { kind: "cron", cron: String(given.cron), timezone });
+    },
+    clearAll: () => {
+      const call = host.clearJobs();
+      return call === null || call === undefined ? Promise.resolve(0) : host.awaitHostCall(call).then(Number);
+    },
+  });
+
   const messageText = (data) => (typeof data === "string" ? data : JSON.stringify(data) ?? String(data));
   const filterText = (filter) => (typeof filter === "string" ? filter : JSON.stringify(filter ?? {}));
   const sendToPath = (path, data) => host.streamSend(String(path), messageText(data), undefined, undefined);
@@ -568,6 +615,7 @@
     graphQLRegistry,
     mcpRegistry,
     registerMCPTool,
+    schedulerService,
     registerMCPResource,
     registerMCPPrompt,
     registerGraphQLQuery: graphQLRegistry.registerQuery,

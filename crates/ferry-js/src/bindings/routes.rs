@@ -173,7 +173,65 @@ pub(super) fn install<'js>(
             Ok(label)
         },
     )?;
-    host.set("registerMCP", register_mcp)
+    host.set("registerMCP", register_mcp)?;
+
+    let job_script = script.clone();
+    let register_job = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, name: String, definition: String, handler: String| {
+            if name.trim().is_empty() || name.len() > 200 {
+                return Err(throw(
+                    &ctx,
+                    "schedulerService: a job needs a name (at most 200 characters)",
+                ));
+            }
+            crate::scheduler::JobSpec::parse(&definition).map_err(|error| {
+                throw(&ctx, &format!("schedulerService: job {name:?}: {error}"))
+            })?;
+            let label = record(
+                &ctx,
+                &job_script,
+                format!("job {name}"),
+                "POST",
+                handler,
+                RouteKind::Job,
+            )?;
+            if let Some(list) = job_script.registrations.borrow_mut().as_mut()
+                && let Some(last) = list.last_mut()
+            {
+                last.definition = definition;
+            }
+            Ok(label)
+        },
+    )?;
+    host.set("registerJob", register_job)?;
+
+    // After the script loaded, removes its jobs from the job table (until it is loaded
+    // again): the id of the host call that does, or null while it loads (the jobs a load
+    // registers replace the stored ones anyway).
+    let clear_script = script.clone();
+    let clear_jobs = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>| -> rquickjs::Result<Option<u32>> {
+            if clear_script.registrations.borrow().is_some() {
+                return Ok(None);
+            }
+            let Some(store) = clear_script.host.store.clone() else {
+                return Err(throw(&ctx, "schedulerService needs a data directory"));
+            };
+            let name = clear_script.name.clone();
+            Ok(Some(clear_script.spawn_host_call(async move {
+                crate::scheduler::forget(&store, &name)
+                    .await
+                    .map(|count| count.to_string())
+                    .map_err(|message| crate::job::HostCallError {
+                        message,
+                        status: None,
+                    })
+            })))
+        },
+    )?;
+    host.set("clearJobs", clear_jobs)
 }
 
 /// Streams and WebSockets are addressed by their exact path when messages are sent, so
@@ -214,8 +272,10 @@ fn record(
     };
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| throw(ctx, &format!("{method:?} is not an HTTP method")))?;
-    if !matches!(kind, RouteKind::GraphQl(_) | RouteKind::Mcp(_))
-        && let Err(error) = ferry_core::router::check_pattern(&pattern)
+    if !matches!(
+        kind,
+        RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job
+    ) && let Err(error) = ferry_core::router::check_pattern(&pattern)
     {
         return Err(throw(ctx, &error.to_string()));
     }
@@ -232,7 +292,9 @@ fn record(
         RouteKind::Http | RouteKind::Asset => format!("registered {method} {pattern}"),
         RouteKind::Stream { .. } => format!("registered stream {pattern}"),
         RouteKind::WebSocket => format!("registered WebSocket {pattern}"),
-        RouteKind::GraphQl(_) | RouteKind::Mcp(_) => format!("registered {pattern}"),
+        RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job => {
+            format!("registered {pattern}")
+        }
     };
     list.push(Registration {
         pattern,

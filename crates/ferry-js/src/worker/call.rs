@@ -51,7 +51,7 @@ impl Expect {
 pub(crate) fn expect(input: &CallInput, kind: RouteKind) -> Expect {
     match (kind, input) {
         (RouteKind::Http, _) => Expect::Response,
-        (RouteKind::GraphQl(_) | RouteKind::Mcp(_), _) => Expect::Json,
+        (RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job, _) => Expect::Json,
         (RouteKind::Stream { .. }, _)
         | (
             RouteKind::WebSocket,
@@ -69,6 +69,7 @@ pub(crate) fn expect(input: &CallInput, kind: RouteKind) -> Expect {
 pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
     match kind {
         RouteKind::Http | RouteKind::Asset => None,
+        RouteKind::Job => Some("scheduledJob"),
         RouteKind::Stream { .. } => Some("streamCustomization"),
         RouteKind::WebSocket => Some("webSocket"),
         RouteKind::GraphQl(RootKind::Query) => Some("graphqlQuery"),

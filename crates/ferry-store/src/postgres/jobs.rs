@@ -146,4 +146,16 @@ impl JobQueue for PostgresConnection {
             Ok(changed > 0)
         })
     }
+
+    fn release_job(&mut self, node: &str, script: &str, name: &str) -> Result<bool, StoreError> {
+        self.with(async |client| {
+            let statement = client
+                .prepare_cached(
+                    "UPDATE jobs SET locked_by = NULL, locked_until = NULL
+                     WHERE script = $1 AND name = $2 AND locked_by = $3",
+                )
+                .await?;
+            Ok(client.execute(&statement, &[&script, &name, &node]).await? > 0)
+        })
+    }
 }
