@@ -47,6 +47,8 @@ pub(crate) enum Broadcast {
     },
     /// `script`'s asset `name` changed or went: asset routes read it again.
     Asset { script: String, name: String },
+    /// A `BroadcastChannel` or `dispatcher` message.
+    Message(crate::messages::Message),
 }
 
 /// A filter as the script gave it, for each node to apply to its own subscribers.
@@ -170,6 +172,7 @@ fn deliver(engine: &Engine, text: &str) {
             engine.graphql().publish(&name, value, filter);
         }
         Broadcast::Asset { script, name } => engine.asset_cache().forget(&script, &name),
+        Broadcast::Message(message) => engine.deliver(message),
     }
 }
 

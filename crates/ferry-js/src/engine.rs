@@ -178,6 +178,7 @@ impl Engine {
             },
             options.dev,
         );
+        let (messages, outgoing) = crate::messages::MessageBus::new();
         let settings = Arc::new(WorkerSettings {
             limits: options.limits,
             dev: options.dev,
@@ -190,6 +191,7 @@ impl Engine {
             completions,
             scripts: scripts.clone(),
             assets: assets.clone(),
+            messages,
             outbound: crate::outbound::Outbound::new(options.outbound.clone()).map_err(|error| {
                 format!("the system's root certificates could not be loaded ({error})")
             }),
@@ -227,7 +229,59 @@ impl Engine {
         if let Some(store) = &engine.shared.store {
             crate::scheduler::start(engine.downgrade(), store.clone());
         }
+        crate::messages::start(engine.downgrade(), outgoing);
         Ok(engine)
+    }
+
+    /// Delivers `message` on this node: to every worker's channels of its name, or to each
+    /// script's dispatcher listener for its type (once, on some worker).
+    pub(crate) fn deliver(&self, message: crate::messages::Message) {
+        match message {
+            crate::messages::Message::Channel { name, data, sender } => {
+                self.shared.pool.notify(|| Control::Channel {
+                    name: name.clone(),
+                    data: data.clone(),
+                    sender: sender.clone(),
+                });
+            }
+            crate::messages::Message::Dispatch { kind, data } => {
+                let pattern = format!("listener {kind}");
+                let keys: Vec<crate::job::RouteKey> = self
+                    .table()
+                    .values()
+                    .filter_map(|loaded| {
+                        let index = loaded.registrations.iter().position(|registration| {
+                            registration.kind == RouteKind::Listener
+                                && registration.pattern == pattern
+                        })?;
+                        Some(loaded.key(index))
+                    })
+                    .collect();
+                let input = format!(
+                    "{{\"type\":{},\"data\":{data}}}",
+                    serde_json::Value::String(kind.clone())
+                );
+                for key in keys {
+                    let call = crate::call_js::JsCall {
+                        pool: self.shared.pool.clone(),
+                        key,
+                    };
+                    let input = input.clone();
+                    let kind = kind.clone();
+                    tokio::spawn(async move {
+                        let outcome = call
+                            .run(crate::job::CallInput::Json {
+                                input,
+                                caller: None,
+                            })
+                            .await;
+                        if let Err(error) = outcome {
+                            tracing::warn!(message = %kind, %error, "a dispatcher listener failed");
+                        }
+                    });
+                }
+            }
+        }
     }
 
     /// How long a node holds a job it claimed: the call limit, its queueing allowance, and
@@ -584,7 +638,10 @@ impl Engine {
                     script: loaded.script.name().clone(),
                     asset: registration.definition.clone(),
                 }),
-                RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job => continue,
+                RouteKind::GraphQl(_)
+                | RouteKind::Mcp(_)
+                | RouteKind::Job
+                | RouteKind::Listener => continue,
                 RouteKind::WebSocket => Arc::new(SocketRoute {
                     pool,
                     hub: self.shared.sockets.clone(),

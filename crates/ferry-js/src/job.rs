@@ -113,6 +113,13 @@ pub(crate) enum Control {
         id: u32,
         result: Result<String, HostCallError>,
     },
+    /// A `BroadcastChannel` message (JSON text) for the channels called `name` in every
+    /// script, except the channel `sender` that posted it (on this node).
+    Channel {
+        name: Arc<str>,
+        data: Arc<str>,
+        sender: Option<Arc<str>>,
+    },
 }
 
 /// Why a host call failed: its message, and the status it answers when the script does not

@@ -62,6 +62,7 @@ mod limits;
 pub mod management;
 mod management_access;
 mod management_assets;
+mod messages;
 mod offers;
 mod outbound;
 mod outbox;

@@ -59,6 +59,9 @@ pub(crate) enum RouteKind {
     /// A scheduled job (`schedulerService`); the handler runs when it is due. The
     /// `pattern` is `"job <name>"` and `definition` the schedule as JSON.
     Job,
+    /// A `dispatcher` listener; the handler gets the messages of its type. The `pattern`
+    /// is `"listener <type>"`.
+    Listener,
 }
 
 /// What an MCP registration offers.

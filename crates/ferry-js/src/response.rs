@@ -231,6 +231,10 @@ fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
     )))
 }
 
+/// The most a script's response headers may take together: clients refuse larger heads
+/// (Node's limit is 16 KiB, browsers' and proxies' are of that order).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), InvalidResponse> {
     let value: Value = field(object, "headers")?;
     if value.is_undefined() || value.is_null() {
@@ -247,6 +251,7 @@ fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), Inva
         .keys::<String>()
         .collect::<rquickjs::Result<_>>()
         .map_err(|error| unreadable(ctx, &error, "the response's headers".to_owned()))?;
+    let mut total = 0;
     for name in names {
         let value: Value = headers
             .get(name.as_str())
@@ -267,6 +272,13 @@ fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), Inva
                 describe_type(value.type_of())
             )));
         };
+        total += name.len() + text.len() + 4;
+        if total > MAX_HEADER_BYTES {
+            return Err(invalid(format!(
+                "the response's headers are larger than {} KiB (header {name:?} passes the limit): clients would refuse them",
+                MAX_HEADER_BYTES / 1024
+            )));
+        }
         let header_value = HeaderValue::from_str(&text).map_err(|_| {
             invalid(format!(
                 "the value of header {name:?} is not valid (no line breaks or control characters)"

@@ -49,6 +49,7 @@ impl Loaded {
                     RouteKind::GraphQl(_) => format!("GRAPHQL {}", registration.pattern),
                     RouteKind::Mcp(_) => format!("MCP {}", registration.pattern),
                     RouteKind::Job => format!("JOB {}", &registration.pattern[4..]),
+                    RouteKind::Listener => format!("LISTENER {}", &registration.pattern[9..]),
                     RouteKind::Asset => {
                         format!("ASSET {} {}", registration.pattern, registration.definition)
                     }

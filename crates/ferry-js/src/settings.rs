@@ -33,4 +33,6 @@ pub(crate) struct WorkerSettings {
     pub assets: crate::asset_routes::AssetCache,
     /// The client scripts' `fetch` sends with, or why there is none.
     pub outbound: Result<crate::outbound::Outbound, String>,
+    /// Where `BroadcastChannel` and `dispatcher` messages go.
+    pub messages: crate::messages::MessageBus,
 }

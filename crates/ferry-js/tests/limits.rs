@@ -178,7 +178,8 @@ async fn a_full_queue_answers_503_with_retry_after() {
 async fn invalid_responses_are_500_with_the_reason_in_dev_mode_only() {
     let script = r#"register("/bad", () => ({ status: 2000, body: "x" }));
         register("/fraction", () => ({ status: 0.5 }));
-        register("/throws", () => { throw new TypeError("bad input"); });"#;
+        register("/throws", () => { throw new TypeError("bad input"); });
+        register("/huge-header", () => ({ headers: { "X-Big": "x".repeat(1 << 22) }, body: "x" }));"#;
     let production = TestApp::with(1, Limits::default(), false, &[("bad.js", script)]).await;
     let (status, body) = production.text("/bad").await;
     assert_eq!(status, 500);
@@ -198,6 +199,10 @@ async fn invalid_responses_are_500_with_the_reason_in_dev_mode_only() {
         body.contains("status 0.5 is not a valid HTTP status"),
         "{body}"
     );
+    // A head no client would take (found by the random results test) is refused here.
+    let (status, body) = dev.text("/huge-header").await;
+    assert_eq!(status, 500);
+    assert!(body.contains("headers are larger than 64 KiB"), "{body}");
     let (status, body) = dev.text("/throws").await;
     assert_eq!(status, 500);
     assert!(body.contains("TypeError: bad input"), "{body}");

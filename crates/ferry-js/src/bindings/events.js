@@ -273,7 +273,87 @@
   }
   shared.newAbortSignal = () => new AbortSignal(newSignal);
 
-  const globals = { Event, CustomEvent, EventTarget, AbortController, AbortSignal };
+  class MessageEvent extends Event {
+    #data;
+    #origin;
+    #lastEventId;
+    constructor(type, init = undefined) {
+      super(type, init);
+      this.#data = init && init.data !== undefined ? init.data : null;
+      this.#origin = init && init.origin !== undefined ? String(init.origin) : "";
+      this.#lastEventId = init && init.lastEventId !== undefined ? String(init.lastEventId) : "";
+    }
+    get data() { return this.#data; }
+    get origin() { return this.#origin; }
+    get lastEventId() { return this.#lastEventId; }
+    get source() { return null; }
+    get ports() { return []; }
+  }
+
+  // BroadcastChannel: messages to every channel of the same name in every script, worker
+  // and node (as JSON: what JSON cannot carry does not arrive). The worker hands them over
+  // through host.onChannelMessage.
+  const channels = new Map();
+  const hex = (byte) => (byte < 16 ? "0" : "") + byte.toString(16);
+  const ids = new WeakMap();
+  class BroadcastChannel extends EventTarget {
+    #name;
+    #closed = false;
+    constructor(name) {
+      if (arguments.length === 0) throw new SafeTypeError("BroadcastChannel: a name is required");
+      super();
+      this.#name = String(name);
+      ids.set(this, Array.from(host.randomBytes(12), hex).join(""));
+      let open = channels.get(this.#name);
+      if (open === undefined) {
+        open = new Set();
+        channels.set(this.#name, open);
+      }
+      open.add(this);
+    }
+    get name() {
+      return this.#name;
+    }
+    postMessage(message) {
+      if (this.#closed) throw new DOMException("BroadcastChannel: the channel is closed", "InvalidStateError");
+      let json;
+      try {
+        json = JSON.stringify(message === undefined ? null : message);
+      } catch (error) {
+        throw new DOMException(`BroadcastChannel: the message could not be sent (${error.message})`, "DataCloneError");
+      }
+      if (json === undefined) throw new DOMException("BroadcastChannel: the message could not be sent as JSON", "DataCloneError");
+      host.channelPost(this.#name, json, ids.get(this));
+    }
+    close() {
+      if (this.#closed) return;
+      this.#closed = true;
+      const open = channels.get(this.#name);
+      if (open) {
+        open.delete(this);
+        if (open.size === 0) channels.delete(this.#name);
+      }
+    }
+  }
+  handlerProperty(BroadcastChannel, "message");
+  handlerProperty(BroadcastChannel, "messageerror");
+  host.onChannelMessage((name, data, sender) => {
+    const open = channels.get(name);
+    if (open === undefined) return;
+    for (const channel of [...open]) {
+      if (ids.get(channel) === sender) continue;
+      let value;
+      try {
+        value = JSON.parse(data);
+      } catch {
+        channel.dispatchEvent(new MessageEvent("messageerror"));
+        continue;
+      }
+      channel.dispatchEvent(new MessageEvent("message", { data: value }));
+    }
+  });
+
+  const globals = { Event, CustomEvent, EventTarget, AbortController, AbortSignal, MessageEvent, BroadcastChannel };
   for (const [name, value] of Object.entries(globals)) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }

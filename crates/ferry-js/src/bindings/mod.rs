@@ -12,6 +12,7 @@ mod fetch;
 mod forms;
 mod graphql;
 mod log;
+mod messages;
 mod passwords;
 mod routes;
 mod secrets;
@@ -99,6 +100,8 @@ pub(crate) struct Host {
     fetch_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// The bodies of answers that scripts have not finished reading.
     fetch_bodies: RefCell<fetch::FetchBodies>,
+    /// Where `BroadcastChannel` and `dispatcher` messages go.
+    messages: crate::messages::MessageBus,
 }
 
 impl Host {
@@ -134,6 +137,7 @@ impl Host {
             outbound: settings.outbound.clone(),
             fetch_in_flight: Arc::default(),
             fetch_bodies: RefCell::default(),
+            messages: settings.messages.clone(),
         }
     }
 
@@ -186,6 +190,7 @@ pub(crate) fn install<'js>(
     fetch::install(ctx, &host, script)?;
     subtle::install(ctx, &host)?;
     passwords::install(ctx, &host, script)?;
+    messages::install(ctx, &host, script)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
@@ -198,6 +203,7 @@ pub(crate) fn install<'js>(
         let web: Function = ctx.eval(source)?;
         shared = web.call((host.clone(), shared))?;
     }
+
     Ok(internal)
 }
 

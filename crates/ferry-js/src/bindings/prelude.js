@@ -327,6 +327,35 @@
   const publish = (name, data, filter, mode) =>
     host.graphqlPublish(String(name), JSON.stringify(data) ?? "null", filter, mode);
 
+  // `BroadcastChannel` messages, handed over by the worker through `internal.channel` to
+  // the deliverer events.js sets.
+  let channelDeliver = null;
+  host.onChannelMessage = (deliver) => {
+    channelDeliver = deliver;
+  };
+  internal.channel = (name, data, sender) => {
+    enter(null, null);
+    if (channelDeliver !== null) channelDeliver(name, data, sender);
+  };
+
+  // aiwebengine's dispatcher: each script's listener for a message type gets the message
+  // (once per node), with `context.args = { type, data }`.
+  const dispatcher = Object.freeze({
+    registerListener: (type, handler) => {
+      if (typeof handler !== "function" && typeof handler !== "string") {
+        throw new TypeError("dispatcher.registerListener: the handler must be a function or the name of a global function");
+      }
+      const label = host.registerListener(String(type), typeof handler === "function" ? handler.name || "anonymous" : handler);
+      addHandler(handler);
+      return label;
+    },
+    sendMessage: (type, data = null) => {
+      const json = JSON.stringify(data === undefined ? null : data);
+      if (json === undefined) throw new TypeError("dispatcher.sendMessage: the data must be JSON-serialisable");
+      host.dispatchSend(String(type), json);
+    },
+  });
+
   // Promises of work done outside the worker, settled by Rust through `internal.settle`.
   const awaiting = new Map();
   internal.settle = (id, ok, text, status) => {
@@ -616,6 +645,7 @@
     mcpRegistry,
     registerMCPTool,
     schedulerService,
+    dispatcher,
     registerMCPResource,
     registerMCPPrompt,
     registerGraphQLQuery: graphQLRegistry.registerQuery,

@@ -234,6 +234,23 @@ pub(super) fn install<'js>(
     host.set("clearJobs", clear_jobs)
 }
 
+/// Records a `dispatcher` listener of `script` for messages of type `kind`.
+pub(super) fn record_listener(
+    ctx: &Ctx<'_>,
+    script: &ScriptHost,
+    kind: String,
+    handler: String,
+) -> rquickjs::Result<String> {
+    record(
+        ctx,
+        script,
+        format!("listener {kind}"),
+        "POST",
+        handler,
+        RouteKind::Listener,
+    )
+}
+
 /// Streams and WebSockets are addressed by their exact path when messages are sent, so
 /// patterns are out.
 fn check_exact_path(ctx: &Ctx<'_>, path: &str, what: &str) -> rquickjs::Result<()> {
@@ -274,7 +291,7 @@ fn record(
         .map_err(|_| throw(ctx, &format!("{method:?} is not an HTTP method")))?;
     if !matches!(
         kind,
-        RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job
+        RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job | RouteKind::Listener
     ) && let Err(error) = ferry_core::router::check_pattern(&pattern)
     {
         return Err(throw(ctx, &error.to_string()));
@@ -292,7 +309,7 @@ fn record(
         RouteKind::Http | RouteKind::Asset => format!("registered {method} {pattern}"),
         RouteKind::Stream { .. } => format!("registered stream {pattern}"),
         RouteKind::WebSocket => format!("registered WebSocket {pattern}"),
-        RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job => {
+        RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job | RouteKind::Listener => {
             format!("registered {pattern}")
         }
     };

@@ -51,7 +51,9 @@ impl Expect {
 pub(crate) fn expect(input: &CallInput, kind: RouteKind) -> Expect {
     match (kind, input) {
         (RouteKind::Http, _) => Expect::Response,
-        (RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job, _) => Expect::Json,
+        (RouteKind::GraphQl(_) | RouteKind::Mcp(_) | RouteKind::Job | RouteKind::Listener, _) => {
+            Expect::Json
+        }
         (RouteKind::Stream { .. }, _)
         | (
             RouteKind::WebSocket,
@@ -70,6 +72,7 @@ pub(crate) fn context_kind(kind: RouteKind) -> Option<&'static str> {
     match kind {
         RouteKind::Http | RouteKind::Asset => None,
         RouteKind::Job => Some("scheduledJob"),
+        RouteKind::Listener => Some("dispatcherMessage"),
         RouteKind::Stream { .. } => Some("streamCustomization"),
         RouteKind::WebSocket => Some("webSocket"),
         RouteKind::GraphQl(RootKind::Query) => Some("graphqlQuery"),
@@ -486,6 +489,43 @@ pub(crate) fn fire_timer<'js>(
             .get::<_, Function>("fire")
             .and_then(|fire| fire.call::<_, ()>((id,)));
         let outcome = match fired {
+            Ok(()) => {
+                drain_microtasks(ctx, guard, deadline);
+                Ok(())
+            }
+            Err(error) => Err(Failure::from_error(
+                ctx,
+                &error,
+                guard,
+                limit,
+                Stage::Running,
+            )),
+        };
+        leave(leave_fn);
+        outcome
+    })
+}
+
+/// Delivers a `BroadcastChannel` message to the context's channels called `name` (web.js's
+/// `channelDeliver`, kept in `internal`) and runs the continuations it queued.
+pub(crate) fn deliver_channel<'js>(
+    ctx: &Ctx<'js>,
+    (internal, leave_fn): (&Object<'js>, &Function<'js>),
+    budget: Budget<'_>,
+    name: &str,
+    data: &str,
+    sender: Option<&str>,
+) -> Result<(), Failure> {
+    let Budget {
+        guard,
+        deadline,
+        limit,
+    } = budget;
+    guarded(guard, deadline, || {
+        let delivered = internal
+            .get::<_, Function>("channel")
+            .and_then(|deliver| deliver.call::<_, ()>((name, data, sender)));
+        let outcome = match delivered {
             Ok(()) => {
                 drain_microtasks(ctx, guard, deadline);
                 Ok(())

@@ -427,6 +427,52 @@ impl Worker {
         }
     }
 
+    /// Hands a `BroadcastChannel` message to the running version of every script: each of
+    /// its channels called `name` receives it, except the one that sent it.
+    pub(crate) fn deliver_channel(&mut self, name: &str, data: &str, sender: Option<&str>) {
+        let scripts: Vec<Arc<str>> = self.scripts.keys().cloned().collect();
+        for script in scripts {
+            let scope = self.next_call();
+            let Some(instance) = self
+                .scripts
+                .get(&script)
+                .and_then(|versions| versions.current.as_ref())
+            else {
+                continue;
+            };
+            let limit = self.settings.limits.call_timeout;
+            let budget = Budget {
+                guard: &self.deadline,
+                deadline: Instant::now() + limit,
+                limit,
+            };
+            let began = self.outbox.begin(Doing::Settling(script.clone()), None);
+            let outer = self.host.enter_scope(scope);
+            let outcome = instance.context.with(|ctx| {
+                let (internal, leave) = instance
+                    .internal
+                    .clone()
+                    .restore(&ctx)
+                    .and_then(|internal| Ok((internal, instance.entries.leave(&ctx)?)))
+                    .map_err(|error| Failure::Missing(error.to_string()))?;
+                call::deliver_channel(&ctx, (&internal, &leave), budget, name, data, sender)
+            });
+            self.host.enter_scope(outer);
+            self.host.end_scope(scope, outcome.is_ok());
+            if began {
+                self.outbox.end();
+            }
+            if let Err(failure) = outcome {
+                let label = CallLabel {
+                    script,
+                    handler: "a BroadcastChannel message handler".into(),
+                    route: format!("BroadcastChannel {name}"),
+                };
+                failure.log(&label, "-");
+            }
+        }
+    }
+
     /// Keeps a call whose promise is pending until it settles (or its deadline passes); the
     /// response then goes to `reply`.
     pub(crate) fn park(&mut self, waiting: Waiting, reply: oneshot::Sender<Response>) {

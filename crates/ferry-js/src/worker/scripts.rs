@@ -80,6 +80,9 @@ impl Worker {
                 id,
                 result,
             } => self.settle_host_call(&script, version, id, result),
+            Control::Channel { name, data, sender } => {
+                self.deliver_channel(&name, &data, sender.as_deref());
+            }
         }
     }
 
