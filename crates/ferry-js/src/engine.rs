@@ -192,6 +192,7 @@ impl Engine {
             scripts: scripts.clone(),
             assets: assets.clone(),
             messages,
+            files: crate::modules::AppFiles::default(),
             outbound: crate::outbound::Outbound::new(options.outbound.clone()).map_err(|error| {
                 format!("the system's root certificates could not be loaded ({error})")
             }),
@@ -290,6 +291,11 @@ impl Engine {
         let limit =
             self.shared.pool.settings().limits.call_timeout + std::time::Duration::from_secs(30);
         i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The scripts whose modules imported `file` (an absolute path with links resolved).
+    pub fn scripts_importing(&self, file: &std::path::Path) -> Vec<Arc<str>> {
+        self.shared.pool.settings().files.importers(file)
     }
 
     /// Whether a script of this engine registers a job (else there is nothing to claim).

@@ -63,6 +63,7 @@ pub mod management;
 mod management_access;
 mod management_assets;
 mod messages;
+mod modules;
 mod offers;
 mod outbound;
 mod outbox;

@@ -35,4 +35,6 @@ pub(crate) struct WorkerSettings {
     pub outbound: Result<crate::outbound::Outbound, String>,
     /// Where `BroadcastChannel` and `dispatcher` messages go.
     pub messages: crate::messages::MessageBus,
+    /// The apps' files modules may import, and which scripts imported which.
+    pub files: crate::modules::AppFiles,
 }

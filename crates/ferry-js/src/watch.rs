@@ -120,20 +120,37 @@ impl ScriptFiles {
         let watched_dir = watched.clone();
         let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
-            let mut changed: Vec<PathBuf> = events
+            let paths: Vec<&PathBuf> = events
                 .iter()
                 .filter(|event| !event.kind.is_access())
                 .flat_map(|event| event.paths.iter())
+                .collect();
+            let mut changed: Vec<PathBuf> = paths
+                .iter()
                 .filter_map(|path| files.script_path(path, &watched_dir))
+                .collect();
+            // A file a script imports: that script is loaded again, its source unchanged.
+            let mut importers: Vec<PathBuf> = paths
+                .iter()
+                .flat_map(|path| engine.scripts_importing(path))
+                .map(|script| PathBuf::from(&*script))
+                .filter(|script| !changed.contains(script))
                 .collect();
             changed.sort();
             changed.dedup();
-            for path in changed {
+            importers.sort();
+            importers.dedup();
+            for (path, again) in changed
+                .into_iter()
+                .map(|path| (path, false))
+                .chain(importers.into_iter().map(|path| (path, true)))
+            {
                 let engine = engine.clone();
-                runtime.spawn(async move { reload(&engine, &path).await });
+                runtime.spawn(async move { reload(&engine, &path, again).await });
             }
         })?;
-        debouncer.watch(&watched, RecursiveMode::NonRecursive)?;
+        // Recursive: the files scripts import may sit in subdirectories.
+        debouncer.watch(&watched, RecursiveMode::Recursive)?;
         Ok(ScriptWatcher {
             _debouncer: debouncer,
         })
@@ -167,10 +184,24 @@ fn read_script(path: &Path) -> Result<Script, ReadError> {
     let source = String::from_utf8(bytes).map_err(|_| ReadError::NotText {
         path: path.to_path_buf(),
     })?;
-    Ok(Script::new(path.display().to_string(), source))
+    let script = Script::new(path.display().to_string(), source);
+    // Its imports read the files of its directory and below.
+    let file = std::fs::canonicalize(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(match file.parent() {
+        Some(root) => {
+            let root = root.to_path_buf();
+            script.with_file(&file, &root)
+        }
+        None => script,
+    })
 }
 
-async fn reload(engine: &Engine, path: &Path) {
+/// Loads the script at `path` again (`again`: even if its source did not change, because a
+/// file it imports did), or unloads it if it is gone.
+async fn reload(engine: &Engine, path: &Path, again: bool) {
     let name: Arc<str> = Arc::from(path.display().to_string());
     if !path.exists() {
         match engine.remove(&name).await {
@@ -190,9 +221,10 @@ async fn reload(engine: &Engine, path: &Path) {
             return;
         }
     };
-    if engine
-        .script(&name)
-        .is_some_and(|running| running == script)
+    if !again
+        && engine
+            .script(&name)
+            .is_some_and(|running| running == script)
     {
         return;
     }

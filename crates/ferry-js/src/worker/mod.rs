@@ -160,7 +160,7 @@ impl Worker {
         let deadline = Rc::new(Deadline::new(pulse, outbox.clone()));
         Ok(Worker {
             id,
-            sandbox: Sandbox::new(&settings.limits, &deadline)?,
+            sandbox: Sandbox::new(&settings.limits, &deadline, &settings.files)?,
             host: Rc::new(Host::new(&settings, to_self, deadline.clone())),
             deadline,
             outbox,

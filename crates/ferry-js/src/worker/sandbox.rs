@@ -10,12 +10,20 @@ use crate::limits::Limits;
 pub(crate) struct Sandbox {
     pub runtime: Runtime,
     memory_limit: usize,
+    /// The files the runtime's module loader read since last asked.
+    pub loaded: crate::modules::LoadedFiles,
 }
 
 impl Sandbox {
     /// A runtime with `limits` whose interrupt handler enforces `deadline`.
-    pub(crate) fn new(limits: &Limits, deadline: &std::rc::Rc<Deadline>) -> rquickjs::Result<Self> {
+    pub(crate) fn new(
+        limits: &Limits,
+        deadline: &std::rc::Rc<Deadline>,
+        files: &crate::modules::AppFiles,
+    ) -> rquickjs::Result<Self> {
         let runtime = Runtime::new()?;
+        let (resolver, loader, loaded) = files.for_worker();
+        runtime.set_loader(resolver, loader);
         runtime.set_memory_limit(limits.memory_bytes);
         runtime.set_max_stack_size(limits.stack_bytes);
         let watched = deadline.clone();
@@ -23,6 +31,7 @@ impl Sandbox {
         Ok(Sandbox {
             runtime,
             memory_limit: limits.memory_bytes,
+            loaded,
         })
     }
 

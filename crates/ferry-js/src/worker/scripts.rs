@@ -159,6 +159,10 @@ impl Worker {
         };
         let deadline = Instant::now() + self.settings.limits.call_timeout;
         let started = self.evaluate(&instance, deadline);
+        // Which files its modules read: a change to one of them reloads it.
+        self.settings
+            .files
+            .record(&name, self.sandbox.loaded.take());
         self.scripts.entry(name.clone()).or_default().staged = Some(instance);
         if started? {
             self.await_init(&name, version, deadline)?;
@@ -195,6 +199,7 @@ impl Worker {
         let name = instance.script.name();
         let limit = self.settings.limits.call_timeout;
         let guard = &self.deadline;
+        let files = &self.settings.files;
         instance.context.with(|ctx| {
             let mut options = EvalOptions::default();
             options.global = true;
@@ -202,9 +207,12 @@ impl Worker {
             options.backtrace_barrier = true;
             options.filename = Some(name.to_string());
             call::guarded(guard, deadline, || {
-                let result = ctx
-                    .eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
-                    .and_then(|()| call_init(&ctx));
+                let result = if crate::modules::is_module(instance.script.source()) {
+                    evaluate_module(&ctx, &instance.script, files)
+                } else {
+                    ctx.eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
+                        .and_then(|()| call_init(&ctx))
+                };
                 if result.is_ok() {
                     call::drain_microtasks(&ctx, guard, deadline);
                 }
@@ -306,7 +314,7 @@ impl Worker {
             .map(|instance| (instance.script.clone(), instance.version))
             .collect();
         self.scripts.clear();
-        match Sandbox::new(&self.settings.limits, &self.deadline) {
+        match Sandbox::new(&self.settings.limits, &self.deadline, &self.settings.files) {
             Ok(sandbox) => self.sandbox = sandbox,
             Err(error) => {
                 tracing::error!(worker = self.id, %error, "cannot create a JavaScript runtime; keeping the old one");
@@ -366,8 +374,46 @@ fn rejected_init(
 
 /// Calls the script's `init()`, if it defines one, with `{ kind: "init" }`; returns the
 /// promise when it is async.
+/// Evaluates `script` as an ES module (its imports read by the worker's loader, from its
+/// app's files) and calls its `init()`: the one it exports, or a global one.
+fn evaluate_module<'js>(
+    ctx: &Ctx<'js>,
+    script: &Script,
+    files: &crate::modules::AppFiles,
+) -> rquickjs::Result<Option<Promise<'js>>> {
+    let name = match script.origin() {
+        Some(origin) => {
+            files.allow(&origin.root);
+            origin.file.to_string_lossy().into_owned()
+        }
+        None => script.name().to_string(),
+    };
+    let (module, evaluated) =
+        rquickjs::Module::declare(ctx.clone(), name, script.source().as_bytes())?.eval()?;
+    match evaluated.finish::<()>() {
+        Err(rquickjs::Error::WouldBlock) => {
+            return Err(rquickjs::Exception::throw_message(
+                ctx,
+                "the module's top-level await waits for something that does not settle while the script loads (a timer, a request): do that in init()",
+            ));
+        }
+        other => other?,
+    }
+    let exported: Value = module.namespace()?.get("init")?;
+    call_init_with(ctx, exported)
+}
+
 fn call_init<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Promise<'js>>> {
-    let init: Value = ctx.globals().get("init")?;
+    call_init_with(ctx, Value::new_undefined(ctx.clone()))
+}
+
+/// Calls `init` if it is a function, else the global `init()` if there is one.
+fn call_init_with<'js>(ctx: &Ctx<'js>, init: Value<'js>) -> rquickjs::Result<Option<Promise<'js>>> {
+    let init: Value = if init.is_function() {
+        init
+    } else {
+        ctx.globals().get("init")?
+    };
     let Some(init) = init.as_function() else {
         return Ok(None);
     };
