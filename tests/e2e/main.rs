@@ -13,6 +13,8 @@
 //! - `live_reload`: `--watch`, its event stream, and a browser following edits.
 //! - `operations`: metrics, log files, health checks and draining, security headers, CORS,
 //!   rate limits and `ferry run`'s config file.
+//! - `portable`: one `export default { fetch }` app answering alike on `deno serve` and
+//!   `ferry run`.
 //! - `postgres`: Ferry nodes sharing one PostgreSQL database.
 //! - `run`: `ferry run` with the example apps, static files, reloads and the management API.
 //! - `serve`: `ferry serve` flags, banner, errors, logs.
@@ -31,6 +33,7 @@ mod groups;
 mod live_reload;
 mod mcp_oauth;
 mod operations;
+mod portable;
 mod postgres;
 mod run;
 mod serve;

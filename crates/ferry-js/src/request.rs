@@ -22,6 +22,10 @@ pub(crate) struct ScriptRequest {
     pub form: Vec<(String, String)>,
     pub body: Option<String>,
     pub files: Vec<UploadedFile>,
+    /// The request target as received: the path and the query.
+    pub target: String,
+    /// The body's bytes as received (empty when there is none).
+    pub raw_body: Bytes,
     pub request_id: Arc<str>,
     /// The client's address (after trusted proxies), when known.
     pub ip: Option<std::net::IpAddr>,
@@ -99,6 +103,11 @@ pub(crate) async fn read(
         .unwrap_or_default();
     let mut script_request = ScriptRequest {
         path: parts.uri.path().to_owned(),
+        target: parts.uri.path_and_query().map_or_else(
+            || parts.uri.path().to_owned(),
+            |target| target.as_str().to_owned(),
+        ),
+        raw_body: bytes.clone(),
         query: first_wins(form_urlencoded::parse(
             parts.uri.query().unwrap_or_default().as_bytes(),
         )),
@@ -219,11 +228,15 @@ pub(crate) enum RequestField {
     Body,
     Files,
     Ip,
+    /// The path and query as received (`export default { fetch }` builds its URL from it).
+    Target,
+    /// The body's bytes, or null.
+    RawBody,
     Auth,
 }
 
 impl RequestField {
-    const ALL: [RequestField; 10] = [
+    const ALL: [RequestField; 12] = [
         RequestField::Path,
         RequestField::Method,
         RequestField::Headers,
@@ -233,6 +246,8 @@ impl RequestField {
         RequestField::Body,
         RequestField::Files,
         RequestField::Ip,
+        RequestField::Target,
+        RequestField::RawBody,
         RequestField::Auth,
     ];
 
@@ -253,6 +268,8 @@ impl RequestField {
             RequestField::Body => "body",
             RequestField::Files => "files",
             RequestField::Ip => "ip",
+            RequestField::Target => "target",
+            RequestField::RawBody => "rawBody",
             RequestField::Auth => "auth",
         }
     }
@@ -275,6 +292,15 @@ impl ScriptRequest {
             RequestField::Body => self.body.as_deref().into_js(ctx),
             RequestField::Files => self.files_to_js(ctx).map(rquickjs::Array::into_value),
             RequestField::Ip => self.ip.map(|ip| ip.to_string()).into_js(ctx),
+            RequestField::Target => self.target.as_str().into_js(ctx),
+            RequestField::RawBody => {
+                if self.raw_body.is_empty() {
+                    Ok(Value::new_null(ctx.clone()))
+                } else {
+                    rquickjs::TypedArray::<u8>::new(ctx.clone(), self.raw_body.to_vec())
+                        .map(|array| array.into_value())
+                }
+            }
             RequestField::Auth => user_to_js(ctx, self.user.as_deref()),
         }
     }

@@ -262,31 +262,49 @@ fn headers(object: &Object<'_>, target: &mut http::HeaderMap) -> Result<(), Inva
             // Ferry frames the body itself; a script's value could only be wrong.
             continue;
         }
-        let text = if let Some(text) = value.as_string() {
-            text.to_string().unwrap_or_default()
-        } else if let Some(number) = value.as_number() {
-            number.to_string()
-        } else {
-            return Err(invalid(format!(
-                "the value of header {name:?} must be a string, not {}",
-                describe_type(value.type_of())
-            )));
+        // An array is one header line per item (several Set-Cookie, say).
+        let values: Vec<Value> = match value.as_array() {
+            Some(array) => array
+                .iter::<Value>()
+                .collect::<rquickjs::Result<_>>()
+                .map_err(|error| {
+                    unreadable(ctx, &error, format!("the response's header {name:?}"))
+                })?,
+            None => vec![value],
         };
-        total += name.len() + text.len() + 4;
-        if total > MAX_HEADER_BYTES {
-            return Err(invalid(format!(
-                "the response's headers are larger than {} KiB (header {name:?} passes the limit): clients would refuse them",
-                MAX_HEADER_BYTES / 1024
-            )));
+        target.remove(&header);
+        for value in values {
+            let text = header_text(&name, &value)?;
+            total += name.len() + text.len() + 4;
+            if total > MAX_HEADER_BYTES {
+                return Err(invalid(format!(
+                    "the response's headers are larger than {} KiB (header {name:?} passes the limit): clients would refuse them",
+                    MAX_HEADER_BYTES / 1024
+                )));
+            }
+            let header_value = HeaderValue::from_str(&text).map_err(|_| {
+                invalid(format!(
+                    "the value of header {name:?} is not valid (no line breaks or control characters)"
+                ))
+            })?;
+            target.append(header.clone(), header_value);
         }
-        let header_value = HeaderValue::from_str(&text).map_err(|_| {
-            invalid(format!(
-                "the value of header {name:?} is not valid (no line breaks or control characters)"
-            ))
-        })?;
-        target.insert(header, header_value);
     }
     Ok(())
+}
+
+/// One value of header `name`: a string, or a number written out.
+fn header_text(name: &str, value: &Value<'_>) -> Result<String, InvalidResponse> {
+    if let Some(text) = value.as_string() {
+        Ok(text.to_string().unwrap_or_default())
+    } else if let Some(number) = value.as_number() {
+        Ok(number.to_string())
+    } else {
+        Err(invalid(format!(
+            "the value of header {name:?} must be a string (or an array of strings), not {}",
+            describe_type(value.type_of())
+        )))
+    }
 }
 
 /// Whether a value of `kind` is read as an object of fields (a proxy is: its traps answer).

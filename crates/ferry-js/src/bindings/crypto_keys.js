@@ -11,6 +11,9 @@
   const SafeTypeError = TypeError;
   const SafeUint8Array = Uint8Array;
   const newKey = Symbol("CryptoKey");
+  // Kept now: a script may replace the globals later.
+  const encode64 = globalThis.btoa;
+  const decode64 = globalThis.atob;
 
   const fail = (message, name) => new DOMException(message, name);
   const notSupported = (message) => fail(message, "NotSupportedError");
@@ -62,11 +65,11 @@
   const sameBytes = (a, b) => a.length === b.length && a.every((byte, index) => byte === b[index]);
 
   // base64url without padding, as JWK writes it.
-  const base64url = (bytes) => btoa(text(bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const base64url = (bytes) => encode64(text(bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const fromBase64url = (value, what) => {
     if (typeof value !== "string" || !/^[A-Za-z0-9_-]*$/.test(value)) throw dataError(`JWK: ${what} is not base64url`);
     const plain = value.replace(/-/g, "+").replace(/_/g, "/");
-    const decoded = atob(plain + "=".repeat((4 - (plain.length % 4)) % 4));
+    const decoded = decode64(plain + "=".repeat((4 - (plain.length % 4)) % 4));
     const bytes = new SafeUint8Array(decoded.length);
     for (let i = 0; i < decoded.length; i++) bytes[i] = decoded.charCodeAt(i);
     return bytes;

@@ -9,6 +9,10 @@
   const SafeTypeError = TypeError;
   const SafePromise = Promise;
   const encoder = new TextEncoder();
+  // Kept now: a script may replace the globals later.
+  const encode64 = globalThis.btoa;
+  const SafeRequest = Request;
+  const SafeResponse = Response;
   const nullBodyStatus = [101, 103, 204, 205, 304];
 
   // A failure of the request (not of the script's own code) as the standard reports it.
@@ -105,7 +109,7 @@
 
   function fetch(input, init = undefined) {
     try {
-      return send(new Request(input, init));
+      return send(new SafeRequest(input, init));
     } catch (error) {
       return SafePromise.reject(error);
     }
@@ -140,6 +144,52 @@
     });
     return host.fetchSync(spec, body);
   }
+
+  // `export default { fetch(request, env, ctx) }`: every path the app does not register
+  // otherwise, for every method, goes to `fetch` with a standard Request; its Response (or
+  // the Response its promise settles with) is the answer.
+  const exportMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+  const noBody = ["GET", "HEAD"];
+  host.onFetchExport((exported, register) => {
+    const serve = async function fetchExport(context) {
+      const incoming = context.request;
+      const headers = incoming.headers;
+      const forwarded = headers["x-forwarded-proto"];
+      const scheme = forwarded === "https" || forwarded === "http" ? forwarded : "http";
+      const url = `${scheme}://${headers.host ?? "localhost"}${incoming.target}`;
+      const init = { method: incoming.method, headers };
+      if (!noBody.includes(incoming.method) && incoming.rawBody !== null) init.body = incoming.rawBody;
+      const request = new SafeRequest(url, init);
+      const waiting = [];
+      const ctx = Object.freeze({
+        waitUntil(promise) {
+          waiting.push(Promise.resolve(promise).catch((error) => {
+            console.error("a promise given to ctx.waitUntil failed:", error && error.stack ? error.stack : String(error));
+          }));
+        },
+        passThroughOnException() {},
+      });
+      const response = await exported.fetch(request, {}, ctx);
+      if (!(response instanceof SafeResponse)) {
+        throw new SafeTypeError(`export default { fetch }: fetch must return a Response (or a promise of one), not ${response === null ? "null" : typeof response}`);
+      }
+      const answer = { status: response.status, headers: {} };
+      for (const [name, value] of response.headers) {
+        if (name !== "set-cookie") answer.headers[name] = value;
+      }
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length > 0) answer.headers["set-cookie"] = cookies;
+      if (response.body !== null) {
+        const bytes = await response.bytes();
+        answer.bodyBase64 = encode64(bytesToText(bytes));
+        if (!response.headers.has("content-type")) answer.contentType = "application/octet-stream";
+      } else {
+        answer.body = "";
+      }
+      return answer;
+    };
+    for (const method of exportMethods) register("/*", serve, method);
+  });
 
   const chosen = host.fetchStyle === "aiwebengine" ? fetchAndWait : fetch;
   Object.defineProperty(chosen, "name", { value: "fetch" });

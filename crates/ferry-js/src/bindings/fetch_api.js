@@ -11,6 +11,10 @@
   const SafePromise = Promise;
   const SafeUint8Array = Uint8Array;
   const encoder = new TextEncoder();
+  // Kept now: a script may replace the globals later.
+  const SafeURL = URL;
+  const SafeURLSearchParams = URLSearchParams;
+  const SafeAbortSignal = AbortSignal;
   const resolved = (value) => SafePromise.resolve(value);
   const rejected = (error) => SafePromise.reject(error);
 
@@ -348,7 +352,7 @@
     if (value === undefined || value === null) return { bytes: null, stream: null, type: null };
     if (typeof value === "string") return { bytes: utf8(value), stream: null, type: "text/plain;charset=UTF-8" };
     if (value instanceof Blob) return { bytes: shared.blobBytes(value), stream: null, type: value.type || null };
-    if (value instanceof URLSearchParams) {
+    if (value instanceof SafeURLSearchParams) {
       return { bytes: utf8(value.toString()), stream: null, type: "application/x-www-form-urlencoded;charset=UTF-8" };
     }
     if (value instanceof FormData) {
@@ -501,7 +505,7 @@
       } else {
         let url;
         try {
-          url = new URL(String(input));
+          url = new SafeURL(String(input));
         } catch {
           throw new SafeTypeError(`Request: ${JSON.stringify(String(input))} is not an absolute URL`);
         }
@@ -519,7 +523,7 @@
         }
         this.#redirect = String(init.redirect);
       }
-      if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof AbortSignal)) {
+      if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof SafeAbortSignal)) {
         throw new SafeTypeError("Request: signal must be an AbortSignal");
       }
       this.#signal = shared.newAbortSignal();
@@ -644,7 +648,7 @@
     static redirect(url, status = 302) {
       let parsed;
       try {
-        parsed = new URL(String(url));
+        parsed = new SafeURL(String(url));
       } catch {
         throw new SafeTypeError(`Response.redirect: ${JSON.stringify(String(url))} is not an absolute URL`);
       }

@@ -141,7 +141,9 @@
   // by a function of Rust (see bindings/context.rs), called with the field's index in
   // `requestFields` (the order of `RequestField`).
   const buildField = Symbol("buildField");
-  const requestFields = ["path", "method", "headers", "query", "params", "form", "body", "files", "ip"];
+  const requestFields = ["path", "method", "headers", "query", "params", "form", "body", "files", "ip", "target", "rawBody"];
+  // What JSON.stringify(context.request) shows: aiwebengine's fields.
+  const jsonFields = ["path", "method", "headers", "query", "params", "form", "body", "files", "ip"];
   const own = (target, name, value) =>
     Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
   const authField = requestFields.length;
@@ -157,7 +159,7 @@
     },
     toJSON() {
       const plain = {};
-      for (const name of requestFields) plain[name] = this[name];
+      for (const name of jsonFields) plain[name] = this[name];
       plain.auth = this.auth;
       return plain;
     },
@@ -326,6 +328,13 @@
   // A subscription message is the field's value (JSON text is read as JSON for object types).
   const publish = (name, data, filter, mode) =>
     host.graphqlPublish(String(name), JSON.stringify(data) ?? "null", filter, mode);
+
+  // `export default { fetch }`: fetch.js turns the object into routes of every path.
+  let serveFetch = null;
+  host.onFetchExport = (serve) => {
+    serveFetch = serve;
+  };
+  internal.serveFetchExport = (exported) => serveFetch(exported, register);
 
   // `BroadcastChannel` messages, handed over by the worker through `internal.channel` to
   // the deliverer events.js sets.

@@ -208,7 +208,13 @@ impl Worker {
             options.filename = Some(name.to_string());
             call::guarded(guard, deadline, || {
                 let result = if crate::modules::is_module(instance.script.source()) {
-                    evaluate_module(&ctx, &instance.script, files)
+                    instance
+                        .internal
+                        .clone()
+                        .restore(&ctx)
+                        .and_then(|internal| {
+                            evaluate_module(&ctx, &instance.script, files, &internal)
+                        })
                 } else {
                     ctx.eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
                         .and_then(|()| call_init(&ctx))
@@ -380,6 +386,7 @@ fn evaluate_module<'js>(
     ctx: &Ctx<'js>,
     script: &Script,
     files: &crate::modules::AppFiles,
+    internal: &Object<'js>,
 ) -> rquickjs::Result<Option<Promise<'js>>> {
     let name = match script.origin() {
         Some(origin) => {
@@ -399,7 +406,17 @@ fn evaluate_module<'js>(
         }
         other => other?,
     }
-    let exported: Value = module.namespace()?.get("init")?;
+    let namespace = module.namespace()?;
+    // `export default { fetch(request, env, ctx) }`, as Deno and Workers take it.
+    let default: Value = namespace.get("default")?;
+    if let Some(object) = default.as_object()
+        && object.get::<_, Value>("fetch")?.is_function()
+    {
+        internal
+            .get::<_, Function>("serveFetchExport")?
+            .call::<_, ()>((default.clone(),))?;
+    }
+    let exported: Value = namespace.get("init")?;
     call_init_with(ctx, exported)
 }
 
