@@ -44,11 +44,17 @@ fn deno_serve(app: &Path) -> Deno {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    for stream in [
+    let streams = [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
         Box::new(child.stderr.take().unwrap()),
-    ] {
+    ];
+    // Owned at once: a panic below still stops the process.
+    let mut deno = Deno {
+        child,
+        url: String::new(),
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    for stream in streams {
         let sender = sender.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -61,8 +67,8 @@ fn deno_serve(app: &Path) -> Deno {
             .recv_timeout(Duration::from_secs(30))
             .expect("deno serve did not say where it listens");
         if let Some(at) = line.find("http://") {
-            let url = line[at..].trim().trim_end_matches('/').to_owned();
-            return Deno { child, url };
+            deno.url = line[at..].trim().trim_end_matches('/').to_owned();
+            return deno;
         }
     }
 }

@@ -30,6 +30,9 @@ pub(crate) struct HttpJob {
 }
 
 /// What a call hands its handler.
+// Requests are nearly every call, and the input is moved once, into the worker's queue:
+// boxing the large variant would cost an allocation per request to save a copy.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum CallInput {
     /// A request, as `context` (route handlers and stream customizers).
