@@ -83,7 +83,7 @@
     signal.throwIfAborted();
     const holder = shared.bodyOf(request);
     let body;
-    if (holder.bytes !== null || holder.stream !== null) body = bytesToText(await shared.readBody(holder));
+    if (shared.holderHasBody(holder)) body = bytesToText(await shared.readBody(holder));
     const spec = JSON.stringify({
       method: request.method,
       url: request.url,
@@ -150,43 +150,54 @@
   // the Response its promise settles with) is the answer.
   const exportMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
   const noBody = ["GET", "HEAD"];
-  host.onFetchExport((exported, register) => {
-    const serve = async function fetchExport(context) {
-      const incoming = context.request;
-      const headers = incoming.headers;
-      const forwarded = headers["x-forwarded-proto"];
-      const scheme = forwarded === "https" || forwarded === "http" ? forwarded : "http";
-      const url = `${scheme}://${headers.host ?? "localhost"}${incoming.target}`;
-      const init = { method: incoming.method, headers };
-      if (!noBody.includes(incoming.method) && incoming.rawBody !== null) init.body = incoming.rawBody;
-      const request = new SafeRequest(url, init);
-      const waiting = [];
-      const ctx = Object.freeze({
-        waitUntil(promise) {
-          waiting.push(Promise.resolve(promise).catch((error) => {
-            console.error("a promise given to ctx.waitUntil failed:", error && error.stack ? error.stack : String(error));
-          }));
-        },
-        passThroughOnException() {},
-      });
-      const response = await exported.fetch(request, {}, ctx);
-      if (!(response instanceof SafeResponse)) {
-        throw new SafeTypeError(`export default { fetch }: fetch must return a Response (or a promise of one), not ${response === null ? "null" : typeof response}`);
-      }
-      const answer = { status: response.status, headers: {} };
-      for (const [name, value] of response.headers) {
-        if (name !== "set-cookie") answer.headers[name] = value;
-      }
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length > 0) answer.headers["set-cookie"] = cookies;
-      if (response.body !== null) {
-        const bytes = await response.bytes();
-        answer.bodyBase64 = encode64(bytesToText(bytes));
-        if (!response.headers.has("content-type")) answer.contentType = "application/octet-stream";
-      } else {
-        answer.body = "";
-      }
+  // The answer Ferry sends for `response`: a string body goes out as it is, other bodies
+  // are read whole first.
+  const answerOf = (response) => {
+    if (!(response instanceof SafeResponse)) {
+      throw new SafeTypeError(`export default { fetch }: fetch must return a Response (or a promise of one), not ${response === null ? "null" : typeof response}`);
+    }
+    const answer = { status: response.status, headers: {} };
+    for (const [name, value] of shared.headerList(response.headers)) {
+      const known = answer.headers[name];
+      if (known === undefined) answer.headers[name] = value;
+      else if (name === "set-cookie") answer.headers[name] = Array.isArray(known) ? [...known, value] : [known, value];
+      else answer.headers[name] = `${known}, ${value}`;
+    }
+    const holder = shared.bodyOf(response);
+    if (!shared.holderHasBody(holder)) {
+      answer.body = "";
       return answer;
+    }
+    if (holder.text !== null && holder.stream === null && !holder.used) {
+      holder.used = true;
+      answer.body = holder.text;
+      return answer;
+    }
+    return response.bytes().then((bytes) => {
+      answer.bodyBase64 = encode64(bytesToText(bytes));
+      return answer;
+    });
+  };
+
+  host.onFetchExport((exported, register) => {
+    const env = {};
+    const ctx = Object.freeze({
+      waitUntil(promise) {
+        SafePromise.resolve(promise).catch((error) => {
+          console.error("a promise given to ctx.waitUntil failed:", error && error.stack ? error.stack : String(error));
+        });
+      },
+      passThroughOnException() {},
+    });
+    const serve = function fetchExport(context) {
+      const incoming = context.request;
+      const method = incoming.method;
+      const body = noBody.includes(method) ? null : incoming.rawBody;
+      const request = shared.incomingRequest(method, incoming, body);
+      const result = exported.fetch(request, env, ctx);
+      // A Response returned at once is answered at once, without a pending promise.
+      if (result instanceof SafeResponse) return answerOf(result);
+      return SafePromise.resolve(result).then(answerOf);
     };
     for (const method of exportMethods) register("/*", serve, method);
   });

@@ -72,6 +72,12 @@
     }
     static {
       shared.headerList = (headers) => headers.#list;
+      // Headers of a request Ferry received: [lower-case name, value] pairs, as they are.
+      shared.headersOf = (pairs) => {
+        const headers = new Headers();
+        headers.#list = pairs;
+        return headers;
+      };
       shared.freezeHeaders = (headers) => {
         headers.#immutable = true;
         return headers;
@@ -90,16 +96,25 @@
       this.#list = this.#list.filter((pair) => pair[0] !== name);
     }
     get(name) {
-      name = headerName(name);
-      const values = this.#list.filter((pair) => pair[0] === name).map((pair) => pair[1]);
-      return values.length === 0 ? null : values.join(", ");
+      // A stored name is valid: the name is checked only when nothing matches.
+      const lower = String(name).toLowerCase();
+      let found = null;
+      for (const pair of this.#list) {
+        if (pair[0] === lower) found = found === null ? pair[1] : `${found}, ${pair[1]}`;
+      }
+      if (found === null) headerName(name);
+      return found;
     }
     getSetCookie() {
       return this.#list.filter((pair) => pair[0] === "set-cookie").map((pair) => pair[1]);
     }
     has(name) {
-      name = headerName(name);
-      return this.#list.some((pair) => pair[0] === name);
+      const lower = String(name).toLowerCase();
+      for (const pair of this.#list) {
+        if (pair[0] === lower) return true;
+      }
+      headerName(name);
+      return false;
     }
     set(name, value) {
       this.#check();
@@ -339,10 +354,14 @@
 
   // Bodies ----------------------------------------------------------------------------
 
-  // A body: bytes until someone asks for `body`, then a stream; `used` once read whole.
-  const bodies = new WeakMap();
+  // A body: text or bytes until someone asks for `body`, then a stream; `used` once read
+  // whole. Text stays text until bytes are needed (a string answer goes out as it is).
+  // Kept in a private field of each Request and Response (the classes below fill these
+  // in): cheaper than a WeakMap on the path of every request.
+  let requestBody = null;
+  let responseBody = null;
   const holderOf = (object) => {
-    const holder = bodies.get(object);
+    const holder = requestBody(object) ?? responseBody(object);
     if (holder === undefined) throw new SafeTypeError("Illegal invocation");
     return holder;
   };
@@ -350,7 +369,7 @@
   // The body and its content type from what a script passed.
   const extractBody = (value) => {
     if (value === undefined || value === null) return { bytes: null, stream: null, type: null };
-    if (typeof value === "string") return { bytes: utf8(value), stream: null, type: "text/plain;charset=UTF-8" };
+    if (typeof value === "string") return { bytes: null, text: value, stream: null, type: "text/plain;charset=UTF-8" };
     if (value instanceof Blob) return { bytes: shared.blobBytes(value), stream: null, type: value.type || null };
     if (value instanceof SafeURLSearchParams) {
       return { bytes: utf8(value.toString()), stream: null, type: "application/x-www-form-urlencoded;charset=UTF-8" };
@@ -371,10 +390,26 @@
   };
 
   const bodyUsed = (holder) => holder.used || (holder.stream !== null && shared.streamDisturbed(holder.stream));
+  const holderOfBody = (extracted) => ({
+    bytes: extracted.bytes,
+    text: extracted.text ?? null,
+    stream: extracted.stream,
+    used: false,
+  });
+  // Text becomes bytes when bytes are asked for.
+  const materialize = (holder) => {
+    if (holder.text !== null) {
+      holder.bytes = utf8(holder.text);
+      holder.text = null;
+    }
+    return holder;
+  };
+  const holderHasBody = (holder) => holder.bytes !== null || holder.text !== null || holder.stream !== null;
 
   // Every byte of the body, once.
   const consume = async (holder) => {
     if (bodyUsed(holder)) throw new SafeTypeError("the body has already been read");
+    materialize(holder);
     if (holder.stream === null) {
       holder.used = true;
       return holder.bytes === null ? new SafeUint8Array(0) : holder.bytes;
@@ -399,7 +434,7 @@
 
   const bodyMethods = {
     get body() {
-      const holder = holderOf(this);
+      const holder = materialize(holderOf(this));
       if (holder.stream === null) {
         if (holder.bytes === null) return null;
         holder.stream = shared.streamOfBytes(holder.used ? new SafeUint8Array(0) : holder.bytes);
@@ -468,9 +503,9 @@
     if (holder.stream !== null) {
       const [mine, theirs] = holder.stream.tee();
       holder.stream = mine;
-      return { bytes: null, stream: theirs, used: false };
+      return { bytes: null, text: null, stream: theirs, used: false };
     }
-    return { bytes: holder.bytes === null ? null : holder.bytes.slice(), stream: null, used: false };
+    return { bytes: holder.bytes === null ? null : holder.bytes.slice(), text: holder.text, stream: null, used: false };
   };
 
   // Request ---------------------------------------------------------------------------
@@ -487,19 +522,35 @@
   };
   const redirectModes = ["follow", "error", "manual"];
 
+  const incoming = Symbol("incoming request");
+
   class Request {
+    #body;
     #url;
+    #source = null;
     #method;
     #headers;
     #signal;
     #redirect;
     constructor(input, init = undefined) {
+      if (input === incoming) {
+        // A request Ferry received (`export default { fetch }`): already valid, its URL
+        // and headers made from `context.request` when first asked for.
+        this.#url = null;
+        this.#source = init.source;
+        this.#method = init.method;
+        this.#headers = null;
+        this.#redirect = "follow";
+        this.#signal = null;
+        this.#body = init.holder;
+        return;
+      }
       if (arguments.length === 0) throw new SafeTypeError("Request: a URL or a Request is required");
       init = init === undefined || init === null ? {} : init;
       let source = null;
       if (input instanceof Request) {
         source = input;
-        this.#url = input.#url;
+        this.#url = input.url;
         this.#method = input.#method;
         this.#redirect = input.#redirect;
       } else {
@@ -527,7 +578,7 @@
         throw new SafeTypeError("Request: signal must be an AbortSignal");
       }
       this.#signal = shared.newAbortSignal();
-      const parentSignal = init.signal !== undefined ? init.signal : source ? source.#signal : null;
+      const parentSignal = init.signal !== undefined ? init.signal : source ? source.signal : null;
       if (parentSignal) {
         if (parentSignal.aborted) {
           shared.abortSignal(this.#signal, parentSignal.reason);
@@ -536,32 +587,45 @@
           parentSignal.addEventListener("abort", () => shared.abortSignal(own, parentSignal.reason), { once: true });
         }
       }
-      this.#headers = new Headers(init.headers !== undefined ? init.headers : source ? source.#headers : undefined);
+      this.#headers = new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
       const hasBody = init.body !== undefined && init.body !== null;
-      if ((this.#method === "GET" || this.#method === "HEAD") && (hasBody || (init.body === undefined && source && holderOf(source).bytes !== null))) {
+      if ((this.#method === "GET" || this.#method === "HEAD") && (hasBody || (init.body === undefined && source && holderHasBody(holderOf(source))))) {
         throw new SafeTypeError(`Request: a ${this.#method} request cannot have a body`);
       }
       let holder;
       if (init.body !== undefined) {
-        const { bytes, stream, type } = extractBody(init.body);
-        holder = { bytes, stream, used: false };
+        const extracted = extractBody(init.body);
+        holder = holderOfBody(extracted);
+        const type = extracted.type;
         if (type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", type);
       } else if (source) {
         const from = holderOf(source);
         if (bodyUsed(from)) throw new SafeTypeError("Request: the source request's body has already been read");
-        holder = { bytes: from.bytes, stream: from.stream, used: false };
-        if (from.bytes !== null || from.stream !== null) {
+        holder = { bytes: from.bytes, text: from.text, stream: from.stream, used: false };
+        if (holderHasBody(from)) {
           from.used = true;
         }
       } else {
-        holder = { bytes: null, stream: null, used: false };
+        holder = { bytes: null, text: null, stream: null, used: false };
       }
-      bodies.set(this, holder);
+      this.#body = holder;
     }
-    get url() { return this.#url; }
+    static {
+      requestBody = (object) => (#body in object ? object.#body : undefined);
+    }
+    get url() {
+      if (this.#url === null) this.#url = urlOf(this.#source);
+      return this.#url;
+    }
     get method() { return this.#method; }
-    get headers() { return this.#headers; }
-    get signal() { return this.#signal; }
+    get headers() {
+      if (this.#headers === null) this.#headers = shared.headersOf(Object.entries(this.#source.headers));
+      return this.#headers;
+    }
+    get signal() {
+      if (this.#signal === null) this.#signal = shared.newAbortSignal();
+      return this.#signal;
+    }
     get redirect() { return this.#redirect; }
     get cache() { return "default"; }
     get credentials() { return "same-origin"; }
@@ -572,13 +636,13 @@
     get referrer() { return "about:client"; }
     get referrerPolicy() { return ""; }
     clone() {
-      const copy = new Request(this.#url, {
+      const copy = new Request(this.url, {
         method: this.#method,
-        headers: this.#headers,
+        headers: this.headers,
         redirect: this.#redirect,
-        signal: this.#signal,
+        signal: this.signal,
       });
-      bodies.set(copy, cloneBody(holderOf(this)));
+      copy.#body = cloneBody(holderOf(this));
       return copy;
     }
     get [Symbol.toStringTag]() {
@@ -593,6 +657,7 @@
   const redirectStatus = [301, 302, 303, 307, 308];
 
   class Response {
+    #body;
     #status = 200;
     #statusText = "";
     #headers;
@@ -614,12 +679,16 @@
         this.#statusText = text;
       }
       this.#headers = new Headers(init.headers);
-      const { bytes, stream, type } = extractBody(body);
-      if ((bytes !== null || stream !== null) && nullBodyStatus.includes(this.#status)) {
+      const extracted = extractBody(body);
+      const holder = holderOfBody(extracted);
+      if (holderHasBody(holder) && nullBodyStatus.includes(this.#status)) {
         throw new SafeTypeError(`Response: a ${this.#status} response cannot have a body`);
       }
-      if (type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", type);
-      bodies.set(this, { bytes, stream, used: false });
+      if (extracted.type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", extracted.type);
+      this.#body = holder;
+    }
+    static {
+      responseBody = (object) => (#body in object ? object.#body : undefined);
     }
     static {
       // A response Ferry makes (`fetch`): its URL, whether redirects led there, its own
@@ -634,7 +703,7 @@
         response.#type = "basic";
         response.#url = url;
         response.#redirected = redirected;
-        bodies.set(response, { bytes, stream, used: false });
+        response.#body = { bytes, text: null, stream, used: false };
         return response;
       };
     }
@@ -665,7 +734,14 @@
     static json(data, init = undefined) {
       const text = JSON.stringify(data);
       if (text === undefined) throw new SafeTypeError("Response.json: the value cannot be written as JSON");
-      const options = init === undefined || init === null ? {} : init;
+      if (init === undefined || init === null) {
+        // The common case, without the general path's checks: one header, a text body.
+        const response = new Response();
+        shared.headerList(response.#headers).push(["content-type", "application/json"]);
+        response.#body = { bytes: null, text, stream: null, used: false };
+        return response;
+      }
+      const options = init;
       const response = new Response(text, { status: options.status, statusText: options.statusText, headers: options.headers });
       if (response.#headers.get("content-type") === "text/plain;charset=UTF-8") {
         response.#headers.set("content-type", "application/json");
@@ -688,7 +764,7 @@
       copy.#type = this.#type;
       copy.#url = this.#url;
       copy.#redirected = this.#redirected;
-      bodies.set(copy, cloneBody(holderOf(this)));
+      copy.#body = cloneBody(holderOf(this));
       return copy;
     }
     get [Symbol.toStringTag]() {
@@ -698,6 +774,21 @@
   mixBody(Response);
 
   shared.bodyOf = holderOf;
+  shared.holderHasBody = holderHasBody;
+  // The URL of a request Ferry received, from its `Host`, its target and, for the scheme,
+  // `X-Forwarded-Proto`.
+  const urlOf = (source) => {
+    const headers = source.headers;
+    const forwarded = headers["x-forwarded-proto"];
+    const scheme = forwarded === "https" || forwarded === "http" ? forwarded : "http";
+    return `${scheme}://${headers.host ?? "localhost"}${source.target}`;
+  };
+  shared.incomingRequest = (method, source, bytes) =>
+    new Request(incoming, {
+      method,
+      source,
+      holder: { bytes, text: null, stream: null, used: false },
+    });
   shared.readBody = consume;
 
   const globals = { Headers, Blob, File, FormData, Request, Response };
