@@ -26,6 +26,11 @@ async fn context_request_carries_path_method_params_query_headers_and_body() {
         "echo.js",
         r#"
         routeRegistry.registerRoute("/users/:id", (context) => ResponseBuilder.json(context.request), "POST");
+        routeRegistry.registerRoute("/raw", (context) => ResponseBuilder.json({
+            target: context.request.target,
+            bytes: context.request.rawBody === null ? null : Array.from(context.request.rawBody),
+            inJson: Object.keys(JSON.parse(JSON.stringify(context.request))).includes("rawBody"),
+        }), "POST");
         "#,
     )])
     .await;
@@ -49,6 +54,21 @@ async fn context_request_carries_path_method_params_query_headers_and_body() {
     assert_eq!(request["body"], "raw text");
     assert_eq!(request["files"], serde_json::json!([]));
     assert_eq!(request["auth"]["isAuthenticated"], false);
+
+    // What was received, as received: the target and the body's bytes.
+    let raw: Value = app
+        .client
+        .post(app.url("/raw?q=a%20b&q=c"))
+        .body(vec![0u8, 255, 10])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw["target"], "/raw?q=a%20b&q=c");
+    assert_eq!(raw["bytes"], serde_json::json!([0, 255, 10]));
+    assert_eq!(raw["inJson"], false, "JSON keeps aiwebengine's fields");
 }
 
 /// `context.request` builds its fields on first read; it must still behave as a plain
