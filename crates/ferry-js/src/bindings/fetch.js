@@ -46,8 +46,9 @@
     });
   };
 
-  // The body of answer `fetchId`, read from Rust a piece at a time as the script asks.
-  const bodyStream = (fetchId, signal) =>
+  // The body of answer `fetchId`, read from Rust a piece at a time as the script asks;
+  // `done` runs once it is over (read, failed or cancelled).
+  const bodyStream = (fetchId, signal, done) =>
     new ReadableStream(
       {
         async pull(controller) {
@@ -55,19 +56,19 @@
           try {
             state = await settledOrAborted(host.fetchRead(fetchId), signal);
           } catch (error) {
-            host.fetchClose(fetchId);
+            done();
             controller.error(signal.aborted ? signal.reason : networkError(error));
             return;
           }
           if (state === "end") {
-            host.fetchClose(fetchId);
+            done();
             controller.close();
           } else {
             controller.enqueue(host.fetchTake(fetchId));
           }
         },
         cancel() {
-          host.fetchClose(fetchId);
+          done();
         },
       },
       { highWaterMark: 0 },
@@ -93,16 +94,21 @@
     const [call, fetchId] = host.fetchStart(spec, body);
     const onAbort = () => host.fetchClose(fetchId);
     signal.addEventListener("abort", onAbort, { once: true });
+    // The request is over: its body is let go, and the signal no longer watched.
+    const done = () => {
+      signal.removeEventListener("abort", onAbort);
+      host.fetchClose(fetchId);
+    };
     let head;
     try {
       head = JSON.parse(await settledOrAborted(call, signal));
     } catch (error) {
-      host.fetchClose(fetchId);
+      done();
       throw signal.aborted ? signal.reason : networkError(error);
     }
     const empty = request.method === "HEAD" || nullBodyStatus.includes(head.status);
-    if (empty) host.fetchClose(fetchId);
-    const stream = empty ? null : bodyStream(fetchId, signal);
+    if (empty) done();
+    const stream = empty ? null : bodyStream(fetchId, signal, done);
     const url = head.redirected ? head.url : withoutFragment(request.url);
     return shared.fetchedResponse(head.status, head.statusText, head.headers, null, stream, url, head.redirected);
   }
