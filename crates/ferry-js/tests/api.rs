@@ -626,3 +626,32 @@ async fn require_auth_answers_401_for_anonymous_requests() {
     .await;
     assert_eq!(app.get("/private").await.status(), 401);
 }
+
+/// Most web APIs are evaluated when a script first touches one of them: whatever it
+/// touches first (a global, a key method of crypto.subtle, a name it defines itself) works.
+#[tokio::test(flavor = "multi_thread")]
+async fn web_apis_load_on_first_touch_whatever_is_touched_first() {
+    let app = TestApp::new(&[
+        (
+            "subtle.js",
+            r#"register("/subtle", async () => {
+                const key = await crypto.subtle.importKey("raw", new Uint8Array([1]), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+                return `${key.type} ${key instanceof CryptoKey}`;
+            });"#,
+        ),
+        (
+            "params.js",
+            r#"register("/params", () => new URLSearchParams("a=1&a=2").getAll("a").join(","));"#,
+        ),
+        (
+            "own.js",
+            r#"var Headers = "mine";
+            function fetch() { return "my fetch"; }
+            register("/own", () => `${Headers} ${fetch()} ${typeof Response}`);"#,
+        ),
+    ])
+    .await;
+    assert_eq!(app.text("/subtle").await.1, "secret true");
+    assert_eq!(app.text("/params").await.1, "1,2");
+    assert_eq!(app.text("/own").await.1, "mine my fetch function");
+}

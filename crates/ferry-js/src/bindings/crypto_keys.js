@@ -499,8 +499,6 @@
   });
 
   const globals = { CryptoKey, passwords };
-  for (const [name, value] of Object.entries(globals)) {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  }
+  shared.install(globals);
   return shared;
 })

@@ -354,8 +354,7 @@
   });
 
   const globals = { Event, CustomEvent, EventTarget, AbortController, AbortSignal, MessageEvent, BroadcastChannel };
-  for (const [name, value] of Object.entries(globals)) {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  }
+  shared.AbortSignal = AbortSignal;
+  shared.install(globals);
   return shared;
 })

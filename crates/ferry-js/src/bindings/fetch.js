@@ -8,11 +8,11 @@
   const { bytesOf, bytesToText } = shared;
   const SafeTypeError = TypeError;
   const SafePromise = Promise;
-  const encoder = new TextEncoder();
+  const encoder = new shared.TextEncoder();
   // Kept now: a script may replace the globals later.
   const encode64 = globalThis.btoa;
-  const SafeRequest = Request;
-  const SafeResponse = Response;
+  const SafeRequest = shared.Request;
+  const SafeResponse = shared.Response;
   const nullBodyStatus = [101, 103, 204, 205, 304];
 
   // A failure of the request (not of the script's own code) as the standard reports it.
@@ -49,7 +49,7 @@
   // The body of answer `fetchId`, read from Rust a piece at a time as the script asks;
   // `done` runs once it is over (read, failed or cancelled).
   const bodyStream = (fetchId, signal, done) =>
-    new ReadableStream(
+    new shared.ReadableStream(
       {
         async pull(controller) {
           let state;
@@ -127,13 +127,13 @@
     const settings = options === undefined || options === null ? {} : options;
     let href;
     try {
-      href = new URL(String(url)).href;
+      href = new shared.URL(String(url)).href;
     } catch {
       throw new SafeTypeError(`fetch: ${JSON.stringify(String(url))} is not an absolute URL`);
     }
     const headers = [];
     if (settings.headers) {
-      const given = settings.headers instanceof Headers ? [...settings.headers] : Object.entries(settings.headers);
+      const given = settings.headers instanceof shared.Headers ? [...settings.headers] : Object.entries(settings.headers);
       for (const [name, value] of given) headers.push([String(name).toLowerCase(), String(value)]);
     }
     let body;
@@ -210,6 +210,6 @@
 
   const chosen = host.fetchStyle === "aiwebengine" ? fetchAndWait : fetch;
   Object.defineProperty(chosen, "name", { value: "fetch" });
-  Object.defineProperty(globalThis, "fetch", { value: chosen, writable: true, configurable: true, enumerable: false });
+  shared.install({ fetch: chosen });
   return shared;
 })

@@ -10,11 +10,10 @@
   const SafeRangeError = RangeError;
   const SafePromise = Promise;
   const SafeUint8Array = Uint8Array;
-  const encoder = new TextEncoder();
-  // Kept now: a script may replace the globals later.
-  const SafeURL = URL;
-  const SafeURLSearchParams = URLSearchParams;
-  const SafeAbortSignal = AbortSignal;
+  const encoder = new shared.TextEncoder();
+  const SafeURL = shared.URL;
+  const SafeURLSearchParams = shared.URLSearchParams;
+  const SafeAbortSignal = shared.AbortSignal;
   const resolved = (value) => SafePromise.resolve(value);
   const rejected = (error) => SafePromise.reject(error);
 
@@ -792,8 +791,9 @@
   shared.readBody = consume;
 
   const globals = { Headers, Blob, File, FormData, Request, Response };
-  for (const [name, value] of Object.entries(globals)) {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  }
+  shared.Request = Request;
+  shared.Response = Response;
+  shared.Headers = Headers;
+  shared.install(globals);
   return shared;
 })

@@ -46,10 +46,13 @@ pub(crate) use timers::TimerQueue;
 
 const PRELUDE: &str = include_str!("prelude.js");
 const DATABASE: &str = include_str!("database.js");
-/// The web platform's APIs, evaluated in this order: each file gets what the ones before
-/// it share (web.js starts the list).
-const WEB: [&str; 7] = [
-    include_str!("web.js"),
+/// The web platform's first APIs (encoding, digests, structuredClone, performance), with
+/// every script.
+const WEB: &str = include_str!("web.js");
+/// The rest, evaluated in this order the first time a script touches one of their globals
+/// (web.js installs the triggers): each file gets what the ones before it share. A script
+/// that uses none of them does not carry them (they weigh most of a context's memory).
+const LAZY_WEB: [&str; 6] = [
     include_str!("crypto_keys.js"),
     include_str!("events.js"),
     include_str!("streams.js"),
@@ -198,11 +201,19 @@ pub(crate) fn install<'js>(
     prelude.call::<_, ()>((host.clone(), internal.clone()))?;
     let database: Function = ctx.eval(DATABASE)?;
     database.call::<_, ()>((host.clone(),))?;
-    let mut shared = rquickjs::Value::new_undefined(ctx.clone());
-    for source in WEB {
-        let web: Function = ctx.eval(source)?;
-        shared = web.call((host.clone(), shared))?;
-    }
+    let web_file = Function::new(
+        ctx.clone(),
+        |ctx: Ctx<'js>, index: usize| -> rquickjs::Result<Function<'js>> {
+            let source = LAZY_WEB
+                .get(index)
+                .ok_or_else(|| throw(&ctx, "no such web file"))?;
+            ctx.eval(*source)
+        },
+    )?;
+    host.set("webFile", web_file)?;
+    host.set("webFileCount", LAZY_WEB.len())?;
+    let web: Function = ctx.eval(WEB)?;
+    web.call::<_, ()>((host,))?;
 
     Ok(internal)
 }

@@ -334,7 +334,10 @@
   host.onFetchExport = (serve) => {
     serveFetch = serve;
   };
-  internal.serveFetchExport = (exported) => serveFetch(exported, register);
+  internal.serveFetchExport = (exported) => {
+    if (serveFetch === null) host.loadWeb();
+    return serveFetch(exported, register);
+  };
 
   // `BroadcastChannel` messages, handed over by the worker through `internal.channel` to
   // the deliverer events.js sets.

@@ -370,8 +370,7 @@
     });
 
   const globals = { ReadableStream, ReadableStreamDefaultReader, ReadableStreamDefaultController };
-  for (const [name, value] of Object.entries(globals)) {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  }
+  shared.ReadableStream = ReadableStream;
+  shared.install(globals);
   return shared;
 })

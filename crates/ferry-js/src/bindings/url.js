@@ -212,8 +212,8 @@
   }
 
   const globals = { URL, URLSearchParams };
-  for (const [name, value] of Object.entries(globals)) {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  }
+  shared.URL = URL;
+  shared.URLSearchParams = URLSearchParams;
+  shared.install(globals);
   return shared;
 })

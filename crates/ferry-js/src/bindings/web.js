@@ -31,6 +31,7 @@
   const mapHas = uncurry(Map.prototype.has);
   const mapForEach = uncurry(Map.prototype.forEach);
   const setAdd = uncurry(Set.prototype.add);
+  const setHas = uncurry(Set.prototype.has);
   const setForEach = uncurry(Set.prototype.forEach);
   const sliceBuffer = uncurry(ArrayBuffer.prototype.slice);
   const typedArraySet = uncurry(Uint8Array.prototype.set);
@@ -372,7 +373,57 @@
   for (const [name, value] of Object.entries(globals)) {
     defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
-  // What the files evaluated after this one (events.js, streams.js, url.js, fetch_api.js)
-  // build on; they add to it in turn.
-  return { DOMException, bytesOf, bytesToText, SubtleCrypto };
+  // The other web files (crypto_keys.js, events.js, streams.js, url.js, fetch_api.js,
+  // fetch.js) are evaluated, in that order, when a script first touches one of their
+  // globals or a key method of crypto.subtle; each builds on what the ones before share.
+  const shared = { DOMException, bytesOf, bytesToText, SubtleCrypto, TextEncoder };
+  // The lazy files define their globals through this: a name the script defined itself
+  // meanwhile (`var Headers = …`, `function fetch() {}`) stays the script's.
+  const lazyAccessors = new SafeSet();
+  shared.install = (globals) => {
+    for (const [name, value] of Object.entries(globals)) {
+      const present = Object.getOwnPropertyDescriptor(globalThis, name);
+      if (present !== undefined && !(present.get && setHas(lazyAccessors, present.get))) continue;
+      defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+    }
+  };
+  let loaded = false;
+  const loadWeb = () => {
+    if (loaded) return;
+    loaded = true;
+    for (let index = 0; index < host.webFileCount; index++) host.webFile(index)(host, shared);
+  };
+  host.loadWeb = loadWeb;
+  const lazyGlobals = [
+    "CryptoKey", "passwords", "Event", "CustomEvent", "EventTarget", "AbortController", "AbortSignal",
+    "MessageEvent", "BroadcastChannel", "ReadableStream", "ReadableStreamDefaultReader",
+    "ReadableStreamDefaultController", "URL", "URLSearchParams", "Headers", "Blob", "File", "FormData",
+    "Request", "Response", "fetch",
+  ];
+  for (const name of lazyGlobals) {
+    const get = () => {
+      loadWeb();
+      return globalThis[name];
+    };
+    setAdd(lazyAccessors, get);
+    defineProperty(globalThis, name, {
+      get,
+      set(value) {
+        defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+      },
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  for (const method of ["importKey", "exportKey", "sign", "verify", "deriveBits", "deriveKey", "generateKey"]) {
+    defineProperty(SubtleCrypto.prototype, method, {
+      value(...args) {
+        loadWeb();
+        return apply(SubtleCrypto.prototype[method], this, args);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    });
+  }
 })
