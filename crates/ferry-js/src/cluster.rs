@@ -172,7 +172,7 @@ fn deliver(engine: &Engine, text: &str) {
             engine.graphql().publish(&name, value, filter);
         }
         Broadcast::Asset { script, name } => engine.asset_cache().forget(&script, &name),
-        Broadcast::Message(message) => engine.deliver(message),
+        Broadcast::Message(message) => crate::messages::deliver(engine, message),
     }
 }
 

@@ -234,63 +234,14 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Delivers `message` on this node: to every worker's channels of its name, or to each
-    /// script's dispatcher listener for its type (once, on some worker).
-    pub(crate) fn deliver(&self, message: crate::messages::Message) {
-        match message {
-            crate::messages::Message::Channel { name, data, sender } => {
-                self.shared.pool.notify(|| Control::Channel {
-                    name: name.clone(),
-                    data: data.clone(),
-                    sender: sender.clone(),
-                });
-            }
-            crate::messages::Message::Dispatch { kind, data } => {
-                let pattern = format!("listener {kind}");
-                let keys: Vec<crate::job::RouteKey> = self
-                    .table()
-                    .values()
-                    .filter_map(|loaded| {
-                        let index = loaded.registrations.iter().position(|registration| {
-                            registration.kind == RouteKind::Listener
-                                && registration.pattern == pattern
-                        })?;
-                        Some(loaded.key(index))
-                    })
-                    .collect();
-                let input = format!(
-                    "{{\"type\":{},\"data\":{data}}}",
-                    serde_json::Value::String(kind.clone())
-                );
-                for key in keys {
-                    let call = crate::call_js::JsCall {
-                        pool: self.shared.pool.clone(),
-                        key,
-                    };
-                    let input = input.clone();
-                    let kind = kind.clone();
-                    tokio::spawn(async move {
-                        let outcome = call
-                            .run(crate::job::CallInput::Json {
-                                input,
-                                caller: None,
-                            })
-                            .await;
-                        if let Err(error) = outcome {
-                            tracing::warn!(message = %kind, %error, "a dispatcher listener failed");
-                        }
-                    });
-                }
-            }
-        }
+    /// Sends what `control` makes to every worker.
+    pub(crate) fn tell_workers(&self, control: impl Fn() -> Control) {
+        self.shared.pool.notify(control);
     }
 
-    /// How long a node holds a job it claimed: the call limit, its queueing allowance, and
-    /// time to record the run.
-    pub(crate) fn job_lock(&self) -> i64 {
-        let limit =
-            self.shared.pool.settings().limits.call_timeout + std::time::Duration::from_secs(30);
-        i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)
+    /// The longest one call into a script may run.
+    pub(crate) fn call_timeout(&self) -> std::time::Duration {
+        self.shared.pool.settings().limits.call_timeout
     }
 
     /// The scripts whose modules imported `file` (an absolute path with links resolved).
@@ -298,29 +249,37 @@ impl Engine {
         self.shared.pool.settings().files.importers(file)
     }
 
-    /// Whether a script of this engine registers a job (else there is nothing to claim).
-    pub(crate) fn has_jobs(&self) -> bool {
+    /// Whether a script of this engine registers something of `kind`.
+    pub(crate) fn registers(&self, kind: RouteKind) -> bool {
         self.table().values().any(|loaded| {
             loaded
                 .registrations
                 .iter()
-                .any(|registration| registration.kind == RouteKind::Job)
+                .any(|registration| registration.kind == kind)
         })
     }
 
-    /// Where the handler of `script`'s job `name` runs, while the script registers it.
-    pub(crate) fn job_target(
+    /// The handlers registered as `kind` with `pattern` (a job's `job <name>`, a listener's
+    /// `listener <type>`) by `script`, or by every script: each a call to run on the workers.
+    pub(crate) fn handlers(
         &self,
-        script: &str,
-        name: &str,
-    ) -> Option<(Arc<WorkerPool>, crate::job::RouteKey)> {
-        let table = self.table();
-        let loaded = table.get(script)?;
-        let pattern = format!("job {name}");
-        let index = loaded.registrations.iter().position(|registration| {
-            registration.kind == RouteKind::Job && registration.pattern == pattern
-        })?;
-        Some((self.shared.pool.clone(), loaded.key(index)))
+        kind: RouteKind,
+        pattern: &str,
+        script: Option<&str>,
+    ) -> Vec<crate::call_js::JsCall> {
+        self.table()
+            .iter()
+            .filter(|(name, _)| script.is_none_or(|script| &***name == script))
+            .filter_map(|(_, loaded)| {
+                let index = loaded.registrations.iter().position(|registration| {
+                    registration.kind == kind && registration.pattern == pattern
+                })?;
+                Some(crate::call_js::JsCall {
+                    pool: self.shared.pool.clone(),
+                    key: loaded.key(index),
+                })
+            })
+            .collect()
     }
 
     /// Where JavaScript runs, and the number of worker threads asked for.

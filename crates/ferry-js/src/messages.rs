@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::engine::WeakEngine;
+use crate::job::{CallInput, Control};
+use crate::registration::RouteKind;
 
 /// A message a script sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +60,40 @@ pub(crate) fn start(engine: WeakEngine, mut messages: mpsc::UnboundedReceiver<Me
                 }
                 Message::Dispatch { .. } => crate::cluster::Broadcast::Message(message.clone()),
             });
-            engine.deliver(message);
+            deliver(&engine, message);
         }
     });
+}
+
+/// Delivers `message` on this node: to every worker's channels of its name, or to each
+/// script's dispatcher listener for its type (once, on some worker).
+pub(crate) fn deliver(engine: &crate::Engine, message: Message) {
+    match message {
+        Message::Channel { name, data, sender } => engine.tell_workers(|| Control::Channel {
+            name: name.clone(),
+            data: data.clone(),
+            sender: sender.clone(),
+        }),
+        Message::Dispatch { kind, data } => {
+            let input = format!(
+                "{{\"type\":{},\"data\":{data}}}",
+                serde_json::Value::String(kind.clone())
+            );
+            for call in engine.handlers(RouteKind::Listener, &format!("listener {kind}"), None) {
+                let input = input.clone();
+                let kind = kind.clone();
+                tokio::spawn(async move {
+                    let outcome = call
+                        .run(CallInput::Json {
+                            input,
+                            caller: None,
+                        })
+                        .await;
+                    if let Err(error) = outcome {
+                        tracing::warn!(message = %kind, %error, "a dispatcher listener failed");
+                    }
+                });
+            }
+        }
+    }
 }

@@ -12,7 +12,6 @@ use chrono::{DateTime, FixedOffset, TimeZone};
 use ferry_store::{JobQueue, JobRecord, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::call_js::JsCall;
 use crate::engine::WeakEngine;
 use crate::job::CallInput;
 use crate::registration::{Registration, RouteKind};
@@ -238,10 +237,12 @@ pub(crate) fn start(engine: WeakEngine, store: Store) {
             let Some(engine) = engine.upgrade() else {
                 break;
             };
-            if !engine.has_jobs() {
+            if !engine.registers(RouteKind::Job) {
                 continue;
             }
-            let lock = engine.job_lock();
+            // Held for the call limit, its queueing allowance, and time to record the run.
+            let lock = i64::try_from((engine.call_timeout() + Duration::from_secs(30)).as_millis())
+                .unwrap_or(i64::MAX);
             let claim_store = store.clone();
             let claim_node = node.clone();
             let claimed = tokio::task::spawn_blocking(move || {
@@ -273,7 +274,13 @@ pub(crate) fn start(engine: WeakEngine, store: Store) {
 /// Runs one claimed job and records how it went and when it runs next.
 async fn run(engine: &crate::Engine, store: &Store, node: &str, job: JobRecord) {
     let stored: Option<Stored> = serde_json::from_str(&job.handler).ok();
-    let target = engine.job_target(&job.script, &job.name);
+    let target = engine
+        .handlers(
+            RouteKind::Job,
+            &format!("job {}", job.name),
+            Some(&job.script),
+        )
+        .pop();
     if stored.is_some() && target.is_none() {
         // This node does not run the script (yet, or any more): another node may.
         let store = store.clone();
@@ -285,13 +292,12 @@ async fn run(engine: &crate::Engine, store: &Store, node: &str, job: JobRecord) 
         return;
     }
     let (error, next_due) = match (stored, target) {
-        (Some(stored), Some((pool, key))) => {
+        (Some(stored), Some(call)) => {
             let input = serde_json::json!({
                 "name": job.name,
                 "scheduledTime": job.due,
                 "cron": match &stored.spec { JobSpec::Cron { cron, .. } => Some(cron.clone()), _ => None },
             });
-            let call = JsCall { pool, key };
             let outcome = call
                 .run(CallInput::Json {
                     input: input.to_string(),

@@ -50,17 +50,7 @@
   };
   const text = (bytes) => bytesToText(bytes);
   const arrayBuffer = (bytes) => bytes.slice().buffer;
-  const concat = (...parts) => {
-    let length = 0;
-    for (const part of parts) length += part.length;
-    const joined = new SafeUint8Array(length);
-    let at = 0;
-    for (const part of parts) {
-      joined.set(part, at);
-      at += part.length;
-    }
-    return joined;
-  };
+  const concat = (...parts) => shared.joinBytes(parts);
   const hexBytes = (hex) => new SafeUint8Array(hex.match(/../g).map((pair) => parseInt(pair, 16)));
   const sameBytes = (a, b) => a.length === b.length && a.every((byte, index) => byte === b[index]);
 

@@ -294,7 +294,6 @@
   // and node (as JSON: what JSON cannot carry does not arrive). The worker hands them over
   // through host.onChannelMessage.
   const channels = new Map();
-  const hex = (byte) => (byte < 16 ? "0" : "") + byte.toString(16);
   const ids = new WeakMap();
   class BroadcastChannel extends EventTarget {
     #name;
@@ -303,7 +302,7 @@
       if (arguments.length === 0) throw new SafeTypeError("BroadcastChannel: a name is required");
       super();
       this.#name = String(name);
-      ids.set(this, Array.from(host.randomBytes(12), hex).join(""));
+      ids.set(this, shared.randomHex(12));
       let open = channels.get(this.#name);
       if (open === undefined) {
         open = new Set();

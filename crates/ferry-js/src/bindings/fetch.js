@@ -13,7 +13,7 @@
   const encode64 = globalThis.btoa;
   const SafeRequest = shared.Request;
   const SafeResponse = shared.Response;
-  const nullBodyStatus = [101, 103, 204, 205, 304];
+  const { nullBodyStatus } = shared;
 
   // A failure of the request (not of the script's own code) as the standard reports it.
   const networkError = (error) => {

@@ -22,7 +22,9 @@ use serde::Deserialize;
 use super::storage::with_store;
 use super::{ScriptHost, throw};
 use crate::job::HostCallError;
-use crate::outbound::{Outbound, OutboundRequest, OutboundResponse, RedirectMode, next_chunk};
+use crate::outbound::{
+    FetchStyle, Outbound, OutboundRequest, OutboundResponse, RedirectMode, next_chunk,
+};
 
 /// How long a body may sit unread before the worker lets it go (its connection closes).
 const IDLE_BODY: Duration = Duration::from_secs(60);
@@ -77,7 +79,12 @@ pub(super) fn install<'js>(
     host: &Object<'js>,
     script: &Rc<ScriptHost>,
 ) -> rquickjs::Result<()> {
-    host.set("fetchStyle", script.host.fetch_style.name())?;
+    let style = script
+        .host
+        .outbound
+        .as_ref()
+        .map_or(FetchStyle::Standard, |outbound| outbound.options.style);
+    host.set("fetchStyle", style.name())?;
 
     let owner = script.clone();
     let start = Function::new(

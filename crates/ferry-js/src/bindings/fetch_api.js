@@ -19,17 +19,7 @@
 
   const utf8 = (text) => encoder.encode(text);
   const decodeUtf8 = (bytes) => host.utf8Decode(bytesToText(bytes), false, false);
-  const join = (chunks) => {
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    const joined = new SafeUint8Array(length);
-    let at = 0;
-    for (const chunk of chunks) {
-      joined.set(chunk, at);
-      at += chunk.length;
-    }
-    return joined;
-  };
+  const join = shared.joinBytes;
   const copyOf = (view) => new SafeUint8Array(view);
 
   // Headers ---------------------------------------------------------------------------
@@ -333,10 +323,9 @@
   }
 
   // multipart/form-data, as browsers write it.
-  const hex = (byte) => (byte < 16 ? "0" : "") + byte.toString(16);
   const escapeField = (text) => text.replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/"/g, "%22");
   const multipart = (form) => {
-    const boundary = "----FerryFormBoundary" + Array.from(host.randomBytes(12), hex).join("");
+    const boundary = "----FerryFormBoundary" + shared.randomHex(12);
     const chunks = [];
     for (const [name, value] of shared.formEntries(form)) {
       let head = `--${boundary}\r\nContent-Disposition: form-data; name="${escapeField(name.replace(/\r\n?|\n/g, "\r\n"))}"`;
@@ -653,6 +642,7 @@
   // Response --------------------------------------------------------------------------
 
   const nullBodyStatus = [101, 103, 204, 205, 304];
+  shared.nullBodyStatus = nullBodyStatus;
   const redirectStatus = [301, 302, 303, 307, 308];
 
   class Response {

@@ -97,8 +97,6 @@ pub(crate) struct Host {
     assets: crate::asset_routes::AssetCache,
     /// The client `fetch` sends with, or why there is none.
     outbound: Result<crate::outbound::Outbound, String>,
-    /// Which `fetch` scripts get.
-    fetch_style: crate::outbound::FetchStyle,
     /// How many requests of this worker wait for their answers.
     fetch_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// The bodies of answers that scripts have not finished reading.
@@ -131,12 +129,6 @@ impl Host {
             secret_key: settings.secret_key.clone(),
             scope: std::cell::Cell::new(0),
             assets: settings.assets.clone(),
-            fetch_style: settings
-                .outbound
-                .as_ref()
-                .map_or(crate::outbound::FetchStyle::Standard, |outbound| {
-                    outbound.options.style
-                }),
             outbound: settings.outbound.clone(),
             fetch_in_flight: Arc::default(),
             fetch_bodies: RefCell::default(),

@@ -167,8 +167,7 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, host: &Object<'js>) -> rquickjs::Resu
     host.set("ecdsaPublic", ecdsa_public)?;
 
     let ed25519_sign = Function::new(ctx.clone(), |ctx: Ctx<'js>, seed: String, data: String| {
-        let pair = Ed25519KeyPair::from_seed_unchecked(&bytes(&ctx, &seed)?)
-            .map_err(|_| throw(&ctx, "Ed25519: the private key must be 32 bytes"))?;
+        let pair = ed25519_pair(&ctx, &seed)?;
         TypedArray::<u8>::new(
             ctx.clone(),
             pair.sign(&bytes(&ctx, &data)?).as_ref().to_vec(),
@@ -177,39 +176,29 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, host: &Object<'js>) -> rquickjs::Resu
     host.set("ed25519Sign", ed25519_sign)?;
 
     let ed25519_public = Function::new(ctx.clone(), |ctx: Ctx<'js>, seed: String| {
-        let pair = Ed25519KeyPair::from_seed_unchecked(&bytes(&ctx, &seed)?)
-            .map_err(|_| throw(&ctx, "Ed25519: the private key must be 32 bytes"))?;
+        let pair = ed25519_pair(&ctx, &seed)?;
         TypedArray::<u8>::new(ctx.clone(), pair.public_key().as_ref().to_vec())
     })?;
     host.set("ed25519Public", ed25519_public)?;
 
-    // SPKI → [algorithm OID, parameter OID or "", key bytes], or null.
-    let spki = Function::new(ctx.clone(), |ctx: Ctx<'js>, der: String| {
-        let der = bytes(&ctx, &der)?;
-        let Some((algorithm, parameter, key)) = parse_spki(&der) else {
-            return Ok(None);
-        };
-        Ok::<_, rquickjs::Error>(Some(vec![
-            TypedArray::<u8>::new(ctx.clone(), algorithm)?,
-            TypedArray::<u8>::new(ctx.clone(), parameter)?,
-            TypedArray::<u8>::new(ctx.clone(), key)?,
-        ]))
-    })?;
-    host.set("spkiParse", spki)?;
-
-    // PKCS#8 → [algorithm OID, parameter OID or "", private key bytes], or null.
-    let pkcs8 = Function::new(ctx.clone(), |ctx: Ctx<'js>, der: String| {
-        let der = bytes(&ctx, &der)?;
-        let Some((algorithm, parameter, key)) = parse_pkcs8(&der) else {
-            return Ok(None);
-        };
-        Ok::<_, rquickjs::Error>(Some(vec![
-            TypedArray::<u8>::new(ctx.clone(), algorithm)?,
-            TypedArray::<u8>::new(ctx.clone(), parameter)?,
-            TypedArray::<u8>::new(ctx.clone(), key)?,
-        ]))
-    })?;
-    host.set("pkcs8Parse", pkcs8)?;
+    // SPKI → [algorithm OID, parameter OID or "", key bytes], or null; PKCS#8 likewise,
+    // with the private key's bytes.
+    for (name, parse) in [
+        ("spkiParse", parse_spki as fn(&[u8]) -> Option<DerParts>),
+        ("pkcs8Parse", parse_pkcs8),
+    ] {
+        let function = Function::new(ctx.clone(), move |ctx: Ctx<'js>, der: String| {
+            let Some(parts) = parse(&bytes(&ctx, &der)?) else {
+                return Ok(None);
+            };
+            parts
+                .into_iter()
+                .map(|part| TypedArray::<u8>::new(ctx.clone(), part))
+                .collect::<rquickjs::Result<Vec<_>>>()
+                .map(Some)
+        })?;
+        host.set(name, function)?;
+    }
 
     // RSAPublicKey → [n, e] without leading zeros, or null; and back.
     let rsa_parse = Function::new(ctx.clone(), |ctx: Ctx<'js>, der: String| {
@@ -233,6 +222,12 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, host: &Object<'js>) -> rquickjs::Resu
 fn bytes(ctx: &Ctx<'_>, text: &str) -> rquickjs::Result<Vec<u8>> {
     super::encoding::latin1_bytes(text)
         .ok_or_else(|| throw(ctx, "crypto.subtle: bytes must be passed as a BufferSource"))
+}
+
+/// The Ed25519 key pair of a 32-byte private key (sent as text, one character per byte).
+fn ed25519_pair(ctx: &Ctx<'_>, seed: &str) -> rquickjs::Result<Ed25519KeyPair> {
+    Ed25519KeyPair::from_seed_unchecked(&bytes(ctx, seed)?)
+        .map_err(|_| throw(ctx, "Ed25519: the private key must be 32 bytes"))
 }
 
 fn hmac_algorithm(ctx: &Ctx<'_>, hash: &str) -> rquickjs::Result<ring::hmac::Algorithm> {
@@ -328,8 +323,12 @@ fn algorithm_identifier(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((algorithm.to_vec(), parameter))
 }
 
+/// What a key's DER wrapping holds: the algorithm's OID, its parameter's OID (empty when
+/// there is none), and the key's bytes.
+type DerParts = [Vec<u8>; 3];
+
 /// SubjectPublicKeyInfo: the algorithm, its parameter, and the key's bytes.
-fn parse_spki(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+fn parse_spki(der: &[u8]) -> Option<DerParts> {
     let (tag, inner, trailing) = element(der)?;
     if tag != SEQUENCE || !trailing.is_empty() {
         return None;
@@ -341,11 +340,11 @@ fn parse_spki(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
     if tag != BIT_STRING || key.first() != Some(&0) {
         return None;
     }
-    Some((algorithm, parameter, key[1..].to_vec()))
+    Some([algorithm, parameter, key[1..].to_vec()])
 }
 
 /// PrivateKeyInfo (PKCS#8): the algorithm, its parameter, and the private key's bytes.
-fn parse_pkcs8(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+fn parse_pkcs8(der: &[u8]) -> Option<DerParts> {
     let (tag, inner, _) = element(der)?;
     if tag != SEQUENCE {
         return None;
@@ -360,7 +359,7 @@ fn parse_pkcs8(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
     if tag != OCTET_STRING {
         return None;
     }
-    Some((algorithm, parameter, key.to_vec()))
+    Some([algorithm, parameter, key.to_vec()])
 }
 
 /// RSAPublicKey: the modulus and exponent without leading zeros.
@@ -445,7 +444,7 @@ mod tests {
         let n = [0xc1u8; 256];
         let e = [0x01, 0x00, 0x01];
         let spki = rsa_spki(&n, &e);
-        let (algorithm, parameter, key) = parse_spki(&spki).unwrap();
+        let [algorithm, parameter, key] = parse_spki(&spki).unwrap();
         assert_eq!(
             algorithm,
             [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]
@@ -468,7 +467,7 @@ mod tests {
         ];
         let mut pkcs8 = ed25519.to_vec();
         pkcs8.extend([7u8; 32]);
-        let (algorithm, parameter, key) = parse_pkcs8(&pkcs8).unwrap();
+        let [algorithm, parameter, key] = parse_pkcs8(&pkcs8).unwrap();
         assert_eq!(algorithm, [0x2b, 0x65, 0x70]);
         assert!(parameter.is_empty());
         assert_eq!(key.len(), 34, "the seed, still wrapped in its OCTET STRING");

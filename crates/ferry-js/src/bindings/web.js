@@ -376,7 +376,26 @@
   // The other web files (crypto_keys.js, events.js, streams.js, url.js, fetch_api.js,
   // fetch.js) are evaluated, in that order, when a script first touches one of their
   // globals or a key method of crypto.subtle; each builds on what the ones before share.
-  const shared = { DOMException, bytesOf, bytesToText, SubtleCrypto, TextEncoder };
+  // Byte arrays one after the other, as one.
+  const joinBytes = (chunks) => {
+    let length = 0;
+    for (const chunk of chunks) length += elementCount(chunk);
+    const joined = new SafeUint8Array(length);
+    let at = 0;
+    for (const chunk of chunks) {
+      typedArraySet(joined, chunk, at);
+      at += elementCount(chunk);
+    }
+    return joined;
+  };
+  // `count` random bytes as hexadecimal text (ids, multipart boundaries).
+  const randomHex = (count) => {
+    const bytes = host.randomBytes(count);
+    let text = "";
+    for (let i = 0; i < count; i++) text += hex(bytes[i]);
+    return text;
+  };
+  const shared = { DOMException, bytesOf, bytesToText, SubtleCrypto, TextEncoder, joinBytes, randomHex };
   // The lazy files define their globals through this: a name the script defined itself
   // meanwhile (`var Headers = …`, `function fetch() {}`) stays the script's.
   const lazyAccessors = new SafeSet();

@@ -472,100 +472,29 @@ pub(crate) fn poll_pending(
     }))
 }
 
-/// Fires the timer `id` of this context (its callback, then the promise jobs it queued).
-pub(crate) fn fire_timer<'js>(
-    ctx: &Ctx<'js>,
-    (internal, leave_fn): (&Object<'js>, &Function<'js>),
-    budget: Budget<'_>,
-    id: u32,
-) -> Result<(), Failure> {
-    let Budget {
-        guard,
-        deadline,
-        limit,
-    } = budget;
-    guarded(guard, deadline, || {
-        let fired = internal
-            .get::<_, Function>("fire")
-            .and_then(|fire| fire.call::<_, ()>((id,)));
-        let outcome = match fired {
-            Ok(()) => {
-                drain_microtasks(ctx, guard, deadline);
-                Ok(())
-            }
-            Err(error) => Err(Failure::from_error(
-                ctx,
-                &error,
-                guard,
-                limit,
-                Stage::Running,
-            )),
-        };
-        leave(leave_fn);
-        outcome
-    })
-}
-
-/// Delivers a `BroadcastChannel` message to the context's channels called `name` (web.js's
-/// `channelDeliver`, kept in `internal`) and runs the continuations it queued.
-pub(crate) fn deliver_channel<'js>(
+/// Calls the prelude's `internal[name](...args)` — a timer's callback (`fire`), the
+/// settling of a host call (`settle`), a `BroadcastChannel` delivery (`channel`) — and runs
+/// the promise jobs it queued.
+pub(crate) fn call_internal<'js, A>(
     ctx: &Ctx<'js>,
     (internal, leave_fn): (&Object<'js>, &Function<'js>),
     budget: Budget<'_>,
     name: &str,
-    data: &str,
-    sender: Option<&str>,
-) -> Result<(), Failure> {
+    args: A,
+) -> Result<(), Failure>
+where
+    A: rquickjs::function::IntoArgs<'js>,
+{
     let Budget {
         guard,
         deadline,
         limit,
     } = budget;
     guarded(guard, deadline, || {
-        let delivered = internal
-            .get::<_, Function>("channel")
-            .and_then(|deliver| deliver.call::<_, ()>((name, data, sender)));
-        let outcome = match delivered {
-            Ok(()) => {
-                drain_microtasks(ctx, guard, deadline);
-                Ok(())
-            }
-            Err(error) => Err(Failure::from_error(
-                ctx,
-                &error,
-                guard,
-                limit,
-                Stage::Running,
-            )),
-        };
-        leave(leave_fn);
-        outcome
-    })
-}
-
-/// Settles the promise of host call `id` (the prelude resolves or rejects it) and runs the
-/// continuations it queued.
-pub(crate) fn settle_host_call<'js>(
-    ctx: &Ctx<'js>,
-    (internal, leave_fn): (&Object<'js>, &Function<'js>),
-    budget: Budget<'_>,
-    id: u32,
-    result: Result<String, crate::job::HostCallError>,
-) -> Result<(), Failure> {
-    let Budget {
-        guard,
-        deadline,
-        limit,
-    } = budget;
-    guarded(guard, deadline, || {
-        let (ok, text, status) = match result {
-            Ok(text) => (true, text, None),
-            Err(error) => (false, error.message, error.status),
-        };
-        let settled = internal
-            .get::<_, Function>("settle")
-            .and_then(|settle| settle.call::<_, ()>((id, ok, text, status)));
-        let outcome = match settled {
+        let called = internal
+            .get::<_, Function>(name)
+            .and_then(|function| function.call::<_, ()>(args));
+        let outcome = match called {
             Ok(()) => {
                 drain_microtasks(ctx, guard, deadline);
                 Ok(())

@@ -391,9 +391,69 @@ impl Worker {
         id: u32,
         result: Result<String, crate::job::HostCallError>,
     ) {
+        let (ok, text, status) = match result {
+            Ok(text) => (true, text, None),
+            Err(error) => (false, error.message, error.status),
+        };
+        let _ = self.run_internal(
+            script,
+            Some(version),
+            Doing::Settling(script.clone()),
+            "settle",
+            (id, ok, text, status),
+            || CallLabel {
+                script: script.clone(),
+                handler: "executeGraphQL continuation".into(),
+                route: "graphQLRegistry.executeGraphQL".into(),
+            },
+        );
+    }
+
+    /// Hands a `BroadcastChannel` message to the running version of every script: each of
+    /// its channels called `name` receives it, except the one that sent it.
+    pub(crate) fn deliver_channel(&mut self, name: &str, data: &str, sender: Option<&str>) {
+        let scripts: Vec<Arc<str>> = self.scripts.keys().cloned().collect();
+        for script in &scripts {
+            let _ = self.run_internal(
+                script,
+                None,
+                Doing::Settling(script.clone()),
+                "channel",
+                (name, data, sender),
+                || CallLabel {
+                    script: script.clone(),
+                    handler: "a BroadcastChannel message handler".into(),
+                    route: format!("BroadcastChannel {name}"),
+                },
+            );
+        }
+    }
+
+    /// Runs the prelude's `internal[name](...args)` in `script`'s instance of `version` (its
+    /// running one when `None`) as a section of its own: a call scope, the call limit, the
+    /// outbox told it is `doing`. A failure is logged as `label` names it, and returned.
+    fn run_internal<A>(
+        &mut self,
+        script: &Arc<str>,
+        version: Option<u64>,
+        doing: Doing,
+        name: &str,
+        args: A,
+        label: impl FnOnce() -> CallLabel,
+    ) -> Result<(), Failure>
+    where
+        A: for<'js> rquickjs::function::IntoArgs<'js>,
+    {
         let scope = self.next_call();
-        let Some(instance) = self.find(script, version) else {
-            return;
+        let found = match version {
+            Some(version) => self.find(script, version),
+            None => self
+                .scripts
+                .get(script)
+                .and_then(|versions| versions.current.as_ref()),
+        };
+        let Some(instance) = found else {
+            return Ok(());
         };
         let limit = self.settings.limits.call_timeout;
         let budget = Budget {
@@ -401,7 +461,7 @@ impl Worker {
             deadline: Instant::now() + limit,
             limit,
         };
-        let began = self.outbox.begin(Doing::Settling(script.clone()), None);
+        let began = self.outbox.begin(doing, None);
         let outer = self.host.enter_scope(scope);
         let outcome = instance.context.with(|ctx| {
             let (internal, leave) = instance
@@ -410,67 +470,17 @@ impl Worker {
                 .restore(&ctx)
                 .and_then(|internal| Ok((internal, instance.entries.leave(&ctx)?)))
                 .map_err(|error| Failure::Missing(error.to_string()))?;
-            call::settle_host_call(&ctx, (&internal, &leave), budget, id, result)
+            call::call_internal(&ctx, (&internal, &leave), budget, name, args)
         });
         self.host.enter_scope(outer);
         self.host.end_scope(scope, outcome.is_ok());
         if began {
             self.outbox.end();
         }
-        if let Err(failure) = outcome {
-            let label = CallLabel {
-                script: script.clone(),
-                handler: "executeGraphQL continuation".into(),
-                route: "graphQLRegistry.executeGraphQL".into(),
-            };
-            failure.log(&label, "-");
+        if let Err(failure) = &outcome {
+            failure.log(&label(), "-");
         }
-    }
-
-    /// Hands a `BroadcastChannel` message to the running version of every script: each of
-    /// its channels called `name` receives it, except the one that sent it.
-    pub(crate) fn deliver_channel(&mut self, name: &str, data: &str, sender: Option<&str>) {
-        let scripts: Vec<Arc<str>> = self.scripts.keys().cloned().collect();
-        for script in scripts {
-            let scope = self.next_call();
-            let Some(instance) = self
-                .scripts
-                .get(&script)
-                .and_then(|versions| versions.current.as_ref())
-            else {
-                continue;
-            };
-            let limit = self.settings.limits.call_timeout;
-            let budget = Budget {
-                guard: &self.deadline,
-                deadline: Instant::now() + limit,
-                limit,
-            };
-            let began = self.outbox.begin(Doing::Settling(script.clone()), None);
-            let outer = self.host.enter_scope(scope);
-            let outcome = instance.context.with(|ctx| {
-                let (internal, leave) = instance
-                    .internal
-                    .clone()
-                    .restore(&ctx)
-                    .and_then(|internal| Ok((internal, instance.entries.leave(&ctx)?)))
-                    .map_err(|error| Failure::Missing(error.to_string()))?;
-                call::deliver_channel(&ctx, (&internal, &leave), budget, name, data, sender)
-            });
-            self.host.enter_scope(outer);
-            self.host.end_scope(scope, outcome.is_ok());
-            if began {
-                self.outbox.end();
-            }
-            if let Err(failure) = outcome {
-                let label = CallLabel {
-                    script,
-                    handler: "a BroadcastChannel message handler".into(),
-                    route: format!("BroadcastChannel {name}"),
-                };
-                failure.log(&label, "-");
-            }
-        }
+        outcome
     }
 
     /// Keeps a call whose promise is pending until it settles (or its deadline passes); the
@@ -558,7 +568,6 @@ impl Worker {
 
     fn fire_due_timers(&mut self) {
         let now = Instant::now();
-        let limit = self.settings.limits.call_timeout;
         loop {
             if self.abandoned() {
                 break;
@@ -566,41 +575,20 @@ impl Worker {
             let Some(timer) = self.host.timers.borrow_mut().pop_due(now) else {
                 break;
             };
-            let scope = self.next_call();
-            let Some(instance) = self.find(&timer.script, timer.version) else {
-                continue;
-            };
-            let budget = Budget {
-                guard: &self.deadline,
-                deadline: Instant::now() + limit,
-                limit,
-            };
-            let began = self.outbox.begin(Doing::Timer(timer.script.clone()), None);
-            let outer = self.host.enter_scope(scope);
-            let fired = instance.context.with(|ctx| {
-                let (internal, leave) = instance
-                    .internal
-                    .clone()
-                    .restore(&ctx)
-                    .and_then(|internal| Ok((internal, instance.entries.leave(&ctx)?)))
-                    .map_err(|error| Failure::Missing(error.to_string()))?;
-                call::fire_timer(&ctx, (&internal, &leave), budget, timer.id)
-            });
-            self.host.enter_scope(outer);
-            self.host.end_scope(scope, fired.is_ok());
-            if began {
-                self.outbox.end();
-            }
-            if let Err(failure) = fired {
-                let label = CallLabel {
+            let fired = self.run_internal(
+                &timer.script,
+                Some(timer.version),
+                Doing::Timer(timer.script.clone()),
+                "fire",
+                (timer.id,),
+                || CallLabel {
                     script: timer.script.clone(),
                     handler: "timer callback".into(),
                     route: "setTimeout/setInterval".into(),
-                };
-                failure.log(&label, "-");
-                if failure.poisons_runtime() {
-                    self.rebuild = true;
-                }
+                },
+            );
+            if fired.is_err_and(|failure| failure.poisons_runtime()) {
+                self.rebuild = true;
             }
         }
     }
