@@ -353,6 +353,33 @@ impl Engine {
         self.shared.scripts.lock()
     }
 
+    /// Runs the tests of the test file `script` (those whose full names contain `filter`)
+    /// on one worker, in a context of its own with the test prelude; everything it writes
+    /// to the database is rolled back. An error means the file did not load (a syntax
+    /// error, a throw at top level) or the run did not finish; failing tests are in the
+    /// report.
+    pub async fn run_tests(
+        &self,
+        script: Script,
+        filter: Option<String>,
+    ) -> Result<crate::testing::TestReport, EngineError> {
+        let script = script.compiled()?;
+        // Script changes wait: the run uses a staged version's place.
+        let _change = self.shared.changes.lock().await;
+        let version = self.shared.versions.fetch_add(1, Ordering::Relaxed) + 1;
+        let report = self
+            .shared
+            .pool
+            .ask_one(|reply| Control::Test {
+                script,
+                version,
+                filter,
+                reply,
+            })
+            .await??;
+        Ok(report)
+    }
+
     /// Adds `script`, or replaces the running script of the same name.
     ///
     /// The script is evaluated and its `init()` run on every worker beside the running
@@ -372,6 +399,7 @@ impl Engine {
             )
             .into());
         }
+        let script = script.compiled()?;
         let _change = self.shared.changes.lock().await;
         let version = self.shared.versions.fetch_add(1, Ordering::Relaxed) + 1;
         let pool = &self.shared.pool;

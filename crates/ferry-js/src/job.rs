@@ -106,6 +106,14 @@ pub(crate) enum Control {
     Abort { name: Arc<str>, version: u64 },
     /// Unload the script `name`.
     Remove { name: Arc<str> },
+    /// Run the tests of the test file `script` as the throwaway `version` (those whose
+    /// names contain `filter`), everything it writes rolled back.
+    Test {
+        script: Script,
+        version: u64,
+        filter: Option<String>,
+        reply: oneshot::Sender<Result<crate::testing::TestReport, ScriptError>>,
+    },
     /// Run a WebSocket handler (boxed: the event carries a whole request).
     Socket(Box<SocketJob>),
     /// Settle the promise of a host call (`executeGraphQL`, a statement of `db` on

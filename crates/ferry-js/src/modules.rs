@@ -1,7 +1,8 @@
 //! ES modules between the files of an app: a script with `import` or `export` at top level
 //! is evaluated as a module, and its relative imports (`./lib/util.js`, `../data.json`) are
 //! read from disk — never from outside the app's directory, never a bare package name.
-//! JSON files import as their value (`export default`). Each worker's loader notes which
+//! JSON files import as their value (`export default`); TypeScript and JSX files are
+//! transpiled; an import without an extension finds the file as TypeScript would. Each worker's loader notes which
 //! files a script's modules read, so that a change to one reloads the scripts that import
 //! it. Modules live in the context of the script version that imported them: loading a
 //! script again reads its imports again.
@@ -152,8 +153,18 @@ impl Resolver for AppResolver {
                 root.display()
             )));
         }
-        let found = std::fs::canonicalize(&joined)
-            .map_err(|error| refuse(format!("cannot read {}: {error}", joined.display())))?;
+        let found = match std::fs::canonicalize(&joined) {
+            Ok(found) if found.is_file() => found,
+            other => with_extension(&joined).ok_or_else(|| {
+                refuse(match other {
+                    Err(error) => format!("cannot read {}: {error}", joined.display()),
+                    Ok(_) => format!(
+                        "{} is a directory without an index.ts or index.js",
+                        joined.display()
+                    ),
+                })
+            })?,
+        };
         if !found.starts_with(&root) {
             return Err(refuse(format!(
                 "{} leads outside the app's directory {} (a link)",
@@ -163,6 +174,28 @@ impl Resolver for AppResolver {
         }
         Ok(found.to_string_lossy().into_owned())
     }
+}
+
+/// The file an import without an extension means, as TypeScript resolves it:
+/// `./util` is `./util.ts`, `./util.tsx`, `./util.js`, …, or `./util/index.ts`, ….
+fn with_extension(path: &Path) -> Option<PathBuf> {
+    const TRIED: [&str; 6] = ["ts", "tsx", "js", "jsx", "mts", "mjs"];
+    let candidates = TRIED
+        .iter()
+        .map(|extension| {
+            let mut file = path.as_os_str().to_owned();
+            file.push(".");
+            file.push(extension);
+            PathBuf::from(file)
+        })
+        .chain(
+            TRIED
+                .iter()
+                .map(|extension| path.join(format!("index.{extension}"))),
+        );
+    candidates
+        .filter(|candidate| candidate.is_file())
+        .find_map(|candidate| std::fs::canonicalize(candidate).ok())
 }
 
 /// `path` with `.` and `..` worked out, without asking the file system.
@@ -212,9 +245,20 @@ impl Loader for AppLoader {
                 format!("export default {text};")
             }
             Some("js" | "mjs") => text,
+            _ if crate::transpile::needs_transpiling(name) => {
+                let transpiled =
+                    crate::transpile::transpile(name, &text, true).map_err(|error| {
+                        refuse(format!(
+                            "{name}:{}:{}: {}",
+                            error.line, error.column, error.message
+                        ))
+                    })?;
+                crate::source_lines::remember(ctx, name, Arc::new(transpiled.lines));
+                transpiled.code
+            }
             other => {
                 return Err(refuse(format!(
-                    "files ending in {} cannot be imported (.js, .mjs and .json can)",
+                    "files ending in {} cannot be imported (.js, .mjs, .ts, .tsx, .jsx and .json can)",
                     other.map_or("nothing".to_owned(), |extension| format!(".{extension}"))
                 )));
             }

@@ -77,6 +77,12 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
             )));
         }
     };
+    // A JSX element: the page.
+    if let Some(html) = html_of(&field(object, "__html")?)? {
+        let mut response = Response::new(Body::from(html));
+        response.headers_mut().insert(CONTENT_TYPE, TEXT_HTML_UTF8);
+        return Ok(response);
+    }
     let status = status(object)?;
     let (body, default_type) = body(object)?;
     let mut response = Response::new(Body::from(body.clone()));
@@ -219,6 +225,11 @@ fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
     if body.is_undefined() || body.is_null() {
         return Ok((Bytes::new(), TEXT_PLAIN_UTF8));
     }
+    if let Some(element) = body.as_object().filter(|_| is_object(body.type_of()))
+        && let Some(html) = html_of(&field(element, "__html")?)?
+    {
+        return Ok((Bytes::from(html), TEXT_HTML_UTF8));
+    }
     let hint = match body.type_of() {
         Type::Object | Type::Proxy | Type::Array => {
             "; to send JSON use ResponseBuilder.json(data) or JSON.stringify(data), for binary data use bodyBase64"
@@ -229,6 +240,19 @@ fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
         "body must be a string, not {}{hint}",
         describe_type(body.type_of())
     )))
+}
+
+/// `text/html; charset=utf-8`: the type of a JSX element's page.
+const TEXT_HTML_UTF8: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+
+/// The HTML of a JSX element, from its `__html` field (absent: not an element).
+fn html_of(field: &Value<'_>) -> Result<Option<String>, InvalidResponse> {
+    let Some(text) = field.as_string() else {
+        return Ok(None);
+    };
+    text.to_string()
+        .map(Some)
+        .map_err(|error| invalid(format!("the element's HTML is not valid text: {error}")))
 }
 
 /// The most a script's response headers may take together: clients refuse larger heads

@@ -41,7 +41,9 @@ impl Thrown {
             let status = read::<Option<u16>>(exception, "ferryStatus")
                 .flatten()
                 .and_then(|code| StatusCode::from_u16(code).ok());
-            let stack: Option<String> = read(exception, "stack");
+            // Positions in transpiled files moved to their TypeScript lines.
+            let stack: Option<String> = read::<String>(exception, "stack")
+                .map(|stack| crate::source_lines::rewrite(value.ctx(), stack));
             return Thrown {
                 message: match name {
                     Some(name) if !name.is_empty() => format!("{name}: {message}"),
@@ -69,15 +71,7 @@ impl Thrown {
 
     /// The line in `script` the stack points at first.
     pub(crate) fn line_in(&self, script: &str) -> Option<u32> {
-        let stack = self.stack.as_deref()?;
-        let needle = format!("{script}:");
-        stack.match_indices(&needle).find_map(|(at, _)| {
-            let digits: String = stack[at + needle.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        })
+        line_in_stack(self.stack.as_deref()?, script)
     }
 
     /// This exception as a load error of `script`.
@@ -93,6 +87,18 @@ impl Thrown {
     pub(crate) fn is_out_of_memory(&self) -> bool {
         self.message.contains("out of memory")
     }
+}
+
+/// The first line of `file` that `stack` names (as `file:LINE`).
+pub(crate) fn line_in_stack(stack: &str, file: &str) -> Option<u32> {
+    let needle = format!("{file}:");
+    stack.match_indices(&needle).find_map(|(at, _)| {
+        let digits: String = stack[at + needle.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
 }
 
 /// `object[key]` as a `T`; `None` when reading it throws (the exception is cleared) or

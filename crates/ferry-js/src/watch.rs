@@ -1,4 +1,4 @@
-//! Script files on disk: reading an app (one file, or every `.js` file of a directory) and
+//! Script files on disk: reading an app (one file, or every script of a directory) and
 //! reloading scripts into the engine when they change.
 
 use std::path::{Path, PathBuf};
@@ -31,15 +31,16 @@ pub enum ReadError {
         /// The path.
         path: PathBuf,
     },
-    /// The directory holds no `.js` file.
-    #[error("{path} holds no .js file")]
+    /// The directory holds no script.
+    #[error("{path} holds no script (.js, .ts, .tsx or .jsx file)")]
     Empty {
         /// The directory.
         path: PathBuf,
     },
 }
 
-/// Where an app's scripts come from: one file, or every `.js` file directly in a directory.
+/// Where an app's scripts come from: one file, or every script (`.js`, `.mjs`, `.ts`,
+/// `.tsx`, `.jsx`; not tests) directly in a directory.
 /// A script's name is its path as given on the command line (`app.js`, `scripts/users.js`),
 /// so errors point at files the user can open.
 #[derive(Debug, Clone)]
@@ -49,7 +50,7 @@ pub struct ScriptFiles {
 }
 
 impl ScriptFiles {
-    /// The scripts at `path` (a `.js` file or a directory).
+    /// The scripts at `path` (a script file or a directory).
     pub fn new(path: &Path) -> Result<Self, ReadError> {
         let metadata = std::fs::metadata(path).map_err(|source| ReadError::Io {
             path: path.to_path_buf(),
@@ -168,12 +169,19 @@ impl std::fmt::Debug for ScriptWatcher {
     }
 }
 
+/// Whether `path` is one of an app's scripts: JavaScript, TypeScript or JSX; not a hidden
+/// file, a declaration file (`types.d.ts`) or a test file (`users.test.ts`, for `ferry
+/// test`).
 fn is_script(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "js")
-        && !path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.starts_with('.'))
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+        return false;
+    };
+    let javascript = path
+        .extension()
+        .is_some_and(|extension| extension == "js" || extension == "mjs");
+    (javascript || crate::transpile::needs_transpiling(name))
+        && !name.starts_with('.')
+        && !crate::testing::is_test_file(path)
 }
 
 fn read_script(path: &Path) -> Result<Script, ReadError> {

@@ -22,6 +22,13 @@
   const keys = Object.keys;
   const min = Math.min;
 
+  // In a test run (`ferry test`) every statement runs in one transaction the run rolls
+  // back: statements outside transactions run in it, `db.transaction()` and aiwebengine's
+  // beginTransaction() become savepoints of it.
+  const testing = host.testing === true;
+  const testTransaction = () => host.sqlImplicit() || host.sqlBegin(true, 60000);
+  const within = (transaction) => (transaction === 0 && testing ? testTransaction() : transaction);
+
   // A value for a placeholder, as database.rs reads it.
   function encode(value) {
     switch (typeof value) {
@@ -47,13 +54,13 @@
   }
 
   const statementsJson = (statements) => stringify(statements.map((statement) => [statement.sql, statement.params]));
-  const run = (transaction, statements) => parse(host.sqlRun(transaction, statementsJson(statements)));
+  const run = (transaction, statements) => parse(host.sqlRun(within(transaction), statementsJson(statements)));
 
   // A promise of `shape(outcomes)` for `statements`. Outside transactions on PostgreSQL
   // (once the script has loaded) they run off the worker, which serves other calls
   // meanwhile; elsewhere at once, and a failure to run throws at once, as it always has.
   function submit(transaction, statements, shape) {
-    if (transaction === 0) {
+    if (transaction === 0 && !testing) {
       const id = host.sqlRunLater(statementsJson(statements));
       if (id !== null && id !== undefined) return then(host.awaitHostCall(id), (text) => shape(parse(text)));
     }
@@ -148,23 +155,24 @@
           return SafePromise.reject(new SafeError("db.exec() runs outside transactions; use tx.prepare() inside one"));
         }
         const started = SafeDate.now();
-        const count = host.sqlExec(String(sql));
+        const count = host.sqlExec(within(0), String(sql));
         return SafePromise.resolve({ count, duration: SafeDate.now() - started });
       },
       // Runs `callback(tx)`; commits when it returns (or its promise resolves), rolls back
       // when it throws. Nested, it is a savepoint.
       async transaction(callback, options = {}) {
         if (typeof callback !== "function") throw new SafeTypeError("db.transaction(callback): callback must be a function");
-        if (transaction !== 0) {
+        if (transaction !== 0 || testing) {
+          const outer = within(transaction);
           const name = `nested_${++nextSavepoint}`;
-          host.sqlSavepoint(transaction, "create", name);
+          host.sqlSavepoint(outer, "create", name);
           try {
             const result = await callback(api);
-            host.sqlSavepoint(transaction, "release", name);
+            host.sqlSavepoint(outer, "release", name);
             return result;
           } catch (error) {
-            host.sqlSavepoint(transaction, "rollback", name);
-            host.sqlSavepoint(transaction, "release", name);
+            host.sqlSavepoint(outer, "rollback", name);
+            host.sqlSavepoint(outer, "release", name);
             throw error;
           }
         }
@@ -530,7 +538,7 @@
       }),
     beginTransaction: (timeout) =>
       answer(() => {
-        const current = host.sqlImplicit();
+        const current = testing ? testTransaction() : host.sqlImplicit();
         if (current !== 0) {
           const savepoint = host.sqlNest(current, undefined);
           return { success: true, message: `savepoint ${savepoint} created (nested transaction)` };

@@ -183,10 +183,20 @@ pub(super) fn install<'js>(
     host_object.set("sqlRunLater", run_later)?;
 
     let owner = script.clone();
-    let exec = Function::new(ctx.clone(), move |ctx: Ctx<'js>, sql: String| {
-        let timeout = owner.host.statement_time();
-        with_database(&ctx, &owner, |database, _| database.exec(&sql, timeout)).map(|n| n as u32)
-    })?;
+    let exec = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, transaction: u32, sql: String| {
+            let timeout = owner.host.statement_time();
+            let count = if transaction == 0 {
+                with_database(&ctx, &owner, |database, _| database.exec(&sql, timeout))?
+            } else {
+                with_transaction(&ctx, &owner, transaction, |open| {
+                    open.transaction.exec(&sql, timeout)
+                })?
+            };
+            Ok::<_, rquickjs::Error>(count as u32)
+        },
+    )?;
     host_object.set("sqlExec", exec)?;
 
     let owner = script.clone();
@@ -221,7 +231,7 @@ pub(super) fn install<'js>(
                 Open {
                     script: owner.name.clone(),
                     transaction,
-                    scope: host.scope.get(),
+                    scope: owner.scope(),
                     implicit,
                     savepoints: Vec::new(),
                     next_savepoint: 0,
@@ -279,7 +289,7 @@ fn install_implicit<'js>(
 ) -> rquickjs::Result<()> {
     let owner = script.clone();
     let current = Function::new(ctx.clone(), move || {
-        owner.host.implicit_transaction(&owner.name)
+        owner.host.implicit_transaction(&owner.name, owner.scope())
     })?;
     host_object.set("sqlImplicit", current)?;
 
@@ -322,6 +332,12 @@ fn install_implicit<'js>(
             })?;
             if let Some(name) = innermost {
                 return Ok(format!("savepoint {name}"));
+            }
+            if owner.test_scope.is_some() {
+                return Err(throw(
+                    &ctx,
+                    "in a test the outermost transaction is the test run's, rolled back when it ends: there is no transaction of the script's to end",
+                ));
             }
             let open = owner.host.sql.borrow_mut().open.remove(&transaction);
             let Some(open) = open else {
@@ -380,9 +396,8 @@ impl super::Host {
         }
     }
 
-    /// The id of `script`'s implicit transaction in the current call, or 0.
-    fn implicit_transaction(&self, script: &str) -> u32 {
-        let scope = self.scope.get();
+    /// The id of `script`'s implicit transaction in the call `scope`, or 0.
+    fn implicit_transaction(&self, script: &str, scope: u64) -> u32 {
         self.sql
             .borrow()
             .open

@@ -49,6 +49,10 @@ const DATABASE: &str = include_str!("database.js");
 /// The web platform's first APIs (encoding, digests, structuredClone, performance), with
 /// every script.
 const WEB: &str = include_str!("web.js");
+/// `h` and `Fragment`, what JSX in `.jsx`/`.tsx` scripts calls.
+const JSX: &str = include_str!("jsx.js");
+/// `describe`, `it`, `expect`, …: only in test runs.
+const TESTING: &str = include_str!("testing.js");
 /// The rest, evaluated in this order the first time a script touches one of their globals
 /// (web.js installs the triggers): each file gets what the ones before it share. A script
 /// that uses none of them does not carry them (they weigh most of a context's memory).
@@ -155,6 +159,16 @@ pub(crate) struct ScriptHost {
     /// Open (Some) while the script loads and runs `init()`; registering later is an error.
     pub registrations: RefCell<Option<Vec<Registration>>>,
     pub host: Rc<Host>,
+    /// For a test run: the one call scope all its database work belongs to, whatever
+    /// section (a test, a timer) does it; the run rolls it back at the end.
+    pub test_scope: Option<u64>,
+}
+
+impl ScriptHost {
+    /// The call scope the script's database work belongs to now.
+    pub(crate) fn scope(&self) -> u64 {
+        self.test_scope.unwrap_or_else(|| self.host.scope.get())
+    }
 }
 
 /// Defines the script API in `ctx` for the script `script`. Returns the engine's
@@ -189,8 +203,13 @@ pub(crate) fn install<'js>(
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
+    if script.test_scope.is_some() {
+        // Filled in by testing.js (the prelude freezes `internal`, not what it holds).
+        internal.set("tests", Object::new(ctx.clone())?)?;
+    }
     let prelude: Function = ctx.eval(PRELUDE)?;
     prelude.call::<_, ()>((host.clone(), internal.clone()))?;
+    host.set("testing", script.test_scope.is_some())?;
     let database: Function = ctx.eval(DATABASE)?;
     database.call::<_, ()>((host.clone(),))?;
     let web_file = Function::new(
@@ -205,7 +224,13 @@ pub(crate) fn install<'js>(
     host.set("webFile", web_file)?;
     host.set("webFileCount", LAZY_WEB.len())?;
     let web: Function = ctx.eval(WEB)?;
-    web.call::<_, ()>((host,))?;
+    web.call::<_, ()>((host.clone(),))?;
+    let jsx: Function = ctx.eval(JSX)?;
+    jsx.call::<_, ()>(())?;
+    if script.test_scope.is_some() {
+        let testing: Function = ctx.eval(TESTING)?;
+        testing.call::<_, ()>((host, internal.clone()))?;
+    }
 
     Ok(internal)
 }

@@ -268,6 +268,23 @@ impl WorkerPool {
         let _ = workers[owner].control.send(Control::Socket(Box::new(job)));
     }
 
+    /// Sends a control message to one worker (the first) and waits for its reply.
+    pub(crate) async fn ask_one<R>(
+        &self,
+        message: impl FnOnce(oneshot::Sender<R>) -> Control,
+    ) -> Result<R, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let workers = lock(&self.workers);
+            let worker = workers.first().ok_or(EngineError::Stopped)?;
+            worker
+                .control
+                .send(message(reply))
+                .map_err(|_| EngineError::Stopped)?;
+        }
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
     /// Sends a control message that needs no reply to every worker.
     pub(crate) fn notify(&self, message: impl Fn() -> Control) {
         for worker in lock(&self.workers).iter() {

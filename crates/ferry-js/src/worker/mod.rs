@@ -13,6 +13,7 @@ mod failure;
 pub(crate) mod local;
 mod sandbox;
 mod scripts;
+mod testing;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -86,6 +87,12 @@ struct ScriptInstance {
     parked: ParkedPromises,
     /// Last: the values above belong to this context and must be dropped before it.
     context: Context,
+}
+
+impl Drop for ScriptInstance {
+    fn drop(&mut self) {
+        crate::source_lines::forget(&self.context);
+    }
 }
 
 /// The versions of one script a worker holds: the running one, the one before it (requests

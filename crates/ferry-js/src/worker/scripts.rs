@@ -21,10 +21,21 @@ use crate::job::Control;
 use crate::outbox::{Doing, Waiter};
 use crate::response::unavailable;
 use crate::script::Script;
+use crate::source_lines;
 use crate::thrown::Thrown;
 
 /// The call id an async `init()` is parked under (calls count from 1).
 const INIT: u64 = 0;
+
+/// Why waiting for a parked promise stopped early.
+pub(super) enum Stop {
+    /// It was rejected (described as a load error).
+    Rejected(ScriptError),
+    /// Its deadline passed.
+    TimedOut,
+    /// The watchdog replaced this worker.
+    Replaced,
+}
 
 impl Worker {
     /// Applies a script change.
@@ -69,6 +80,21 @@ impl Worker {
                     slot.staged = None;
                 }
             }
+            Control::Test {
+                script,
+                version,
+                filter,
+                reply,
+            } => {
+                let began = self
+                    .outbox
+                    .begin(Doing::Loading(script.name().clone()), None);
+                let result = self.run_tests(script, version, filter);
+                if began {
+                    self.outbox.end();
+                }
+                let _ = reply.send(result);
+            }
             Control::Remove { name } => {
                 self.scripts.remove(&name);
                 self.host.sql.borrow_mut().forget(&name);
@@ -112,7 +138,7 @@ impl Worker {
         // The top level and init() are one call for database transactions.
         let scope = self.next_call();
         let outer = self.host.enter_scope(scope);
-        let result = self.load_staged(script, version);
+        let result = self.load_staged(script, version, None);
         self.host.enter_scope(outer);
         self.host.end_scope(scope, result.is_ok());
         if began {
@@ -124,7 +150,14 @@ impl Worker {
         result
     }
 
-    fn load_staged(&mut self, script: Script, version: u64) -> Result<(), ScriptError> {
+    /// Evaluates `script` as the staged `version`; for a test run, with the test prelude
+    /// and its database work pinned to `test_scope`.
+    pub(super) fn load_staged(
+        &mut self,
+        script: Script,
+        version: u64,
+        test_scope: Option<u64>,
+    ) -> Result<(), ScriptError> {
         let name = script.name().clone();
         let context = Context::full(&self.sandbox.runtime).map_err(|error| {
             ScriptError::new(
@@ -137,16 +170,21 @@ impl Worker {
             version,
             registrations: RefCell::new(Some(Vec::new())),
             host: self.host.clone(),
+            test_scope,
         });
-        let (internal, entries) = context
-            .with(|ctx| {
-                let internal = bindings::install(&ctx, &host)?;
+        let (internal, entries) = context.with(|ctx| {
+            let installed = bindings::install(&ctx, &host).and_then(|internal| {
                 let entries = call::SavedEntries::save(&ctx, &internal)?;
-                Ok::<_, rquickjs::Error>((Persistent::save(&ctx, internal), entries))
+                Ok((Persistent::save(&ctx, internal), entries))
+            });
+            installed.map_err(|error| {
+                let thrown = Thrown::catch(&ctx, &error);
+                ScriptError::new(
+                    &name,
+                    format!("cannot install the script API: {}", thrown.message),
+                )
             })
-            .map_err(|error| {
-                ScriptError::new(&name, format!("cannot install the script API: {error}"))
-            })?;
+        })?;
         let instance = ScriptInstance {
             script,
             version,
@@ -165,7 +203,23 @@ impl Worker {
             .record(&name, self.sandbox.loaded.take());
         self.scripts.entry(name.clone()).or_default().staged = Some(instance);
         if started? {
-            self.await_init(&name, version, deadline)?;
+            let waited = self.await_parked(&name, version, INIT, deadline);
+            if let Some(instance) = self.find(&name, version) {
+                instance.parked.forget(INIT);
+            }
+            waited.map_err(|stop| match stop {
+                Stop::Rejected(error) => error,
+                Stop::Replaced => {
+                    ScriptError::new(&name, "the worker was replaced while init() ran")
+                }
+                Stop::TimedOut => ScriptError::new(
+                    &name,
+                    format!(
+                        "init() did not finish within {} ms",
+                        self.settings.limits.call_timeout.as_millis()
+                    ),
+                ),
+            })?;
         }
         if let Some(instance) = self
             .scripts
@@ -182,7 +236,7 @@ impl Worker {
         Ok(())
     }
 
-    fn discard_staged(&mut self, name: &Arc<str>, version: u64) {
+    pub(super) fn discard_staged(&mut self, name: &Arc<str>, version: u64) {
         if let Some(slot) = self.scripts.get_mut(name) {
             if slot.staged.as_ref().is_some_and(|s| s.version == version) {
                 slot.staged = None;
@@ -207,7 +261,7 @@ impl Worker {
             options.backtrace_barrier = true;
             options.filename = Some(name.to_string());
             call::guarded(guard, deadline, || {
-                let result = if crate::modules::is_module(instance.script.source()) {
+                let result = if instance.script.is_module() {
                     instance
                         .internal
                         .clone()
@@ -216,7 +270,10 @@ impl Worker {
                             evaluate_module(&ctx, &instance.script, files, &internal)
                         })
                 } else {
-                    ctx.eval_with_options::<(), _>(instance.script.source().as_bytes(), options)
+                    if let Some(lines) = instance.script.line_map() {
+                        source_lines::remember(&ctx, name, lines.clone());
+                    }
+                    ctx.eval_with_options::<(), _>(instance.script.code().as_bytes(), options)
                         .and_then(|()| call_init(&ctx))
                 };
                 if result.is_ok() {
@@ -241,25 +298,24 @@ impl Worker {
         })
     }
 
-    /// Runs this worker's event loop until the async `init()` of the staged version settles.
-    fn await_init(
+    /// Runs this worker's event loop (timers) until the promise parked under `key` in
+    /// `name`'s `version` settles, or `deadline`. The promise stays parked.
+    pub(super) fn await_parked(
         &mut self,
         name: &Arc<str>,
         version: u64,
+        key: u64,
         deadline: Instant,
-    ) -> Result<(), ScriptError> {
+    ) -> Result<(), Stop> {
         let limit = self.settings.limits.call_timeout;
         loop {
             if self.abandoned() {
-                return Err(ScriptError::new(
-                    name,
-                    "the worker was replaced while init() ran",
-                ));
+                break Err(Stop::Replaced);
             }
             let guard = &self.deadline;
             let state = self.find(name, version).map(|instance| {
                 instance.context.with(|ctx| {
-                    let Some(promise) = instance.parked.get(&ctx, INIT) else {
+                    let Some(promise) = instance.parked.get(&ctx, key) else {
                         return Ok(true);
                     };
                     match promise.state() {
@@ -272,16 +328,13 @@ impl Worker {
                 })
             });
             match state {
-                None | Some(Ok(true)) => break,
-                Some(Err(error)) => return Err(error),
+                None | Some(Ok(true)) => break Ok(()),
+                Some(Err(error)) => break Err(Stop::Rejected(error)),
                 Some(Ok(false)) => {}
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(ScriptError::new(
-                    name,
-                    format!("init() did not finish within {} ms", limit.as_millis()),
-                ));
+                break Err(Stop::TimedOut);
             }
             let next = self
                 .host
@@ -292,10 +345,6 @@ impl Worker {
             std::thread::sleep(next.saturating_duration_since(now));
             self.fire_due_timers();
         }
-        if let Some(instance) = self.find(name, version) {
-            instance.parked.forget(INIT);
-        }
-        Ok(())
     }
 
     /// Replaces a runtime that ran out of memory: every running script is evaluated again
@@ -333,7 +382,7 @@ impl Worker {
 }
 
 /// The load error for `error` of the top level or `init()` (read under the deadline).
-fn load_error(
+pub(super) fn load_error(
     ctx: &Ctx<'_>,
     guard: &Deadline,
     error: &rquickjs::Error,
@@ -395,8 +444,11 @@ fn evaluate_module<'js>(
         }
         None => script.name().to_string(),
     };
+    if let Some(lines) = script.line_map() {
+        source_lines::remember(ctx, &name, lines.clone());
+    }
     let (module, evaluated) =
-        rquickjs::Module::declare(ctx.clone(), name, script.source().as_bytes())?.eval()?;
+        rquickjs::Module::declare(ctx.clone(), name, script.code().as_bytes())?.eval()?;
     match evaluated.finish::<()>() {
         Err(rquickjs::Error::WouldBlock) => {
             return Err(rquickjs::Exception::throw_message(

@@ -236,6 +236,23 @@ impl SqlTransaction {
         }
     }
 
+    /// Runs each statement of `sql` (no values bound) in the transaction, all or nothing:
+    /// `db.exec` inside a test's transaction.
+    pub fn exec(&mut self, sql: &str, timeout: Duration) -> Result<usize, SqlError> {
+        let dialect = match self {
+            SqlTransaction::Sqlite(_) => SqlDialect::Sqlite,
+            SqlTransaction::Postgres(_) => SqlDialect::Postgres,
+        };
+        let statements: Vec<SqlStatement> = guard::check_all(dialect, sql)
+            .map_err(SqlError::Refused)?
+            .into_iter()
+            .map(|checked| SqlStatement::new(checked.sql, Vec::new()))
+            .collect();
+        let count = statements.len();
+        self.run(&statements, timeout)?;
+        Ok(count)
+    }
+
     /// Creates, releases or rolls back to the savepoint `name` (letters, digits and `_`).
     pub fn savepoint(&mut self, operation: Savepoint, name: &str) -> Result<(), SqlError> {
         if name.is_empty()
