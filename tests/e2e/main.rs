@@ -40,3 +40,4 @@ mod serve;
 mod shutdown;
 mod support;
 mod tls;
+mod typescript;

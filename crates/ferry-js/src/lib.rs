@@ -108,6 +108,22 @@ pub mod fuzzing {
         static TOKIO: Option<tokio::runtime::Runtime> = tokio::runtime::Builder::new_current_thread().build().ok();
     }
 
+    /// Transpiles `source` as the TypeScript, TSX or JSX file `name` (a script or a
+    /// module), then moves the positions of `stack` through the result's line map, as the
+    /// engine does with what a script throws. Whether it transpiled.
+    pub fn transpile(name: &str, source: &str, module: bool, stack: &str) -> bool {
+        match crate::transpile::transpile(name, source, module) {
+            Ok(transpiled) => {
+                let _ = transpiled.lines.rewrite(stack, name);
+                true
+            }
+            Err(error) => {
+                assert!(error.line >= 1 && error.column >= 1, "{error:?}");
+                false
+            }
+        }
+    }
+
     /// Validates a handler's return value given as JSON (any shape) into a response.
     pub fn response_from_json(json: &str) -> bool {
         RUNTIME

@@ -41,6 +41,9 @@ pub const ASSETS_BATCH_PATH: &str = "/engine/assets/batch";
 pub const OWNERS_PATH: &str = "/engine/script_owners";
 /// See [`UPSERT_PATH`]: GET (`?uri=`), POST and DELETE (`uri`, and `user_id` or `group`).
 pub const GRANTS_PATH: &str = "/engine/script_grants";
+/// See [`UPSERT_PATH`]: POST a test file (`uri`, `content`, optional `filter`) to run its
+/// tests, everything they write rolled back.
+pub const RUN_TESTS_PATH: &str = "/engine/run_tests";
 /// Administrators: this node, its database, and the other nodes on it.
 pub const CLUSTER_HEALTH_PATH: &str = "/engine/health/cluster";
 
@@ -117,6 +120,7 @@ impl Management {
                 route(&self, Operation::Hand(AccessLevel::Grant, false)),
             )
             .get(CLUSTER_HEALTH_PATH, route(&self, Operation::Cluster))
+            .post(RUN_TESTS_PATH, route(&self, Operation::RunTests))
             .get(
                 ASSETS_PATH,
                 route(&self, Operation::Assets(AssetOperation::Read)),
@@ -164,6 +168,7 @@ impl Management {
             Operation::Access(level) => api.access(actor, request, level).await,
             Operation::Hand(level, hand) => api.hand(actor, request, level, hand).await,
             Operation::Cluster => api.cluster(&actor).await,
+            Operation::RunTests => api.run_tests(actor, request).await,
             Operation::Assets(operation) => api.assets(actor, request, operation).await,
         }
     }
@@ -264,6 +269,49 @@ impl Management {
             StatusCode::OK,
             &json!({ "success": true, "uri": &*loaded.name, "routes": loaded.routes }),
         )
+    }
+
+    /// Runs the tests of the test file in the form fields `uri` and `content` (those whose
+    /// names contain `filter`), as one who may edit the script `uri`: the report, or the
+    /// file's load error (400, with its line).
+    async fn run_tests(self, actor: Actor, request: ScriptRequest) -> Response {
+        let (Some(uri), Some(content)) =
+            (value(&request.form, "uri"), value(&request.form, "content"))
+        else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": "send the form fields uri and content (the test file), and filter to run only the tests whose names contain it" }),
+            );
+        };
+        if let Err(refused) = self.permit(&actor, "run_tests", &uri, Need::Edit).await {
+            return refused.into_response();
+        }
+        let filter = value(&request.form, "filter").filter(|filter| !filter.is_empty());
+        match self
+            .engine
+            .run_tests(Script::new(uri.as_str(), content.as_str()), filter)
+            .await
+        {
+            Ok(report) => json_response(
+                StatusCode::OK,
+                &json!({
+                    "passed": report.passed(),
+                    "counts": {
+                        "passed": report.count(crate::testing::TestStatus::Passed),
+                        "failed": report.count(crate::testing::TestStatus::Failed),
+                        "skipped": report.count(crate::testing::TestStatus::Skipped),
+                        "todo": report.count(crate::testing::TestStatus::Todo),
+                    },
+                    "file": report.file,
+                    "tests": report.tests,
+                }),
+            ),
+            Err(EngineError::Script(error)) => json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": error.to_string(), "line": error.line }),
+            ),
+            Err(error) => server_error(&error),
+        }
     }
 
     async fn delete(self, actor: Actor, request: ScriptRequest) -> Response {
@@ -514,6 +562,8 @@ enum Operation {
     Hand(AccessLevel, bool),
     /// The cluster's health.
     Cluster,
+    /// Runs a test file's tests.
+    RunTests,
     /// Something done to a script's assets.
     Assets(AssetOperation),
 }

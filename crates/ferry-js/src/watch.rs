@@ -184,7 +184,9 @@ fn is_script(path: &Path) -> bool {
         && !crate::testing::is_test_file(path)
 }
 
-fn read_script(path: &Path) -> Result<Script, ReadError> {
+/// Reads the script at `path`, whose imports may read the files under `root` (an
+/// absolute path with links resolved).
+pub fn read_script_in(path: &Path, root: &Path) -> Result<Script, ReadError> {
     let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
@@ -192,19 +194,21 @@ fn read_script(path: &Path) -> Result<Script, ReadError> {
     let source = String::from_utf8(bytes).map_err(|_| ReadError::NotText {
         path: path.to_path_buf(),
     })?;
-    let script = Script::new(path.display().to_string(), source);
-    // Its imports read the files of its directory and below.
     let file = std::fs::canonicalize(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(match file.parent() {
-        Some(root) => {
-            let root = root.to_path_buf();
-            script.with_file(&file, &root)
-        }
-        None => script,
-    })
+    Ok(Script::new(path.display().to_string(), source).with_file(&file, root))
+}
+
+/// Reads the script at `path`; its imports read the files of its directory and below.
+fn read_script(path: &Path) -> Result<Script, ReadError> {
+    let file = std::fs::canonicalize(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root = file.parent().unwrap_or(&file).to_path_buf();
+    read_script_in(path, &root)
 }
 
 /// Loads the script at `path` again (`again`: even if its source did not change, because a

@@ -165,3 +165,50 @@ async fn scripts_are_upserted_listed_read_and_deleted() {
         .unwrap();
     assert_eq!(again.status(), 404);
 }
+
+#[tokio::test]
+async fn test_files_run_through_the_api_and_change_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let (engine, base, client) = start(data.path()).await;
+    let run = |content: &'static str, filter: &'static str| {
+        client
+            .post(format!("{base}/engine/run_tests"))
+            .bearer_auth(TOKEN)
+            .form(&[
+                ("uri", "notes.test.ts"),
+                ("content", content),
+                ("filter", filter),
+            ])
+            .send()
+    };
+    let source = "await db.exec('CREATE TABLE n (x INTEGER)');\ntest('passes', async () => {\n  await db.prepare('INSERT INTO n VALUES (1)').run();\n});\ntest('fails', () => {\n  const n: number = 1;\n  expect(n).toBe(2);\n});\nexport {};\n";
+    let response = run(source, "").await.unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["counts"]["passed"], 1);
+    assert_eq!(report["counts"]["failed"], 1);
+    assert_eq!(report["tests"][1]["name"], "fails");
+    assert_eq!(report["tests"][1]["status"], "failed");
+    assert_eq!(report["tests"][1]["error"]["line"], 7);
+    // Run again: the table did not survive, so CREATE TABLE works again.
+    let report: Value = run(source, "pass").await.unwrap().json().await.unwrap();
+    assert_eq!(report["passed"], true, "{report}");
+    assert_eq!(report["tests"].as_array().unwrap().len(), 1);
+    // A file that does not load: 400 with its line.
+    let broken = run("test('x', () => {});\nthrow new Error('no');\n", "")
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 400);
+    let body: Value = broken.json().await.unwrap();
+    assert_eq!(body["line"], 2, "{body}");
+    // Nothing was loaded as a script.
+    assert!(engine.script("notes.test.ts").is_none());
+    let refused = client
+        .post(format!("{base}/engine/run_tests"))
+        .form(&[("uri", "a.test.js"), ("content", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}

@@ -236,3 +236,46 @@ async fn bad_schedules_are_refused_at_load() {
         assert!(error.contains(expected), "{jobs}: {error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_default_scheduled_runs_on_its_crons() {
+    let source = r#"
+register("/runs", () => sharedStorage.getItem("runs") ?? "[]");
+export default {
+  crons: ["*/15 * * * *"],
+  async scheduled(controller, env, ctx) {
+    await Promise.resolve();
+    ctx.waitUntil(Promise.resolve().then(() => {
+      const runs = JSON.parse(sharedStorage.getItem("runs") ?? "[]");
+      runs.push([controller.type, controller.cron, typeof controller.scheduledTime]);
+      sharedStorage.setItem("runs", JSON.stringify(runs));
+    }));
+  },
+};
+"#;
+    let app = TestApp::with_options(EngineOptions::default(), &[("worker.js", source)]).await;
+    let store = app.engine.store().unwrap().clone();
+    let job = jobs_of(&store, "worker.js").remove(0);
+    assert_eq!(job.name, "scheduled */15 * * * *");
+    let due_now = JobRecord {
+        due: now_ms(),
+        ..job.clone()
+    };
+    store.connect().unwrap().schedule_job(&due_now).unwrap();
+    let seen = wait_for(&app, Duration::from_secs(5), |runs| !runs.is_empty()).await;
+    assert_eq!(
+        seen,
+        [serde_json::json!(["scheduled", "*/15 * * * *", "number"])]
+    );
+    // Without crons there is no schedule: the load says how to give one.
+    let error = app
+        .engine
+        .load(Script::new(
+            "nocron.js",
+            "export default { scheduled() {} };",
+        ))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("crons"), "{error}");
+}

@@ -14,6 +14,7 @@ mod protection;
 mod run;
 mod serve;
 mod sign_in;
+mod test;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             Err(error) => failure(&error),
         },
         Command::Mcp(args) => run_mcp(args),
+        Command::Test(args) => run_tests(args),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => failure(&error),
@@ -59,6 +61,23 @@ fn run_mcp(args: cli::McpArgs) -> ExitCode {
     };
     match run_logged(&log, None, mcp::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) => failure(&error),
+    }
+}
+
+/// Runs `ferry test`: quiet logs unless `--verbose`; failing tests exit with 1.
+fn run_tests(args: cli::TestArgs) -> ExitCode {
+    let log = cli::LogArgs {
+        verbose: args.verbose,
+        quiet: !args.verbose,
+        log_format: cli::LogFormat::Human,
+        log_file: None,
+        log_rotation: cli::LogRotation::Never,
+        log_keep: 1,
+    };
+    match run_logged(&log, None, test::run(args)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => failure(&error),
     }
 }

@@ -457,6 +457,27 @@
     if (!options || typeof options !== "object") throw new TypeError(`schedulerService.${what} takes an object, e.g. { handler, name }`);
     return options;
   };
+  // `export default { scheduled(controller, env, ctx), crons: ["*/5 * * * *"] }`, as
+  // Workers write it (there the expressions live in wrangler.toml; an extra `crons` key is
+  // ignored by Workers, so the same file runs on both): a cron job per expression.
+  internal.serveScheduledExport = (exported) => {
+    const crons = exported.crons;
+    if (crons === undefined || crons === null) {
+      throw new TypeError('export default { scheduled }: say when it runs with crons, e.g. { crons: ["*/5 * * * *"], scheduled(controller) {} } (5-field cron expressions, UTC unless timezone says otherwise)');
+    }
+    const list = typeof crons === "string" ? [crons] : Array.from(crons, String);
+    const timezone = exported.timezone === undefined || exported.timezone === null ? null : String(exported.timezone);
+    for (const cron of list) {
+      const scheduled = function scheduled(context) {
+        const args = context.args ?? {};
+        const controller = Object.freeze({ cron, scheduledTime: args.scheduledTime ?? Date.now(), type: "scheduled", noRetry() {} });
+        const waits = [];
+        const ctx = Object.freeze({ waitUntil: (promise) => void waits.push(Promise.resolve(promise)), passThroughOnException() {} });
+        return Promise.resolve(exported.scheduled(controller, {}, ctx)).then(() => Promise.all(waits)).then(() => undefined);
+      };
+      registerJob({ handler: scheduled, name: `scheduled ${cron}` }, "registerCron", { kind: "cron", cron, timezone });
+    }
+  };
   const schedulerService = Object.freeze({
     registerOnce: (options) => {
       const given = optionsOf(options, "registerOnce");

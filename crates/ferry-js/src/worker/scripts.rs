@@ -468,6 +468,14 @@ fn evaluate_module<'js>(
             .get::<_, Function>("serveFetchExport")?
             .call::<_, ()>((default.clone(),))?;
     }
+    // `export default { scheduled(controller, env, ctx), crons: [...] }`: cron jobs.
+    if let Some(object) = default.as_object()
+        && object.get::<_, Value>("scheduled")?.is_function()
+    {
+        internal
+            .get::<_, Function>("serveScheduledExport")?
+            .call::<_, ()>((default.clone(),))?;
+    }
     let exported: Value = namespace.get("init")?;
     call_init_with(ctx, exported)
 }

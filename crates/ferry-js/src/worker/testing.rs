@@ -125,8 +125,14 @@ impl Worker {
                 ScriptError::new(name, format!("the test results could not be read: {error}"))
             })?;
             for failure in tests.iter_mut().filter_map(|test| test.error.as_mut()) {
-                failure.stack =
-                    crate::source_lines::rewrite(&ctx, std::mem::take(&mut failure.stack));
+                let stack = crate::source_lines::rewrite(&ctx, std::mem::take(&mut failure.stack));
+                // Frames of Ferry's own prelude (evaluated without a file name) say nothing
+                // about the test.
+                failure.stack = stack
+                    .lines()
+                    .filter(|frame| !frame.contains("(eval_script:"))
+                    .map(|frame| format!("{frame}\n"))
+                    .collect();
                 failure.line = file
                     .and_then(|file| line_in_stack(&failure.stack, file))
                     .or_else(|| line_in_stack(&failure.stack, name));

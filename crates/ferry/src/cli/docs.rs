@@ -13,6 +13,7 @@ const SCRIPTING_MD: &str = include_str!("../../../../docs/scripting.md");
 const OPERATIONS_MD: &str = include_str!("../../../../docs/operations.md");
 const README_MD: &str = include_str!("../../../../README.md");
 const AUTH_MD: &str = include_str!("../../../../docs/auth.md");
+const TESTING_MD: &str = include_str!("../../../../docs/testing.md");
 
 /// One row of a flag table: the flags of its first cell, the defaults of its second, and
 /// whether it is marked as `ferry run`'s only.
@@ -182,6 +183,15 @@ fn the_serve_flag_tables_match_the_command_line() {
 #[test]
 fn the_run_flag_tables_match_the_command_line() {
     check("run", &[SCRIPTING_MD, OPERATIONS_MD, AUTH_MD], &[SERVE_MD]);
+}
+
+#[test]
+fn the_test_flag_tables_match_the_command_line() {
+    check(
+        "test",
+        &[TESTING_MD],
+        &[SCRIPTING_MD, OPERATIONS_MD, AUTH_MD],
+    );
 }
 
 #[test]

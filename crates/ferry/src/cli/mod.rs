@@ -15,6 +15,7 @@ mod run;
 mod security;
 mod serve;
 mod sign_in;
+mod test;
 mod values;
 
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ pub(crate) use run::{RunArgs, WorkerModelArg};
 pub(crate) use security::{FrameOptionsArg, SecurityArgs};
 pub(crate) use serve::ServeArgs;
 pub(crate) use sign_in::SignInArgs;
+pub(crate) use test::TestArgs;
 
 /// Ferry: a fast single-binary web server.
 #[derive(Debug, Parser)]
@@ -57,6 +59,9 @@ pub(crate) enum Command {
     Mcp(McpArgs),
     /// Measure Ferry, and optionally other servers, on this machine.
     Bench(BenchArgs),
+    /// Run a JavaScript app's tests (`*.test.js|ts` files: describe, it, expect), with
+    /// every database write rolled back; exits non-zero when one fails.
+    Test(TestArgs),
 }
 
 /// Logging flags shared by every server command.
