@@ -84,8 +84,23 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
         return Ok(response);
     }
     let status = status(object)?;
-    let (body, default_type) = body(object)?;
-    let mut response = Response::new(Body::from(body.clone()));
+    // A body the script writes as it goes (bindings/body_stream.rs).
+    let streamed: Value = field(object, "bodyStream")?;
+    let (mut response, body) = match streamed.as_number() {
+        Some(id) => {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let body = crate::bindings::body_stream::take(id as u32)
+                .ok_or_else(|| invalid("the streamed body is gone"))?;
+            (Response::new(body), None)
+        }
+        None => {
+            let (bytes, default_type) = body(object)?;
+            (
+                Response::new(Body::from(bytes.clone())),
+                Some((bytes, default_type)),
+            )
+        }
+    };
     *response.status_mut() = status;
     let content_type: Value = field(object, "contentType")?;
     if let Some(text) = content_type.as_string() {
@@ -101,7 +116,9 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
             "contentType must be a string such as \"text/html\", not {}",
             describe_type(content_type.type_of())
         )));
-    } else if !body.is_empty() {
+    } else if let Some((bytes, default_type)) = body
+        && !bytes.is_empty()
+    {
         response.headers_mut().insert(CONTENT_TYPE, default_type);
     }
     headers(object, response.headers_mut())?;

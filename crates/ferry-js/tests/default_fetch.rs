@@ -130,3 +130,123 @@ async fn wait_until_work_finishes_after_the_answer() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+const STREAMING: &str = r#"
+export default {
+  fetch(request) {
+    const url = new URL(request.url);
+    const encoder = new TextEncoder();
+    if (url.pathname === "/ticks") {
+      // One chunk every 150 ms: the client sees the first long before the last.
+      let n = 0;
+      const body = new ReadableStream({
+        pull(controller) {
+          return new Promise((resolve) => setTimeout(() => {
+            n += 1;
+            controller.enqueue(encoder.encode(`tick ${n}\n`));
+            if (n === 3) controller.close();
+            resolve();
+          }, n === 0 ? 0 : 150));
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/plain" } });
+    }
+    if (url.pathname === "/big") {
+      // More than the channel holds at once: written as the client reads.
+      let sent = 0;
+      const chunk = new Uint8Array(64 * 1024).fill(120);
+      const body = new ReadableStream({
+        pull(controller) {
+          if (sent === 64) return controller.close();
+          sent += 1;
+          controller.enqueue(chunk);
+        },
+      });
+      return new Response(body);
+    }
+    if (url.pathname === "/endless") {
+      const body = new ReadableStream({
+        pull: (controller) => new Promise((resolve) => setTimeout(() => {
+          controller.enqueue(new Uint8Array(16 * 1024));
+          resolve();
+        }, 1)),
+        cancel() {
+          sharedStorage.setItem("cancelled", "yes");
+        },
+      });
+      return new Response(body);
+    }
+    if (url.pathname === "/cancelled") return new Response(sharedStorage.getItem("cancelled") ?? "no");
+    if (url.pathname === "/broken") {
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(encoder.encode("partial"));
+          setTimeout(() => controller.error(new Error("the source failed")), 20);
+        },
+      });
+      return new Response(body);
+    }
+    return new Response("not found", { status: 404 });
+  },
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readable_stream_bodies_are_sent_as_they_are_produced() {
+    let app = TestApp::new(&[("stream.js", STREAMING)]).await;
+    let started = Instant::now();
+    let mut response = app.get("/ticks").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("content-length").is_none());
+    let first = response.chunk().await.unwrap().unwrap();
+    let first_at = started.elapsed();
+    assert_eq!(&first[..], b"tick 1\n");
+    let mut rest = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        rest.extend_from_slice(&chunk);
+    }
+    assert_eq!(String::from_utf8(rest).unwrap(), "tick 2\ntick 3\n");
+    let all_at = started.elapsed();
+    assert!(
+        all_at >= Duration::from_millis(290) && first_at + Duration::from_millis(200) < all_at,
+        "the first chunk came at {first_at:?}, the last at {all_at:?}"
+    );
+
+    let big = app.get("/big").await.bytes().await.unwrap();
+    assert_eq!(big.len(), 64 * 64 * 1024);
+    assert!(big.iter().all(|byte| *byte == b'x'));
+
+    // A stream that fails after its first chunk: the client gets the chunk, then an error
+    // instead of a clean end.
+    let mut broken = app.get("/broken").await;
+    assert_eq!(broken.status(), 200);
+    let mut received = Vec::new();
+    let outcome = loop {
+        match broken.chunk().await {
+            Ok(Some(chunk)) => received.extend_from_slice(&chunk),
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        }
+    };
+    assert_eq!(received, b"partial");
+    assert!(outcome.is_err(), "the body ended cleanly");
+    // The worker still answers.
+    assert_eq!(app.get("/other").await.status(), 404);
+
+    // A client that leaves an endless stream: the stream is cancelled.
+    let mut endless = app.get("/endless").await;
+    assert!(endless.chunk().await.unwrap().is_some());
+    drop(endless);
+    let started = Instant::now();
+    loop {
+        let (_, cancelled) = app.text("/cancelled").await;
+        if cancelled == "yes" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the stream was not cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -7,6 +7,8 @@
 
   const { bytesOf, bytesToText } = shared;
   const SafeTypeError = TypeError;
+  const SafeError = Error;
+  const SafeUint8Array = Uint8Array;
   const SafePromise = Promise;
   const encoder = new shared.TextEncoder();
   // Kept now: a script may replace the globals later.
@@ -179,10 +181,50 @@
       answer.body = holder.text;
       return answer;
     }
+    if (holder.stream !== null && !response.bodyUsed) {
+      // Sent to the client as the stream produces it.
+      const reader = holder.stream.getReader();
+      holder.used = true;
+      answer.bodyStream = host.bodyOpen();
+      pump(answer.bodyStream, reader);
+      return answer;
+    }
     return response.bytes().then((bytes) => {
       answer.bodyBase64 = encode64(bytesToText(bytes));
       return answer;
     });
+  };
+
+  // Writes what `reader` reads to the streamed body `id`, waiting while the client is
+  // behind, until the stream ends (the body ends), fails (the body is broken off, which
+  // the client sees) or the client goes (the stream is cancelled).
+  const pump = async (id, reader) => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          host.bodyEnd(id, null);
+          return;
+        }
+        if (!(value instanceof SafeUint8Array)) {
+          throw new SafeTypeError(`a response body stream must give Uint8Array chunks, not ${value === null ? "null" : typeof value}`);
+        }
+        let sent = host.bodyWrite(id, bytesToText(value));
+        if (typeof sent === "number") sent = (await host.awaitHostCall(sent)) === "sent";
+        if (!sent) {
+          await reader.cancel(new SafeError("the client went away"));
+          return;
+        }
+      }
+    } catch (error) {
+      console.error("a streamed response body failed:", error && error.stack ? error.stack : String(error));
+      host.bodyEnd(id, String(error && error.message ? error.message : error));
+      try {
+        await reader.cancel(error);
+      } catch {
+        // The stream had failed already.
+      }
+    }
   };
 
   host.onFetchExport((exported, register) => {

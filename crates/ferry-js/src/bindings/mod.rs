@@ -4,6 +4,7 @@
 
 mod access;
 mod assets;
+pub(crate) mod body_stream;
 pub(crate) mod context;
 mod convert;
 mod database;
@@ -200,6 +201,7 @@ pub(crate) fn install<'js>(
     subtle::install(ctx, &host)?;
     passwords::install(ctx, &host, script)?;
     messages::install(ctx, &host, script)?;
+    body_stream::install(ctx, &host, script)?;
 
     let internal = Object::new(ctx.clone())?;
     internal.set("handlers", Array::new(ctx.clone())?)?;
