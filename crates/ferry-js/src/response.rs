@@ -77,29 +77,13 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
             )));
         }
     };
-    // A JSX element: the page.
-    if let Some(html) = html_of(&field(object, "__html")?)? {
-        let mut response = Response::new(Body::from(html));
-        response.headers_mut().insert(CONTENT_TYPE, TEXT_HTML_UTF8);
-        return Ok(response);
-    }
     let status = status(object)?;
-    // A body the script writes as it goes (bindings/body_stream.rs).
-    let streamed: Value = field(object, "bodyStream")?;
-    let (mut response, body) = match streamed.as_number() {
-        Some(id) => {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let body = crate::bindings::body_stream::take(id as u32)
-                .ok_or_else(|| invalid("the streamed body is gone"))?;
-            (Response::new(body), None)
-        }
-        None => {
-            let (bytes, default_type) = body(object)?;
-            (
-                Response::new(Body::from(bytes.clone())),
-                Some((bytes, default_type)),
-            )
-        }
+    let (mut response, body) = match body(object)? {
+        Payload::Streamed(body) => (Response::new(body), None),
+        Payload::Bytes(bytes, default_type) => (
+            Response::new(Body::from(bytes.clone())),
+            Some((bytes, default_type)),
+        ),
     };
     *response.status_mut() = status;
     let content_type: Value = field(object, "contentType")?;
@@ -217,7 +201,34 @@ fn suggest_status(number: f64) -> Option<u16> {
     (guess.to_string() != number.to_string()).then_some(guess)
 }
 
-fn body(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
+/// A response's body: bytes (with the content type they have unless the response says
+/// one), or one the script writes as it goes.
+enum Payload {
+    Bytes(Bytes, HeaderValue),
+    Streamed(Body),
+}
+
+fn body(object: &Object<'_>) -> Result<Payload, InvalidResponse> {
+    let (bytes, default_type) = body_bytes(object)?;
+    if !bytes.is_empty() {
+        return Ok(Payload::Bytes(bytes, default_type));
+    }
+    // No body given: a body the script writes as it goes (`bodyStream`,
+    // bindings/body_stream.rs), or the HTML of a JSX element returned as the response.
+    let streamed: Value = field(object, "bodyStream")?;
+    if let Some(id) = streamed.as_number() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let body = crate::bindings::body_stream::take(id as u32)
+            .ok_or_else(|| invalid("the streamed body is gone"))?;
+        return Ok(Payload::Streamed(body));
+    }
+    if let Some(html) = html_of(&field(object, "__html")?)? {
+        return Ok(Payload::Bytes(Bytes::from(html), TEXT_HTML_UTF8));
+    }
+    Ok(Payload::Bytes(bytes, default_type))
+}
+
+fn body_bytes(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidResponse> {
     let encoded: Value = field(object, "bodyBase64")?;
     if let Some(text) = encoded.as_string() {
         let text = text.to_string().unwrap_or_default();

@@ -164,12 +164,20 @@
     if (!(response instanceof SafeResponse)) {
       throw new SafeTypeError(`export default { fetch }: fetch must return a Response (or a promise of one), not ${response === null ? "null" : typeof response}`);
     }
-    const answer = { status: response.status, headers: {} };
-    for (const [name, value] of shared.headerList(response.headers)) {
-      const known = answer.headers[name];
-      if (known === undefined) answer.headers[name] = value;
-      else if (name === "set-cookie") answer.headers[name] = Array.isArray(known) ? [...known, value] : [known, value];
-      else answer.headers[name] = `${known}, ${value}`;
+    const [status, list] = shared.responseHead(response);
+    const answer = { status };
+    // One content type alone (the common answer) needs no headers object.
+    if (list.length === 1 && list[0][0] === "content-type") {
+      answer.contentType = list[0][1];
+    } else if (list.length > 0) {
+      const headers = {};
+      for (const [name, value] of list) {
+        const known = headers[name];
+        if (known === undefined) headers[name] = value;
+        else if (name === "set-cookie") headers[name] = Array.isArray(known) ? [...known, value] : [known, value];
+        else headers[name] = `${known}, ${value}`;
+      }
+      answer.headers = headers;
     }
     const holder = shared.bodyOf(response);
     if (!shared.holderHasBody(holder)) {

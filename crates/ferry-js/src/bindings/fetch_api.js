@@ -522,15 +522,13 @@
     #redirect;
     constructor(input, init = undefined) {
       if (input === incoming) {
-        // A request Ferry received (`export default { fetch }`): already valid, its URL
-        // and headers made from `context.request` when first asked for.
+        // A request Ferry received (`export default { fetch }`, made by
+        // shared.incomingRequest): already valid, its URL and headers made from
+        // `context.request` when first asked for.
         this.#url = null;
-        this.#source = init.source;
-        this.#method = init.method;
         this.#headers = null;
         this.#redirect = "follow";
         this.#signal = null;
-        this.#body = init.holder;
         return;
       }
       if (arguments.length === 0) throw new SafeTypeError("Request: a URL or a Request is required");
@@ -600,6 +598,13 @@
     }
     static {
       requestBody = (object) => (#body in object ? object.#body : undefined);
+      shared.incomingRequest = (method, source, bytes) => {
+        const request = new Request(incoming);
+        request.#method = method;
+        request.#source = source;
+        request.#body = { bytes, text: null, stream: null, used: false };
+        return request;
+      };
     }
     get url() {
       if (this.#url === null) this.#url = urlOf(this.#source);
@@ -643,6 +648,9 @@
 
   const nullBodyStatus = [101, 103, 204, 205, 304];
   shared.nullBodyStatus = nullBodyStatus;
+  // Passed as the body to make a Response without the constructor's general path (its
+  // fields are then set by the caller).
+  const bare = Symbol("bare response");
   const redirectStatus = [301, 302, 303, 307, 308];
 
   class Response {
@@ -654,6 +662,7 @@
     #url = "";
     #redirected = false;
     constructor(body = null, init = undefined) {
+      if (body === bare) return;
       init = init === undefined || init === null ? {} : init;
       if (init.status !== undefined) {
         const status = Number(init.status);
@@ -678,6 +687,8 @@
     }
     static {
       responseBody = (object) => (#body in object ? object.#body : undefined);
+      // What `export default { fetch }` answers with (fetch.js): status and header list.
+      shared.responseHead = (response) => [response.#status, shared.headerList(response.#headers)];
     }
     static {
       // A response Ferry makes (`fetch`): its URL, whether redirects led there, its own
@@ -725,8 +736,8 @@
       if (text === undefined) throw new SafeTypeError("Response.json: the value cannot be written as JSON");
       if (init === undefined || init === null) {
         // The common case, without the general path's checks: one header, a text body.
-        const response = new Response();
-        shared.headerList(response.#headers).push(["content-type", "application/json"]);
+        const response = new Response(bare);
+        response.#headers = shared.headersOf([["content-type", "application/json"]]);
         response.#body = { bytes: null, text, stream: null, used: false };
         return response;
       }
@@ -772,12 +783,6 @@
     const scheme = forwarded === "https" || forwarded === "http" ? forwarded : "http";
     return `${scheme}://${headers.host ?? "localhost"}${source.target}`;
   };
-  shared.incomingRequest = (method, source, bytes) =>
-    new Request(incoming, {
-      method,
-      source,
-      holder: { bytes, text: null, stream: null, used: false },
-    });
   shared.readBody = consume;
 
   const globals = { Headers, Blob, File, FormData, Request, Response };
