@@ -221,13 +221,8 @@ impl Management {
     }
 
     async fn upsert(self, actor: Actor, request: ScriptRequest) -> Response {
-        let (Some(uri), Some(content)) =
-            (value(&request.form, "uri"), value(&request.form, "content"))
-        else {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({ "error": "send the form fields uri and content" }),
-            );
+        let Some((uri, content)) = script_fields(&request) else {
+            return missing_script_fields("");
         };
         let access = match self.permit(&actor, "upsert", &uri, Need::Edit).await {
             Ok(access) => access,
@@ -275,12 +270,9 @@ impl Management {
     /// names contain `filter`), as one who may edit the script `uri`: the report, or the
     /// file's load error (400, with its line).
     async fn run_tests(self, actor: Actor, request: ScriptRequest) -> Response {
-        let (Some(uri), Some(content)) =
-            (value(&request.form, "uri"), value(&request.form, "content"))
-        else {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({ "error": "send the form fields uri and content (the test file), and filter to run only the tests whose names contain it" }),
+        let Some((uri, content)) = script_fields(&request) else {
+            return missing_script_fields(
+                " (the test file), and filter to run only the tests whose names contain it",
             );
         };
         if let Err(refused) = self.permit(&actor, "run_tests", &uri, Need::Edit).await {
@@ -578,6 +570,22 @@ pub fn stored_scripts(store: &Store) -> Result<Vec<Script>, ferry_store::StoreEr
 }
 
 /// The value of `name` among a request's query or form fields.
+/// The form fields `uri` and `content`.
+fn script_fields(request: &ScriptRequest) -> Option<(String, String)> {
+    Some((
+        value(&request.form, "uri")?,
+        value(&request.form, "content")?,
+    ))
+}
+
+/// The 400 that asks for the form fields `uri` and `content` (`hint` added).
+fn missing_script_fields(hint: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({ "error": format!("send the form fields uri and content{hint}") }),
+    )
+}
+
 pub(crate) fn value(fields: &[(String, String)], name: &str) -> Option<String> {
     fields
         .iter()

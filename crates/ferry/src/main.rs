@@ -51,15 +51,7 @@ fn main() -> ExitCode {
 
 /// Runs `ferry mcp`: logs go to standard error, which MCP leaves free.
 fn run_mcp(args: cli::McpArgs) -> ExitCode {
-    let log = cli::LogArgs {
-        verbose: args.verbose,
-        quiet: !args.verbose,
-        log_format: cli::LogFormat::Human,
-        log_file: None,
-        log_rotation: cli::LogRotation::Never,
-        log_keep: 1,
-    };
-    match run_logged(&log, None, mcp::run(args)) {
+    match run_logged(&stderr_log(args.verbose), None, mcp::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => failure(&error),
     }
@@ -67,18 +59,23 @@ fn run_mcp(args: cli::McpArgs) -> ExitCode {
 
 /// Runs `ferry test`: quiet logs unless `--verbose`; failing tests exit with 1.
 fn run_tests(args: cli::TestArgs) -> ExitCode {
-    let log = cli::LogArgs {
-        verbose: args.verbose,
-        quiet: !args.verbose,
+    match run_logged(&stderr_log(args.verbose), None, test::run(args)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => failure(&error),
+    }
+}
+
+/// Logging of the commands whose standard output is theirs (`mcp`, `test`): warnings and
+/// errors on standard error, everything with `--verbose`.
+fn stderr_log(verbose: bool) -> cli::LogArgs {
+    cli::LogArgs {
+        verbose,
+        quiet: !verbose,
         log_format: cli::LogFormat::Human,
         log_file: None,
         log_rotation: cli::LogRotation::Never,
         log_keep: 1,
-    };
-    match run_logged(&log, None, test::run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => failure(&error),
     }
 }
 

@@ -1,8 +1,7 @@
 //! `ferry mcp APP`: the app's MCP tools, resources and prompts over stdin/stdout, for MCP
 //! clients that start their servers themselves.
 
-use anyhow::{Context, anyhow};
-use ferry_js::Engine;
+use anyhow::anyhow;
 use ferry_js::watch::ScriptFiles;
 
 use crate::cli::McpArgs;
@@ -12,14 +11,7 @@ use crate::run::load_scripts;
 pub(crate) async fn run(args: McpArgs) -> anyhow::Result<()> {
     let files = ScriptFiles::new(&args.app)?;
     let scripts = files.read_all()?;
-    let options = ferry_js::EngineOptions {
-        store: Some(args.engine.data.open()?),
-        secret_key: args.engine.secret_key()?,
-        ..args.engine.options()
-    };
-    let engine = Engine::start(options)
-        .await
-        .context("cannot start the JavaScript engine")?;
+    let engine = args.engine.start().await?;
     load_scripts(&engine, scripts).await?;
     if !engine.mcp().is_active() {
         return Err(anyhow!(

@@ -15,14 +15,7 @@ use crate::cli::TestArgs;
 /// Runs the tests; `Ok(false)` when one failed or a test file did not load.
 pub(crate) async fn run(args: TestArgs) -> anyhow::Result<bool> {
     let (files, root) = test_files(&args.app)?;
-    let options = ferry_js::EngineOptions {
-        store: Some(args.engine.data.open()?),
-        secret_key: args.engine.secret_key()?,
-        ..args.engine.options()
-    };
-    let engine = Engine::start(options)
-        .await
-        .context("cannot start the JavaScript engine")?;
+    let engine = args.engine.start().await?;
     let started = Instant::now();
     let mut summary = Summary::default();
     for file in &files {

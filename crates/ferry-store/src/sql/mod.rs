@@ -169,11 +169,7 @@ impl ScriptDatabase {
     /// Runs each statement of `sql` (no values bound) in one transaction: for setting up
     /// tables (`db.exec`).
     pub fn exec(&mut self, sql: &str, timeout: Duration) -> Result<usize, SqlError> {
-        let statements: Vec<SqlStatement> = guard::check_all(self.dialect(), sql)
-            .map_err(SqlError::Refused)?
-            .into_iter()
-            .map(|checked| SqlStatement::new(checked.sql, Vec::new()))
-            .collect();
+        let statements = unbound_statements(self.dialect(), sql)?;
         let count = statements.len();
         self.run(&statements, timeout)?;
         Ok(count)
@@ -243,11 +239,7 @@ impl SqlTransaction {
             SqlTransaction::Sqlite(_) => SqlDialect::Sqlite,
             SqlTransaction::Postgres(_) => SqlDialect::Postgres,
         };
-        let statements: Vec<SqlStatement> = guard::check_all(dialect, sql)
-            .map_err(SqlError::Refused)?
-            .into_iter()
-            .map(|checked| SqlStatement::new(checked.sql, Vec::new()))
-            .collect();
+        let statements = unbound_statements(dialect, sql)?;
         let count = statements.len();
         self.run(&statements, timeout)?;
         Ok(count)
@@ -291,6 +283,15 @@ impl SqlTransaction {
             SqlTransaction::Postgres(transaction) => transaction.finish(false),
         }
     }
+}
+
+/// Each statement of `sql`, checked by the guard, with no values bound (`exec`).
+fn unbound_statements(dialect: SqlDialect, sql: &str) -> Result<Vec<SqlStatement>, SqlError> {
+    Ok(guard::check_all(dialect, sql)
+        .map_err(SqlError::Refused)?
+        .into_iter()
+        .map(|checked| SqlStatement::new(checked.sql, Vec::new()))
+        .collect())
 }
 
 pub(crate) fn sqlite_file(

@@ -117,6 +117,19 @@ impl EngineArgs {
 
     /// The engine's options for these flags (the other options at their defaults, and no
     /// store: open it with [`DataArgs::open`]).
+    /// The engine these flags describe, on the data store they name, with the secret key
+    /// they give: what the commands that run scripts without serving them start.
+    pub(crate) async fn start(&self) -> anyhow::Result<ferry_js::Engine> {
+        let options = EngineOptions {
+            store: Some(self.data.open()?),
+            secret_key: self.secret_key()?,
+            ..self.options()
+        };
+        ferry_js::Engine::start(options)
+            .await
+            .context("cannot start the JavaScript engine")
+    }
+
     pub(crate) fn options(&self) -> EngineOptions {
         let defaults = EngineOptions::default();
         EngineOptions {
