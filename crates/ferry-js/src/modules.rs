@@ -2,10 +2,10 @@
 //! is evaluated as a module, and its relative imports (`./lib/util.js`, `../data.json`) are
 //! read from disk — never from outside the app's directory, never a bare package name.
 //! JSON files import as their value (`export default`); TypeScript and JSX files are
-//! transpiled; an import without an extension finds the file as TypeScript would. Each worker's loader notes which
-//! files a script's modules read, so that a change to one reloads the scripts that import
-//! it. Modules live in the context of the script version that imported them: loading a
-//! script again reads its imports again.
+//! transpiled; an import without an extension finds the file as TypeScript would. Each
+//! worker's loader notes which files a script's modules read, so that a change to one
+//! reloads the scripts that import it. Modules live in the context of the script version
+//! that imported them: loading a script again reads its imports again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};

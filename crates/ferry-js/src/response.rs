@@ -222,7 +222,7 @@ fn body(object: &Object<'_>) -> Result<Payload, InvalidResponse> {
             .ok_or_else(|| invalid("the streamed body is gone"))?;
         return Ok(Payload::Streamed(body));
     }
-    if let Some(html) = html_of(&field(object, "__html")?)? {
+    if let Some(html) = element_html(object)? {
         return Ok(Payload::Bytes(Bytes::from(html), TEXT_HTML_UTF8));
     }
     Ok(Payload::Bytes(bytes, default_type))
@@ -254,7 +254,7 @@ fn body_bytes(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidRespon
         return Ok((Bytes::new(), TEXT_PLAIN_UTF8));
     }
     if let Some(element) = body.as_object().filter(|_| is_object(body.type_of()))
-        && let Some(html) = html_of(&field(element, "__html")?)?
+        && let Some(html) = element_html(element)?
     {
         return Ok((Bytes::from(html), TEXT_HTML_UTF8));
     }
@@ -273,8 +273,9 @@ fn body_bytes(object: &Object<'_>) -> Result<(Bytes, HeaderValue), InvalidRespon
 /// `text/html; charset=utf-8`: the type of a JSX element's page.
 const TEXT_HTML_UTF8: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 
-/// The HTML of a JSX element, from its `__html` field (absent: not an element).
-fn html_of(field: &Value<'_>) -> Result<Option<String>, InvalidResponse> {
+/// The HTML of `object` when it is a JSX element (its `__html` field is text).
+fn element_html(object: &Object<'_>) -> Result<Option<String>, InvalidResponse> {
+    let field: Value = field(object, "__html")?;
     let Some(text) = field.as_string() else {
         return Ok(None);
     };

@@ -187,28 +187,30 @@ fn is_script(path: &Path) -> bool {
 /// Reads the script at `path`, whose imports may read the files under `root` (an
 /// absolute path with links resolved).
 pub fn read_script_in(path: &Path, root: &Path) -> Result<Script, ReadError> {
-    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let source = String::from_utf8(bytes).map_err(|_| ReadError::NotText {
-        path: path.to_path_buf(),
-    })?;
-    let file = std::fs::canonicalize(path).map_err(|source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(Script::new(path.display().to_string(), source).with_file(&file, root))
+    read_script_at(path, |_| root.to_path_buf())
 }
 
 /// Reads the script at `path`; its imports read the files of its directory and below.
 fn read_script(path: &Path) -> Result<Script, ReadError> {
-    let file = std::fs::canonicalize(path).map_err(|source| ReadError::Io {
+    read_script_at(path, |file| file.parent().unwrap_or(file).to_path_buf())
+}
+
+/// Reads the script at `path`, its imports reading under `root_of` its resolved file.
+fn read_script_at(
+    path: &Path,
+    root_of: impl FnOnce(&Path) -> PathBuf,
+) -> Result<Script, ReadError> {
+    let io = |source| ReadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let root = file.parent().unwrap_or(&file).to_path_buf();
-    read_script_in(path, &root)
+    };
+    let source =
+        String::from_utf8(std::fs::read(path).map_err(io)?).map_err(|_| ReadError::NotText {
+            path: path.to_path_buf(),
+        })?;
+    let file = std::fs::canonicalize(path).map_err(io)?;
+    let root = root_of(&file);
+    Ok(Script::new(path.display().to_string(), source).with_file(&file, &root))
 }
 
 /// Loads the script at `path` again (`again`: even if its source did not change, because a

@@ -4,8 +4,8 @@
 // text and attribute values put into one are escaped, elements nested in one are not. A
 // handler may return an element (a 200 `text/html` page) or use it as a `body`; `${element}`
 // and `String(element)` give the HTML. A script that defines its own `h` or `Fragment` keeps
-// them. Evaluated after web.js.
-(function () {
+// them. Evaluated after web.js; escapes as `convert.escape_html` does (the prelude's).
+(function (host) {
   "use strict";
 
   const defineProperty = Object.defineProperty;
@@ -20,8 +20,7 @@
   const setHas = Function.prototype.call.bind(Set.prototype.has);
   const stringify = JSON.stringify;
 
-  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-  const escape = (text) => replace(String(text), /[&<>"']/g, (character) => entities[character]);
+  const escape = host.escapeHtml;
   // Elements whose end tag HTML forbids.
   const voidElements = new Set([
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",

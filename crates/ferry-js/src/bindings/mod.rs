@@ -228,7 +228,7 @@ pub(crate) fn install<'js>(
     let web: Function = ctx.eval(WEB)?;
     web.call::<_, ()>((host.clone(),))?;
     let jsx: Function = ctx.eval(JSX)?;
-    jsx.call::<_, ()>(())?;
+    jsx.call::<_, ()>((host.clone(),))?;
     if script.test_scope.is_some() {
         let testing: Function = ctx.eval(TESTING)?;
         testing.call::<_, ()>((host, internal.clone()))?;

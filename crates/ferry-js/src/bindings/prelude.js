@@ -621,15 +621,19 @@
         host.assetDelete(String(name)) ? `asset ${String(name)} deleted` : `Error: there is no asset ${String(name)}`),
   });
 
-  // What escape_html replaces: enough for text and for quoted attribute values.
+  // What escape_html replaces: enough for text and for quoted attribute values. JSX's `h`
+  // (jsx.js) escapes with it too.
   const htmlEntities = Object.freeze({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" });
+  const replaceText = uncurry(String.prototype.replace);
+  const escapeHtml = (text) => replaceText(String(text), /[&<>"']/g, (character) => htmlEntities[character]);
+  host.escapeHtml = escapeHtml;
   const convert = Object.freeze({
     markdown_to_html: (markdown) => host.markdown(String(markdown)),
     render_handlebars_template: (template, data = {}) =>
       host.handlebars(String(template), typeof data === "string" ? data : JSON.stringify(data)),
     btoa: (text) => host.btoa(String(text)),
     atob: (text) => host.atob(String(text)),
-    escape_html: (text) => String(text).replace(/[&<>"']/g, (character) => htmlEntities[character]),
+    escape_html: escapeHtml,
   });
 
   // Timers: callbacks live here, the schedule in Rust, which calls `internal.fire(id)`.

@@ -1,81 +1,10 @@
-//! Test runs of script test files (`*.test.js|ts`): what `ferry test` prints and
-//! `POST /engine/run_tests` returns. A test file runs in a script context of its own
-//! with the test prelude (`describe`, `it`, `expect`, …; `bindings/testing.js`), all its
-//! database work in one transaction that is rolled back at the end (each test in a
-//! savepoint of it, rolled back after the test).
+//! Where an app's test files are: `NAME.test.js|ts` at any depth of a directory, or one
+//! such file; and the directory their imports may read.
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-/// The outcome of one test file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestReport {
-    /// The test file's name.
-    pub file: String,
-    /// Its tests, in the order they were declared.
-    pub tests: Vec<TestResult>,
-}
-
-impl TestReport {
-    /// How many tests ended with `status`.
-    pub fn count(&self, status: TestStatus) -> usize {
-        self.tests
-            .iter()
-            .filter(|test| test.status == status)
-            .count()
-    }
-
-    /// Whether no test failed.
-    pub fn passed(&self) -> bool {
-        self.count(TestStatus::Failed) == 0
-    }
-}
-
-/// One test's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestResult {
-    /// Its name, after the names of the `describe` blocks around it (`users > signs up`).
-    pub name: String,
-    /// Passed, failed, skipped or to do.
-    pub status: TestStatus,
-    /// How long it took, hooks included, in milliseconds.
-    #[serde(rename = "duration", default)]
-    pub duration_ms: f64,
-    /// Why it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<TestFailure>,
-}
-
-/// Whether a test passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestStatus {
-    /// Every assertion held.
-    Passed,
-    /// It threw, an assertion failed, a hook failed or it ran out of time.
-    Failed,
-    /// `it.skip`, `describe.skip`, or left out by `.only` elsewhere.
-    Skipped,
-    /// `it.todo`.
-    Todo,
-}
-
-/// Why a test failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestFailure {
-    /// `AssertionError: expected 2 to be 3`.
-    pub message: String,
-    /// Where it was thrown, with the test file's own lines (TypeScript's for `.ts`).
-    #[serde(default)]
-    pub stack: String,
-    /// The line of the test file the failure points at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// A hook that failed rather than the test (`beforeAll`, `afterEach`, …).
-    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
-    pub hook: Option<String>,
-}
+use crate::script::Script;
+use crate::watch::{ReadError, read_script_in};
 
 /// Whether `path` is a test file: `NAME.test.js` (or `.mjs`, `.ts`, `.tsx`, `.jsx`, `.mts`).
 pub fn is_test_file(path: &Path) -> bool {
@@ -112,6 +41,72 @@ pub fn find_test_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// The test files an app names and the directory their imports may read.
+#[derive(Debug, Clone)]
+pub struct TestFiles {
+    /// The files, in name order, as paths under the one given.
+    pub files: Vec<PathBuf>,
+    /// The directory given (a single file's own directory), absolute with links resolved.
+    pub root: PathBuf,
+}
+
+/// Why an app's test files could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum TestFilesError {
+    /// The path could not be read or searched.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A directory without a test file.
+    #[error("{0} holds no test file\n  hint: name test files NAME.test.js or NAME.test.ts")]
+    NoTests(PathBuf),
+    /// A file that is not named as a test file.
+    #[error(
+        "{0} is not a test file\n  hint: test files are named NAME.test.js or NAME.test.ts (give a directory to run all of them)"
+    )]
+    NotATestFile(PathBuf),
+}
+
+impl TestFiles {
+    /// The test files of `app`: a directory searched at any depth, or one test file.
+    pub fn find(app: &Path) -> Result<Self, TestFilesError> {
+        let io = |source| TestFilesError::Io {
+            path: app.to_path_buf(),
+            source,
+        };
+        let canonical = std::fs::canonicalize(app).map_err(io)?;
+        if canonical.is_dir() {
+            let files = find_test_files(app).map_err(io)?;
+            if files.is_empty() {
+                return Err(TestFilesError::NoTests(app.to_path_buf()));
+            }
+            return Ok(TestFiles {
+                files,
+                root: canonical,
+            });
+        }
+        if !is_test_file(app) {
+            return Err(TestFilesError::NotATestFile(app.to_path_buf()));
+        }
+        let root = canonical
+            .parent()
+            .map_or_else(|| canonical.clone(), Path::to_path_buf);
+        Ok(TestFiles {
+            files: vec![app.to_path_buf()],
+            root,
+        })
+    }
+
+    /// The test file `file` as a script whose imports read the files under the root.
+    pub fn read(&self, file: &Path) -> Result<Script, ReadError> {
+        read_script_in(file, &self.root)
+    }
 }
 
 #[cfg(test)]
