@@ -543,3 +543,63 @@ register("/sync", () => {
         "{got}"
     );
 }
+
+/// What waits for the worker itself — an async `init()` while the script loads, a test
+/// file's tests — may await `fetch`: the worker takes the answers while it waits.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_and_tests_await_fetch() {
+    let up = upstream().await;
+    let app = downstream(
+        &up,
+        everywhere(),
+        generous(),
+        r#"
+let greeting = "none";
+async function init() {
+  const response = await fetch(`${UP}/echo?from=init`);
+  greeting = (await response.json()).query.from;
+}
+register("/greeting", () => greeting);
+"#,
+    )
+    .await;
+    assert_eq!(app.text("/greeting").await, (200, "init".to_owned()));
+
+    let source = format!(
+        r#"const UP = "http://{}";
+test("fetches", async () => {{
+  const response = await fetch(`${{UP}}/echo?q=1`, {{ method: "POST", body: "sent" }});
+  expect(response.status).toBe(200);
+  const echoed = await response.json();
+  expect(echoed.query).toEqual({{ q: "1" }});
+  expect(echoed.body).toBe("sent");
+}});
+test("reads a large body in pieces", async () => {{
+  const response = await fetch(`${{UP}}/big?n=300000`);
+  expect((await response.text()).length).toBe(300000);
+}});
+test("sees a refusal", async () => {{
+  await expect(fetch(`${{UP}}/slow?ms=3000`, {{ signal: AbortSignal.timeout(50) }})).rejects.toThrow();
+}});
+"#,
+        up.addr
+    );
+    let report = app
+        .engine
+        .run_tests(ferry_js::Script::new("upstream.test.js", source), None)
+        .await
+        .unwrap();
+    let statuses: Vec<_> = report
+        .tests
+        .iter()
+        .map(|test| (test.name.as_str(), test.status, test.error.clone()))
+        .collect();
+    assert!(
+        report
+            .tests
+            .iter()
+            .all(|test| test.status == ferry_js::testing::TestStatus::Passed),
+        "{statuses:#?}"
+    );
+    assert_eq!(report.tests.len(), 3);
+}

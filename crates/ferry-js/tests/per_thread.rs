@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ferry_core::App;
 use ferry_core::router::RouterService;
-use ferry_js::{Engine, EngineOptions, Limits, Script, WorkerModel};
+use ferry_js::{Engine, EngineOptions, Limits, NetPolicy, OutboundOptions, Script, WorkerModel};
 
 /// Serves `scripts` on this thread's worker and runs `test` against the base URL.
 async fn with_local_server<F, Fut>(limits: Limits, scripts: &[(&str, &str)], test: F)
@@ -145,4 +145,68 @@ async fn jobs_from_other_threads_reach_an_attached_worker() {
         },
     )
     .await;
+}
+
+/// An attached worker that waits for a promise of its own — an async `init()`, a test
+/// run — takes the answers of `fetch` meanwhile (they come from the engine's runtime, not
+/// from the server thread the worker holds).
+#[tokio::test(flavor = "multi_thread")]
+async fn init_and_tests_on_an_attached_worker_await_fetch() {
+    let upstream = App::new()
+        .get("/word", |_request: ferry_core::Request| async {
+            "upstream"
+        })
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let up = format!("http://{}", upstream.local_addr());
+    tokio::spawn(upstream.run_until(std::future::pending()));
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::start(EngineOptions {
+        store: Some(ferry_store::Store::sqlite(data.path()).unwrap()),
+        model: WorkerModel::PerThread,
+        outbound: OutboundOptions {
+            policy: NetPolicy::Everything,
+            ..OutboundOptions::default()
+        },
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async {
+            tokio::task::spawn_local(engine.attach_worker().unwrap());
+            let app = format!(
+                r#"let word = "none";
+async function init() {{ word = await (await fetch("{up}/word")).text(); }}
+register("/word", () => word);"#
+            );
+            engine.load(Script::new("app.js", app)).await.unwrap();
+            let server = App::new()
+                .fallback(RouterService::new(engine.routes(), None))
+                .bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let base = format!("http://{}", server.local_addr());
+            tokio::spawn(server.run_until(std::future::pending()));
+            assert_eq!(text(format!("{base}/word")).await, (200, "upstream".into()));
+
+            let tests = format!(
+                r#"test("fetches", async () => {{
+  expect(await (await fetch("{up}/word")).text()).toBe("upstream");
+}});"#
+            );
+            let report = engine
+                .run_tests(Script::new("word.test.js", tests), None)
+                .await
+                .unwrap();
+            assert_eq!(report.tests.len(), 1);
+            assert_eq!(
+                report.tests[0].status,
+                ferry_js::testing::TestStatus::Passed,
+                "{report:#?}"
+            );
+        })
+        .await;
 }

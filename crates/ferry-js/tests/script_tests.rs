@@ -140,6 +140,41 @@ async fn typescript_failures_point_at_typescript_lines_and_filters_choose_tests(
     assert_eq!(report.tests[0].name, "b");
 }
 
+/// Promises Ferry settles from outside JavaScript (a password hashed off the worker, a
+/// GraphQL operation whose resolver runs on another worker) settle while a test waits.
+#[tokio::test(flavor = "multi_thread")]
+async fn tests_await_what_ferry_does_off_the_worker() {
+    let schema = r#"graphQLRegistry.registerQuery("greeting", "greeting(name: String!): String", (c) => `hello ${c.args.name}`);"#;
+    let app = TestApp::with(2, Limits::default(), false, &[("schema.js", schema)]).await;
+    let report = run(
+        &app,
+        "host.test.js",
+        r#"
+test("hashes and verifies", async () => {
+  const hash = await passwords.hash("correct horse", { memoryCost: 1024, timeCost: 1 });
+  expect(hash).toMatch(/^\$argon2id\$/);
+  expect(await passwords.verify("correct horse", hash)).toBe(true);
+  expect(await passwords.verify("wrong", hash)).toBe(false);
+});
+test("runs a GraphQL operation", async () => {
+  const answer = JSON.parse(await graphQLRegistry.executeGraphQL("{ greeting(name: \"Ann\") }"));
+  expect(answer).toEqual({ data: { greeting: "hello Ann" } });
+});
+"#,
+    )
+    .await;
+    assert_eq!(
+        status_of(&report, "hashes and verifies"),
+        TestStatus::Passed,
+        "{report:#?}"
+    );
+    assert_eq!(
+        status_of(&report, "runs a GraphQL operation"),
+        TestStatus::Passed,
+        "{report:#?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_test_that_never_ends_fails_alone() {
     let limits = Limits {

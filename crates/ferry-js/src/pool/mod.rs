@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::EngineError;
 use crate::job::{Control, HttpJob, SocketJob};
@@ -24,8 +24,9 @@ mod replace;
 enum ControlSender {
     /// A worker on its own thread (pool model).
     Thread(Sender<Control>),
-    /// A worker on a server thread (thread-per-core model).
-    Local(mpsc::UnboundedSender<Control>),
+    /// A worker on a server thread (thread-per-core model), and the wake-up of the task
+    /// that drives it.
+    Local(Sender<Control>, Arc<Notify>),
 }
 
 impl ControlSender {
@@ -33,7 +34,11 @@ impl ControlSender {
     fn send(&self, control: Control) -> Result<(), Control> {
         match self {
             ControlSender::Thread(sender) => sender.send(control).map_err(|error| error.0),
-            ControlSender::Local(sender) => sender.send(control).map_err(|error| error.0),
+            ControlSender::Local(sender, controlled) => {
+                sender.send(control).map_err(|error| error.0)?;
+                controlled.notify_one();
+                Ok(())
+            }
         }
     }
 }
@@ -113,10 +118,11 @@ impl WorkerPool {
     /// Makes the current thread a worker (thread-per-core model); returns the future that
     /// drives it, to be spawned on the thread's `LocalSet`.
     pub(crate) fn attach(&self) -> Result<impl Future<Output = ()> + use<>, EngineError> {
-        let (control, controls) = mpsc::unbounded_channel();
+        let (control, controls) = crossbeam_channel::unbounded();
+        let controlled = Arc::new(Notify::new());
         let (job, jobs) = mpsc::channel(self.settings.limits.queue_per_worker.max(1));
         let mut workers = lock(&self.workers);
-        let own = control.clone();
+        let own = ControlSender::Local(control.clone(), controlled.clone());
         let pulse = Arc::new(Pulse::new());
         let outbox = Arc::new(Outbox::new(None));
         let link = WorkerLink {
@@ -124,13 +130,14 @@ impl WorkerPool {
             to_self: Arc::new(move |message| {
                 let _ = own.send(message);
             }),
+            controls,
             pulse: pulse.clone(),
             outbox: outbox.clone(),
         };
-        let driver = worker::local::attach(link, self.settings.clone(), controls, jobs)
+        let driver = worker::local::attach(link, self.settings.clone(), controlled.clone(), jobs)
             .map_err(|error| EngineError::Runtime(error.to_string()))?;
         workers.push(WorkerSlot {
-            control: ControlSender::Local(control),
+            control: ControlSender::Local(control, controlled),
             leftovers: None,
             pulse,
             outbox,
@@ -161,12 +168,13 @@ impl WorkerPool {
             to_self: Arc::new(move |message| {
                 let _ = own.send(message);
             }),
+            controls: controls.clone(),
             pulse: pulse.clone(),
             outbox: outbox.clone(),
         };
+        let leftovers = controls;
         let settings = self.settings.clone();
         let stuck_threads = self.stuck_threads.clone();
-        let leftovers = controls.clone();
         let name = match generation {
             0 => format!("ferry-js-{id}"),
             _ => format!("ferry-js-{id}.{generation}"),
@@ -180,7 +188,7 @@ impl WorkerPool {
                 let started = move |result| {
                     let _ = ready.send(result);
                 };
-                worker::run(link, settings, scripts, (&jobs, &controls), started);
+                worker::run(link, settings, scripts, &jobs, started);
                 if thread_pulse.abandoned() {
                     stuck_threads.fetch_sub(1, Ordering::Relaxed);
                 }

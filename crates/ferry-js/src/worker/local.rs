@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::WorkerLink;
 use super::{Call, Worker};
-use crate::job::{Control, HttpJob, RouteKey};
+use crate::job::{HttpJob, RouteKey};
 use crate::request::ScriptRequest;
 use crate::settings::WorkerSettings;
 
@@ -72,10 +72,11 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
 
 /// Makes the current thread a JavaScript worker. Returns the future that drives its event
 /// loop, to be spawned on the thread's `LocalSet`; it ends when the engine is dropped.
+/// `controlled` is notified after each message put in the worker's control queue.
 pub(crate) fn attach(
     link: WorkerLink,
     settings: Arc<WorkerSettings>,
-    controls: mpsc::UnboundedReceiver<Control>,
+    controlled: Arc<Notify>,
     jobs: mpsc::Receiver<HttpJob>,
 ) -> rquickjs::Result<impl Future<Output = ()>> {
     let worker = Rc::new(RefCell::new(Worker::new(link, settings)?));
@@ -86,13 +87,13 @@ pub(crate) fn attach(
             changed: changed.clone(),
         });
     });
-    Ok(drive(worker, changed, controls, jobs))
+    Ok(drive(worker, changed, controlled, jobs))
 }
 
 async fn drive(
     worker: Rc<RefCell<Worker>>,
     changed: Rc<Notify>,
-    mut controls: mpsc::UnboundedReceiver<Control>,
+    controlled: Arc<Notify>,
     mut jobs: mpsc::Receiver<HttpJob>,
 ) {
     loop {
@@ -105,10 +106,9 @@ async fn drive(
         };
         tokio::select! {
             biased;
-            control = controls.recv() => match control {
-                Some(control) => worker.borrow_mut().control(control),
-                None => break,
-            },
+            () = controlled.notified() => {
+                worker.borrow_mut().apply_controls();
+            }
             job = jobs.recv() => match job {
                 Some(job) => worker.borrow_mut().http(job),
                 None => break,

@@ -15,7 +15,7 @@ mod sandbox;
 mod scripts;
 mod testing;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +42,8 @@ use crate::settings::WorkerSettings;
 pub(crate) struct WorkerLink {
     pub id: usize,
     pub to_self: ToSelf,
+    /// Its control queue (script changes, host calls' results), which `to_self` feeds.
+    pub controls: Receiver<Control>,
     pub pulse: Arc<Pulse>,
     pub outbox: Arc<Outbox>,
 }
@@ -53,10 +55,9 @@ pub(crate) fn run(
     link: WorkerLink,
     settings: Arc<WorkerSettings>,
     scripts: Vec<(Script, u64)>,
-    queues: (&Receiver<HttpJob>, &Receiver<Control>),
+    jobs: &Receiver<HttpJob>,
     started: impl FnOnce(Result<(), rquickjs::Error>),
 ) {
-    let (jobs, controls) = queues;
     let mut worker = match Worker::new(link, settings) {
         Ok(worker) => {
             started(Ok(()));
@@ -70,7 +71,7 @@ pub(crate) fn run(
     for (script, version) in scripts {
         worker.adopt(script, version);
     }
-    worker.serve(jobs, controls);
+    worker.serve(jobs);
 }
 
 /// A loaded script in this worker's runtime.
@@ -147,6 +148,11 @@ pub(crate) struct Worker {
     settings: Arc<WorkerSettings>,
     deadline: Rc<Deadline>,
     outbox: Arc<Outbox>,
+    /// Script changes and host calls' results.
+    controls: Receiver<Control>,
+    /// Control messages that came while the worker waited for a promise of its own (a
+    /// test run, an async `init()`), to apply once it is done.
+    deferred: VecDeque<Control>,
     host: Rc<Host>,
     scripts: HashMap<Arc<str>, Slot>,
     /// After the scripts: their values must go before the runtime does.
@@ -161,6 +167,7 @@ impl Worker {
         let WorkerLink {
             id,
             to_self,
+            controls,
             pulse,
             outbox,
         } = link;
@@ -171,6 +178,8 @@ impl Worker {
             host: Rc::new(Host::new(&settings, to_self, deadline.clone())),
             deadline,
             outbox,
+            controls,
+            deferred: VecDeque::new(),
             settings,
             scripts: HashMap::new(),
             pending: Vec::new(),
@@ -179,15 +188,10 @@ impl Worker {
         })
     }
 
-    fn serve(&mut self, jobs: &Receiver<HttpJob>, controls: &Receiver<Control>) {
+    fn serve(&mut self, jobs: &Receiver<HttpJob>) {
+        let controls = self.controls.clone();
         loop {
-            let mut controlled = false;
-            while !self.abandoned()
-                && let Ok(control) = controls.try_recv()
-            {
-                self.control(control);
-                controlled = true;
-            }
+            let controlled = self.apply_controls();
             if controlled && !self.abandoned() {
                 // A settled host call may have finished a pending call: answer it before
                 // waiting, not at its deadline.
@@ -201,7 +205,7 @@ impl Worker {
                 // About to wait: the burst is over, send its replies.
                 self.outbox.hand_over();
             }
-            match self.wait(jobs, controls) {
+            match self.wait(jobs, &controls) {
                 Event::Control(control) => self.control(control),
                 Event::Job(job) => {
                     if idle {
@@ -227,6 +231,18 @@ impl Worker {
         }
     }
 
+    /// Applies the control messages waiting in its queue; whether there were any.
+    pub(crate) fn apply_controls(&mut self) -> bool {
+        let mut controlled = false;
+        while !self.abandoned()
+            && let Ok(control) = self.controls.try_recv()
+        {
+            self.control(control);
+            controlled = true;
+        }
+        controlled
+    }
+
     /// Whether the watchdog replaced this worker while it was stuck: it must stop, and
     /// take nothing more from the queues.
     fn abandoned(&self) -> bool {
@@ -236,6 +252,11 @@ impl Worker {
     /// Fires due timers, settles finished promises, and rebuilds the runtime if a failure
     /// asked for it: what follows every event.
     pub(crate) fn tick(&mut self) {
+        while !self.abandoned()
+            && let Some(control) = self.deferred.pop_front()
+        {
+            self.control(control);
+        }
         self.host.sql.borrow_mut().expire(Instant::now());
         self.fire_due_timers();
         self.settle_pending();

@@ -342,8 +342,33 @@ impl Worker {
                 .borrow()
                 .next_due()
                 .map_or(deadline, |due| due.min(deadline));
-            std::thread::sleep(next.saturating_duration_since(now));
+            // Host calls (fetch, executeGraphQL, a statement on PostgreSQL) settle through
+            // the control queue: take their results while waiting.
+            if let Ok(control) = self
+                .controls
+                .recv_timeout(next.saturating_duration_since(now))
+            {
+                self.control_while_waiting(control);
+            }
             self.fire_due_timers();
+        }
+    }
+
+    /// Applies what settles promises (a host call's result, a channel's message) at once,
+    /// while the worker waits for a promise of its own; keeps other control messages for
+    /// after (a script change must not land in the middle of a test run or a load).
+    fn control_while_waiting(&mut self, control: Control) {
+        match control {
+            Control::Settle {
+                script,
+                version,
+                id,
+                result,
+            } => self.settle_host_call(&script, version, id, result),
+            Control::Channel { name, data, sender } => {
+                self.deliver_channel(&name, &data, sender.as_deref());
+            }
+            other => self.deferred.push_back(other),
         }
     }
 
