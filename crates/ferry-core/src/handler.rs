@@ -4,8 +4,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 
-use tower::ServiceExt;
-
 use crate::{BoxService, IntoResponse, Request, Response};
 
 /// A boxed, sendable future, as returned by [`Handler::call`].
@@ -64,12 +62,6 @@ impl ServiceHandler {
 
 impl Handler for ServiceHandler {
     fn call(&self, request: Request) -> BoxFuture<Response> {
-        let service = self.0.clone();
-        Box::pin(async move {
-            match service.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
-        })
+        self.0.answer(request)
     }
 }

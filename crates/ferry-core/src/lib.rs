@@ -41,6 +41,7 @@
 pub mod app;
 pub mod bearer;
 pub mod body;
+mod boxed;
 pub mod client_addr;
 pub mod context;
 pub mod handler;
@@ -56,6 +57,7 @@ pub mod ws;
 
 pub use app::{App, AppError};
 pub use body::{BODY_RATE_GRACE, Body, BodyTooSlow, BoxError, ReadBodyError};
+pub use boxed::{Answering, BoxService};
 pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId, ServerLifecycle};
 pub use handler::{BoxFuture, Handler, ServiceHandler};
 pub use response::{IntoResponse, Json, status_response};
@@ -65,6 +67,3 @@ pub use server::{BindError, Server, ServerConfig, ShutdownHandle, ShutdownReport
 pub type Request<B = Body> = http::Request<B>;
 /// A response as Ferry's handlers produce it.
 pub type Response<B = Body> = http::Response<B>;
-/// A type-erased, cloneable service from requests to responses; what [`App`] assembles and
-/// [`Server`] serves.
-pub type BoxService = tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;

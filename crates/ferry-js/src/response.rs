@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use ferry_core::response::TEXT_PLAIN_UTF8;
+use ferry_core::response::{TEXT_PLAIN_UTF8, with_header_room};
 use ferry_core::{Body, IntoResponse, Response};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, StatusCode};
@@ -62,7 +62,7 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
         let text = text
             .to_string()
             .map_err(|error| invalid(format!("the returned string is not valid text: {error}")))?;
-        let mut response = Response::new(Body::from(text));
+        let mut response = with_header_room(Body::from(text));
         response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN_UTF8);
         return Ok(response);
     }
@@ -79,9 +79,9 @@ pub(crate) fn from_js(value: &Value<'_>) -> Result<Response, InvalidResponse> {
     };
     let status = status(object)?;
     let (mut response, body) = match body(object)? {
-        Payload::Streamed(body) => (Response::new(body), None),
+        Payload::Streamed(body) => (with_header_room(body), None),
         Payload::Bytes(bytes, default_type) => (
-            Response::new(Body::from(bytes.clone())),
+            with_header_room(Body::from(bytes.clone())),
             Some((bytes, default_type)),
         ),
     };

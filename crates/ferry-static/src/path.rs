@@ -39,14 +39,17 @@ impl RequestPath {
             return Err(PathRejection::Forbidden);
         }
         let mut relative: Vec<u8> = Vec::with_capacity(decoded.len());
-        let mut segment_starts: Vec<usize> = Vec::new();
         let mut last_was_dir_marker = true;
         for segment in decoded.split(|&b| b == b'/') {
             match segment {
                 b"" | b"." => last_was_dir_marker = true,
                 b".." => {
-                    let start = segment_starts.pop().ok_or(PathRejection::Forbidden)?;
-                    relative.truncate(start.saturating_sub(1));
+                    if relative.is_empty() {
+                        return Err(PathRejection::Forbidden);
+                    }
+                    // Segments hold no `/`: the last one starts after the last `/`.
+                    let parent = relative.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                    relative.truncate(parent);
                     last_was_dir_marker = true;
                 }
                 _ => {
@@ -56,7 +59,6 @@ impl RequestPath {
                     if !relative.is_empty() {
                         relative.push(b'/');
                     }
-                    segment_starts.push(relative.len());
                     relative.extend_from_slice(segment);
                     last_was_dir_marker = false;
                 }

@@ -1,7 +1,7 @@
 //! Finding a normalised request path on disk, inside the root, under the symlink policy.
 //!
 //! The root is canonicalised once at start-up. Without `--follow-symlinks`, each component
-//! below the root is looked at with `lstat`; a path that contains no symlink is inside the
+//! below the root is looked at with `lstat` (deepest first); a path that contains no symlink is inside the
 //! root by construction (it was normalised first), and a path that does is canonicalised and
 //! refused unless it still lies inside the root. For the usual request (no symlinks) this
 //! costs one `lstat` per path segment and nothing else.
@@ -56,7 +56,9 @@ const ELOOP: i32 = 62;
 
 /// Looks up `relative` (normalised, no `..`) under `root` (canonical).
 pub(crate) fn find(root: &Path, relative: &Path, follow_symlinks: bool) -> Result<Found, Missing> {
-    let full = root.join(relative);
+    let mut full = PathBuf::with_capacity(root.as_os_str().len() + relative.as_os_str().len() + 1);
+    full.push(root);
+    full.push(relative);
     if follow_symlinks {
         let metadata = fs::metadata(&full)?;
         return Ok(Found {
@@ -64,17 +66,19 @@ pub(crate) fn find(root: &Path, relative: &Path, follow_symlinks: bool) -> Resul
             metadata,
         });
     }
-    let mut current = root.to_path_buf();
-    let mut last = None;
-    for component in relative.components() {
-        current.push(component);
-        let metadata = fs::symlink_metadata(&current)?;
+    // The path and each of its parents below the root, deepest first (the same answers
+    // as walking down: any symlink among them sends the path through canonicalisation,
+    // and any failing lstat is the path's failure), with no path built per step.
+    let below_root = relative.components().count();
+    let mut deepest = None;
+    for path in full.ancestors().take(below_root) {
+        let metadata = fs::symlink_metadata(path)?;
         if metadata.file_type().is_symlink() {
             return find_through_symlink(root, full);
         }
-        last = Some(metadata);
+        deepest.get_or_insert(metadata);
     }
-    let metadata = match last {
+    let metadata = match deepest {
         Some(metadata) => metadata,
         None => fs::metadata(root)?,
     };

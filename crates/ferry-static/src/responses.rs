@@ -1,6 +1,7 @@
 //! The responses the file service builds: files (whole or a range), 304, 416, the directory
 //! redirect and refusals.
 
+use ferry_core::response::with_header_room;
 use ferry_core::{Body, Response, status_response};
 use http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED,
@@ -75,9 +76,9 @@ pub(crate) fn multipart(
 /// `Content-Length` a GET would have, when it is known.
 fn with_body(body: Option<Body>, len: Option<u64>) -> Response {
     match body {
-        Some(body) => Response::new(body),
+        Some(body) => with_header_room(body),
         None => {
-            let mut response = Response::new(Body::empty());
+            let mut response = with_header_room(Body::empty());
             if let Some(len) = len {
                 response
                     .headers_mut()

@@ -120,6 +120,9 @@ where
         let this = self.project();
         let mut response = std::task::ready!(this.inner.poll(cx))?;
         let headers = response.headers_mut();
+        // Room for all of them (and the request id after) at once, not one doubling after
+        // another.
+        headers.reserve(this.headers.len() + 1);
         for (name, value, mode) in this.headers.iter() {
             match mode {
                 Mode::Override => {

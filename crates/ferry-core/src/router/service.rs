@@ -102,8 +102,8 @@ impl tower::Service<Request> for RouterService {
                 response.headers_mut().insert(ALLOW, allow.clone());
                 RouterFuture::Ready(Some(Box::new(response)))
             }
-            RouteMatch::NotFound => match &mut self.fallback {
-                Some(fallback) => RouterFuture::Fallback(fallback.call(request)),
+            RouteMatch::NotFound => match &self.fallback {
+                Some(fallback) => RouterFuture::Fallback(fallback.answer(request)),
                 None => RouterFuture::Ready(Some(Box::new(status_response(StatusCode::NOT_FOUND)))),
             },
         }
@@ -115,7 +115,7 @@ pub enum RouterFuture {
     /// A route handler is running; its pattern goes on the response when asked for.
     Handler(BoxFuture<Response>, Option<MatchedRoute>),
     /// The fallback service is running.
-    Fallback(BoxFuture<Result<Response, Infallible>>),
+    Fallback(BoxFuture<Response>),
     /// The answer is known already.
     Ready(Option<Box<Response>>),
 }
@@ -132,7 +132,7 @@ impl Future for RouterFuture {
                 }
                 Poll::Ready(Ok(response))
             }
-            RouterFuture::Fallback(future) => future.as_mut().poll(cx),
+            RouterFuture::Fallback(future) => future.as_mut().poll(cx).map(Ok),
             RouterFuture::Ready(response) => Poll::Ready(Ok(*response
                 .take()
                 .expect("RouterFuture polled after completion"))),

@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use tower::ServiceExt;
 
 use super::activity::{CONTENT_LENGTH, ConnectionActivity, InFlightGuard, TRANSFER_ENCODING};
 use super::request_target;
@@ -77,9 +76,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
         }
         extensions.insert(self.lifecycle.clone());
         let http1 = request.version() <= http::Version::HTTP_11;
-        let response = self.context.service.clone().oneshot(request);
+        let response = self.context.service.answer(request);
         Box::pin(async move {
-            let mut response = response.await?;
+            let mut response = response.await;
             if http1 && response.status() == http::StatusCode::REQUEST_TIMEOUT {
                 close_after(&mut response);
             }
