@@ -359,15 +359,7 @@ impl Worker {
     /// after (a script change must not land in the middle of a test run or a load).
     fn control_while_waiting(&mut self, control: Control) {
         match control {
-            Control::Settle {
-                script,
-                version,
-                id,
-                result,
-            } => self.settle_host_call(&script, version, id, result),
-            Control::Channel { name, data, sender } => {
-                self.deliver_channel(&name, &data, sender.as_deref());
-            }
+            Control::Settle { .. } | Control::Channel { .. } => self.control(control),
             other => self.deferred.push_back(other),
         }
     }
