@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# hello-JSON through `export default { fetch }` on an OLD and a NEW build against register()
-# on NEW, same run: each server `ferry run --workers 1` pinned to CPU 0, wrk on CPU 1 (one
+# hello-JSON through register() and `export default { fetch }` on an OLD and a NEW build,
+# same run: each server `ferry run --workers 1` pinned to CPU 0, wrk on CPU 1 (one
 # thread, 50 connections, 1 s warm-up, 5 s counted), alternating for ROUNDS rounds.
 #   scripts/bench/fetch_export_ab.sh OLD/ferry NEW/ferry [ROUNDS]
 set -euo pipefail
@@ -17,5 +17,6 @@ one() { # binary app
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 for r in $(seq 1 "$rounds"); do
-  echo "round $r new-register $(one "$new" register.js) old-default $(one "$old" default.js) new-default $(one "$new" default.js)"
+  echo "round $r old-register $(one "$old" register.js) new-register $(one "$new" register.js)" \
+    "old-default $(one "$old" default.js) new-default $(one "$new" default.js)"
 done

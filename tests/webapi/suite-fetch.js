@@ -470,6 +470,41 @@ async function fetchApiChecks(check) {
   await check("response json keeps a given type", () =>
     Response.json(1, { headers: { "content-type": "application/problem+json" } }).headers.get("content-type"));
   await check("response json of undefined", () => Response.json(undefined));
+  await check("response json without init", async () => {
+    const response = Response.json({ message: "hi", list: [1, 2] });
+    const copy = response.clone();
+    const before = response.bodyUsed;
+    const headers = response.headers;
+    headers.append("x-added", "1");
+    return [response.status, response.ok, response.statusText, response.type, response.url, response.redirected,
+      before, [...response.headers], headers === response.headers, await response.text(), response.bodyUsed,
+      [...copy.headers], await copy.json()];
+  });
+  await check("response json body read twice", async () => {
+    const response = Response.json([1]);
+    await response.arrayBuffer();
+    return response.text();
+  });
+  await check("response json body as a stream", async () => {
+    const response = Response.json("streamed");
+    const reader = response.body.getReader();
+    const { value } = await reader.read();
+    return [new TextDecoder().decode(value), response.bodyUsed];
+  });
+  await check("response of text without init", async () => {
+    const response = new Response("plain");
+    const status = [response.status, response.statusText, response.bodyUsed];
+    response.headers.set("x-late", "1");
+    return [status, [...response.headers], await response.text(), response.bodyUsed];
+  });
+  await check("response json with a status", async () => {
+    const response = Response.json({ a: 1 }, { status: 201 });
+    return [response.status, [...response.headers], await response.json()];
+  });
+  await check("response clone keeps the status text", () => {
+    const copy = new Response("x", { status: 203, statusText: "Kept" }).clone();
+    return [copy.status, copy.statusText, copy.type];
+  });
   await check("response error", () => {
     const response = Response.error();
     let frozen = false;

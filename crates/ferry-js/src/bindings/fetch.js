@@ -161,6 +161,8 @@
   // The answer Ferry sends for `response`: a string body goes out as it is, other bodies
   // are read whole first.
   const answerOf = (response) => {
+    const plain = shared.plainAnswer(response);
+    if (plain !== undefined) return plain;
     if (!(response instanceof SafeResponse)) {
       throw new SafeTypeError(`export default { fetch }: fetch must return a Response (or a promise of one), not ${response === null ? "null" : typeof response}`);
     }
@@ -252,6 +254,8 @@
       const request = shared.incomingRequest(method, incoming, body);
       const result = exported.fetch(request, env, ctx);
       // A Response returned at once is answered at once, without a pending promise.
+      const plain = shared.plainAnswer(result);
+      if (plain !== undefined) return plain;
       if (result instanceof SafeResponse) return answerOf(result);
       return SafePromise.resolve(result).then(answerOf);
     };

@@ -597,12 +597,20 @@
       this.#body = holder;
     }
     static {
-      requestBody = (object) => (#body in object ? object.#body : undefined);
+      requestBody = (object) => {
+        if (!(#body in object)) return undefined;
+        const body = object.#body;
+        if (body !== null && !(body instanceof SafeUint8Array)) return body;
+        // A received request's bytes (or null), kept as they are until the body is asked for.
+        const holder = { bytes: body, text: null, stream: null, used: false };
+        object.#body = holder;
+        return holder;
+      };
       shared.incomingRequest = (method, source, bytes) => {
         const request = new Request(incoming);
         request.#method = method;
         request.#source = source;
-        request.#body = { bytes, text: null, stream: null, used: false };
+        request.#body = bytes;
         return request;
       };
     }
@@ -653,14 +661,18 @@
   const bare = Symbol("bare response");
   const redirectStatus = [301, 302, 303, 307, 308];
 
+  // What few responses have (a made one's metadata): kept together, absent (null) for the
+  // usual response, so that making one sets four fields, not seven.
+  const defaultMeta = Object.freeze({ statusText: "", type: "default", url: "", redirected: false });
+
   class Response {
+    // The body record, or a text body alone until the body is asked for.
     #body;
     #status = 200;
-    #statusText = "";
+    // A Headers, or the lone content type of a response made without headers (such as
+    // Response.json(data) or new Response(text)) until the headers are asked for.
     #headers;
-    #type = "default";
-    #url = "";
-    #redirected = false;
+    #meta = null;
     constructor(body = null, init = undefined) {
       if (body === bare) return;
       init = init === undefined || init === null ? {} : init;
@@ -674,21 +686,54 @@
       if (init.statusText !== undefined) {
         const text = String(init.statusText);
         if (!/^[\t\x20-\x7E\x80-\xFF]*$/.test(text)) throw new SafeTypeError("Response: the status text is not a valid reason phrase");
-        this.#statusText = text;
+        this.#meta = { ...defaultMeta, statusText: text };
       }
-      this.#headers = new Headers(init.headers);
       const extracted = extractBody(body);
       const holder = holderOfBody(extracted);
       if (holderHasBody(holder) && nullBodyStatus.includes(this.#status)) {
         throw new SafeTypeError(`Response: a ${this.#status} response cannot have a body`);
       }
-      if (extracted.type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", extracted.type);
-      this.#body = holder;
+      if (init.headers === undefined && extracted.type !== null) {
+        // The body's type alone: a Headers only if asked for.
+        this.#headers = extracted.type;
+      } else {
+        this.#headers = new Headers(init.headers);
+        if (extracted.type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", extracted.type);
+      }
+      // Text stays a string until the body is asked for.
+      this.#body = typeof body === "string" ? body : holder;
+    }
+    // The headers as a Headers, made now if they were a lone content type.
+    #headerObject() {
+      const headers = this.#headers;
+      if (typeof headers !== "string") return headers;
+      const made = shared.headersOf([["content-type", headers]]);
+      this.#headers = made;
+      return made;
     }
     static {
-      responseBody = (object) => (#body in object ? object.#body : undefined);
+      responseBody = (object) => {
+        if (!(#body in object)) return undefined;
+        const body = object.#body;
+        if (typeof body !== "string") return body;
+        const holder = { bytes: null, text: body, stream: null, used: false };
+        object.#body = holder;
+        return holder;
+      };
       // What `export default { fetch }` answers with (fetch.js): status and header list.
-      shared.responseHead = (response) => [response.#status, shared.headerList(response.#headers)];
+      shared.responseHead = (response) => [response.#status, shared.headerList(response.#headerObject())];
+      // The answer Ferry sends for a response that is a status, a lone content type and
+      // text never read (what Response.json(data) and new Response(text) make, unless
+      // their headers were touched): { status, contentType, body },
+      // the body now used; undefined for any other response (or any other value).
+      shared.plainAnswer = (response) => {
+        if (typeof response !== "object" || response === null || !(#body in response)) return undefined;
+        const text = response.#body;
+        const contentType = response.#headers;
+        if (typeof text !== "string" || typeof contentType !== "string") return undefined;
+        response.#body = { bytes: null, text: null, stream: null, used: true };
+        return { status: response.#status, contentType, body: text };
+      };
     }
     static {
       // A response Ferry makes (`fetch`): its URL, whether redirects led there, its own
@@ -696,13 +741,10 @@
       shared.fetchedResponse = (status, statusText, headerPairs, bytes, stream, url, redirected) => {
         const response = new Response();
         response.#status = status;
-        response.#statusText = statusText;
+        response.#meta = { statusText, type: "basic", url, redirected };
         const headers = new Headers();
         for (const [name, value] of headerPairs) shared.headerList(headers).push([name, value]);
         response.#headers = shared.freezeHeaders(headers);
-        response.#type = "basic";
-        response.#url = url;
-        response.#redirected = redirected;
         response.#body = { bytes, text: null, stream, used: false };
         return response;
       };
@@ -710,7 +752,7 @@
     static error() {
       const response = new Response();
       response.#status = 0;
-      response.#type = "error";
+      response.#meta = { ...defaultMeta, type: "error" };
       shared.freezeHeaders(response.#headers);
       return response;
     }
@@ -735,35 +777,35 @@
       const text = JSON.stringify(data);
       if (text === undefined) throw new SafeTypeError("Response.json: the value cannot be written as JSON");
       if (init === undefined || init === null) {
-        // The common case, without the general path's checks: one header, a text body.
+        // The common case, without the general path's checks: one header, a text body,
+        // each made into its object only if asked for.
         const response = new Response(bare);
-        response.#headers = shared.headersOf([["content-type", "application/json"]]);
-        response.#body = { bytes: null, text, stream: null, used: false };
+        response.#headers = "application/json";
+        response.#body = text;
         return response;
       }
       const options = init;
       const response = new Response(text, { status: options.status, statusText: options.statusText, headers: options.headers });
-      if (response.#headers.get("content-type") === "text/plain;charset=UTF-8") {
+      if (typeof response.#headers === "string") {
+        response.#headers = "application/json";
+      } else if (response.#headers.get("content-type") === "text/plain;charset=UTF-8") {
         response.#headers.set("content-type", "application/json");
       }
       return response;
     }
     get status() { return this.#status; }
     get ok() { return this.#status >= 200 && this.#status <= 299; }
-    get statusText() { return this.#statusText; }
-    get headers() { return this.#headers; }
-    get type() { return this.#type; }
-    get url() { return this.#url; }
-    get redirected() { return this.#redirected; }
+    get statusText() { return (this.#meta ?? defaultMeta).statusText; }
+    get headers() { return this.#headerObject(); }
+    get type() { return (this.#meta ?? defaultMeta).type; }
+    get url() { return (this.#meta ?? defaultMeta).url; }
+    get redirected() { return (this.#meta ?? defaultMeta).redirected; }
     clone() {
       const copy = new Response(null);
       copy.#status = this.#status;
-      copy.#statusText = this.#statusText;
-      copy.#headers = new Headers(this.#headers);
-      if (this.#type !== "default") shared.freezeHeaders(copy.#headers);
-      copy.#type = this.#type;
-      copy.#url = this.#url;
-      copy.#redirected = this.#redirected;
+      copy.#meta = this.#meta;
+      copy.#headers = new Headers(this.#headerObject());
+      if (this.type !== "default") shared.freezeHeaders(copy.#headers);
       copy.#body = cloneBody(holderOf(this));
       return copy;
     }

@@ -12,6 +12,7 @@ mod encoding;
 mod fetch;
 mod forms;
 mod graphql;
+mod json;
 mod log;
 mod messages;
 mod passwords;
@@ -180,6 +181,8 @@ pub(crate) fn install<'js>(
     ctx: &Ctx<'js>,
     script: &Rc<ScriptHost>,
 ) -> rquickjs::Result<Object<'js>> {
+    // First: the prelude and the other files keep their own reference to it.
+    json::install(ctx)?;
     let host = Object::new(ctx.clone())?;
     routes::install(ctx, &host, script)?;
     log::install(ctx, &host, script)?;
