@@ -33,6 +33,17 @@ export default {
     }
     if (url.pathname === "/later/check") return new Response(sharedStorage.getItem("later") ?? "not yet");
     if (url.pathname === "/not-a-response") return "text";
+    if (url.pathname === "/method") return new Response(null, { headers: { "x-method": request.method } });
+    if (url.pathname === "/copies") {
+      const clone = request.clone();
+      const copy = new Request(request, { headers: { "x-copy": "1" } });
+      return Response.json({
+        clone: [clone.method, clone.url === request.url, clone.headers.get("x-test"), await clone.text()],
+        copy: [copy.method, copy.headers.get("x-copy"), await copy.text(), request.bodyUsed],
+        redirect: request.redirect,
+        aborted: request.signal.aborted,
+      });
+    }
     const body = request.body === null ? null : Array.from(new Uint8Array(await request.arrayBuffer()));
     return Response.json({
       method: request.method,
@@ -112,6 +123,35 @@ async fn every_path_reaches_fetch_with_a_standard_request() {
 
     let (status, body) = app.text("/not-a-response").await;
     assert_eq!(status, 500, "{body}");
+
+    // A received request's method, details and body, read when asked for.
+    for method in ["HEAD", "GET", "DELETE"] {
+        let response = client
+            .request(method.parse().unwrap(), app.url("/method"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-method"], method);
+    }
+    let copies: serde_json::Value = client
+        .post(app.url("/copies"))
+        .header("x-test", "copied")
+        .body("the body")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        copies,
+        serde_json::json!({
+            "clone": ["POST", true, "copied", "the body"],
+            "copy": ["POST", "1", "the body", true],
+            "redirect": "follow",
+            "aborted": false,
+        })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -157,7 +157,6 @@
   // otherwise, for every method, goes to `fetch` with a standard Request; its Response (or
   // the Response its promise settles with) is the answer.
   const exportMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-  const noBody = ["GET", "HEAD"];
   // The answer Ferry sends for `response`: a string body goes out as it is, other bodies
   // are read whole first.
   const answerOf = (response) => {
@@ -247,11 +246,12 @@
       },
       passThroughOnException() {},
     });
-    const serve = function fetchExport(context) {
-      const incoming = context.request;
-      const method = incoming.method;
-      const body = noBody.includes(method) ? null : incoming.rawBody;
-      const request = shared.incomingRequest(method, incoming, body);
+    // The handler of the route for `method`. The GET route also answers HEAD, so there
+    // the request reads its method from Ferry's when asked; neither has a body.
+    const serveFor = (method) => function fetchExport(context) {
+      const request = method === "GET"
+        ? shared.incomingRequest(null, context.request, false)
+        : shared.incomingRequest(method, context.request, true);
       const result = exported.fetch(request, env, ctx);
       // A Response returned at once is answered at once, without a pending promise.
       const plain = shared.plainAnswer(result);
@@ -259,7 +259,7 @@
       if (result instanceof SafeResponse) return answerOf(result);
       return SafePromise.resolve(result).then(answerOf);
     };
-    for (const method of exportMethods) register("/*", serve, method);
+    for (const method of exportMethods) register("/*", serveFor(method), method);
   });
 
   const chosen = host.fetchStyle === "aiwebengine" ? fetchAndWait : fetch;

@@ -511,69 +511,67 @@
   const redirectModes = ["follow", "error", "manual"];
 
   const incoming = Symbol("incoming request");
+  // The body of a received request that has one: read from `context.request` when asked for.
+  const bodyInSource = Symbol("body in the source");
 
   class Request {
-    #body;
-    #url;
+    // The body record; for a received request, null (no body) or `bodyInSource` until
+    // the body is asked for.
+    #body = null;
+    // null for a received request until asked for (then read from its source).
+    #method = null;
+    // `context.request` of a request Ferry received; null for the others.
     #source = null;
-    #method;
-    #headers;
-    #signal;
-    #redirect;
+    // { url, headers, signal, redirect }: null for a received request until one of them
+    // is asked for (so that a handler that reads none of them makes none of them).
+    #details = null;
     constructor(input, init = undefined) {
-      if (input === incoming) {
-        // A request Ferry received (`export default { fetch }`, made by
-        // shared.incomingRequest): already valid, its URL and headers made from
-        // `context.request` when first asked for.
-        this.#url = null;
-        this.#headers = null;
-        this.#redirect = "follow";
-        this.#signal = null;
-        return;
-      }
+      if (input === incoming) return;
       if (arguments.length === 0) throw new SafeTypeError("Request: a URL or a Request is required");
       init = init === undefined || init === null ? {} : init;
       let source = null;
+      let url;
+      let redirect;
       if (input instanceof Request) {
         source = input;
-        this.#url = input.url;
-        this.#method = input.#method;
-        this.#redirect = input.#redirect;
+        url = input.url;
+        this.#method = input.method;
+        redirect = input.redirect;
       } else {
-        let url;
+        let parsed;
         try {
-          url = new SafeURL(String(input));
+          parsed = new SafeURL(String(input));
         } catch {
           throw new SafeTypeError(`Request: ${JSON.stringify(String(input))} is not an absolute URL`);
         }
-        if (url.username !== "" || url.password !== "") {
+        if (parsed.username !== "" || parsed.password !== "") {
           throw new SafeTypeError("Request: a URL with credentials is not allowed; send them in a header");
         }
-        this.#url = url.href;
+        url = parsed.href;
         this.#method = "GET";
-        this.#redirect = "follow";
+        redirect = "follow";
       }
       if (init.method !== undefined) this.#method = requestMethod(init.method);
       if (init.redirect !== undefined) {
         if (!redirectModes.includes(String(init.redirect))) {
           throw new SafeTypeError(`Request: redirect must be "follow", "error" or "manual", not ${JSON.stringify(String(init.redirect))}`);
         }
-        this.#redirect = String(init.redirect);
+        redirect = String(init.redirect);
       }
       if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof SafeAbortSignal)) {
         throw new SafeTypeError("Request: signal must be an AbortSignal");
       }
-      this.#signal = shared.newAbortSignal();
+      const signal = shared.newAbortSignal();
       const parentSignal = init.signal !== undefined ? init.signal : source ? source.signal : null;
       if (parentSignal) {
         if (parentSignal.aborted) {
-          shared.abortSignal(this.#signal, parentSignal.reason);
+          shared.abortSignal(signal, parentSignal.reason);
         } else {
-          const own = this.#signal;
-          parentSignal.addEventListener("abort", () => shared.abortSignal(own, parentSignal.reason), { once: true });
+          parentSignal.addEventListener("abort", () => shared.abortSignal(signal, parentSignal.reason), { once: true });
         }
       }
-      this.#headers = new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
+      const headers = new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
+      this.#details = { url, headers, signal, redirect };
       const hasBody = init.body !== undefined && init.body !== null;
       if ((this.#method === "GET" || this.#method === "HEAD") && (hasBody || (init.body === undefined && source && holderHasBody(holderOf(source))))) {
         throw new SafeTypeError(`Request: a ${this.#method} request cannot have a body`);
@@ -583,7 +581,7 @@
         const extracted = extractBody(init.body);
         holder = holderOfBody(extracted);
         const type = extracted.type;
-        if (type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", type);
+        if (type !== null && !headers.has("content-type")) headers.append("content-type", type);
       } else if (source) {
         const from = holderOf(source);
         if (bodyUsed(from)) throw new SafeTypeError("Request: the source request's body has already been read");
@@ -600,34 +598,53 @@
       requestBody = (object) => {
         if (!(#body in object)) return undefined;
         const body = object.#body;
-        if (body !== null && !(body instanceof SafeUint8Array)) return body;
-        // A received request's bytes (or null), kept as they are until the body is asked for.
-        const holder = { bytes: body, text: null, stream: null, used: false };
+        if (body !== null && body !== bodyInSource) return body;
+        const holder = { bytes: body === null ? null : object.#source.rawBody, text: null, stream: null, used: false };
         object.#body = holder;
         return holder;
       };
-      shared.incomingRequest = (method, source, bytes) => {
+      // A request Ferry received: `method` (null to read it from `source` when asked for),
+      // `source` its `context.request`, `hasBody` whether its method may carry a body.
+      shared.incomingRequest = (method, source, hasBody) => {
         const request = new Request(incoming);
         request.#method = method;
         request.#source = source;
-        request.#body = bytes;
+        if (hasBody) request.#body = bodyInSource;
         return request;
       };
     }
-    get url() {
-      if (this.#url === null) this.#url = urlOf(this.#source);
-      return this.#url;
+    // The details of a received request, made when first asked for. (Static: an
+    // instance's private method would cost every instance a brand.)
+    static #detailsOf(request) {
+      let details = request.#details;
+      if (details === null) {
+        details = { url: null, headers: null, signal: null, redirect: "follow" };
+        request.#details = details;
+      }
+      return details;
     }
-    get method() { return this.#method; }
+    get url() {
+      const details = Request.#detailsOf(this);
+      if (details.url === null) details.url = urlOf(this.#source);
+      return details.url;
+    }
+    get method() {
+      if (this.#method === null) this.#method = this.#source.method;
+      return this.#method;
+    }
     get headers() {
-      if (this.#headers === null) this.#headers = shared.headersOf(Object.entries(this.#source.headers));
-      return this.#headers;
+      const details = Request.#detailsOf(this);
+      if (details.headers === null) details.headers = shared.headersOf(Object.entries(this.#source.headers));
+      return details.headers;
     }
     get signal() {
-      if (this.#signal === null) this.#signal = shared.newAbortSignal();
-      return this.#signal;
+      const details = Request.#detailsOf(this);
+      if (details.signal === null) details.signal = shared.newAbortSignal();
+      return details.signal;
     }
-    get redirect() { return this.#redirect; }
+    get redirect() {
+      return this.#details === null ? "follow" : this.#details.redirect;
+    }
     get cache() { return "default"; }
     get credentials() { return "same-origin"; }
     get destination() { return ""; }
@@ -638,9 +655,9 @@
     get referrerPolicy() { return ""; }
     clone() {
       const copy = new Request(this.url, {
-        method: this.#method,
+        method: this.method,
         headers: this.headers,
-        redirect: this.#redirect,
+        redirect: this.redirect,
         signal: this.signal,
       });
       copy.#body = cloneBody(holderOf(this));
@@ -703,12 +720,13 @@
       // Text stays a string until the body is asked for.
       this.#body = typeof body === "string" ? body : holder;
     }
-    // The headers as a Headers, made now if they were a lone content type.
-    #headerObject() {
-      const headers = this.#headers;
+    // The headers of `response` as a Headers, made now if they were a lone content type.
+    // (Static: an instance's private method would cost every instance a brand.)
+    static #headerObject(response) {
+      const headers = response.#headers;
       if (typeof headers !== "string") return headers;
       const made = shared.headersOf([["content-type", headers]]);
-      this.#headers = made;
+      response.#headers = made;
       return made;
     }
     static {
@@ -721,7 +739,7 @@
         return holder;
       };
       // What `export default { fetch }` answers with (fetch.js): status and header list.
-      shared.responseHead = (response) => [response.#status, shared.headerList(response.#headerObject())];
+      shared.responseHead = (response) => [response.#status, shared.headerList(Response.#headerObject(response))];
       // The answer Ferry sends for a response that is a status, a lone content type and
       // text never read (what Response.json(data) and new Response(text) make, unless
       // their headers were touched): { status, contentType, body },
@@ -796,7 +814,7 @@
     get status() { return this.#status; }
     get ok() { return this.#status >= 200 && this.#status <= 299; }
     get statusText() { return (this.#meta ?? defaultMeta).statusText; }
-    get headers() { return this.#headerObject(); }
+    get headers() { return Response.#headerObject(this); }
     get type() { return (this.#meta ?? defaultMeta).type; }
     get url() { return (this.#meta ?? defaultMeta).url; }
     get redirected() { return (this.#meta ?? defaultMeta).redirected; }
@@ -804,7 +822,7 @@
       const copy = new Response(null);
       copy.#status = this.#status;
       copy.#meta = this.#meta;
-      copy.#headers = new Headers(this.#headerObject());
+      copy.#headers = new Headers(Response.#headerObject(this));
       if (this.type !== "default") shared.freezeHeaders(copy.#headers);
       copy.#body = cloneBody(holderOf(this));
       return copy;
