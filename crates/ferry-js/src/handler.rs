@@ -64,7 +64,7 @@ async fn call(pool: &WorkerPool, route: RouteKey, request: ScriptRequest) -> Res
             let (reply, answer) = oneshot::channel();
             let job = HttpJob {
                 route,
-                input: CallInput::Http(request),
+                input: CallInput::Http(*request),
                 reply,
             };
             if let Err(Saturated) = pool.submit(job) {

@@ -15,15 +15,15 @@ use rquickjs::{Ctx, IntoJs, Object, Value};
 #[derive(Debug, Default)]
 pub(crate) struct ScriptRequest {
     pub method: Method,
-    pub path: String,
+    /// The request target as received (its path and query give `path` and `target`).
+    pub uri: http::Uri,
     pub query: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
+    /// The headers as received; made into the script's object only if it reads them.
+    pub headers: HeaderMap,
     pub params: Vec<(String, String)>,
     pub form: Vec<(String, String)>,
     pub body: Option<String>,
     pub files: Vec<UploadedFile>,
-    /// The request target as received: the path and the query.
-    pub target: String,
     /// The body's bytes as received (empty when there is none).
     pub raw_body: Bytes,
     pub request_id: Arc<str>,
@@ -101,17 +101,19 @@ pub(crate) async fn read(
                 .collect()
         })
         .unwrap_or_default();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let mut script_request = ScriptRequest {
-        path: parts.uri.path().to_owned(),
-        target: parts.uri.path_and_query().map_or_else(
-            || parts.uri.path().to_owned(),
-            |target| target.as_str().to_owned(),
-        ),
         raw_body: bytes.clone(),
         query: first_wins(form_urlencoded::parse(
             parts.uri.query().unwrap_or_default().as_bytes(),
         )),
-        headers: headers(&parts.headers),
+        uri: parts.uri,
+        headers: parts.headers,
         params,
         request_id,
         ip: ferry_core::client_addr::ClientAddr::of(&parts.extensions),
@@ -122,11 +124,6 @@ pub(crate) async fn read(
         method: parts.method,
         ..ScriptRequest::default()
     };
-    let content_type = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
     let essence = content_type
         .split(';')
         .next()
@@ -134,7 +131,7 @@ pub(crate) async fn read(
         .trim()
         .to_ascii_lowercase();
     if essence == "multipart/form-data" {
-        let boundary = multer::parse_boundary(content_type)
+        let boundary = multer::parse_boundary(&content_type)
             .map_err(|error| RequestError::Multipart(error.to_string()))?;
         read_multipart(bytes, boundary, &mut script_request).await?;
     } else {
@@ -158,8 +155,10 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Header names lower-case (as `http` keeps them), repeated headers joined with `, `.
-fn headers(map: &HeaderMap) -> Vec<(String, String)> {
-    let mut joined: Vec<(String, String)> = Vec::with_capacity(map.keys_len());
+/// The headers as scripts see them: each name once (lower case), its values joined with
+/// `, ` (as HTTP allows for repeated headers), bytes that are not UTF-8 replaced.
+fn joined_headers(map: &HeaderMap) -> Vec<(&str, String)> {
+    let mut joined = Vec::with_capacity(map.keys_len());
     for name in map.keys() {
         let mut text = String::new();
         for value in map.get_all(name) {
@@ -168,7 +167,7 @@ fn headers(map: &HeaderMap) -> Vec<(String, String)> {
             }
             text.push_str(&String::from_utf8_lossy(value.as_bytes()));
         }
-        joined.push((name.as_str().to_owned(), text));
+        joined.push((name.as_str(), text));
     }
     joined
 }
@@ -283,16 +282,26 @@ impl ScriptRequest {
         field: RequestField,
     ) -> rquickjs::Result<Value<'js>> {
         match field {
-            RequestField::Path => self.path.as_str().into_js(ctx),
+            RequestField::Path => self.uri.path().into_js(ctx),
             RequestField::Method => self.method.as_str().into_js(ctx),
-            RequestField::Headers => pairs_object(ctx, &self.headers).map(Object::into_value),
+            RequestField::Headers => {
+                let object = Object::new(ctx.clone())?;
+                for (name, value) in joined_headers(&self.headers) {
+                    object.set(name, value)?;
+                }
+                Ok(object.into_value())
+            }
             RequestField::Query => pairs_object(ctx, &self.query).map(Object::into_value),
             RequestField::Params => pairs_object(ctx, &self.params).map(Object::into_value),
             RequestField::Form => pairs_object(ctx, &self.form).map(Object::into_value),
             RequestField::Body => self.body.as_deref().into_js(ctx),
             RequestField::Files => self.files_to_js(ctx).map(rquickjs::Array::into_value),
             RequestField::Ip => self.ip.map(|ip| ip.to_string()).into_js(ctx),
-            RequestField::Target => self.target.as_str().into_js(ctx),
+            RequestField::Target => self
+                .uri
+                .path_and_query()
+                .map_or_else(|| self.uri.path(), http::uri::PathAndQuery::as_str)
+                .into_js(ctx),
             RequestField::RawBody => {
                 if self.raw_body.is_empty() {
                     Ok(Value::new_null(ctx.clone()))
@@ -443,7 +452,7 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         let read = read(request, 16).await.unwrap();
-        assert_eq!(read.headers, [("x-tag".into(), "a, b".into())]);
+        assert_eq!(joined_headers(&read.headers), [("x-tag", "a, b".into())]);
         assert!(read.body.is_none());
     }
 }

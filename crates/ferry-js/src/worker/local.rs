@@ -36,7 +36,7 @@ pub(crate) enum Dispatch {
     /// This thread's worker is waiting for the handler's promise.
     Waiting(oneshot::Receiver<Response>),
     /// This thread has no worker (or it is busy in a nested call): use the queue.
-    Elsewhere(RouteKey, ScriptRequest),
+    Elsewhere(RouteKey, Box<ScriptRequest>),
 }
 
 /// Runs the request on this thread's worker, if the thread has one.
@@ -44,10 +44,10 @@ pub(crate) fn dispatch(route: RouteKey, request: ScriptRequest) -> Dispatch {
     LOCAL.with(|slot| {
         let slot = slot.borrow();
         let Some(local) = slot.as_ref() else {
-            return Dispatch::Elsewhere(route, request);
+            return Dispatch::Elsewhere(route, Box::new(request));
         };
         let Ok(mut worker) = local.worker.try_borrow_mut() else {
-            return Dispatch::Elsewhere(route, request);
+            return Dispatch::Elsewhere(route, Box::new(request));
         };
         let wake = worker.next_wake();
         let call = worker.next_call();
