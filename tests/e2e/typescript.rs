@@ -52,8 +52,17 @@ async fn the_typescript_example_serves_pages_and_json() {
 }
 
 fn ferry_test(app: &Path, data: &Path) -> (Option<i32>, String) {
+    ferry_test_with(app, data, &[])
+}
+
+fn ferry_test_with(app: &Path, data: &Path, flags: &[&str]) -> (Option<i32>, String) {
     let mut command = ferry_command();
-    command.arg("test").arg(app).arg("--data-dir").arg(data);
+    command
+        .arg("test")
+        .arg(app)
+        .arg("--data-dir")
+        .arg(data)
+        .args(flags);
     let output = output_within(command, Duration::from_secs(60));
     (
         output.status.code(),
@@ -105,4 +114,49 @@ fn ferry_test_passes_the_examples_tests_and_fails_with_file_and_line() {
     let (code, output) = ferry_test(&examples().join("hello"), data.path());
     assert_eq!(code, Some(1), "{output}");
     assert!(output.contains("holds no test file"), "{output}");
+}
+
+/// `ferry test` loads the app's own scripts before the tests (unless `--no-app`): a test
+/// runs a GraphQL operation against the schema the app registers; a broken app script
+/// stops the run with its file.
+#[test]
+fn ferry_test_loads_the_app_before_its_tests() {
+    let data = tempfile::tempdir().unwrap();
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("schema.js"),
+        r#"graphQLRegistry.registerQuery("greeting", "greeting(name: String!): String", (c) => `hello ${c.args.name}`);"#,
+    )
+    .unwrap();
+    std::fs::write(
+        app.path().join("schema.test.js"),
+        r#"test("asks the app", async () => {
+  const answer = JSON.parse(await graphQLRegistry.executeGraphQL('{ greeting(name: "Ann") }'));
+  expect(answer).toEqual({ data: { greeting: "hello Ann" } });
+});
+"#,
+    )
+    .unwrap();
+    let workers = ["--workers", "2"];
+    let (code, output) = ferry_test_with(app.path(), data.path(), &workers);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("asks the app ... ok"), "{output}");
+
+    let (code, output) = ferry_test_with(app.path(), data.path(), &["--workers", "2", "--no-app"]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("asks the app ... FAILED"), "{output}");
+
+    // One test file given: the scripts beside it are the app.
+    let (code, output) = ferry_test_with(&app.path().join("schema.test.js"), data.path(), &workers);
+    assert_eq!(code, Some(0), "{output}");
+
+    std::fs::write(
+        app.path().join("broken.js"),
+        "register(\"/x\", () => 1);\nconst = 1;\n",
+    )
+    .unwrap();
+    let (code, output) = ferry_test_with(app.path(), data.path(), &workers);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("broken.js"), "{output}");
+    assert!(output.contains("--no-app"), "{output}");
 }

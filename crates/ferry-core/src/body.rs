@@ -90,6 +90,10 @@ impl Body {
                 Ok(bytes)
             };
         }
+        // Most requests (GET, HEAD) have none: nothing to poll or gather.
+        if http_body::Body::is_end_stream(&self) {
+            return Ok(Bytes::new());
+        }
         let limited = http_body_util::Limited::new(self, limit);
         match limited.collect().await {
             Ok(collected) => Ok(collected.to_bytes()),

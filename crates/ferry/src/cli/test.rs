@@ -22,6 +22,10 @@ pub(crate) struct TestArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Run the tests without loading the app's own scripts first.
+    #[arg(long)]
+    pub no_app: bool,
+
     #[command(flatten)]
     pub engine: EngineArgs,
 
