@@ -154,7 +154,6 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// Header names lower-case (as `http` keeps them), repeated headers joined with `, `.
 /// The headers as scripts see them: each name once (lower case), its values joined with
 /// `, ` (as HTTP allows for repeated headers), bytes that are not UTF-8 replaced.
 fn joined_headers(map: &HeaderMap) -> Vec<(&str, String)> {
