@@ -1,7 +1,6 @@
 //! [`App`]: routes, a fallback, middleware and server settings, assembled into one service
 //! and served.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::Method;
@@ -10,7 +9,7 @@ use tokio::net::ToSocketAddrs;
 use crate::layers::{AccessLogLayer, CatchPanicLayer, RequestIdLayer, UriLimitLayer};
 use crate::router::{RouteError, Router, RouterService, Routes};
 use crate::server::{BindError, Server, ServerConfig, TlsConfig};
-use crate::{BoxService, Handler, Request, Response};
+use crate::{BoxService, BoxableService, Handler};
 
 /// Why an [`App`] could not start.
 #[derive(Debug, thiserror::Error)]
@@ -142,15 +141,7 @@ impl App {
 
     /// Sends requests that match no route to `service` (a static file service, say)
     /// instead of answering 404.
-    pub fn fallback<S>(mut self, service: S) -> Self
-    where
-        S: tower::Service<Request, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn fallback(mut self, service: impl BoxableService) -> Self {
         self.fallback = Some(BoxService::new(service));
         self
     }
@@ -159,12 +150,7 @@ impl App {
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: tower::Layer<BoxService> + Send + 'static,
-        L::Service: tower::Service<Request, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<Request>>::Future: Send + 'static,
+        L::Service: BoxableService,
     {
         self.layers
             .push(Box::new(move |inner| BoxService::new(layer.layer(inner))));

@@ -25,15 +25,28 @@ trait Shared: Send + Sync {
     fn call(&self, request: Request) -> BoxFuture<Response>;
 }
 
-impl<S> Shared for S
-where
-    S: tower::Service<Request, Response = Response, Error = Infallible>
+/// What [`BoxService::new`] takes (and [`App`](crate::App) accepts as a fallback or a
+/// layer's service): a tower service that answers every request — its refusals are
+/// responses, never `Err` — clones cheaply and moves between threads.
+pub trait BoxableService:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> BoxableService for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
         + Clone
         + Send
         + Sync
-        + 'static,
-    S::Future: Send + 'static,
+        + 'static
 {
+}
+
+impl<S: BoxableService> Shared for S {
     fn call(&self, request: Request) -> BoxFuture<Response> {
         let answer = self.clone().oneshot(request);
         Box::pin(async move {
@@ -47,15 +60,7 @@ where
 
 impl BoxService {
     /// Wraps `service`.
-    pub fn new<S>(service: S) -> Self
-    where
-        S: tower::Service<Request, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn new(service: impl BoxableService) -> Self {
         BoxService(Arc::new(service))
     }
 

@@ -1,10 +1,9 @@
 //! Request handlers: anything that turns a request into a response.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::{BoxService, IntoResponse, Request, Response};
+use crate::{BoxService, BoxableService, IntoResponse, Request, Response};
 
 /// A boxed, sendable future, as returned by [`Handler::call`].
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -47,15 +46,7 @@ pub struct ServiceHandler(BoxService);
 
 impl ServiceHandler {
     /// Wraps `service`.
-    pub fn new<S>(service: S) -> Self
-    where
-        S: tower::Service<Request, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn new(service: impl BoxableService) -> Self {
         ServiceHandler(BoxService::new(service))
     }
 }

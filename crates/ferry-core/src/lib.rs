@@ -57,7 +57,7 @@ pub mod ws;
 
 pub use app::{App, AppError};
 pub use body::{BODY_RATE_GRACE, Body, BodyTooSlow, BoxError, ReadBodyError};
-pub use boxed::{Answering, BoxService};
+pub use boxed::{Answering, BoxService, BoxableService};
 pub use context::{ConnectionInfo, PathParams, RequestExt, RequestId, ServerLifecycle};
 pub use handler::{BoxFuture, Handler, ServiceHandler};
 pub use response::{IntoResponse, Json, status_response};

@@ -201,13 +201,12 @@ pub(crate) async fn load_scripts(
     engine: &Engine,
     scripts: Vec<Script>,
 ) -> anyhow::Result<Vec<LoadedScript>> {
-    let mut loaded = Vec::with_capacity(scripts.len());
-    for script in scripts {
-        let script = engine.load(script).await.map_err(|error| {
-            anyhow!("{error}\n  hint: fix the script and start again (with --dev, errors also reach the browser)")
-        })?;
-        loaded.push(script);
-    }
+    let mut loaded = load_each(
+        engine,
+        scripts,
+        "fix the script and start again (with --dev, errors also reach the browser)",
+    )
+    .await?;
     // Scripts uploaded through the management API come back after a restart.
     let uploaded = engine
         .restore_uploaded()
@@ -216,6 +215,24 @@ pub(crate) async fn load_scripts(
     // Other nodes on the same database: their uploads and messages from now on.
     engine.follow_other_nodes(uploaded.iter().map(|script| script.name.clone()));
     loaded.extend(uploaded);
+    Ok(loaded)
+}
+
+/// Loads `scripts` in order; the first that does not load stops it, its error followed by
+/// `hint`.
+pub(crate) async fn load_each(
+    engine: &Engine,
+    scripts: Vec<Script>,
+    hint: &str,
+) -> anyhow::Result<Vec<LoadedScript>> {
+    let mut loaded = Vec::with_capacity(scripts.len());
+    for script in scripts {
+        let script = engine
+            .load(script)
+            .await
+            .map_err(|error| anyhow!("{error}\n  hint: {hint}"))?;
+        loaded.push(script);
+    }
     Ok(loaded)
 }
 

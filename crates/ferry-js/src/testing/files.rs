@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::script::Script;
-use crate::watch::{ReadError, read_script_in};
+use crate::watch::{ReadError, ScriptFiles, read_script_in};
 
 /// Whether `path` is a test file: `NAME.test.js` (or `.mjs`, `.ts`, `.tsx`, `.jsx`, `.mts`).
 pub fn is_test_file(path: &Path) -> bool {
@@ -101,6 +101,22 @@ impl TestFiles {
             files: vec![app.to_path_buf()],
             root,
         })
+    }
+
+    /// The app's own scripts, as `ferry run` reads them: those directly in the directory
+    /// given (beside the one test file given); none when there are none.
+    pub fn app_scripts(app: &Path) -> Result<Vec<Script>, ReadError> {
+        let dir = if app.is_dir() {
+            app
+        } else {
+            app.parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        };
+        match ScriptFiles::new(dir).and_then(|files| files.read_all()) {
+            Err(ReadError::Empty { .. }) => Ok(Vec::new()),
+            read => read,
+        }
     }
 
     /// The test file `file` as a script whose imports read the files under the root.
