@@ -11,7 +11,7 @@ spread. The wrk runs, boost and CPU accounting come from wrk_compare.py.
 Usage:
   scripts/bench/js_compare.py --ferry target/release/ferry \\
       --rust target/release/ferry-example-rust [--deno PATH] [--bun PATH] \\
-      [--runs 5] [--duration 5] [--servers ferry-run,ferry-run-pool,rust,node,deno,bun] \\
+      [--runs 5] [--duration 5] [--servers ferry-run,ferry-run-pool,ferry-run-auto,rust,node,deno,bun] \\
       [--endpoints hello,json,echo,health,user] [--out docs/benchmarks/result.md]
 
 An old build against a new one (same run): --baseline OLD/ferry adds the servers base-run
@@ -54,6 +54,7 @@ def server_commands(args, scratch: Path):
     return {
         "ferry-run": (lambda port: ferry_run(args, scratch, port, "thread-per-core"), {}),
         "ferry-run-pool": (lambda port: ferry_run(args, scratch, port, "pool"), {}),
+        "ferry-run-auto": (lambda port: ferry_run(args, scratch, port, "auto"), {}),
         "base-run": (lambda port: ferry_run(args, scratch, port, "thread-per-core", args.baseline), {}),
         "base-run-pool": (lambda port: ferry_run(args, scratch, port, "pool", args.baseline), {}),
         "rust": (lambda port: [args.rust, f"127.0.0.1:{port}"], {}),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hello-JSON over one connection (what a request's latency allows, not a core's
 # throughput): `ferry run examples/apps/bench.js` of an OLD and a NEW build in the pool
-# model, NEW in the thread-per-core model, and Node (scripts/bench/js-peers/node.mjs), each
-# pinned to CPU 0 with wrk -c1 on CPU 1, 1 s warm-up, 5 s counted, ROUNDS rounds.
+# model, NEW in the auto and thread-per-core models, and Node
+# (scripts/bench/js-peers/node.mjs), each pinned to CPU 0 with wrk -c1 on CPU 1, 1 s
+# warm-up, 5 s counted, ROUNDS rounds.
 #   scripts/bench/single_connection.sh OLD/ferry NEW/ferry [ROUNDS]
 set -euo pipefail
 old=$1; new=$2; rounds=${3:-3}
@@ -29,6 +30,8 @@ for round in $(seq 1 "$rounds"); do
   one old-pool $(run "$old" pool)
   # shellcheck disable=SC2046
   one new-pool $(run "$new" pool)
+  # shellcheck disable=SC2046
+  one new-auto $(run "$new" auto)
   # shellcheck disable=SC2046
   one new-thread-per-core $(run "$new" thread-per-core)
   one node node "$repo/scripts/bench/js-peers/node.mjs"

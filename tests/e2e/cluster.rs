@@ -346,8 +346,9 @@ async fn jobs_run_once_per_cluster_and_messages_reach_every_node() {
         serde_json::from_str::<serde_json::Value>(&body).unwrap()
     };
 
-    // Posted on one node: both workers of each of the three nodes hear it (the channel that
-    // posted does not; its neighbour on the posting worker does).
+    // Posted on one node: every worker of each of the three nodes hears it — four each, as
+    // `--workers 2` in the default `auto` model is two on the server threads and two in
+    // the pool (the channel that posted does not; its neighbour on the posting worker does).
     assert_eq!(
         client
             .get(nodes[0].url("/post?n=1"))
@@ -369,13 +370,13 @@ async fn jobs_run_once_per_cluster_and_messages_reach_every_node() {
     let started = Instant::now();
     let rows = loop {
         let rows = read().await;
-        let done = seen(&rows, "channel 1") >= 6 && seen(&rows, "dispatch 2") >= 3;
+        let done = seen(&rows, "channel 1") >= 12 && seen(&rows, "dispatch 2") >= 3;
         if done || started.elapsed() > Duration::from_secs(5) {
             break rows;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(seen(&rows, "channel 1"), 6, "{rows}");
+    assert_eq!(seen(&rows, "channel 1"), 12, "{rows}");
     // The dispatcher runs each listener once on each node.
     assert_eq!(seen(&rows, "dispatch 2"), 3, "{rows}");
 

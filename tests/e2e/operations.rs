@@ -532,7 +532,8 @@ async fn every_documented_metric_family_appears() {
         r#"register("/throw", () => { throw new Error("boom"); });
 registerWebStream("/events");
 registerWebSocket("/ws", { message(socket, data) { socket.send(data); } });
-register("/write", () => { sharedStorage.setItem("k", "v"); return "written"; });"#,
+register("/write", () => { sharedStorage.setItem("k", "v"); return "written"; });
+register("/turns", (context) => { const end = Date.now() + Number(context.request.query.ms); while (Date.now() < end) {} return "ok"; });"#,
     )
     .unwrap();
     let data = dir.path().join("data");
@@ -557,6 +558,11 @@ register("/write", () => { sharedStorage.setItem("k", "v"); return "written"; })
             .status(),
         500
     );
+    // A quick route (past its trials on the pool) turning slow on a server thread moves.
+    for ms in [0; 100].into_iter().chain([50]) {
+        let url = scripts.url(&format!("/turns?ms={ms}"));
+        assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+    }
     assert_eq!(
         client
             .get(scripts.url("/write"))

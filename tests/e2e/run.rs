@@ -338,19 +338,23 @@ async fn sigterm_stops_ferry_run_cleanly() {
 }
 
 #[tokio::test]
-async fn both_worker_models_serve_the_same_app() {
+async fn every_worker_model_serves_the_same_app() {
     let data = tempfile::tempdir().unwrap();
-    for model in ["thread-per-core", "pool"] {
+    for (model, workers) in [
+        ("thread-per-core", "on 2 JavaScript workers\n"),
+        ("pool", "on 2 JavaScript workers\n"),
+        (
+            "auto",
+            "on 4 JavaScript workers (2 on the server threads, 2 in the pool)",
+        ),
+    ] {
         let ferry = run(
             &examples().join("bench.js"),
             data.path(),
             &["--worker-model", model, "--workers", "2"],
         );
         let banner = ferry.banner.join("\n");
-        assert!(
-            banner.contains("on 2 JavaScript workers"),
-            "{model}: {banner}"
-        );
+        assert!(banner.contains(workers), "{model}: {banner}");
         let client = reqwest::Client::new();
         for _ in 0..10 {
             let user = client.get(ferry.url("/users/7")).send().await.unwrap();
@@ -360,6 +364,88 @@ async fn both_worker_models_serve_the_same_app() {
                 r#"{"id":"7","name":"Ferry User"}"#
             );
         }
+    }
+}
+
+/// `--worker-model auto` starts a route on the pool and runs it on the server thread once it
+/// has shown itself quick; a route whose call then holds the thread too long goes back to
+/// the pool. Either way a quick request on the same (only) server thread is answered while
+/// a slow call runs. Thread-per-core, the control, makes the quick request wait.
+#[tokio::test]
+async fn auto_model_keeps_slow_calls_off_the_server_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("paces.js");
+    std::fs::write(
+        &script,
+        "const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} };\n\
+         register('/work', (context) => { spin(Number(context.request.query.ms ?? 0)); return 'worked'; });\n\
+         register('/slow', () => { spin(700); return 'slow'; });\n\
+         register('/quick', () => 'quick');\n",
+    )
+    .unwrap();
+    // How long `/quick` waits while `path` runs.
+    async fn quick_beside(ferry: &Ferry, path: &str) -> Duration {
+        let slow = tokio::spawn(reqwest::get(ferry.url(path)));
+        // The slow call is under way.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let asked = std::time::Instant::now();
+        let quick = reqwest::get(ferry.url("/quick")).await.unwrap();
+        assert_eq!(quick.text().await.unwrap(), "quick");
+        let waited = asked.elapsed();
+        assert_eq!(slow.await.unwrap().unwrap().status(), 200, "{path}");
+        waited
+    }
+    for model in ["auto", "thread-per-core"] {
+        let ferry = run(
+            &script,
+            &dir.path().join(model),
+            &[
+                "--worker-model",
+                model,
+                "--workers",
+                "1",
+                "--timeout",
+                "5000",
+            ],
+        );
+        let client = reqwest::Client::new();
+        // Trials: the default wants eight calls answered within a millisecond.
+        for _ in 0..100 {
+            for path in ["/quick", "/work?ms=0"] {
+                let answer = client.get(ferry.url(path)).send().await.unwrap();
+                assert_eq!(answer.status(), 200, "{model} {path}");
+            }
+        }
+        // A route slow from its first call.
+        let waited = quick_beside(&ferry, "/slow").await;
+        if model == "auto" {
+            assert!(
+                waited < Duration::from_millis(300),
+                "auto: waited {waited:?}"
+            );
+        } else {
+            assert!(
+                waited >= Duration::from_millis(300),
+                "{model}: waited {waited:?}"
+            );
+            continue;
+        }
+        // A quick route turning slow: one call holds the thread, then it moves.
+        let turned = client.get(ferry.url("/work?ms=700")).send().await.unwrap();
+        assert_eq!(turned.text().await.unwrap(), "worked");
+        let lines = ferry.stderr_until(Duration::from_secs(5), |line| {
+            line.contains("held a server thread")
+        });
+        let moved = lines.last().cloned().unwrap_or_default();
+        assert!(
+            moved.contains("GET /work") && moved.contains("worker pool"),
+            "{lines:?}"
+        );
+        let waited = quick_beside(&ferry, "/work?ms=700").await;
+        assert!(
+            waited < Duration::from_millis(300),
+            "auto: waited {waited:?}"
+        );
     }
 }
 

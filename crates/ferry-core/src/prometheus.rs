@@ -56,7 +56,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Every metric Ferry reports: name, unit, what it counts. The one list the `# HELP` lines
 /// and docs/operations.md follow.
-pub(crate) const DESCRIPTIONS: [(&str, Kind, Unit, &str); 23] = [
+pub(crate) const DESCRIPTIONS: [(&str, Kind, Unit, &str); 24] = [
     (
         "ferry_connections_open",
         Kind::Gauge,
@@ -146,6 +146,12 @@ pub(crate) const DESCRIPTIONS: [(&str, Kind, Unit, &str); 23] = [
         Kind::Counter,
         Unit::Count,
         "JavaScript workers stuck in host code past their deadline and replaced by fresh ones.",
+    ),
+    (
+        "ferry_js_routes_moved_to_pool_total",
+        Kind::Counter,
+        Unit::Count,
+        "Script routes moved from the server threads to the worker pool (--worker-model auto) when their calls held a thread over a millisecond on average.",
     ),
     (
         "ferry_js_worker_stuck_total",

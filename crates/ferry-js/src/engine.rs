@@ -60,12 +60,21 @@ pub struct EngineOptions {
 pub enum WorkerModel {
     /// `workers` threads of their own, fed by one bounded queue. A long call occupies one
     /// worker; the server threads keep serving everything else.
-    #[default]
     Pool,
     /// Thread-per-core: each server thread is also a worker ([`Engine::attach_worker`]) and
     /// runs the scripts of the requests it accepted, with no hand-off between threads.
     /// Faster; a long call delays the other requests of its thread (up to the time limit).
     PerThread,
+    /// Both: each server thread is also a worker and runs the routes that answer quickly
+    /// on the spot, as [`WorkerModel::PerThread`] does; a route whose calls hold the thread
+    /// longer than a millisecond on average runs on the pool's `workers` threads from then
+    /// on, as in [`WorkerModel::Pool`], and so does everything that is not a request
+    /// (GraphQL, MCP, jobs). The speed of the one where it matters, the isolation of the
+    /// other; it costs a runtime per server thread besides the pool's. Served with
+    /// [`Engine::bind`] (which attaches the server threads); an app bound otherwise runs
+    /// everything on the pool.
+    #[default]
+    Auto,
 }
 
 impl Default for EngineOptions {
@@ -76,7 +85,7 @@ impl Default for EngineOptions {
             dev: false,
             store: None,
             secret_key: None,
-            model: WorkerModel::Pool,
+            model: WorkerModel::Auto,
             streams: HubSettings::default(),
             graphql_introspection: true,
             mcp: McpOptions::default(),
@@ -159,8 +168,9 @@ impl Engine {
     /// Starts the workers (with no scripts yet).
     pub async fn start(options: EngineOptions) -> Result<Engine, EngineError> {
         let store = options.store.clone();
+        // Pool workers hand their replies to the process's runtime in bursts.
         let completions = match options.model {
-            WorkerModel::Pool => {
+            WorkerModel::Pool | WorkerModel::Auto => {
                 let completions = Arc::new(Completions::default());
                 Completions::start(completions.clone());
                 Some(completions)
@@ -200,7 +210,7 @@ impl Engine {
         let pool = Arc::new(match options.model {
             // Each worker thread creates its runtime before the pool counts it: off the
             // async threads.
-            WorkerModel::Pool => {
+            WorkerModel::Pool | WorkerModel::Auto => {
                 let workers = options.workers;
                 tokio::task::spawn_blocking(move || WorkerPool::start(workers, settings))
                     .await
@@ -287,8 +297,8 @@ impl Engine {
         (self.shared.model, self.shared.threads)
     }
 
-    /// Makes the current thread a worker of a [`WorkerModel::PerThread`] engine: requests
-    /// this thread handles run their scripts here. Call it on each server thread (a
+    /// Makes the current thread a worker of a [`WorkerModel::PerThread`] or
+    /// [`WorkerModel::Auto`] engine: requests this thread handles run their scripts here. Call it on each server thread (a
     /// current-thread tokio runtime) before any script is loaded, and spawn the returned
     /// future on the thread's `LocalSet`: it drives the worker's event loop (script
     /// changes, timers, promises) until the engine is dropped.
@@ -612,11 +622,14 @@ impl Engine {
         for (index, registration) in loaded.registrations.iter().enumerate() {
             let pool = self.shared.pool.clone();
             let key = loaded.key(index);
+            // `auto`: each route learns whether it is quick enough for the server thread.
+            let pace = (self.shared.model == WorkerModel::Auto).then(Arc::default);
             let handler: Arc<dyn Handler> = match registration.kind {
                 RouteKind::Http => Arc::new(ScriptRoute {
                     pool,
                     key,
                     cross_site: registration.cross_site,
+                    pace,
                 }),
                 RouteKind::Stream { customized } => Arc::new(StreamRoute {
                     pool,
@@ -624,6 +637,7 @@ impl Engine {
                     key,
                     path: registration.pattern.as_str().into(),
                     customized,
+                    pace,
                 }),
                 RouteKind::Asset => Arc::new(AssetRoute {
                     cache: self.shared.assets.clone(),

@@ -1,14 +1,16 @@
-//! The route handler for script routes: reads the request on the async side, queues it for
-//! a worker and awaits the answer.
+//! The route handler for script routes: reads the request on the async side, runs it on
+//! this server thread's worker (thread-per-core, and quick routes in the `auto` model) or
+//! queues it for a pool worker, and awaits the answer.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_core::{BoxFuture, Handler, IntoResponse, Request, Response};
 use http::StatusCode;
 use tokio::sync::oneshot;
 
 use crate::job::{CallInput, HttpJob, RouteKey};
+use crate::pace::Pace;
 use crate::pool::{Saturated, WorkerPool};
 use crate::request::{self, ScriptRequest};
 use crate::response::unavailable;
@@ -24,6 +26,8 @@ pub(crate) struct ScriptRoute {
     pub key: RouteKey,
     /// The route keeps the identity of cross-site changes (see `Registration::cross_site`).
     pub cross_site: bool,
+    /// `auto` worker model: whether the route's calls still run on the server thread.
+    pub pace: Option<Arc<Pace>>,
 }
 
 impl Handler for ScriptRoute {
@@ -35,31 +39,89 @@ impl Handler for ScriptRoute {
         }
         let pool = self.pool.clone();
         let key = self.key.clone();
-        Box::pin(async move { run(&pool, key, request).await })
+        let pace = self.pace.clone();
+        Box::pin(async move { run(&pool, key, request, pace.as_deref()).await })
     }
 }
 
-pub(crate) async fn run(pool: &WorkerPool, route: RouteKey, request: Request) -> Response {
+/// Reads `request`, runs `route`'s handler on it and returns the answer. With a `pace`
+/// (the `auto` worker model), the handler runs on this thread only while the route is quick.
+pub(crate) async fn run(
+    pool: &WorkerPool,
+    route: RouteKey,
+    request: Request,
+    pace: Option<&Pace>,
+) -> Response {
     let limits = &pool.settings().limits;
     let request = match request::read(request, limits.body_bytes).await {
         Ok(request) => request,
         // 413, 408 (closing the connection: the rest may still be on its way) or 400.
         Err(error) => return error.into_response(),
     };
-    let started = std::time::Instant::now();
-    let response = call(pool, route, request).await;
+    let started = Instant::now();
+    // The key again only where a move to the pool may have to be logged.
+    let paced = pace.map(|pace| (pace, route.clone()));
+    let (response, ran) = call(pool, route, request, paced.as_ref(), started).await;
     // Queue wait included: it is part of what the client waits for.
-    metrics::histogram!("ferry_js_call_duration_seconds").record(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    metrics::histogram!("ferry_js_call_duration_seconds").record(took.as_secs_f64());
+    match (&paced, ran) {
+        (Some((pace, route)), Ran::Here) => held_thread(pool, pace, route, took),
+        (Some((pace, _)), Ran::OnPool) => pace.answered_on_pool(took),
+        _ => {}
+    }
     response
 }
 
-/// Hands a read request to a worker and waits for its answer.
-async fn call(pool: &WorkerPool, route: RouteKey, request: ScriptRequest) -> Response {
+/// Notes how long a call held this server thread; logs the route's move to the pool.
+fn held_thread(pool: &WorkerPool, pace: &Pace, route: &RouteKey, held: Duration) {
+    if pace.held_thread(held) {
+        metrics::counter!("ferry_js_routes_moved_to_pool_total").increment(1);
+        tracing::info!(
+            "{} held a server thread for {:.1} ms (its calls take over {} ms on average); its calls run on the worker pool from now on, so that they delay no other request",
+            pool.settings().scripts.describe_handler(route),
+            held.as_secs_f64() * 1000.0,
+            crate::pace::QUICK_CALL.as_millis(),
+        );
+    }
+}
+
+/// Where a call ran.
+#[derive(Clone, Copy)]
+enum Ran {
+    /// On this thread's worker, to its end: its time was the thread's.
+    Here,
+    /// On this thread's worker, which then awaited the handler's promise.
+    HereThenAwaited,
+    /// On a pool worker (or nowhere: refused).
+    OnPool,
+}
+
+/// Hands a read request to a worker and waits for its answer; says where it ran.
+async fn call(
+    pool: &WorkerPool,
+    route: RouteKey,
+    request: ScriptRequest,
+    paced: Option<&(&Pace, RouteKey)>,
+    started: Instant,
+) -> (Response, Ran) {
     let limits = &pool.settings().limits;
-    // Thread-per-core: this thread's own worker runs the handler at once.
-    let answer = match local::dispatch(route, request) {
-        Dispatch::Done(response) => return response,
-        Dispatch::Waiting(answer) => answer,
+    // Thread-per-core, and quick routes in the `auto` model: this thread's own worker runs
+    // the handler at once.
+    let dispatched = if paced.is_none_or(|(pace, _)| pace.quick()) {
+        local::dispatch(route, request)
+    } else {
+        Dispatch::Elsewhere(route, Box::new(request))
+    };
+    let (answer, ran) = match dispatched {
+        Dispatch::Done(response) => return (response, Ran::Here),
+        Dispatch::Waiting(answer) => {
+            // The handler awaits: the thread was held only until now.
+            if let Some((pace, route)) = paced {
+                held_thread(pool, pace, route, started.elapsed());
+            }
+            (answer, Ran::HereThenAwaited)
+        }
         Dispatch::Elsewhere(route, request) => {
             let (reply, answer) = oneshot::channel();
             let job = HttpJob {
@@ -68,12 +130,15 @@ async fn call(pool: &WorkerPool, route: RouteKey, request: ScriptRequest) -> Res
                 reply,
             };
             if let Err(Saturated) = pool.submit(job) {
-                return unavailable("every JavaScript worker is busy and the queue is full");
+                return (
+                    unavailable("every JavaScript worker is busy and the queue is full"),
+                    Ran::OnPool,
+                );
             }
-            answer
+            (answer, Ran::OnPool)
         }
     };
-    match tokio::time::timeout(limits.call_timeout + QUEUE_ALLOWANCE, answer).await {
+    let response = match tokio::time::timeout(limits.call_timeout + QUEUE_ALLOWANCE, answer).await {
         Ok(Ok(response)) => response,
         Ok(Err(_)) => unavailable("the JavaScript worker stopped"),
         Err(_) => (
@@ -81,5 +146,6 @@ async fn call(pool: &WorkerPool, route: RouteKey, request: ScriptRequest) -> Res
             "504 Gateway Timeout\n\nthe request waited too long for a JavaScript worker\n",
         )
             .into_response(),
-    }
+    };
+    (response, ran)
 }

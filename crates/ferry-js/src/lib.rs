@@ -7,11 +7,14 @@
 //!
 //! - [`Engine`] owns the workers (one per core by default). Each worker owns one QuickJS
 //!   runtime with a context per script, every script evaluated once and its `init()` run.
-//!   In the default [`WorkerModel::Pool`] the workers are threads of their own and requests
+//!   In [`WorkerModel::Pool`] the workers are threads of their own and requests
 //!   reach them through one bounded queue (replies go back in bursts, one wake-up each);
 //!   when the queue is full the client gets 503 with `Retry-After` instead of waiting in
 //!   unbounded memory. [`WorkerModel::PerThread`] instead attaches a worker to each server
-//!   thread ([`Engine::attach_worker`]), which runs the scripts of its own requests.
+//!   thread ([`Engine::attach_worker`]), which runs the scripts of its own requests;
+//!   [`WorkerModel::Auto`], the default, does both, running a route on the server thread
+//!   once it has shown itself quick and on the pool once its calls hold the thread too
+//!   long.
 //! - Every runtime is sandboxed by [`Limits`]: memory, stack, time per call (stopped by the
 //!   interpreter's interrupt handler: the client gets 504), script size and request body
 //!   size. The deadline covers every moment JavaScript runs — reading what a handler
@@ -67,6 +70,7 @@ mod modules;
 mod offers;
 mod outbound;
 mod outbox;
+mod pace;
 mod pool;
 mod pulse;
 mod registration;

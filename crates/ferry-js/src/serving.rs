@@ -55,7 +55,7 @@ impl Engine {
                 .await
                 .map(EngineServer::One)
                 .map_err(PerThreadError::Bind),
-            WorkerModel::PerThread => {
+            WorkerModel::PerThread | WorkerModel::Auto => {
                 let engine = self.clone();
                 let attach: OnThread = Arc::new(move || {
                     let driver = engine.attach_worker()?;

@@ -21,6 +21,8 @@ pub(crate) struct StreamRoute {
     pub key: RouteKey,
     pub path: Arc<str>,
     pub customized: bool,
+    /// `auto` worker model: whether the customizer still runs on the server thread.
+    pub pace: Option<Arc<crate::pace::Pace>>,
 }
 
 impl Handler for StreamRoute {
@@ -30,6 +32,7 @@ impl Handler for StreamRoute {
         let key = self.key.clone();
         let path = self.path.clone();
         let customized = self.customized;
+        let pace = self.pace.clone();
         Box::pin(async move {
             // What subscribing needs of the request (Last-Event-ID, the server's shutdown
             // signal) outlives the request, which the customizer consumes.
@@ -38,7 +41,7 @@ impl Handler for StreamRoute {
             *probe.headers_mut() = request.headers().clone();
             *probe.extensions_mut() = request.extensions().clone();
             let metadata = if customized {
-                let answer = handler::run(&pool, key, request).await;
+                let answer = handler::run(&pool, key, request, pace.as_deref()).await;
                 match metadata_from_answer(answer).await {
                     Ok(Some(metadata)) => metadata,
                     Ok(None) => query_metadata(probe.uri().query()),

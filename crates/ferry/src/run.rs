@@ -254,6 +254,7 @@ pub(crate) fn engine_options(args: &RunArgs) -> EngineOptions {
         model: match args.worker_model {
             WorkerModelArg::ThreadPerCore => WorkerModel::PerThread,
             WorkerModelArg::Pool => WorkerModel::Pool,
+            WorkerModelArg::Auto => WorkerModel::Auto,
         },
         streams: HubSettings {
             keep_alive: Duration::from_secs(args.sse_heartbeat),
@@ -296,11 +297,20 @@ fn describe(
     urls: &banner::Urls,
     extra: &BannerExtras<'_>,
 ) -> String {
+    let workers = engine.workers();
+    let split = match args.worker_model {
+        // As many on the server threads as in the pool.
+        WorkerModelArg::Auto => format!(
+            " ({} on the server threads, {} in the pool)",
+            workers / 2,
+            workers / 2
+        ),
+        WorkerModelArg::Pool | WorkerModelArg::ThreadPerCore => String::new(),
+    };
     let mut text = format!(
-        "\n  Ferry running {} on {} JavaScript worker{}\n\n",
+        "\n  Ferry running {} on {workers} JavaScript worker{}{split}\n\n",
         args.app.display(),
-        engine.workers(),
-        if engine.workers() == 1 { "" } else { "s" }
+        if workers == 1 { "" } else { "s" }
     );
     for script in scripts {
         for route in &script.routes {

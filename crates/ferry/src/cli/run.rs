@@ -40,12 +40,13 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub script_log_file: Option<PathBuf>,
 
-    /// Where scripts run: `pool` (worker threads of their own behind a queue: a long call
-    /// never delays other requests) or `thread-per-core` (each server thread has its own
-    /// JavaScript runtime and runs the scripts of its requests, as Deno does: no hand-off
-    /// between threads, faster on few cores, but a long call delays its thread's other
-    /// requests).
-    #[arg(long, value_enum, default_value_t = WorkerModelArg::Pool, value_name = "MODEL")]
+    /// Where scripts run: `auto` (quick routes on the server thread that accepted the
+    /// request, a route whose calls hold it over a millisecond on average on the worker pool
+    /// from then on), `pool` (worker threads of their own behind a queue: a long call never delays
+    /// other requests) or `thread-per-core` (each server thread has its own JavaScript
+    /// runtime and runs the scripts of its requests, as Deno does: no hand-off between
+    /// threads, but a long call delays its thread's other requests).
+    #[arg(long, value_enum, default_value_t = WorkerModelArg::Auto, value_name = "MODEL")]
     pub worker_model: WorkerModelArg,
 
     #[command(flatten)]
@@ -127,6 +128,8 @@ pub(crate) struct RunArgs {
 /// `--worker-model` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum WorkerModelArg {
+    /// Quick routes on the server threads, slow ones on the worker pool.
+    Auto,
     /// Worker threads of their own, fed by a bounded queue.
     Pool,
     /// One runtime per server thread; requests run where they were accepted.
