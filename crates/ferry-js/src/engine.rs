@@ -69,7 +69,7 @@ pub enum WorkerModel {
     /// on the spot, as [`WorkerModel::PerThread`] does; a route whose calls hold the thread
     /// longer than a millisecond on average runs on the pool's `workers` threads from then
     /// on, as in [`WorkerModel::Pool`], and so does everything that is not a request
-    /// (GraphQL, MCP, jobs). The speed of the one where it matters, the isolation of the
+    /// (GraphQL, MCP, WebSocket handlers, jobs). The speed of the one where it matters, the isolation of the
     /// other; it costs a runtime per server thread besides the pool's. Served with
     /// [`Engine::bind`] (which attaches the server threads); an app bound otherwise runs
     /// everything on the pool.
@@ -298,10 +298,10 @@ impl Engine {
     }
 
     /// Makes the current thread a worker of a [`WorkerModel::PerThread`] or
-    /// [`WorkerModel::Auto`] engine: requests this thread handles run their scripts here. Call it on each server thread (a
-    /// current-thread tokio runtime) before any script is loaded, and spawn the returned
-    /// future on the thread's `LocalSet`: it drives the worker's event loop (script
-    /// changes, timers, promises) until the engine is dropped.
+    /// [`WorkerModel::Auto`] engine: requests this thread handles run their scripts here.
+    /// Call it on each server thread (a current-thread tokio runtime) before any script is
+    /// loaded, and spawn the returned future on the thread's `LocalSet`: it drives the
+    /// worker's event loop (script changes, timers, promises) until the engine is dropped.
     pub fn attach_worker(&self) -> Result<impl Future<Output = ()> + use<>, EngineError> {
         self.shared.pool.attach()
     }

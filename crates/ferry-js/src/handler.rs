@@ -93,8 +93,10 @@ enum Ran {
     Here,
     /// On this thread's worker, which then awaited the handler's promise.
     HereThenAwaited,
-    /// On a pool worker (or nowhere: refused).
+    /// On a pool worker.
     OnPool,
+    /// Nowhere: the pool's queue was full.
+    Refused,
 }
 
 /// Hands a read request to a worker and waits for its answer; says where it ran.
@@ -132,7 +134,7 @@ async fn call(
             if let Err(Saturated) = pool.submit(job) {
                 return (
                     unavailable("every JavaScript worker is busy and the queue is full"),
-                    Ran::OnPool,
+                    Ran::Refused,
                 );
             }
             (answer, Ran::OnPool)

@@ -1,6 +1,6 @@
 //! The thread-per-core model: the server thread's own worker runs the scripts of the
-//! requests it accepts. Each test serves on the test's current-thread runtime, with the
-//! worker attached to it.
+//! requests it accepts; and the `auto` model, which adds a pool for what is slow. Each test
+//! serves on the test's current-thread runtime, with the worker attached to it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,6 +10,8 @@ use std::time::Duration;
 use ferry_core::App;
 use ferry_core::router::RouterService;
 use ferry_js::{Engine, EngineOptions, Limits, NetPolicy, OutboundOptions, Script, WorkerModel};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Serves `scripts` on this thread's worker and runs `test` against the base URL.
 async fn with_local_server<F, Fut>(limits: Limits, scripts: &[(&str, &str)], test: F)
@@ -17,11 +19,26 @@ where
     F: FnOnce(Engine, String) -> Fut,
     Fut: Future<Output = ()>,
 {
+    serve_attached(WorkerModel::PerThread, limits, scripts, test).await;
+}
+
+/// Serves `scripts` in `model` with this thread's worker attached (and, in `auto`, a pool
+/// of one) and runs `test` against the base URL.
+async fn serve_attached<F, Fut>(
+    model: WorkerModel,
+    limits: Limits,
+    scripts: &[(&str, &str)],
+    test: F,
+) where
+    F: FnOnce(Engine, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let data = tempfile::tempdir().unwrap();
     let engine = Engine::start(EngineOptions {
         limits,
         store: Some(ferry_store::Store::sqlite(data.path()).unwrap()),
-        model: WorkerModel::PerThread,
+        model,
+        workers: 1,
         ..EngineOptions::default()
     })
     .await
@@ -65,6 +82,52 @@ async fn requests_run_on_the_server_threads_worker() {
             assert_eq!(text(format!("{base}/count")).await, (200, "1".into()));
             assert_eq!(text(format!("{base}/count")).await, (200, "2".into()));
             assert_eq!(text(format!("{base}/later")).await, (200, "later".into()));
+        },
+    )
+    .await;
+}
+
+/// `auto`: a route's first calls are trials on the pool, then the server thread's worker
+/// runs it; WebSocket handlers stay on the pool, where a slow one holds no server thread.
+#[tokio::test]
+async fn auto_runs_quick_routes_here_and_sockets_on_the_pool() {
+    let script = r#"
+        const token = String(Math.random());
+        register("/token", () => token);
+        registerWebSocket("/ws", { message(socket) { socket.send(token); } });
+    "#;
+    serve_attached(
+        WorkerModel::Auto,
+        Limits::default(),
+        &[("app.js", script)],
+        |engine, base| async move {
+            assert_eq!(engine.workers(), 2);
+            let (status, on_pool) = text(format!("{base}/token")).await;
+            assert_eq!(status, 200);
+            let mut here = None;
+            for _ in 0..500 {
+                let (_, token) = text(format!("{base}/token")).await;
+                if token != on_pool {
+                    here = Some(token);
+                    break;
+                }
+            }
+            let here = here.expect("the route moved to the server thread's worker");
+            assert_eq!(text(format!("{base}/token")).await.1, here);
+
+            let addr = base.trim_start_matches("http://").to_owned();
+            let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let (mut socket, _) =
+                tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
+                    .await
+                    .unwrap();
+            socket.send(Message::text("who")).await.unwrap();
+            let answer = tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            assert_eq!(answer.into_text().unwrap().as_str(), on_pool);
         },
     )
     .await;

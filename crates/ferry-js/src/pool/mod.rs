@@ -269,11 +269,26 @@ impl WorkerPool {
     /// job's reply channel closes unanswered).
     pub(crate) fn send_socket_event(&self, job: SocketJob) {
         let workers = lock(&self.workers);
-        if workers.is_empty() {
+        let owners = self.socket_owners(&workers);
+        if owners == 0 {
             return;
         }
-        let owner = owner(job.socket, workers.len());
+        let owner = owner(job.socket, owners);
         let _ = workers[owner].control.send(Control::Socket(Box::new(job)));
+    }
+
+    /// How many workers, from the first, own sockets: the pool's own threads where there
+    /// are some (so that a slow socket handler never holds a server thread), else every
+    /// worker (thread-per-core).
+    fn socket_owners(&self, workers: &[WorkerSlot]) -> usize {
+        if self.jobs.is_none() {
+            return workers.len();
+        }
+        // The pool's threads are started before any server thread attaches.
+        workers
+            .iter()
+            .take_while(|worker| worker.leftovers.is_some())
+            .count()
     }
 
     /// Sends a control message to one worker (the first) and waits for its reply.

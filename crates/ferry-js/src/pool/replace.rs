@@ -37,6 +37,7 @@ impl WorkerPool {
         let scripts = self.settings.scripts.lock();
         let mut workers = lock(&self.workers);
         let count = workers.len();
+        let owners = self.socket_owners(&workers);
         let Some(slot) = workers.get_mut(index) else {
             return;
         };
@@ -87,7 +88,7 @@ impl WorkerPool {
         drop(workers);
         drop(scripts);
         let closed = self.settings.sockets.close_where(
-            |socket| owner(socket, count) == index,
+            |socket| owner(socket, owners) == index,
             CloseCode::Error.into(),
             "the server replaced the worker of this socket; reconnect",
         );
