@@ -109,10 +109,20 @@ register("/write", function write() { sharedStorage.setItem("k", "v"); return "w
     )
     .unwrap();
     let data = dir.path().join("data");
+    // The pool's threads are what the watchdog replaces (a server thread's worker it can
+    // only report: see `every_documented_metric_family_appears`).
     let ferry = run(
         &app,
         &data,
-        &["--workers", "1", "--timeout", "300", "--metrics"],
+        &[
+            "--worker-model",
+            "pool",
+            "--workers",
+            "1",
+            "--timeout",
+            "300",
+            "--metrics",
+        ],
     );
     let client = reqwest::Client::new();
     let write = || async {

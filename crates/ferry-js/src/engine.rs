@@ -65,12 +65,14 @@ pub enum WorkerModel {
     /// runs the scripts of the requests it accepted, with no hand-off between threads.
     /// Faster; a long call delays the other requests of its thread (up to the time limit).
     PerThread,
-    /// Both: each server thread is also a worker and runs the routes that answer quickly
-    /// on the spot, as [`WorkerModel::PerThread`] does; a route whose calls hold the thread
-    /// longer than a millisecond on average runs on the pool's `workers` threads from then
-    /// on, as in [`WorkerModel::Pool`], and so does everything that is not a request
-    /// (GraphQL, MCP, WebSocket handlers, jobs). The speed of the one where it matters, the isolation of the
-    /// other; it costs a runtime per server thread besides the pool's. Served with
+    /// Both: each server thread is also a worker, and there is a pool of `workers`
+    /// threads besides. A route starts on the pool; after eight quick answers there, the
+    /// server thread that accepts a request runs it on the spot, as
+    /// [`WorkerModel::PerThread`] does; a route whose calls hold the thread longer than a
+    /// millisecond on average goes back to the pool for good, as in [`WorkerModel::Pool`].
+    /// Everything that is not a request (GraphQL, MCP, WebSocket handlers, jobs) runs on
+    /// the pool. The speed of the one where it matters, the isolation of the other; it
+    /// costs a runtime per server thread besides the pool's. Served with
     /// [`Engine::bind`] (which attaches the server threads); an app bound otherwise runs
     /// everything on the pool.
     #[default]
