@@ -246,7 +246,9 @@ async fn three_nodes_share_scripts_and_every_message_arrives_once_everywhere() {
             let request = client.post(&urls[id % urls.len()]).body(format!("m{id}"));
             async move {
                 let response = request.send().await.unwrap();
-                assert_eq!(response.status(), StatusCode::OK);
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                assert_eq!(status, StatusCode::OK, "{body}");
             }
         })
         .await;
