@@ -14,7 +14,7 @@ use http::Method;
 
 use crate::asset_routes::{AssetCache, AssetRoute};
 use crate::error::{EngineError, ScriptError};
-use crate::handler::ScriptRoute;
+use crate::handler::{RoutePace, ScriptRoute};
 use crate::handoff::Completions;
 use crate::job::Control;
 use crate::limits::Limits;
@@ -625,7 +625,8 @@ impl Engine {
             let pool = self.shared.pool.clone();
             let key = loaded.key(index);
             // `auto`: each route learns whether it is quick enough for the server thread.
-            let pace = (self.shared.model == WorkerModel::Auto).then(Arc::default);
+            let pace =
+                (self.shared.model == WorkerModel::Auto).then(|| RoutePace::new(key.clone()));
             let handler: Arc<dyn Handler> = match registration.kind {
                 RouteKind::Http => Arc::new(ScriptRoute {
                     pool,

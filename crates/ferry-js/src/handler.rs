@@ -27,7 +27,24 @@ pub(crate) struct ScriptRoute {
     /// The route keeps the identity of cross-site changes (see `Registration::cross_site`).
     pub cross_site: bool,
     /// `auto` worker model: whether the route's calls still run on the server thread.
-    pub pace: Option<Arc<Pace>>,
+    pub pace: Option<Arc<RoutePace>>,
+}
+
+/// A route's [`Pace`] and the route it is of (named when it moves to the pool), made once
+/// per route so that no request copies the key for it.
+pub(crate) struct RoutePace {
+    pub pace: Pace,
+    pub route: RouteKey,
+}
+
+impl RoutePace {
+    /// A fresh pace for `route`.
+    pub(crate) fn new(route: RouteKey) -> Arc<Self> {
+        Arc::new(RoutePace {
+            pace: Pace::default(),
+            route,
+        })
+    }
 }
 
 impl Handler for ScriptRoute {
@@ -50,7 +67,7 @@ pub(crate) async fn run(
     pool: &WorkerPool,
     route: RouteKey,
     request: Request,
-    pace: Option<&Pace>,
+    pace: Option<&RoutePace>,
 ) -> Response {
     let limits = &pool.settings().limits;
     let request = match request::read(request, limits.body_bytes).await {
@@ -59,27 +76,25 @@ pub(crate) async fn run(
         Err(error) => return error.into_response(),
     };
     let started = Instant::now();
-    // The key again only where a move to the pool may have to be logged.
-    let paced = pace.map(|pace| (pace, route.clone()));
-    let (response, ran) = call(pool, route, request, paced.as_ref(), started).await;
+    let (response, ran) = call(pool, route, request, pace, started).await;
     // Queue wait included: it is part of what the client waits for.
     let took = started.elapsed();
     metrics::histogram!("ferry_js_call_duration_seconds").record(took.as_secs_f64());
-    match (&paced, ran) {
-        (Some((pace, route)), Ran::Here) => held_thread(pool, pace, route, took),
-        (Some((pace, _)), Ran::OnPool) => pace.answered_on_pool(took),
+    match (pace, ran) {
+        (Some(pace), Ran::Here) => held_thread(pool, pace, took),
+        (Some(pace), Ran::OnPool) => pace.pace.answered_on_pool(took),
         _ => {}
     }
     response
 }
 
 /// Notes how long a call held this server thread; logs the route's move to the pool.
-fn held_thread(pool: &WorkerPool, pace: &Pace, route: &RouteKey, held: Duration) {
-    if pace.held_thread(held) {
+fn held_thread(pool: &WorkerPool, pace: &RoutePace, held: Duration) {
+    if pace.pace.held_thread(held) {
         metrics::counter!("ferry_js_routes_moved_to_pool_total").increment(1);
         tracing::info!(
             "{} held a server thread for {:.1} ms (its calls take over {} ms on average); its calls run on the worker pool from now on, so that they delay no other request",
-            pool.settings().scripts.describe_handler(route),
+            pool.settings().scripts.describe_handler(&pace.route),
             held.as_secs_f64() * 1000.0,
             crate::pace::QUICK_CALL.as_millis(),
         );
@@ -104,13 +119,13 @@ async fn call(
     pool: &WorkerPool,
     route: RouteKey,
     request: ScriptRequest,
-    paced: Option<&(&Pace, RouteKey)>,
+    pace: Option<&RoutePace>,
     started: Instant,
 ) -> (Response, Ran) {
     let limits = &pool.settings().limits;
     // Thread-per-core, and quick routes in the `auto` model: this thread's own worker runs
     // the handler at once.
-    let dispatched = if paced.is_none_or(|(pace, _)| pace.quick()) {
+    let dispatched = if pace.is_none_or(|pace| pace.pace.quick()) {
         local::dispatch(route, request)
     } else {
         Dispatch::Elsewhere(route, Box::new(request))
@@ -119,8 +134,8 @@ async fn call(
         Dispatch::Done(response) => return (response, Ran::Here),
         Dispatch::Waiting(answer) => {
             // The handler awaits: the thread was held only until now.
-            if let Some((pace, route)) = paced {
-                held_thread(pool, pace, route, started.elapsed());
+            if let Some(pace) = pace {
+                held_thread(pool, pace, started.elapsed());
             }
             (answer, Ran::HereThenAwaited)
         }

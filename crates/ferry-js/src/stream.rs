@@ -22,7 +22,7 @@ pub(crate) struct StreamRoute {
     pub path: Arc<str>,
     pub customized: bool,
     /// `auto` worker model: whether the customizer still runs on the server thread.
-    pub pace: Option<Arc<crate::pace::Pace>>,
+    pub pace: Option<Arc<handler::RoutePace>>,
 }
 
 impl Handler for StreamRoute {
